@@ -1,0 +1,53 @@
+"""Helpers for elm's Python-driven tests: find the binary and ../shared, run elm, count checks.
+
+Each test prints a closing 'N passed, N failed' line and exits non-zero on any failure."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ELM = os.environ.get("ELM_BIN", "elm")
+SHARED = os.environ.get("ELM_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+SOURCE = os.environ.get("ELM_SOURCE", os.path.join(os.path.dirname(__file__), ".."))
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, msg):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL:", msg, file=sys.stderr)
+        return cond
+
+    def done(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
+
+
+def run_elm(*args, check=False, input=None, cwd=None):
+    """Runs elm; returns CompletedProcess with text stdout/stderr."""
+    p = subprocess.run([ELM, *args], capture_output=True, text=True, input=input, cwd=cwd)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"elm {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def tmpdir(prefix="elmtest-"):
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def write(path, text, mode="w"):
+    with open(path, mode) as f:
+        f.write(text)
+    return path
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
