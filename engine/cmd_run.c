@@ -1,5 +1,5 @@
-// cmd_run.c — `elm run`: the whole study: ingest, clean, tokenize, train, generate, validate, topics, report.
-// Registered in commands.c; not built yet (issue #8).
+// cmd_run.c — `elm run`: the whole study: ingest, clean, tokenize, train, generate, validate,
+// topics, report. Registered in commands.c; not built yet (issue #8).
 #include "cli.h"
 
 static int run_run(const ElmCli *cli, ElmError *err) {
@@ -9,7 +9,8 @@ static int run_run(const ElmCli *cli, ElmError *err) {
 
 const ElmCommand elm_cmd_run = {
     .name = "run",
-    .summary = "the whole study: ingest, clean, tokenize, train, generate, validate, topics, report",
+    .summary =
+        "the whole study: ingest, clean, tokenize, train, generate, validate, topics, report",
     .usage = "usage: elm run CONFIG.ini\n\nNot available in this build yet (issue #8).\n",
     .fn = run_run,
 };

@@ -25,8 +25,8 @@ static size_t edit_distance(const char *a, const char *b) {
     for (size_t i = 1; i <= la; i++) {
         cur[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) !=
-                                        tolower((unsigned char)b[j - 1]));
+            size_t sub = prev[j - 1] +
+                         (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
             size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
             cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
         }
@@ -271,7 +271,8 @@ static void set_origin(ElmConfig *cfg, const char *path) {
 static int run_ini(ElmConfig *cfg, IniCtx *c) {
     int rc = ini_parse_stream(read_ini_line, c, on_ini_line, c);
     if (c->failed) return -1;
-    if (rc > 0) return elm_err(c->err, "%s:%d: not an INI line (expected key = value)", c->name, rc);
+    if (rc > 0)
+        return elm_err(c->err, "%s:%d: not an INI line (expected key = value)", c->name, rc);
     if (rc < 0) return elm_err(c->err, "%s: could not read the config", c->name);
     (void)cfg;
     return 0;
@@ -310,8 +311,7 @@ int elm_config_override(ElmConfig *cfg, const char *assignment, ElmError *err) {
         suggest(cfg, section, key, hint, sizeof hint);
         if (!find_section(section))
             return elm_err(err, "--set %s: unknown section [%s]%s", assignment, section, hint);
-        return elm_err(err, "--set %s: unknown key '%s' in [%s]%s", assignment, key, section,
-                       hint);
+        return elm_err(err, "--set %s: unknown key '%s' in [%s]%s", assignment, key, section, hint);
     }
     if (v->spec->type == ELM_CFG_LIST && v->source != ELM_SRC_OVERRIDE) {
         for (int i = 0; i < v->n_items; i++) free(v->items[i]);
@@ -338,9 +338,13 @@ void elm_config_free(ElmConfig *cfg) {
 
 static const char *origin(const ElmConfig *cfg, const ElmCfgValue *v, char *buf, size_t cap) {
     switch (v->source) {
-    case ELM_SRC_DEFAULT: return "default";
-    case ELM_SRC_OVERRIDE: return "--set";
-    case ELM_SRC_FILE: snprintf(buf, cap, "%s:%d", cfg->path, v->line); return buf;
+    case ELM_SRC_DEFAULT:
+        return "default";
+    case ELM_SRC_OVERRIDE:
+        return "--set";
+    case ELM_SRC_FILE:
+        snprintf(buf, cap, "%s:%d", cfg->path, v->line);
+        return buf;
     }
     return "?";
 }
@@ -383,10 +387,18 @@ const char *elm_cfg_str(const ElmConfig *cfg, const char *name) {
     const ElmCfgValue *v = elm_cfg_get(cfg, name);
     return v->text ? v->text : "";
 }
-long long elm_cfg_int(const ElmConfig *cfg, const char *name) { return elm_cfg_get(cfg, name)->i; }
-double elm_cfg_float(const ElmConfig *cfg, const char *name) { return elm_cfg_get(cfg, name)->f; }
-int elm_cfg_bool(const ElmConfig *cfg, const char *name) { return (int)elm_cfg_get(cfg, name)->i; }
-int elm_cfg_enum(const ElmConfig *cfg, const char *name) { return (int)elm_cfg_get(cfg, name)->i; }
+long long elm_cfg_int(const ElmConfig *cfg, const char *name) {
+    return elm_cfg_get(cfg, name)->i;
+}
+double elm_cfg_float(const ElmConfig *cfg, const char *name) {
+    return elm_cfg_get(cfg, name)->f;
+}
+int elm_cfg_bool(const ElmConfig *cfg, const char *name) {
+    return (int)elm_cfg_get(cfg, name)->i;
+}
+int elm_cfg_enum(const ElmConfig *cfg, const char *name) {
+    return (int)elm_cfg_get(cfg, name)->i;
+}
 
 int elm_cfg_list(const ElmConfig *cfg, const char *name, char ***items) {
     const ElmCfgValue *v = elm_cfg_get(cfg, name);

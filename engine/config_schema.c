@@ -2,13 +2,13 @@
 // Adding a section is one key array plus one line in elm_cfg_schema; `elm config` prints them all.
 #include "config.h"
 
-#define END {0}
+#define END                                                                                        \
+    { 0 }
 #define BIG 9.0e15
 
 static const ElmCfgKey run_keys[] = {
     {"name", ELM_CFG_STR, "elm", 0, 0, NULL, "run name; outputs go to <out_dir>/<name>/"},
-    {"out_dir", ELM_CFG_STR, "out", 0, 0, NULL,
-     "output root, relative to the working directory"},
+    {"out_dir", ELM_CFG_STR, "out", 0, 0, NULL, "output root, relative to the working directory"},
     {"seed", ELM_CFG_INT, "1337", 0, BIG, NULL, "seed for every random choice of the run"},
     {"threads", ELM_CFG_INT, "0", 0, 4096, NULL, "CPU threads (0 = all cores)"},
     END,
@@ -39,8 +39,7 @@ static const ElmCfgKey clean_keys[] = {
     {"numbers", ELM_CFG_ENUM, "keep", 0, 0, "remove|keep", "standalone numbers"},
     {"html_entities", ELM_CFG_BOOL, "true", 0, 0, NULL, "decode &amp; &lt; &#39; ..."},
     {"min_chars", ELM_CFG_INT, "1", 0, 100000, NULL, "drop cleaned posts shorter than this"},
-    {"max_chars", ELM_CFG_INT, "100000", 1, 10000000, NULL,
-     "drop cleaned posts longer than this"},
+    {"max_chars", ELM_CFG_INT, "100000", 1, 10000000, NULL, "drop cleaned posts longer than this"},
     END,
 };
 

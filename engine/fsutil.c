@@ -23,8 +23,10 @@ static void fsync_dir_of(const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
         fsync(fd);
@@ -150,9 +152,12 @@ int elm_read_file(const char *path, char **data, size_t *n, ElmError *err) {
 
 void elm_path_join(char *out, size_t cap, const char *a, const char *b) {
     size_t la = strlen(a);
-    if (la == 0) snprintf(out, cap, "%s", b);
-    else if (a[la - 1] == '/') snprintf(out, cap, "%s%s", a, b);
-    else snprintf(out, cap, "%s/%s", a, b);
+    if (la == 0)
+        snprintf(out, cap, "%s", b);
+    else if (a[la - 1] == '/')
+        snprintf(out, cap, "%s%s", a, b);
+    else
+        snprintf(out, cap, "%s/%s", a, b);
 }
 
 uint64_t elm_hash64(const void *data, size_t n, uint64_t seed) {

@@ -8,9 +8,10 @@
 #include <string.h>
 
 static void print_main_help(FILE *f) {
-    fprintf(f, "elm %s — turn the posts of people you admire into a personal language model\n\n"
-               "usage: elm <command> [CONFIG.ini] [--set section.key=value]... [--quiet]\n"
-               "       elm <command> --help | elm --help | elm --version\n\ncommands:\n",
+    fprintf(f,
+            "elm %s — turn the posts of people you admire into a personal language model\n\n"
+            "usage: elm <command> [CONFIG.ini] [--set section.key=value]... [--quiet]\n"
+            "       elm <command> --help | elm --help | elm --version\n\ncommands:\n",
             elm_version);
     for (int i = 0; elm_commands[i]; i++)
         fprintf(f, "  %-10s %s\n", elm_commands[i]->name, elm_commands[i]->summary);

@@ -6,10 +6,14 @@
 #include <unistd.h>
 
 static void fmt_time(double s, char *out, size_t cap) {
-    if (s < 0 || s > 1e7) snprintf(out, cap, "?");
-    else if (s < 60) snprintf(out, cap, "%.0fs", s);
-    else if (s < 3600) snprintf(out, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(out, cap, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+    if (s < 0 || s > 1e7)
+        snprintf(out, cap, "?");
+    else if (s < 60)
+        snprintf(out, cap, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(out, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else
+        snprintf(out, cap, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
 static void draw(ElmProgress *p, int final) {
@@ -27,9 +31,10 @@ static void draw(ElmProgress *p, int final) {
     if (p->total)
         snprintf(count, sizeof count, "%llu/%llu (%.0f%%)", (unsigned long long)p->done,
                  (unsigned long long)p->total, 100.0 * (double)p->done / (double)p->total);
-    else snprintf(count, sizeof count, "%llu", (unsigned long long)p->done);
-    fprintf(stderr, "%s%s: %s %s, %.1f %s/s, %s%s%s%s%s", p->tty ? "\r\033[K" : "", p->label,
-            count, p->unit, rate, p->unit, els, eta, p->extra[0] ? "  " : "", p->extra,
+    else
+        snprintf(count, sizeof count, "%llu", (unsigned long long)p->done);
+    fprintf(stderr, "%s%s: %s %s, %.1f %s/s, %s%s%s%s%s", p->tty ? "\r\033[K" : "", p->label, count,
+            p->unit, rate, p->unit, els, eta, p->extra[0] ? "  " : "", p->extra,
             (final || !p->tty) ? "\n" : "");
     fflush(stderr);
 }

@@ -34,10 +34,14 @@ fail:
     return -1;
 }
 
-int elm_run_mkdir(const ElmRun *run, ElmError *err) { return elm_mkdirs(run->dir, err); }
+int elm_run_mkdir(const ElmRun *run, ElmError *err) {
+    return elm_mkdirs(run->dir, err);
+}
 
 void elm_run_path(const ElmRun *run, const char *rel, char *out, size_t cap) {
     elm_path_join(out, cap, run->dir, rel);
 }
 
-void elm_run_close(ElmRun *run) { elm_config_free(&run->cfg); }
+void elm_run_close(ElmRun *run) {
+    elm_config_free(&run->cfg);
+}

@@ -5,7 +5,9 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 
-extern "C" int elm_gpu_compiled(void) { return 1; }
+extern "C" int elm_gpu_compiled(void) {
+    return 1;
+}
 
 extern "C" int elm_gpu_query(ElmGpuInfo *out, int cap, ElmError *err) {
     int n = 0;

@@ -1,7 +1,9 @@
 // gpu_none.c — the GPU API when elm is built without CUDA: no devices, ever.
 #include "gpu.h"
 
-int elm_gpu_compiled(void) { return 0; }
+int elm_gpu_compiled(void) {
+    return 0;
+}
 
 int elm_gpu_query(ElmGpuInfo *out, int cap, ElmError *err) {
     (void)out, (void)cap;

@@ -14,7 +14,7 @@ static int elm_test_pass, elm_test_fail;
             elm_test_pass++;                                                                       \
         } else {                                                                                   \
             elm_test_fail++;                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fputc('\n', stderr);                                                                   \
         }                                                                                          \

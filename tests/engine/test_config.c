@@ -59,8 +59,10 @@ int main(void) {
         elm_config_free(&c);
     }
 
-    expect_error("[run]\nnmae = x\n", "t.ini:2: unknown key 'nmae' in [run] (did you mean run.name?)");
-    expect_error("[run]\n\n[trian]\nsteps = 1\n", "t.ini:4: unknown section [trian] (did you mean [train]?)");
+    expect_error("[run]\nnmae = x\n",
+                 "t.ini:2: unknown key 'nmae' in [run] (did you mean run.name?)");
+    expect_error("[run]\n\n[trian]\nsteps = 1\n",
+                 "t.ini:4: unknown section [trian] (did you mean [train]?)");
     expect_error("[run]\nseed = 12x\n", "t.ini:2: run.seed expects an integer");
     expect_error("[run]\nthreads = -1\n", "out of range");
     expect_error("[clean]\nurls = maybe\n", "must be one of remove|keep");
@@ -70,8 +72,8 @@ int main(void) {
     expect_error("[run]\njust some words\n", "t.ini:2");
 
     CHECK(elm_config_init(&c, &e) == 0, "init");
-    CHECK(elm_config_override(&c, "run.thread=3", &e) != 0 && strstr(e.msg, "run.threads"),
-          "%s", e.msg);
+    CHECK(elm_config_override(&c, "run.thread=3", &e) != 0 && strstr(e.msg, "run.threads"), "%s",
+          e.msg);
     CHECK(elm_config_override(&c, "runseed", &e) != 0, "malformed override");
     elm_config_free(&c);
     ELM_TEST_DONE();
