@@ -1,0 +1,35 @@
+// bpe.h — GPT-2 byte-level BPE: load encoder.json + vocab.bpe, encode text to ids exactly as
+// OpenAI's GPT-2 (tiktoken "gpt2") does, decode ids to bytes. Used by tokenize, train, generate.
+#ifndef ELM_BPE_H
+#define ELM_BPE_H
+
+#include "../engine/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ElmBpe ElmBpe;
+
+// Loads a vocabulary: encoder.json (token string -> id) and vocab.bpe (merges, by rank).
+ElmBpe *elm_bpe_load(const char *encoder_json, const char *vocab_bpe, ElmError *err);
+// Same, from a folder holding both files.
+ElmBpe *elm_bpe_load_dir(const char *dir, ElmError *err);
+void elm_bpe_free(ElmBpe *bpe);
+
+int elm_bpe_vocab_size(const ElmBpe *bpe);
+// Id of <|endoftext|>, or -1 when the vocabulary has none.
+int elm_bpe_eot(const ElmBpe *bpe);
+
+// Appends the ids of text[0..n) to the growable array (*ids, *n_ids, *cap). With allow_special,
+// "<|endoftext|>" in the text becomes the special id; otherwise it is encoded as plain text.
+// Any bytes are accepted (invalid UTF-8 included). Safe to call from several threads at once.
+int elm_bpe_encode(const ElmBpe *bpe, const char *text, size_t n, int allow_special,
+                   int32_t **ids, size_t *n_ids, size_t *cap, ElmError *err);
+
+// The bytes of one token (not NUL-terminated), or NULL for an id out of range.
+const char *elm_bpe_token_bytes(const ElmBpe *bpe, int32_t id, size_t *len);
+// Decodes ids into a malloc'd NUL-terminated buffer of *n_out bytes (NULL + err on a bad id).
+char *elm_bpe_decode(const ElmBpe *bpe, const int32_t *ids, size_t n, size_t *n_out,
+                     ElmError *err);
+
+#endif
