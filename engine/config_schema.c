@@ -68,6 +68,21 @@ static const ElmCfgKey topics_keys[] = {
 };
 
 static const ElmCfgKey report_keys[] = {
+    {"title", ELM_CFG_STR, "", 0, 0, NULL, "report title (default: the run name)"},
+    {"viable_shown", ELM_CFG_INT, "20", 0, 10000, NULL, "viable tweets shown in the report"},
+    {"stories_shown", ELM_CFG_INT, "5", 0, 1000, NULL, "stories shown in the report"},
+    END,
+};
+
+static const ElmCfgKey viable_keys[] = {
+    {"max_common_run", ELM_CFG_INT, "8", 1, 10000, NULL,
+     "reject a tweet sharing this many consecutive words with one training tweet"},
+    {"ngram", ELM_CFG_INT, "4", 1, 16, NULL, "word n-gram size for the overlap check"},
+    {"max_ngram_overlap", ELM_CFG_FLOAT, "0.5", 0, 1, NULL,
+     "reject a tweet whose n-grams are found in training tweets above this fraction"},
+    {"dedupe_run", ELM_CFG_INT, "8", 1, 10000, NULL,
+     "drop a tweet sharing this many consecutive words with a better-ranked viable one"},
+    {"min_words", ELM_CFG_INT, "3", 0, 1000, NULL, "drop tweets with fewer words"},
     END,
 };
 
@@ -82,5 +97,6 @@ const ElmCfgSection elm_cfg_schema[] = {
     {"validate", validate_keys, "real-vs-generated classifiers (`elm validate`)"},
     {"topics", topics_keys, "LDA topics and top words (`elm topics`)"},
     {"report", report_keys, "the HTML report (`elm report`)"},
+    {"viable", viable_keys, "viable tweets: novelty and de-duplication of the ones judged real"},
     {0},
 };
