@@ -1,0 +1,304 @@
+// report.c — collects each stage's numbers into one cJSON tree (written as metrics.json) and
+// renders the same tree as HTML with inline SVG charts, so the page never shows a number that
+// metrics.json lacks. Timings live under "timings" so runs can be compared without them.
+#include "report.h"
+#include "fsutil.h"
+#include "jsonl.h"
+#include "strbuf.h"
+#include "svg.h"
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Report {
+    ElmRun *run;
+    cJSON *metrics;
+    ElmBuf body, nav;
+    ElmError *err;
+} Report;
+
+// Loads <run>/<rel> as JSON: NULL with *missing = 1 when absent, NULL + error when malformed.
+static cJSON *load_json(Report *r, const char *rel, int *missing) {
+    char path[4200];
+    elm_run_path(r->run, rel, path, sizeof path);
+    *missing = !elm_file_exists(path);
+    if (*missing) return NULL;
+    char *text;
+    size_t n;
+    if (elm_read_file(path, &text, &n, r->err)) return NULL;
+    cJSON *j = cJSON_ParseWithLength(text, n);
+    free(text);
+    if (!j) elm_err(r->err, "%s: not valid JSON", path);
+    return j;
+}
+
+static void section(Report *r, const char *id, const char *title) {
+    elm_buf_printf(&r->nav, "<a href=\"#%s\">", id);
+    elm_buf_html(&r->nav, title);
+    elm_buf_printf(&r->nav, "</a>");
+    elm_buf_printf(&r->body, "<section id=\"%s\"><h2>", id);
+    elm_buf_html(&r->body, title);
+    elm_buf_printf(&r->body, "</h2>\n");
+}
+
+static void end_section(Report *r) {
+    elm_buf_printf(&r->body, "</section>\n");
+}
+
+static void not_run(Report *r, const char *what) {
+    elm_buf_printf(&r->body, "<p class=\"muted\">");
+    elm_buf_html(&r->body, what);
+    elm_buf_printf(&r->body, "</p>\n");
+}
+
+static double num(const cJSON *o, const char *key) {
+    return elm_json_num(o, key, NAN);
+}
+
+// ---- run summary and stage timings (manifest.json) ----
+static int summary(Report *r) {
+    int missing;
+    cJSON *man = load_json(r, "manifest.json", &missing);
+    if (!man && !missing) return -1;
+    cJSON *run = cJSON_AddObjectToObject(r->metrics, "run");
+    const ElmConfig *c = &r->run->cfg;
+    cJSON_AddStringToObject(run, "name", elm_cfg_str(c, "run.name"));
+    cJSON_AddNumberToObject(run, "seed", (double)r->run->seed);
+    cJSON_AddStringToObject(run, "elm_version", elm_version);
+    section(r, "summary", "Run summary");
+    elm_buf_printf(&r->body, "<table class=\"kv\"><tr><th>run</th><td>");
+    elm_buf_html(&r->body, elm_cfg_str(c, "run.name"));
+    elm_buf_printf(&r->body, "</td></tr><tr><th>config</th><td>");
+    elm_buf_html(&r->body, c->path[0] ? c->path : "(defaults)");
+    elm_buf_printf(&r->body, "</td></tr><tr><th>elm</th><td>%s (commit ", elm_version);
+    const cJSON *ev = man ? cJSON_GetObjectItemCaseSensitive(man, "elm") : NULL;
+    const char *commit = ev ? elm_json_str(ev, "commit") : NULL;
+    elm_buf_html(&r->body, commit ? commit : elm_git_commit);
+    elm_buf_printf(&r->body, ")</td></tr><tr><th>seed</th><td>%llu</td></tr>",
+                   (unsigned long long)r->run->seed);
+    const cJSON *dev = man ? cJSON_GetObjectItemCaseSensitive(man, "device") : NULL;
+    const char *gpu = dev ? elm_json_str(dev, "gpu") : NULL;
+    elm_buf_printf(&r->body, "<tr><th>device</th><td>");
+    elm_buf_html(&r->body, gpu ? gpu : "CPU");
+    elm_buf_printf(&r->body, "</td></tr></table>\n");
+    cJSON_AddStringToObject(run, "device", gpu ? gpu : "cpu");
+
+    cJSON *stages = man ? cJSON_GetObjectItemCaseSensitive(man, "stages") : NULL;
+    int n = cJSON_GetArraySize(stages);
+    if (n > 0) {
+        cJSON *tim = cJSON_AddObjectToObject(r->metrics, "timings");
+        const char *labels[32];
+        double wall[32], mem[32];
+        int k = 0;
+        elm_buf_printf(&r->body, "<table><tr><th>stage</th><th>status</th><th>wall time (s)</th>"
+                                 "<th>peak memory (MiB)</th></tr>\n");
+        const cJSON *st;
+        cJSON_ArrayForEach(st, stages) {
+            const char *name = elm_json_str(st, "name"), *status = elm_json_str(st, "status");
+            if (!name || k >= 32) continue;
+            labels[k] = name, wall[k] = num(st, "wall_s"), mem[k] = num(st, "peak_rss_mb");
+            cJSON *t = cJSON_AddObjectToObject(tim, name);
+            cJSON_AddNumberToObject(t, "wall_s", wall[k]);
+            cJSON_AddNumberToObject(t, "peak_rss_mb", mem[k]);
+            elm_buf_printf(&r->body, "<tr><td>%s</td><td>%s</td><td>%.2f</td><td>%.0f</td></tr>\n",
+                           name, status ? status : "", wall[k], mem[k]);
+            k++;
+        }
+        elm_buf_printf(&r->body, "</table>\n");
+        const double *v[] = {wall};
+        const char *names[] = {"seconds"};
+        if (k)
+            elm_svg_bar_chart(&r->body, "Wall time per stage (s)", labels, k, v, names, 1, "%.1f",
+                              640);
+    }
+    end_section(r);
+    cJSON_Delete(man);
+    return 0;
+}
+
+// ---- viable tweets and stories ----
+static int viable(Report *r) {
+    int missing;
+    cJSON *sum = load_json(r, "viable.json", &missing);
+    if (!sum && !missing) return -1;
+    section(r, "viable", "Viable tweets");
+    if (!sum) {
+        not_run(r, "The viable stage has not run.");
+        end_section(r);
+        return 0;
+    }
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "viable");
+    double cand = num(sum, "candidates"), kept = num(sum, "kept");
+    cJSON_AddNumberToObject(m, "candidates", cand);
+    cJSON_AddNumberToObject(m, "kept", kept);
+    const cJSON *drop = cJSON_GetObjectItemCaseSensitive(sum, "dropped");
+    cJSON_AddItemToObject(m, "dropped", cJSON_Duplicate(drop, 1));
+    elm_buf_printf(&r->body,
+                   "<p>%.0f generated tweets fooled the tuned classifier; %.0f remain after "
+                   "removing near-copies of training tweets and duplicates.</p>\n",
+                   cand, kept);
+    char path[4200];
+    elm_run_path(r->run, "viable.jsonl", path, sizeof path);
+    ElmJsonl jl;
+    int shown = (int)elm_cfg_int(&r->run->cfg, "report.viable_shown");
+    cJSON *top = cJSON_AddArrayToObject(m, "top");
+    if (elm_jsonl_open(&jl, path, r->err) == 0) {
+        elm_buf_printf(&r->body, "<ol class=\"tweets\">\n");
+        cJSON *o;
+        for (int i = 0; i < shown && (o = elm_jsonl_next(&jl, r->err)); i++) {
+            const char *t = elm_json_str(o, "text");
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "text", t ? t : "");
+            cJSON_AddNumberToObject(e, "p_real", num(o, "p_real"));
+            cJSON_AddNumberToObject(e, "longest_common_run", num(o, "longest_common_run"));
+            cJSON_AddItemToArray(top, e);
+            elm_buf_printf(&r->body, "<li><span class=\"tweet\">");
+            elm_buf_html(&r->body, t ? t : "");
+            elm_buf_printf(&r->body,
+                           "</span><span class=\"score\">p(real) %.3f · longest copied run %.0f "
+                           "words</span></li>\n",
+                           num(o, "p_real"), num(o, "longest_common_run"));
+            cJSON_Delete(o);
+        }
+        elm_buf_printf(&r->body, "</ol>\n");
+        elm_jsonl_close(&jl);
+    }
+    end_section(r);
+    cJSON_Delete(sum);
+    return r->err->msg[0] ? -1 : 0;
+}
+
+static int stories(Report *r) {
+    char path[4200];
+    elm_run_path(r->run, "generated/stories.jsonl", path, sizeof path);
+    section(r, "stories", "Short stories");
+    if (!elm_file_exists(path)) {
+        not_run(r, "No stories were generated (set [generate] stories = N).");
+        end_section(r);
+        return 0;
+    }
+    ElmJsonl jl;
+    if (elm_jsonl_open(&jl, path, r->err)) return -1;
+    cJSON *arr = cJSON_AddArrayToObject(r->metrics, "stories");
+    int shown = (int)elm_cfg_int(&r->run->cfg, "report.stories_shown");
+    cJSON *o;
+    for (int i = 0; i < shown && (o = elm_jsonl_next(&jl, r->err)); i++) {
+        const char *p = elm_json_str(o, "prompt"), *t = elm_json_str(o, "text");
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "prompt", p ? p : "");
+        cJSON_AddStringToObject(e, "text", t ? t : "");
+        cJSON_AddNumberToObject(e, "mean_logprob", num(o, "mean_logprob"));
+        cJSON_AddItemToArray(arr, e);
+        elm_buf_printf(&r->body, "<article class=\"story\"><p class=\"prompt\">");
+        elm_buf_html(&r->body, p ? p : "");
+        elm_buf_printf(&r->body, "</p><p>");
+        elm_buf_html(&r->body, t ? t : "");
+        elm_buf_printf(&r->body, "</p></article>\n");
+        cJSON_Delete(o);
+    }
+    elm_jsonl_close(&jl);
+    end_section(r);
+    return r->err->msg[0] ? -1 : 0;
+}
+
+// ---- links to every output that exists ----
+static void outputs(Report *r) {
+    static const char *files[] = {"manifest.json",
+                                  "metrics.json",
+                                  "corpus.jsonl",
+                                  "ingest.json",
+                                  "clean.jsonl",
+                                  "clean.json",
+                                  "tokens.json",
+                                  "train_log.jsonl",
+                                  "generated/tweets.jsonl",
+                                  "generated/stories.jsonl",
+                                  "validate/metrics.json",
+                                  "validate/viable.jsonl",
+                                  "topics/topics.json",
+                                  "viable.jsonl",
+                                  "viable.json"};
+    section(r, "outputs", "Outputs");
+    elm_buf_printf(&r->body, "<ul class=\"files\">\n");
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[4200];
+        elm_run_path(r->run, files[i], path, sizeof path);
+        if (strcmp(files[i], "metrics.json") != 0 && !elm_file_exists(path)) continue;
+        elm_buf_printf(&r->body, "<li><a href=\"../%s\">%s</a></li>\n", files[i], files[i]);
+    }
+    elm_buf_printf(&r->body, "</ul>\n");
+    end_section(r);
+}
+
+static const char *CSS =
+    "body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1a202c;"
+    "background:#f7fafc}header{background:#1a365d;color:#fff;padding:18px 32px}"
+    "header h1{margin:0;font-size:24px}header p{margin:4px 0 0;opacity:.8}"
+    "nav{position:sticky;top:0;background:#fff;border-bottom:1px solid #e2e8f0;padding:8px 32px;"
+    "z-index:1}nav a{margin-right:16px;color:#2b6cb0;text-decoration:none;font-size:14px}"
+    "main{max-width:1100px;margin:0 auto;padding:8px 32px 40px}"
+    "section{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:8px 20px 16px;"
+    "margin:18px 0}h2{font-size:19px;border-bottom:1px solid #edf2f7;padding-bottom:6px}"
+    "table{border-collapse:collapse;margin:8px 0 14px;font-size:14px}"
+    "th,td{border-bottom:1px solid #edf2f7;padding:4px 10px;text-align:left}"
+    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".kv th{color:#4a5568;font-weight:600}.muted{color:#718096}"
+    ".tweets li{margin:6px 0}.tweet{display:block}.score{font-size:12px;color:#718096}"
+    ".story{border-left:3px solid #2b6cb0;padding-left:12px;margin:12px 0}"
+    ".prompt{font-style:italic;color:#4a5568}.grid{stroke:#edf2f7}.axis{stroke:#a0aec0}"
+    ".tick{font-size:11px;fill:#4a5568}.lab{font-size:12px;fill:#2d3748}"
+    ".ct{font-size:13px;font-weight:600;fill:#1a202c}.val{font-size:11px;fill:#1a202c}"
+    ".valw{font-size:12px;fill:#fff;font-weight:600}svg.chart{display:block;margin:8px 0;"
+    "max-width:100%;height:auto}.charts{display:flex;flex-wrap:wrap;gap:16px}"
+    ".chips span{display:inline-block;background:#edf2f7;border-radius:10px;padding:1px 8px;"
+    "margin:2px;font-size:13px}";
+
+int elm_report_run(ElmRun *run, ElmError *err) {
+    Report r = {.run = run, .metrics = cJSON_CreateObject(), .err = err};
+    err->msg[0] = '\0';
+    int rc = summary(&r);
+    if (!rc) rc = viable(&r);
+    if (!rc) rc = stories(&r);
+    if (!rc) outputs(&r);
+    char dir[4200], path[4200];
+    if (!rc) {
+        elm_run_path(run, "report", dir, sizeof dir);
+        rc = elm_mkdirs(dir, err);
+    }
+    if (!rc) {
+        char *text = cJSON_Print(r.metrics);
+        elm_run_path(run, "metrics.json", path, sizeof path);
+        rc = text ? elm_write_file_atomic(path, text, strlen(text), err)
+                  : elm_err(err, "out of memory");
+        free(text);
+    }
+    if (!rc) {
+        ElmBuf page = {0};
+        const char *title = elm_cfg_str(&run->cfg, "report.title");
+        if (!title[0]) title = elm_cfg_str(&run->cfg, "run.name");
+        elm_buf_printf(&page, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                              "<meta name=\"viewport\" content=\"width=device-width\"><title>");
+        elm_buf_html(&page, title);
+        elm_buf_printf(&page, " — elm report</title><style>%s</style></head><body><header><h1>",
+                       CSS);
+        elm_buf_html(&page, title);
+        elm_buf_printf(&page, "</h1><p>a personal language model, and how well it imitates "
+                              "the real posts</p></header><nav>");
+        elm_buf_append(&page, r.nav.data ? r.nav.data : "", r.nav.len);
+        elm_buf_printf(&page, "</nav><main>\n");
+        elm_buf_append(&page, r.body.data ? r.body.data : "", r.body.len);
+        elm_buf_printf(&page, "</main></body></html>\n");
+        elm_run_path(run, "report/index.html", path, sizeof path);
+        rc = page.oom || r.body.oom ? elm_err(err, "out of memory building the report")
+                                    : elm_write_file_atomic(path, page.data, page.len, err);
+        elm_buf_free(&page);
+    }
+    elm_buf_free(&r.body);
+    elm_buf_free(&r.nav);
+    cJSON_Delete(r.metrics);
+    return rc;
+}
