@@ -167,7 +167,12 @@ typedef struct Out {
     char *p;
     size_t n;
     int space; // a space is pending
+    int soft;  // an entity was removed here: a space only if it would join two words
 } Out;
+
+static int wordish(unsigned char c) { // letters and digits, any non-ASCII byte counting as one
+    return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
 
 static void emit(Out *o, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
@@ -190,8 +195,10 @@ static void emit(Out *o, const char *s, size_t n) {
         // a run of ordinary bytes
         size_t j = i + 1;
         while (j < n && (u[j] >= 0x80 ? !unicode_space(u + j, n - j) : !ascii_space(u[j]))) j++;
-        if (o->space && o->n) o->p[o->n++] = ' ';
-        o->space = 0;
+        if (o->n &&
+            (o->space || (o->soft && wordish((unsigned char)o->p[o->n - 1]) && wordish(u[i]))))
+            o->p[o->n++] = ' ';
+        o->space = o->soft = 0;
         memcpy(o->p + o->n, s + i, j - i);
         o->n += j - i;
         i = j;
@@ -215,7 +222,7 @@ const char *elm_clean_text(ElmCleaner *c, const char *s, size_t n, size_t *out_l
         n = elm_html_decode(s, n, c->dec);
         s = c->dec;
     }
-    Out o = {c->out, 0, 0};
+    Out o = {c->out, 0, 0, 0};
     const ElmEntity *e = NULL;
     int ne = c->mask ? elm_entities_find(c->x, s, n, c->mask, &e) : 0;
     size_t pos = 0;
@@ -226,7 +233,7 @@ const char *elm_clean_text(ElmCleaner *c, const char *s, size_t n, size_t *out_l
         if (act == ELM_CLEAN_WORD)
             emit(&o, s + e[i].vstart, (size_t)(e[i].vend - e[i].vstart));
         else if (act == ELM_CLEAN_REMOVE)
-            o.space = 1; // "a#b" stays two words
+            o.soft = 1; // "a😀b" stays two words, "(@x)" becomes "()"
         else
             emit(&o, s + e[i].start, (size_t)(e[i].end - e[i].start));
         pos = (size_t)e[i].end;
