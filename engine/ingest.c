@@ -503,7 +503,7 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
             }
             if (is_blank(data, n)) {
                 free(data);
-                rc = elm_err(err, "%s: empty file (no posts)", path);
+                rc = elm_err(err, "%s:1: empty file (no posts)", path);
                 break;
             }
             ElmIngestFormat fmt = elm_ingest_detect(data, n);

@@ -188,7 +188,7 @@ int elm_ingest_read_csv(const char *path, const char *data, size_t n, ElmIngestS
     size_t hl = nl ? (size_t)(nl - data) : n, tabs = 0, commas = 0;
     for (size_t i = 0; i < hl; i++) tabs += data[i] == '\t', commas += data[i] == ',';
     struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT_FINI) != 0) return elm_err(err, "%s: out of memory", path);
+    if (csv_init(&p, 0) != 0) return elm_err(err, "%s: out of memory", path);
     csv_set_delim(&p, tabs >= commas ? CSV_TAB : CSV_COMMA);
     csv_set_space_func(&p, space_never);
     CsvState st;
@@ -212,11 +212,16 @@ int elm_ingest_read_csv(const char *path, const char *data, size_t n, ElmIngestS
         pos = end;
         line++;
     }
-    if (!st.failed && csv_fini(&p, on_field, on_row, &st) != 0 && !st.failed) {
+    // A last line without a newline still ends its row; a row still under way after that is
+    // inside a quoted field that never closes (libcsv would take it silently).
+    if (!st.failed && n && data[n - 1] != '\n' && data[n - 1] != '\r')
+        csv_parse(&p, "\n", 1, on_field, on_row, &st);
+    if (!st.failed && st.pending) {
         st.failed = 1;
         elm_err(err, "%s:%d: a quoted field is never closed (unbalanced quote)", path,
                 st.row_start);
     }
+    if (!st.failed) csv_fini(&p, on_field, on_row, &st);
     csv_free(&p);
     free(st.buf);
     free(st.off);
