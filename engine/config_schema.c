@@ -22,8 +22,8 @@ static const ElmCfgKey data_keys[] = {
     {"languages", ELM_CFG_STR, "", 0, 0, NULL, "comma-separated languages to keep (empty = all)"},
     {"dedupe_ids", ELM_CFG_BOOL, "true", 0, 0, NULL, "drop repeated tweet ids"},
     {"dedupe_text", ELM_CFG_BOOL, "true", 0, 0, NULL, "drop repeated exact texts"},
-    {"invalid_utf8", ELM_CFG_ENUM, "replace", 0, 0, "replace|drop",
-     "invalid UTF-8: replace bytes with U+FFFD or drop the post"},
+    {"invalid_utf8", ELM_CFG_ENUM, "replace", 0, 0, "replace|drop|error",
+     "invalid UTF-8 in a post: replace bytes with U+FFFD, drop the post, or stop with an error"},
     END,
 };
 
