@@ -120,6 +120,66 @@ static int summary(Report *r) {
     return 0;
 }
 
+// ---- per-account tweet counts (ingest.json, clean.json) ----
+static int accounts(Report *r) {
+    int miss_i, miss_c;
+    cJSON *ing = load_json(r, "ingest.json", &miss_i);
+    if (!ing && !miss_i) return -1;
+    cJSON *cln = load_json(r, "clean.json", &miss_c);
+    if (!cln && !miss_c) {
+        cJSON_Delete(ing);
+        return -1;
+    }
+    section(r, "accounts", "Tweets per account");
+    const cJSON *ia = ing ? cJSON_GetObjectItemCaseSensitive(ing, "accounts") : NULL;
+    const cJSON *ca = cln ? cJSON_GetObjectItemCaseSensitive(cln, "accounts") : NULL;
+    int n = cJSON_GetArraySize(ia);
+    if (n == 0) {
+        not_run(r, "The ingest stage has not run.");
+    } else {
+        cJSON *arr = cJSON_AddArrayToObject(r->metrics, "accounts");
+        const char **labels = calloc((size_t)n, sizeof(char *));
+        double *read = calloc((size_t)n, sizeof(double)), *kept = calloc((size_t)n, sizeof(double)),
+               *clean = calloc((size_t)n, sizeof(double));
+        elm_buf_printf(&r->body, "<table><tr><th>account</th><th class=\"n\">read</th>"
+                                 "<th class=\"n\">ingested</th><th class=\"n\">after cleaning</th>"
+                                 "</tr>\n");
+        int k = 0;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, ia) {
+            const cJSON *c = ca ? cJSON_GetObjectItemCaseSensitive(ca, a->string) : NULL;
+            labels[k] = a->string;
+            read[k] = num(a, "read"), kept[k] = num(a, "kept");
+            clean[k] = c ? num(c, "kept") : NAN;
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "account", a->string);
+            cJSON_AddNumberToObject(e, "read", read[k]);
+            cJSON_AddNumberToObject(e, "ingested", kept[k]);
+            if (c) cJSON_AddNumberToObject(e, "cleaned", clean[k]);
+            cJSON_AddItemToArray(arr, e);
+            char cleaned[32] = "—";
+            if (c) snprintf(cleaned, sizeof cleaned, "%.0f", clean[k]);
+            elm_buf_printf(&r->body, "<tr><td>");
+            elm_buf_html(&r->body, a->string);
+            elm_buf_printf(&r->body,
+                           "</td><td class=\"n\">%.0f</td><td class=\"n\">%.0f</td>"
+                           "<td class=\"n\">%s</td></tr>\n",
+                           read[k], kept[k], cleaned);
+            k++;
+        }
+        elm_buf_printf(&r->body, "</table>\n");
+        const double *v[] = {kept, clean};
+        const char *names[] = {"ingested", "after cleaning"};
+        elm_svg_bar_chart(&r->body, "Tweets per account", labels, k, v, names, ca ? 2 : 1, "%.0f",
+                          720);
+        free(labels), free(read), free(kept), free(clean);
+    }
+    end_section(r);
+    cJSON_Delete(ing);
+    cJSON_Delete(cln);
+    return 0;
+}
+
 // ---- viable tweets and stories ----
 static int viable(Report *r) {
     int missing;
@@ -261,6 +321,7 @@ int elm_report_run(ElmRun *run, ElmError *err) {
     Report r = {.run = run, .metrics = cJSON_CreateObject(), .err = err};
     err->msg[0] = '\0';
     int rc = summary(&r);
+    if (!rc) rc = accounts(&r);
     if (!rc) rc = viable(&r);
     if (!rc) rc = stories(&r);
     if (!rc) outputs(&r);
