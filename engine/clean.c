@@ -192,9 +192,15 @@ static void emit(Out *o, const char *s, size_t n) {
                 continue;
             }
         }
-        // a run of ordinary bytes
+        // a run of ordinary bytes: stop only at ASCII blanks and bytes that can lead a
+        // Unicode space (C2, E1, E2, E3)
         size_t j = i + 1;
-        while (j < n && (u[j] >= 0x80 ? !unicode_space(u + j, n - j) : !ascii_space(u[j]))) j++;
+        for (; j < n; j++) {
+            unsigned char b = u[j];
+            if (b <= 0x20 || b == 0x7F) break;
+            if ((b == 0xC2 || b == 0xE1 || b == 0xE2 || b == 0xE3) && unicode_space(u + j, n - j))
+                break;
+        }
         if (o->n &&
             (o->space || (o->soft && wordish((unsigned char)o->p[o->n - 1]) && wordish(u[i]))))
             o->p[o->n++] = ' ';

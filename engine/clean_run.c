@@ -8,6 +8,8 @@
 #include "utf8.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,22 +76,25 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
     ElmCleanOptions opt;
     elm_clean_options_from_config(cfg, &opt);
     int utf8_mode = elm_cfg_enum(cfg, "data.invalid_utf8"); // 0 replace, 1 drop, 2 error
-    char *data;
-    size_t n;
-    if (elm_read_file(in_path, &data, &n, err)) return -1;
+    FILE *in = fopen(in_path, "rb");
+    if (!in) return elm_err(err, "%s: cannot open: %s", in_path, strerror(errno));
     ElmCleaner *cl = elm_cleaner_new(&opt, err);
     if (!cl) {
-        free(data);
+        fclose(in);
         return -1;
     }
     ElmAtomicFile af;
     if (elm_atomic_open(&af, out_path, err)) {
         elm_cleaner_free(cl);
-        free(data);
+        fclose(in);
         return -1;
     }
-    static char iobuf[1 << 20];
-    setvbuf(af.f, iobuf, _IOFBF, sizeof iobuf);
+    // big stdio buffers: the posts stream through, one line buffer is reused for all of them
+    char *inbuf = malloc(1 << 20), *outbuf = malloc(1 << 20);
+    if (inbuf) setvbuf(in, inbuf, _IOFBF, 1 << 20);
+    if (outbuf) setvbuf(af.f, outbuf, _IOFBF, 1 << 20);
+    char *buf = NULL;
+    size_t buf_cap = 0;
     Accounts as = {NULL, 0, 0, -1};
     unsigned long long found[ELM_ENT_COUNT] = {0};
     char *fix = NULL;
@@ -98,14 +103,12 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
     elm_progress_start(&prog, "clean", "posts", 0, run->quiet);
     int rc = 0, line = 0;
     unsigned long long posts = 0;
-    for (size_t pos = 0; pos < n && rc == 0;) {
-        const char *e = memchr(data + pos, '\n', n - pos);
-        size_t end = e ? (size_t)(e - data) : n;
+    ssize_t got;
+    while (rc == 0 && (got = getline(&buf, &buf_cap, in)) >= 0) {
         line++;
-        const char *a = data + pos;
-        size_t len = end - pos;
-        pos = end + 1;
-        while (len && (a[len - 1] == '\r' || a[len - 1] == ' ')) len--;
+        const char *a = buf;
+        size_t len = (size_t)got;
+        while (len && (a[len - 1] == '\n' || a[len - 1] == '\r' || a[len - 1] == ' ')) len--;
         if (len == 0) continue;
         cJSON *o = cJSON_ParseWithLength(a, len);
         const char *text = o ? field(o, "text") : NULL;
@@ -174,8 +177,11 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
         fputs("}\n", f);
         cJSON_Delete(o);
     }
+    if (rc == 0 && ferror(in)) rc = elm_err(err, "%s: read error", in_path);
+    fclose(in);
+    free(inbuf);
+    free(buf);
     free(fix);
-    free(data);
     elm_cleaner_free(cl);
     CleanCounts total;
     memset(&total, 0, sizeof total);
@@ -215,6 +221,7 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
         rc = elm_atomic_commit(&af, err);
     else
         elm_atomic_abort(&af);
+    free(outbuf);
     if (rc == 0) {
         size_t len = strlen(text);
         text[len] = '\n';
