@@ -156,7 +156,10 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
         }
         size_t cn;
         const char *clean = elm_clean_text(cl, text, tn, &cn, found);
-        long long chars = (long long)elm_utf8_length(clean, cn);
+        // a code point is 1-4 bytes: count them only when the byte length leaves it open
+        long long chars = (long long)cn <= opt.max_chars && (long long)(cn + 3) / 4 >= opt.min_chars
+                              ? opt.min_chars
+                              : (long long)elm_utf8_length(clean, cn);
         int drop = cn == 0                 ? CD_EMPTY
                    : chars < opt.min_chars ? CD_TOO_SHORT
                    : chars > opt.max_chars ? CD_TOO_LONG

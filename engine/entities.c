@@ -414,13 +414,14 @@ static void find_urls(ElmEntities *x, const char *s, size_t n, EntVec *v) {
 
 // The next at-sign (@ or U+FF20), hash (# or U+FF03) or dollar at or after `from`, or n.
 static size_t next_sigil(const char *s, size_t n, size_t from, char ascii, unsigned char wide) {
-    for (size_t i = from; i < n; i++) {
-        if (s[i] == ascii) return i;
-        if (wide && (unsigned char)s[i] == 0xEF && i + 2 < n && (unsigned char)s[i + 1] == 0xBC &&
-            (unsigned char)s[i + 2] == wide)
-            return i;
-    }
-    return n;
+    if (from >= n) return n;
+    const char *a = memchr(s + from, ascii, n - from);
+    size_t lim = a ? (size_t)(a - s) : n;
+    if (wide) // U+FF20 / U+FF03 is EF BC xx
+        for (const char *p = s + from; (p = memchr(p, 0xEF, (size_t)(s + lim - p))); p++)
+            if (p + 2 < s + n && (unsigned char)p[1] == 0xBC && (unsigned char)p[2] == wide)
+                return (size_t)(p - s);
+    return lim;
 }
 
 // Mentions, hashtags and cashtags are a sigil with at most `back` code points of context
