@@ -3,6 +3,7 @@
 // (per-account counts kept and dropped by reason, entities found), both atomically.
 #include "clean.h"
 #include "fsutil.h"
+#include "json_line.h"
 #include "json_write.h"
 #include "progress.h"
 #include "utf8.h"
@@ -60,11 +61,6 @@ static cJSON *counts_json(const CleanCounts *c) {
     return o;
 }
 
-static const char *field(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int elm_clean_run(ElmRun *run, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     char in_path[4096], out_path[4096], report_path[4096];
@@ -95,6 +91,8 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
     if (outbuf) setvbuf(af.f, outbuf, _IOFBF, 1 << 20);
     char *buf = NULL;
     size_t buf_cap = 0;
+    ElmJsonLine jl = {NULL, 0, NULL};
+    static const char *const keys[4] = {"id", "account", "created_at", "text"};
     Accounts as = {NULL, 0, 0, -1};
     unsigned long long found[ELM_ENT_COUNT] = {0};
     char *fix = NULL;
@@ -110,41 +108,40 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
         size_t len = (size_t)got;
         while (len && (a[len - 1] == '\n' || a[len - 1] == '\r' || a[len - 1] == ' ')) len--;
         if (len == 0) continue;
-        cJSON *o = cJSON_ParseWithLength(a, len);
-        const char *text = o ? field(o, "text") : NULL;
-        const char *acc = o ? field(o, "account") : NULL;
+        const char *v[4];
+        size_t vl[4];
+        if (elm_json_line_fields(&jl, a, len, keys, 4, v, vl)) {
+            rc = elm_err(err, "%s:%d: malformed JSON (%s)", in_path, line, jl.error);
+            break;
+        }
+        const char *id = v[0], *acc = v[1], *when = v[2], *text = v[3];
         if (!text || !acc) {
-            rc = elm_err(err, "%s:%d: %s", in_path, line,
-                         o ? "the post has no \"text\" or \"account\" string" : "malformed JSON");
-            cJSON_Delete(o);
+            rc = elm_err(err, "%s:%d: the post has no \"text\" or \"account\" string", in_path,
+                         line);
             break;
         }
         CleanAccount *ca = account_of(&as, acc);
         if (!ca) {
-            cJSON_Delete(o);
             rc = elm_err(err, "out of memory");
             break;
         }
         ca->c.read++;
         if (++posts % 4096 == 0) elm_progress_update(&prog, posts);
-        size_t tn = strlen(text);
+        size_t tn = vl[3];
         size_t bad = elm_utf8_check(text, tn);
         if (bad < tn) {
             if (utf8_mode == 2) {
                 rc = elm_err(err, "%s:%d: invalid UTF-8 in the post text (byte %zu)", in_path, line,
                              bad + 1);
-                cJSON_Delete(o);
                 break;
             }
             if (utf8_mode == 1) {
                 ca->c.dropped[CD_INVALID_UTF8]++;
-                cJSON_Delete(o);
                 continue;
             }
             if (3 * tn + 1 > fix_cap) {
                 char *nf = realloc(fix, 3 * tn + 1);
                 if (!nf) {
-                    cJSON_Delete(o);
                     rc = elm_err(err, "out of memory");
                     break;
                 }
@@ -166,24 +163,22 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
                                            : -1;
         if (drop >= 0) {
             ca->c.dropped[drop]++;
-            cJSON_Delete(o);
             continue;
         }
         ca->c.kept++;
-        const char *id = field(o, "id"), *when = field(o, "created_at");
         FILE *f = af.f;
         putc('{', f);
-        elm_json_write_field(f, "id", id ? id : "", id ? strlen(id) : 0, 1);
-        elm_json_write_field(f, "account", acc, strlen(acc), 0);
-        elm_json_write_field(f, "created_at", when ? when : "", when ? strlen(when) : 0, 0);
+        elm_json_write_field(f, "id", id ? id : "", vl[0], 1);
+        elm_json_write_field(f, "account", acc, vl[1], 0);
+        elm_json_write_field(f, "created_at", when ? when : "", vl[2], 0);
         elm_json_write_field(f, "text", clean, cn, 0);
         fputs("}\n", f);
-        cJSON_Delete(o);
     }
     if (rc == 0 && ferror(in)) rc = elm_err(err, "%s: read error", in_path);
     fclose(in);
     free(inbuf);
     free(buf);
+    elm_json_line_free(&jl);
     free(fix);
     elm_cleaner_free(cl);
     CleanCounts total;
