@@ -145,11 +145,6 @@ size_t elm_html_decode(const char *s, size_t n, char *out) {
 
 // ---- output with whitespace collapsed -------------------------------------------------------
 
-// Bytes 0..127 that count as white space (controls included: they become spaces).
-static int ascii_space(unsigned char c) {
-    return c <= 0x20 || c == 0x7F;
-}
-
 // Length of the white-space code point at s (non-ASCII), or 0.
 static int unicode_space(const unsigned char *s, size_t n) {
     if (s[0] == 0xC2 && n >= 2 && (s[1] == 0x85 || s[1] == 0xA0)) return 2;
@@ -174,17 +169,27 @@ static int wordish(unsigned char c) { // letters and digits, any non-ASCII byte 
     return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
+// 1: a blank (ASCII white space or control), 2: a byte that may lead a Unicode space.
+#define B8(b)                                                                                      \
+    [b] = 1, [b + 1] = 1, [b + 2] = 1, [b + 3] = 1, [b + 4] = 1, [b + 5] = 1, [b + 6] = 1,         \
+    [b + 7] = 1
+static const unsigned char blank_class[256] = {
+    B8(0x00),   B8(0x08),   B8(0x10),   B8(0x18),   [0x20] = 1,
+    [0x7F] = 1, [0xC2] = 2, [0xE1] = 2, [0xE2] = 2, [0xE3] = 2,
+};
+#undef B8
+
 static void emit(Out *o, const char *s, size_t n) {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
-        if (u[i] < 0x80) {
-            if (ascii_space(u[i])) {
-                o->space = 1;
-                i++;
-                continue;
-            }
-        } else {
+        unsigned char k = blank_class[u[i]];
+        if (k == 1) {
+            o->space = 1;
+            i++;
+            continue;
+        }
+        if (k == 2) {
             int w = unicode_space(u + i, n - i);
             if (w) {
                 o->space = 1;
@@ -192,9 +197,15 @@ static void emit(Out *o, const char *s, size_t n) {
                 continue;
             }
         }
-        // a run of ordinary bytes
+        // a run of ordinary bytes, single spaces between words included: it is copied as is
         size_t j = i + 1;
-        while (j < n && (u[j] >= 0x80 ? !unicode_space(u + j, n - j) : !ascii_space(u[j]))) j++;
+        for (; j < n; j++) {
+            unsigned char b = blank_class[u[j]];
+            if (!b) continue;
+            if (b == 2 ? unicode_space(u + j, n - j) != 0
+                       : !(u[j] == ' ' && j + 1 < n && !blank_class[u[j + 1]]))
+                break;
+        }
         if (o->n &&
             (o->space || (o->soft && wordish((unsigned char)o->p[o->n - 1]) && wordish(u[i]))))
             o->p[o->n++] = ' ';

@@ -3,11 +3,14 @@
 // (per-account counts kept and dropped by reason, entities found), both atomically.
 #include "clean.h"
 #include "fsutil.h"
+#include "json_line.h"
 #include "json_write.h"
 #include "progress.h"
 #include "utf8.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,11 +61,6 @@ static cJSON *counts_json(const CleanCounts *c) {
     return o;
 }
 
-static const char *field(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 int elm_clean_run(ElmRun *run, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     char in_path[4096], out_path[4096], report_path[4096];
@@ -74,22 +72,27 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
     ElmCleanOptions opt;
     elm_clean_options_from_config(cfg, &opt);
     int utf8_mode = elm_cfg_enum(cfg, "data.invalid_utf8"); // 0 replace, 1 drop, 2 error
-    char *data;
-    size_t n;
-    if (elm_read_file(in_path, &data, &n, err)) return -1;
+    FILE *in = fopen(in_path, "rb");
+    if (!in) return elm_err(err, "%s: cannot open: %s", in_path, strerror(errno));
     ElmCleaner *cl = elm_cleaner_new(&opt, err);
     if (!cl) {
-        free(data);
+        fclose(in);
         return -1;
     }
     ElmAtomicFile af;
     if (elm_atomic_open(&af, out_path, err)) {
         elm_cleaner_free(cl);
-        free(data);
+        fclose(in);
         return -1;
     }
-    static char iobuf[1 << 20];
-    setvbuf(af.f, iobuf, _IOFBF, sizeof iobuf);
+    // big stdio buffers: the posts stream through, one line buffer is reused for all of them
+    char *inbuf = malloc(1 << 20), *outbuf = malloc(1 << 20);
+    if (inbuf) setvbuf(in, inbuf, _IOFBF, 1 << 20);
+    if (outbuf) setvbuf(af.f, outbuf, _IOFBF, 1 << 20);
+    char *buf = NULL;
+    size_t buf_cap = 0;
+    ElmJsonLine jl = {NULL, 0, NULL};
+    static const char *const keys[4] = {"id", "account", "created_at", "text"};
     Accounts as = {NULL, 0, 0, -1};
     unsigned long long found[ELM_ENT_COUNT] = {0};
     char *fix = NULL;
@@ -98,50 +101,47 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
     elm_progress_start(&prog, "clean", "posts", 0, run->quiet);
     int rc = 0, line = 0;
     unsigned long long posts = 0;
-    for (size_t pos = 0; pos < n && rc == 0;) {
-        const char *e = memchr(data + pos, '\n', n - pos);
-        size_t end = e ? (size_t)(e - data) : n;
+    ssize_t got;
+    while (rc == 0 && (got = getline(&buf, &buf_cap, in)) >= 0) {
         line++;
-        const char *a = data + pos;
-        size_t len = end - pos;
-        pos = end + 1;
-        while (len && (a[len - 1] == '\r' || a[len - 1] == ' ')) len--;
+        const char *a = buf;
+        size_t len = (size_t)got;
+        while (len && (a[len - 1] == '\n' || a[len - 1] == '\r' || a[len - 1] == ' ')) len--;
         if (len == 0) continue;
-        cJSON *o = cJSON_ParseWithLength(a, len);
-        const char *text = o ? field(o, "text") : NULL;
-        const char *acc = o ? field(o, "account") : NULL;
+        const char *v[4];
+        size_t vl[4];
+        if (elm_json_line_fields(&jl, a, len, keys, 4, v, vl)) {
+            rc = elm_err(err, "%s:%d: malformed JSON (%s)", in_path, line, jl.error);
+            break;
+        }
+        const char *id = v[0], *acc = v[1], *when = v[2], *text = v[3];
         if (!text || !acc) {
-            rc = elm_err(err, "%s:%d: %s", in_path, line,
-                         o ? "the post has no \"text\" or \"account\" string" : "malformed JSON");
-            cJSON_Delete(o);
+            rc = elm_err(err, "%s:%d: the post has no \"text\" or \"account\" string", in_path,
+                         line);
             break;
         }
         CleanAccount *ca = account_of(&as, acc);
         if (!ca) {
-            cJSON_Delete(o);
             rc = elm_err(err, "out of memory");
             break;
         }
         ca->c.read++;
         if (++posts % 4096 == 0) elm_progress_update(&prog, posts);
-        size_t tn = strlen(text);
+        size_t tn = vl[3];
         size_t bad = elm_utf8_check(text, tn);
         if (bad < tn) {
             if (utf8_mode == 2) {
                 rc = elm_err(err, "%s:%d: invalid UTF-8 in the post text (byte %zu)", in_path, line,
                              bad + 1);
-                cJSON_Delete(o);
                 break;
             }
             if (utf8_mode == 1) {
                 ca->c.dropped[CD_INVALID_UTF8]++;
-                cJSON_Delete(o);
                 continue;
             }
             if (3 * tn + 1 > fix_cap) {
                 char *nf = realloc(fix, 3 * tn + 1);
                 if (!nf) {
-                    cJSON_Delete(o);
                     rc = elm_err(err, "out of memory");
                     break;
                 }
@@ -153,29 +153,33 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
         }
         size_t cn;
         const char *clean = elm_clean_text(cl, text, tn, &cn, found);
-        long long chars = (long long)elm_utf8_length(clean, cn);
+        // a code point is 1-4 bytes: count them only when the byte length leaves it open
+        long long chars = (long long)cn <= opt.max_chars && (long long)(cn + 3) / 4 >= opt.min_chars
+                              ? opt.min_chars
+                              : (long long)elm_utf8_length(clean, cn);
         int drop = cn == 0                 ? CD_EMPTY
                    : chars < opt.min_chars ? CD_TOO_SHORT
                    : chars > opt.max_chars ? CD_TOO_LONG
                                            : -1;
         if (drop >= 0) {
             ca->c.dropped[drop]++;
-            cJSON_Delete(o);
             continue;
         }
         ca->c.kept++;
-        const char *id = field(o, "id"), *when = field(o, "created_at");
         FILE *f = af.f;
         putc('{', f);
-        elm_json_write_field(f, "id", id ? id : "", id ? strlen(id) : 0, 1);
-        elm_json_write_field(f, "account", acc, strlen(acc), 0);
-        elm_json_write_field(f, "created_at", when ? when : "", when ? strlen(when) : 0, 0);
+        elm_json_write_field(f, "id", id ? id : "", vl[0], 1);
+        elm_json_write_field(f, "account", acc, vl[1], 0);
+        elm_json_write_field(f, "created_at", when ? when : "", vl[2], 0);
         elm_json_write_field(f, "text", clean, cn, 0);
         fputs("}\n", f);
-        cJSON_Delete(o);
     }
+    if (rc == 0 && ferror(in)) rc = elm_err(err, "%s: read error", in_path);
+    fclose(in);
+    free(inbuf);
+    free(buf);
+    elm_json_line_free(&jl);
     free(fix);
-    free(data);
     elm_cleaner_free(cl);
     CleanCounts total;
     memset(&total, 0, sizeof total);
@@ -215,6 +219,7 @@ int elm_clean_run(ElmRun *run, ElmError *err) {
         rc = elm_atomic_commit(&af, err);
     else
         elm_atomic_abort(&af);
+    free(outbuf);
     if (rc == 0) {
         size_t len = strlen(text);
         text[len] = '\n';
