@@ -122,9 +122,11 @@ static int load_encoder(ElmBpe *b, const char *path, ElmError *err) {
     char *data;
     size_t n;
     if (elm_read_file(path, &data, &n, err)) return -1;
-    cJSON *root = cJSON_ParseWithLength(data, n);
+    // n + 1: the parser must reach the terminating NUL, so trailing garbage is an error too.
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, n + 1, &end, 1);
     if (!root) {
-        const char *at = cJSON_GetErrorPtr();
+        const char *at = end;
         int line = at && at >= data && at <= data + n ? line_of(data, at) : 0;
         free(data);
         return elm_err(err, "%s:%d: not valid JSON (near byte %zu)", path, line,
