@@ -144,6 +144,19 @@ def main():
     print(f"compression on the seed tweets ({nbytes} bytes): GPT-2 {nbytes / n_gpt2:.3f} "
           f"bytes/token, elm-trained 8192 {nbytes / n_elm:.3f} bytes/token")
 
+    # A corpus too small for the vocabulary asked for: training stops when no pair is left, and a
+    # literal <|endoftext|> in the text never becomes a merged token of its own.
+    tiny = ["<|endoftext|>ab<|endoftext|>"] * 30 + ["abc abd", "x"]
+    cfg, run = write_run(tmp, "tiny", tiny, "train = true\nvocab_size = 5000\nval_fraction = 0\n")
+    p = run_elm("tokenize", cfg, "--quiet")
+    c.check(p.returncode == 0, f"tiny corpus: {p.stderr}")
+    tenc = tokref.tiktoken_from_dir(os.path.join(run, "tokenizer"), name="tiny")
+    c.check(tenc.n_vocab < 300, f"tiny corpus vocab {tenc.n_vocab}")
+    got = tokref.elm_encode_batch(ELM, os.path.join(run, "tokenizer"), [d.encode() for d in tiny], tmp)
+    c.check(got == tenc.encode_ordinary_batch(tiny), "tiny corpus: elm != tiktoken")
+    c.check(read_shard(os.path.join(run, "tokens", "train.bin"))["ids"].count(tenc.eot_token) == 32,
+            "tiny corpus: the literal <|endoftext|> is text, not the separator")
+
     # --- GPT-2's vocabulary with a validation split ---
     cfg, run = write_run(tmp, "gpt2", docs, f"vocab = {GPT2}\nval_fraction = 0.1\n")
     p = run_elm("tokenize", cfg, "--quiet")
