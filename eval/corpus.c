@@ -125,7 +125,8 @@ static void csv_row(int ch, void *data) {
     if (st->row == 0) {
         if (st->text_idx < 0)
             st->rc =
-                elm_err(st->err, "%s:1: no column \"%s\" in the header", st->path, st->text_col);
+                elm_err(st->err, "%s:1: no column \"%s\" in the header", st->path,
+                        strcmp(st->text_col, "auto") ? st->text_col : "text\" or \"tweet_clean");
         else if (st->label_col && *st->label_col && st->label_idx < 0)
             st->rc =
                 elm_err(st->err, "%s:1: no column \"%s\" in the header", st->path, st->label_col);
