@@ -130,8 +130,8 @@ int elm_state_read(const char *path, ElmTrainState *st, float **m, float **v, El
                         : ELM_STATE_HEADER_BYTES + 8 * st->n_params;
     if ((uint64_t)sb.st_size != want) {
         fclose(f);
-        return elm_err(err, "%s: size %lld bytes, but the header's %llu parameters need %llu",
-                       path, (long long)sb.st_size, (unsigned long long)st->n_params,
+        return elm_err(err, "%s: size %lld bytes, but the header's %llu parameters need %llu", path,
+                       (long long)sb.st_size, (unsigned long long)st->n_params,
                        (unsigned long long)want);
     }
     size_t n = (size_t)st->n_params;
@@ -258,8 +258,8 @@ static void fsync_path(const char *path) {
     }
 }
 
-int elm_ckpt_commit(const char *root, long long step, const char *tmp, int keep_last,
-                    char *dir_out, size_t cap, ElmError *err) {
+int elm_ckpt_commit(const char *root, long long step, const char *tmp, int keep_last, char *dir_out,
+                    size_t cap, ElmError *err) {
     char dir[4096], old[4096];
     snprintf(dir, sizeof dir, "%s/step_%lld", root, step);
     fsync_path(tmp);

@@ -54,8 +54,8 @@ int elm_ckpt_list(const char *root, long long **steps, ElmError *err);
 int elm_ckpt_begin(const char *root, long long step, char *tmp_out, size_t cap, ElmError *err);
 // Renames the filled temporary folder to <root>/step_N (replacing one already there) and
 // fsyncs <root>; then removes all but the newest keep_last checkpoints (0 = keep all).
-int elm_ckpt_commit(const char *root, long long step, const char *tmp, int keep_last,
-                    char *dir_out, size_t cap, ElmError *err);
+int elm_ckpt_commit(const char *root, long long step, const char *tmp, int keep_last, char *dir_out,
+                    size_t cap, ElmError *err);
 // Removes a folder and everything in it (checkpoint folders hold plain files only).
 int elm_rmtree(const char *path, ElmError *err);
 

@@ -27,8 +27,9 @@ int elm_sampler_init(ElmSampler *s, const ElmSampleParams *p, int vocab, ElmErro
     if (vocab <= 0) return elm_err(err, "sampler: vocabulary size %d", vocab);
     if (!(p->temperature >= 0) || !(p->top_p > 0 && p->top_p <= 1) || p->top_k < 0 ||
         !(p->repetition_penalty > 0) || p->no_repeat_ngram < 0)
-        return elm_err(err, "sampler: invalid parameters (temperature %g, top_k %d, top_p %g, "
-                            "repetition_penalty %g, no_repeat_ngram %d)",
+        return elm_err(err,
+                       "sampler: invalid parameters (temperature %g, top_k %d, top_p %g, "
+                       "repetition_penalty %g, no_repeat_ngram %d)",
                        p->temperature, p->top_k, p->top_p, p->repetition_penalty,
                        p->no_repeat_ngram);
     s->p = *p;
@@ -81,8 +82,10 @@ static void select_first(ElmSampleItem *it, int n, int m) {
             if (item_before(&it[i], &pivot)) item_swap(&it[i], &it[store++]);
         item_swap(&it[store], &it[hi]);
         if (store == m - 1 || store == m) return;
-        if (store < m) lo = store + 1;
-        else hi = store - 1;
+        if (store < m)
+            lo = store + 1;
+        else
+            hi = store - 1;
     }
 }
 
@@ -149,8 +152,10 @@ int elm_sampler_distribution(ElmSampler *s, const float *logits, const int32_t *
             if (it[i].v < kth) kth = it[i].v;
         int m = 0;
         for (int t = 0; t < V; t++)
-            if (z[t] >= kth) it[m].v = z[t], it[m].id = t, m++;
-            else z[t] = -INFINITY;
+            if (z[t] >= kth)
+                it[m].v = z[t], it[m].id = t, m++;
+            else
+                z[t] = -INFINITY;
         n = m;
     }
 

@@ -36,10 +36,10 @@ typedef struct ElmSampleParams {
 typedef struct ElmSampler {
     ElmSampleParams p;
     int vocab;
-    double *z;             // (V) processed logits
-    double *q;             // (V) the final distribution
+    double *z;                   // (V) processed logits
+    double *q;                   // (V) the final distribution
     struct ElmSampleItem *items; // (V) (value, id) pairs for top-k/top-p selection
-    uint8_t *seen;         // (V) marks for the repetition penalty
+    uint8_t *seen;               // (V) marks for the repetition penalty
 } ElmSampler;
 
 int elm_sampler_init(ElmSampler *s, const ElmSampleParams *p, int vocab, ElmError *err);
