@@ -552,8 +552,10 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         if (last || stopped || (tc.ckpt_every > 0 && (s + 1) % tc.ckpt_every == 0)) {
             if (save_checkpoint(&c, res->checkpoint, sizeof res->checkpoint, err)) goto done;
             last_ckpt = s + 1;
+            char rel[64];
+            snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
             o = log_obj(s + 1);
-            cJSON_AddStringToObject(o, "checkpoint", res->checkpoint);
+            cJSON_AddStringToObject(o, "checkpoint", rel);
             log_json(log, o);
         }
         if (stopped) break;
