@@ -55,8 +55,8 @@ int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err);
 // The model folder generate reads: [generate] checkpoint, else the latest <run>/checkpoints.
 int elm_generate_checkpoint_dir(const ElmRun *run, char *out, size_t cap, ElmError *err);
 
-// The tokenizer's vocabulary folder (encoder.json + vocab.bpe): a [tokenizer] vocab key when
-// the schema has one, else <run>/tokenizer, <run>/vocab or <run>/tokens. -1 when none.
+// The tokenizer's vocabulary folder (encoder.json + vocab.bpe) as elm_tokenize_vocab_dir
+// names it, when it holds both files; -1 otherwise.
 int elm_generate_vocab_dir(const ElmRun *run, char *out, size_t cap);
 
 // Finds the BPE vocabulary for a model folder: the folder's own vocab.json + merges.txt (HF
