@@ -48,6 +48,19 @@ static const ElmCfgKey tokenizer_keys[] = {
 };
 
 static const ElmCfgKey model_keys[] = {
+    {"preset", ELM_CFG_ENUM, "gpt2", 0, 0, "gpt2|gpt2-medium|gpt2-large|gpt2-xl|custom",
+     "model size: GPT-2 124M, 355M, 774M, 1558M, or custom (n_layer n_head n_embd n_ctx)"},
+    {"n_layer", ELM_CFG_INT, "12", 1, 1024, NULL, "transformer blocks (preset = custom)"},
+    {"n_head", ELM_CFG_INT, "12", 1, 1024, NULL, "attention heads (preset = custom)"},
+    {"n_embd", ELM_CFG_INT, "768", 1, 65536, NULL,
+     "channels, divisible by n_head (preset = custom)"},
+    {"n_ctx", ELM_CFG_INT, "1024", 1, 65536, NULL, "positions (preset = custom)"},
+    {"vocab_size", ELM_CFG_INT, "0", 0, 1000000, NULL,
+     "vocabulary (0 = the tokenizer's, 50257 for GPT-2's)"},
+    {"init", ELM_CFG_PATH, "scratch", 0, 0, NULL,
+     "scratch (random GPT-2 init from [run] seed) or PATH to a Hugging Face GPT-2 folder"},
+    {"matmul", ELM_CFG_ENUM, "auto", 0, 0, "auto|elm|cublas",
+     "GPU matrix products: elm's kernels, cuBLAS, or auto (the faster measured)"},
     END,
 };
 
