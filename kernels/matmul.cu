@@ -227,7 +227,7 @@ static int dispatch_version(ElmCudaCtx *ctx, const MmParams &p, int version, boo
 }
 
 template <typename OutT>
-static int dispatch_layout(ElmCudaCtx *ctx, const ElmMatmul *mm, const MmParams &p, int version,
+static int dispatch_layout(ElmCudaCtx *ctx, const ElmCuMatmul *mm, const MmParams &p, int version,
                            bool vec, ElmError *err) {
     if (mm->trans_a)
         return mm->trans_b ? dispatch_version<true, true, OutT>(ctx, p, version, vec, err)
@@ -236,7 +236,7 @@ static int dispatch_layout(ElmCudaCtx *ctx, const ElmMatmul *mm, const MmParams 
                        : dispatch_version<false, false, OutT>(ctx, p, version, vec, err);
 }
 
-static int check_args(const ElmMatmul *mm, ElmError *err) {
+static int check_args(const ElmCuMatmul *mm, ElmError *err) {
     if (mm->M <= 0 || mm->N <= 0 || mm->K <= 0)
         return elm_err(err, "matmul: bad shape M=%d N=%d K=%d", mm->M, mm->N, mm->K);
     long need_a = mm->trans_a ? mm->M : mm->K, need_b = mm->trans_b ? mm->K : mm->N;
@@ -247,10 +247,10 @@ static int check_args(const ElmMatmul *mm, ElmError *err) {
     return 0;
 }
 
-extern "C" int elm_matmul_version(ElmCudaCtx *ctx, const ElmMatmul *mm, int version,
+extern "C" int elm_cu_matmul_version(ElmCudaCtx *ctx, const ElmCuMatmul *mm, int version,
                                   ElmError *err) {
     if (check_args(mm, err)) return -1;
-    if (version < 0 || version > ELM_MATMUL_VERSIONS)
+    if (version < 0 || version > ELM_CU_MATMUL_VERSIONS)
         return elm_err(err, "matmul: no version %d", version);
     MmParams p = {mm->M,   mm->N,    mm->K,    (const bf16 *)mm->a,  (const bf16 *)mm->b,
                   mm->lda, mm->ldb,  mm->ldc,  mm->c,                (const bf16 *)mm->bias,
@@ -280,7 +280,7 @@ struct LtDescs {
     }
 };
 
-extern "C" int elm_matmul_cublaslt(ElmCudaCtx *ctx, const ElmMatmul *mm, ElmError *err) {
+extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err) {
     if (check_args(mm, err)) return -1;
     LtDescs d;
     cublasOperation_t opa = mm->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N; // cuBLAS A = our B
@@ -333,11 +333,11 @@ extern "C" int elm_matmul_cublaslt(ElmCudaCtx *ctx, const ElmMatmul *mm, ElmErro
     return 0;
 }
 
-extern "C" int elm_matmul(ElmCudaCtx *ctx, const ElmMatmul *mm, ElmMatmulImpl impl,
+extern "C" int elm_cu_matmul(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmCuMatmulImpl impl,
                           ElmError *err) {
     // auto: cuBLASLt until H100 timings of version 2 say otherwise (docs/cuda.md).
-    if (impl == ELM_MATMUL_ELM) return elm_matmul_version(ctx, mm, 0, err);
-    return elm_matmul_cublaslt(ctx, mm, err);
+    if (impl == ELM_CU_MATMUL_ELM) return elm_cu_matmul_version(ctx, mm, 0, err);
+    return elm_cu_matmul_cublaslt(ctx, mm, err);
 }
 
 // ---- bias gradient ----------------------------------------------------------------------------
@@ -361,7 +361,7 @@ __global__ void bias_backward_kernel(float *dbias, const bf16 *dout, int M, int 
     }
 }
 
-extern "C" int elm_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M, int N,
+extern "C" int elm_cu_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M, int N,
                                  long ld, ElmError *err) {
     int rows = 256;
     dim3 grid(elm_ceil_div(N, 32), elm_ceil_div(M, rows));
