@@ -116,7 +116,9 @@ typedef struct ElmGpt2 {
     float *adam_m, *adam_v; // AdamW moments (num_parameters each), allocated by the first step
     long long adam_t;       // AdamW steps taken (bias correction); save/restore it to resume
 
-    // Activations for (B, T) of the last forward and their gradients.
+    // Activations for (B, T) of the last forward, and gradient buffers the backward uses:
+    // grad_acts has the same names but ONE layer's worth (reused for every layer) and no
+    // logits/probs (the logits' gradient overwrites acts.probs).
     ElmGpt2Acts acts, grad_acts;
     float *acts_memory, *grad_acts_memory;
     size_t acts_capacity, grad_acts_capacity; // floats allocated
@@ -125,6 +127,7 @@ typedef struct ElmGpt2 {
     size_t io_capacity;
     float mean_loss; // of the last forward with targets; -1 without
     int n_targets;   // targets >= 0 in the last forward (the loss is their mean)
+    int have_probs;  // acts.probs holds the last forward's softmax (not yet used by a backward)
 
     // KV cache (elm_gpt2_kv_alloc): k and v per layer, per sequence, per position.
     float *kv;    // (L, kvB, kvT, 2, C): [k | v] for each position
