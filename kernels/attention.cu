@@ -248,7 +248,8 @@ __global__ void __launch_bounds__(V2_THREADS)
 #pragma unroll
             for (int np = 0; np < 4; np++) { // K stored [key][hs] = B as [n][k]
                 uint32_t r[4];
-                elm_ldsm_x4(r, ks + (np * 16 + mr + (mat >> 1) * 8) * SLD + kk * 16 + (mat & 1) * 8);
+                elm_ldsm_x4(r,
+                            ks + (np * 16 + mr + (mat >> 1) * 8) * SLD + kk * 16 + (mat & 1) * 8);
                 uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 elm_mma_bf16(s[2 * np], qf[kk], b0);
                 elm_mma_bf16(s[2 * np + 1], qf[kk], b1);
@@ -295,7 +296,8 @@ __global__ void __launch_bounds__(V2_THREADS)
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t r[4];
-                elm_ldsm_x4_t(r, vs + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
+                elm_ldsm_x4_t(r,
+                              vs + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
                 uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 elm_mma_bf16(o[2 * np], pf[kk], b0);
                 elm_mma_bf16(o[2 * np + 1], pf[kk], b1);
@@ -436,11 +438,13 @@ __global__ void __launch_bounds__(V2_THREADS)
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             uint32_t af[4];
-            elm_ldsm_x4_t(af, dss + (kk * 16 + mr + (mat >> 1) * 8) * DSLD + warp * 16 + (mat & 1) * 8);
+            elm_ldsm_x4_t(af,
+                          dss + (kk * 16 + mr + (mat >> 1) * 8) * DSLD + warp * 16 + (mat & 1) * 8);
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t r[4];
-                elm_ldsm_x4_t(r, ks + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
+                elm_ldsm_x4_t(r,
+                              ks + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
                 uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 elm_mma_bf16(dq[2 * np], af, b0);
                 elm_mma_bf16(dq[2 * np + 1], af, b1);
@@ -494,10 +498,12 @@ static bool v2_head_ok(int HS) {
     return HS == 16 || HS == 32 || HS == 64 || HS == 128;
 }
 
-template <int HS> static int fwd_v2(ElmCudaCtx *ctx, bf16 *out, float *lse, const bf16 *qkv, int B,
-                                    int T, int C, int NH, ElmError *err) {
+template <int HS>
+static int fwd_v2(ElmCudaCtx *ctx, bf16 *out, float *lse, const bf16 *qkv, int B, int T, int C,
+                  int NH, ElmError *err) {
     int smem = 3 * ATT_TILE * (HS + 8) * (int)sizeof(bf16);
-    ELM_CU(cudaFuncSetAttribute(attn_fwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    ELM_CU(
+        cudaFuncSetAttribute(attn_fwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
     attn_fwd_v2<HS><<<grid, V2_THREADS, smem, ctx->stream>>>(out, lse, qkv, T, C, NH);
     ELM_CU_LAUNCH("attention forward v2");
@@ -515,7 +521,8 @@ extern "C" int elm_cu_attention_forward(ElmCudaCtx *ctx, ElmBf16 *out_, float *l
     if (version == 1) {
         if (HS > V1_MAX_HS) return elm_err(err, "attention v1: head size %d > %d", HS, V1_MAX_HS);
         int smem = 2 * ATT_TILE * HS * (int)sizeof(float);
-        ELM_CU(cudaFuncSetAttribute(attn_fwd_v1, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+        ELM_CU(
+            cudaFuncSetAttribute(attn_fwd_v1, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
         dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
         attn_fwd_v1<<<grid, ATT_TILE, smem, ctx->stream>>>(out, lse, qkv, T, C, NH);
         ELM_CU_LAUNCH("attention forward v1");
@@ -523,10 +530,14 @@ extern "C" int elm_cu_attention_forward(ElmCudaCtx *ctx, ElmBf16 *out_, float *l
     }
     if (version != 2) return elm_err(err, "attention: no version %d", version);
     switch (HS) {
-    case 16: return fwd_v2<16>(ctx, out, lse, qkv, B, T, C, NH, err);
-    case 32: return fwd_v2<32>(ctx, out, lse, qkv, B, T, C, NH, err);
-    case 64: return fwd_v2<64>(ctx, out, lse, qkv, B, T, C, NH, err);
-    case 128: return fwd_v2<128>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 16:
+        return fwd_v2<16>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 32:
+        return fwd_v2<32>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 64:
+        return fwd_v2<64>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 128:
+        return fwd_v2<128>(ctx, out, lse, qkv, B, T, C, NH, err);
     }
     return elm_err(err, "attention v2: head size %d (16, 32, 64 or 128)", HS);
 }
@@ -540,18 +551,19 @@ static int bwd_v2(ElmCudaCtx *ctx, float *dq_acc, bf16 *dqkv, const bf16 *dout, 
                   const float *lse, const float *D, int B, int T, int C, int NH, ElmError *err) {
     int smem = 4 * ATT_TILE * (HS + 8) * (int)sizeof(bf16) +
                ATT_TILE * (ATT_TILE + 8) * (int)sizeof(bf16) + 2 * ATT_TILE * (int)sizeof(float);
-    ELM_CU(cudaFuncSetAttribute(attn_bwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    ELM_CU(
+        cudaFuncSetAttribute(attn_bwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
-    attn_bwd_v2<HS><<<grid, V2_THREADS, smem, ctx->stream>>>(dq_acc, dqkv, dout, qkv, lse, D, T, C,
-                                                             NH);
+    attn_bwd_v2<HS>
+        <<<grid, V2_THREADS, smem, ctx->stream>>>(dq_acc, dqkv, dout, qkv, lse, D, T, C, NH);
     ELM_CU_LAUNCH("attention backward v2");
     return 0;
 }
 
 extern "C" int elm_cu_attention_backward(ElmCudaCtx *ctx, ElmBf16 *dqkv_, float *scratch,
                                          const ElmBf16 *dout_, const ElmBf16 *qkv_,
-                                         const ElmBf16 *out_, const float *lse, int B, int T,
-                                         int C, int NH, int version, ElmError *err) {
+                                         const ElmBf16 *out_, const float *lse, int B, int T, int C,
+                                         int NH, int version, ElmError *err) {
     if (check_shape(B, T, C, NH, err)) return -1;
     bf16 *dqkv = (bf16 *)dqkv_;
     const bf16 *dout = (const bf16 *)dout_, *qkv = (const bf16 *)qkv_, *out = (const bf16 *)out_;
@@ -579,11 +591,20 @@ extern "C" int elm_cu_attention_backward(ElmCudaCtx *ctx, ElmBf16 *dqkv_, float 
     ELM_CU(cudaMemsetAsync(dq_acc, 0, (size_t)B * T * C * sizeof(float), ctx->stream));
     int rc;
     switch (HS) {
-    case 16: rc = bwd_v2<16>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    case 32: rc = bwd_v2<32>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    case 64: rc = bwd_v2<64>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    case 128: rc = bwd_v2<128>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    default: return elm_err(err, "attention v2: head size %d (16, 32, 64 or 128)", HS);
+    case 16:
+        rc = bwd_v2<16>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    case 32:
+        rc = bwd_v2<32>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    case 64:
+        rc = bwd_v2<64>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    case 128:
+        rc = bwd_v2<128>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    default:
+        return elm_err(err, "attention v2: head size %d (16, 32, 64 or 128)", HS);
     }
     if (rc) return rc;
     long n = (long)B * T * C;

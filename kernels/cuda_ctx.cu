@@ -26,8 +26,9 @@ static int ctx_init(ElmCudaCtx *c, int device, ElmError *err) {
     c->sms = p.multiProcessorCount;
     c->smem_optin = p.sharedMemPerBlockOptin;
     if (c->cc < 80)
-        return elm_err(err, "%s has compute capability %d.%d; elm's CUDA path needs 8.0+ (bf16 "
-                            "tensor cores)",
+        return elm_err(err,
+                       "%s has compute capability %d.%d; elm's CUDA path needs 8.0+ (bf16 "
+                       "tensor cores)",
                        p.name, p.major, p.minor);
     ELM_CU(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     ELM_CUBLAS(cublasCreate(&c->blas));

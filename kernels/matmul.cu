@@ -60,7 +60,8 @@ template <bool TA, bool TB, typename OutT> __global__ void mm_v1(MmParams p) {
         __syncthreads();
     }
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) mm_store<OutT>(p, m0 + ty + 16 * i, n0 + tx + 16 * j, acc[i][j]);
+        for (int j = 0; j < 2; j++)
+            mm_store<OutT>(p, m0 + ty + 16 * i, n0 + tx + 16 * j, acc[i][j]);
 }
 
 // ---- version 2: mma.sync tensor cores -----------------------------------------------------------
@@ -161,16 +162,16 @@ __global__ void __launch_bounds__(V2_THREADS) mm_v2(MmParams p) {
                     elm_ldsm_x4_t(af[i], sa + (kk + mr + (mat >> 1) * 8) * (V2_BM + 8) + mb +
                                              (mat & 1) * 8);
                 else // stored [m][k]: matrices (m0,k0) (m8,k0) (m0,k8) (m8,k8)
-                    elm_ldsm_x4(af[i], sa + (mb + mr + (mat & 1) * 8) * (V2_BK + 8) + kk +
-                                           (mat >> 1) * 8);
+                    elm_ldsm_x4(af[i],
+                                sa + (mb + mr + (mat & 1) * 8) * (V2_BK + 8) + kk + (mat >> 1) * 8);
             }
 #pragma unroll
             for (int jp = 0; jp < 2; jp++) {
                 int nb = wn * 32 + jp * 16;
                 uint32_t r[4];
                 if (TB) { // stored [n][k]: matrices (n0,k0) (n0,k8) (n8,k0) (n8,k8)
-                    elm_ldsm_x4(r, sb + (nb + mr + (mat >> 1) * 8) * (V2_BK + 8) + kk +
-                                       (mat & 1) * 8);
+                    elm_ldsm_x4(r,
+                                sb + (nb + mr + (mat >> 1) * 8) * (V2_BK + 8) + kk + (mat & 1) * 8);
                 } else { // stored [k][n]: matrices (k0,n0) (k8,n0) (k0,n8) (k8,n8)
                     elm_ldsm_x4_t(r, sb + (kk + mr + (mat & 1) * 8) * (V2_BN + 8) + nb +
                                          (mat >> 1) * 8);
@@ -248,13 +249,13 @@ static int check_args(const ElmCuMatmul *mm, ElmError *err) {
 }
 
 extern "C" int elm_cu_matmul_version(ElmCudaCtx *ctx, const ElmCuMatmul *mm, int version,
-                                  ElmError *err) {
+                                     ElmError *err) {
     if (check_args(mm, err)) return -1;
     if (version < 0 || version > ELM_CU_MATMUL_VERSIONS)
         return elm_err(err, "matmul: no version %d", version);
-    MmParams p = {mm->M,   mm->N,    mm->K,    (const bf16 *)mm->a,  (const bf16 *)mm->b,
-                  mm->lda, mm->ldb,  mm->ldc,  mm->c,                (const bf16 *)mm->bias,
-                  (bf16 *)mm->pre_gelu, mm->accumulate};
+    MmParams p = {
+        mm->M,   mm->N,   mm->K, (const bf16 *)mm->a,    (const bf16 *)mm->b,  mm->lda,
+        mm->ldb, mm->ldc, mm->c, (const bf16 *)mm->bias, (bf16 *)mm->pre_gelu, mm->accumulate};
     // 16-byte chunks need 16-byte aligned rows in both operands.
     bool vec = mm->lda % 8 == 0 && mm->ldb % 8 == 0 && ((uintptr_t)mm->a % 16) == 0 &&
                ((uintptr_t)mm->b % 16) == 0;
@@ -301,7 +302,8 @@ extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, El
         epi = mm->bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
     else if (mm->bias)
         epi = CUBLASLT_EPILOGUE_BIAS;
-    ELM_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    ELM_CUBLAS(
+        cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
     if (mm->bias) {
         cudaDataType_t bt = CUDA_R_16BF;
         ELM_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt,
@@ -334,7 +336,7 @@ extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, El
 }
 
 extern "C" int elm_cu_matmul(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmCuMatmulImpl impl,
-                          ElmError *err) {
+                             ElmError *err) {
     // auto: cuBLASLt until H100 timings of version 2 say otherwise (docs/cuda.md).
     if (impl == ELM_CU_MATMUL_ELM) return elm_cu_matmul_version(ctx, mm, 0, err);
     return elm_cu_matmul_cublaslt(ctx, mm, err);
@@ -361,8 +363,8 @@ __global__ void bias_backward_kernel(float *dbias, const bf16 *dout, int M, int 
     }
 }
 
-extern "C" int elm_cu_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M, int N,
-                                 long ld, ElmError *err) {
+extern "C" int elm_cu_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M,
+                                    int N, long ld, ElmError *err) {
     int rows = 256;
     dim3 grid(elm_ceil_div(N, 32), elm_ceil_div(M, rows));
     bias_backward_kernel<<<grid, 256, 0, ctx->stream>>>(dbias, (const bf16 *)dout, M, N, ld, rows);

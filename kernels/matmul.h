@@ -31,7 +31,11 @@ typedef struct ElmCuMatmul {
 } ElmCuMatmul;
 
 // Which implementation: `[model] matmul = elm | cublas | auto`.
-typedef enum ElmCuMatmulImpl { ELM_CU_MATMUL_AUTO = 0, ELM_CU_MATMUL_ELM, ELM_CU_MATMUL_CUBLAS } ElmCuMatmulImpl;
+typedef enum ElmCuMatmulImpl {
+    ELM_CU_MATMUL_AUTO = 0,
+    ELM_CU_MATMUL_ELM,
+    ELM_CU_MATMUL_CUBLAS
+} ElmCuMatmulImpl;
 
 // Versions of elm's own kernel, kept side by side (llm.c dev/cuda habit):
 //   1: shared-memory tiled FMA, one fp32 accumulator per thread — the simple reference
@@ -45,7 +49,7 @@ int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err
 
 // dbias[n] (fp32) += sum over rows m of dout[m][n] (bf16, row stride ld): the bias gradient.
 int elm_cu_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M, int N, long ld,
-                      ElmError *err);
+                         ElmError *err);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,7 @@ typedef struct GpuCheck {
 
 #define GC_DIE(gc_err)                                                                             \
     do {                                                                                           \
-        fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, (gc_err).msg);                         \
+        fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, (gc_err).msg);                          \
         exit(1);                                                                                   \
     } while (0)
 #define GC_OK(call)                                                                                \

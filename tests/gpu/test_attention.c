@@ -45,13 +45,15 @@ static void check_shape(GpuCheck *gc, Shape s) {
     float *qkv = gc_rand_bf16(gc, nqkv, 1.0f, &d_qkv);
     float *dout = gc_rand_bf16(gc, nout, 1.0f, &d_dout);
     float *out_ref = malloc(sizeof(float) * nout);
-    float *att = malloc(sizeof(float) * B * NH * T * T), *datt = malloc(sizeof(float) * B * NH * T * T);
+    float *att = malloc(sizeof(float) * B * NH * T * T),
+          *datt = malloc(sizeof(float) * B * NH * T * T);
     float *dqkv_ref = calloc(nqkv, sizeof(float)), *lse = malloc(sizeof(float) * nl);
     elm_attention_forward(out_ref, att, qkv, B, T, C, NH);
     elm_attention_backward(dqkv_ref, datt, dout, qkv, att, B, T, C, NH);
     lse_ref(lse, qkv, B, T, C, NH);
 
-    ElmBf16 *d_out = gc_alloc(gc, sizeof(ElmBf16) * nout), *d_dqkv = gc_alloc(gc, sizeof(ElmBf16) * nqkv);
+    ElmBf16 *d_out = gc_alloc(gc, sizeof(ElmBf16) * nout),
+            *d_dqkv = gc_alloc(gc, sizeof(ElmBf16) * nqkv);
     float *d_lse = gc_alloc(gc, sizeof(float) * nl);
     float *d_scratch = gc_alloc(gc, sizeof(float) * elm_cu_attention_scratch(B, T, C, NH));
     for (int v = 1; v <= ELM_CU_ATTENTION_VERSIONS; v++) {

@@ -13,7 +13,8 @@ static void check_shape(GpuCheck *gc, int BT, int V, int ld) {
     ElmBf16 *d_logits;
     float *logits_ld = gc_rand_bf16(gc, n, 8.0f, &d_logits); // (BT, ld); columns >= V padding
     float *logits = malloc(sizeof(float) * BT * V);
-    for (int r = 0; r < BT; r++) memcpy(logits + (size_t)r * V, logits_ld + (size_t)r * ld, sizeof(float) * V);
+    for (int r = 0; r < BT; r++)
+        memcpy(logits + (size_t)r * V, logits_ld + (size_t)r * ld, sizeof(float) * V);
     int *tgt = malloc(sizeof(int) * BT), count = 0;
     for (int r = 0; r < BT; r++) {
         tgt[r] = (r % 7 == 3) ? -1 : (int)((gc_uniform(gc) * 0.5f + 0.5f) * (V - 1));
@@ -30,7 +31,8 @@ static void check_shape(GpuCheck *gc, int BT, int V, int ld) {
     float *dl = malloc(sizeof(float) * BT * V);
     elm_crossentropy_backward(dl, probs, tgt, dlosses, BT, V);
     memset(dlogits, 0, sizeof(float) * BT * ld); // padding columns must come back as 0
-    for (int r = 0; r < BT; r++) memcpy(dlogits + (size_t)r * ld, dl + (size_t)r * V, sizeof(float) * V);
+    for (int r = 0; r < BT; r++)
+        memcpy(dlogits + (size_t)r * ld, dl + (size_t)r * V, sizeof(float) * V);
 
     float *d_losses = gc_alloc(gc, sizeof(float) * BT);
     gc_poison(gc, d_losses, sizeof(float) * BT);

@@ -33,7 +33,8 @@ static void check_shape(GpuCheck *gc, int B, int T, int C, int V, int maxT) {
     gc_compare(gc, "forward", g, out, n, 1e-2);
     free(g);
     GC_OK(elm_cu_encoder_backward(gc->ctx, d_dwte, d_dwpe, d_dout, d_tok, B, T, C, &err));
-    float *gw = gc_get_f32(gc, d_dwte, (size_t)V * C), *gp = gc_get_f32(gc, d_dwpe, (size_t)maxT * C);
+    float *gw = gc_get_f32(gc, d_dwte, (size_t)V * C),
+          *gp = gc_get_f32(gc, d_dwpe, (size_t)maxT * C);
     gc_compare(gc, "backward dwte (fp32 +=)", gw, dwte, (size_t)V * C, 1e-4);
     gc_compare(gc, "backward dwpe (fp32 +=)", gp, dwpe, (size_t)maxT * C, 1e-4);
     free(gw), free(gp);

@@ -37,7 +37,8 @@ static void check_shape(GpuCheck *gc, int N, int C) {
     gc_poison(gc, d_out, sizeof(ElmBf16) * n), gc_poison(gc, d_mean, sizeof(float) * N);
     gc_poison(gc, d_rstd, sizeof(float) * N);
     GC_OK(elm_cu_layernorm_forward(gc->ctx, d_out, d_mean, d_rstd, d_a, d_w, d_bias, N, C, &err));
-    float *g = gc_get_bf16(gc, d_out, n), *gm = gc_get_f32(gc, d_mean, N), *gr = gc_get_f32(gc, d_rstd, N);
+    float *g = gc_get_bf16(gc, d_out, n), *gm = gc_get_f32(gc, d_mean, N),
+          *gr = gc_get_f32(gc, d_rstd, N);
     gc_compare(gc, "forward out", g, out_a, n, 1e-2);
     gc_compare(gc, "forward mean (fp32)", gm, mean_a, N, 1e-4);
     gc_compare(gc, "forward rstd (fp32)", gr, rstd_a, N, 1e-4);
@@ -114,8 +115,9 @@ int main(int argc, char **argv) {
     t.backward = 1;
     float b = gc_time(&gc, time_one, &t);
     // bytes: forward reads inp, writes out (+ stats); backward reads dout, inp, dinp, writes dinp
-    printf("  TIMING layernorm N=%d C=%d forward %.3f ms (%.0f GB/s) backward %.3f ms (%.0f GB/s)\n",
-           N, C, f, 4.0 * n / f / 1e6, b, 8.0 * n / b / 1e6);
+    printf(
+        "  TIMING layernorm N=%d C=%d forward %.3f ms (%.0f GB/s) backward %.3f ms (%.0f GB/s)\n",
+        N, C, f, 4.0 * n / f / 1e6, b, 8.0 * n / b / 1e6);
     for (int i = 0; i < 5; i++) free(h[i]);
     return gc_finish(&gc, "test_layernorm");
 }

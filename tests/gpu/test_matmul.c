@@ -132,7 +132,8 @@ static void time_shape(GpuCheck *gc, const char *name, int M, int K, int N, int 
     size_t esz = fp32_out ? sizeof(float) : sizeof(ElmBf16);
     void *c1 = gc_alloc(gc, esz * M * N), *c2 = gc_alloc(gc, esz * M * N);
     long lda = ta ? M : K, ldb = tb ? K : N;
-    TimeArg ours = {gc, {M, N, K, ta, tb, a, lda, b, ldb, c1, N, fp32_out, 0, NULL, NULL},
+    TimeArg ours = {gc,
+                    {M, N, K, ta, tb, a, lda, b, ldb, c1, N, fp32_out, 0, NULL, NULL},
                     ELM_CU_MATMUL_VERSIONS};
     TimeArg blas = ours;
     blas.mm.c = c2, blas.impl = 0;
