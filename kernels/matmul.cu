@@ -281,8 +281,45 @@ struct LtDescs {
     }
 };
 
+// Largest power of two (<= 256) dividing the address.
+static uint32_t ptr_align(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    uint32_t al = 256;
+    while (al > 1 && (a % al)) al >>= 1;
+    return al;
+}
+
+__global__ void gelu_rows_kernel(bf16 *out, const bf16 *pre, int M, int N, long ld) {
+    long n = (long)M * N;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n;
+         i += (long)gridDim.x * blockDim.x) {
+        long r = i / N, c = i % N;
+        out[r * ld + c] = __float2bfloat16(elm_gelu(__bfloat162float(pre[r * ld + c])));
+    }
+}
+
+static int cublaslt_run(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err);
+
 extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err) {
     if (check_args(mm, err)) return -1;
+    // cuBLASLt's GELU_AUX epilogue wants the aux row stride a multiple of 8; otherwise the
+    // product (+ bias) goes to pre_gelu and a separate pass applies GELU.
+    if (mm->pre_gelu && (mm->ldc % 8 || mm->accumulate)) {
+        if (mm->accumulate) return elm_err(err, "matmul: GELU epilogue with accumulate");
+        ElmCuMatmul m2 = *mm;
+        m2.c = mm->pre_gelu, m2.pre_gelu = NULL;
+        if (cublaslt_run(ctx, &m2, err)) return -1;
+        long n = (long)mm->M * mm->N;
+        int blocks = (int)((n + 255) / 256 < ctx->sms * 32L ? (n + 255) / 256 : ctx->sms * 32L);
+        gelu_rows_kernel<<<blocks, 256, 0, ctx->stream>>>((bf16 *)mm->c, (const bf16 *)mm->pre_gelu,
+                                                          mm->M, mm->N, mm->ldc);
+        ELM_CU_LAUNCH("matmul GELU pass");
+        return 0;
+    }
+    return cublaslt_run(ctx, mm, err);
+}
+
+static int cublaslt_run(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err) {
     LtDescs d;
     cublasOperation_t opa = mm->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N; // cuBLAS A = our B
     cublasOperation_t opb = mm->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N; // cuBLAS B = our A
@@ -322,6 +359,17 @@ extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, El
     size_t ws = ctx->lt_workspace_bytes;
     ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
         d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    // The heuristic assumes 256-byte aligned operands unless told otherwise; slices of the one
+    // parameter buffer are often less aligned than that.
+    uint32_t al_a = ptr_align(mm->b), al_b = ptr_align(mm->a), al_c = ptr_align(mm->c);
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a));
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof al_c));
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_c, sizeof al_c));
     cublasLtMatmulHeuristicResult_t heur;
     int found = 0;
     ELM_CUBLAS(cublasLtMatmulAlgoGetHeuristic(ctx->lt, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &heur,
