@@ -210,14 +210,18 @@ __global__ void __launch_bounds__(V2_THREADS)
     attn_fwd_v2(bf16 *out, float *lse, const bf16 *qkv, int T, int C, int NH) {
     extern __shared__ __align__(16) unsigned char att_smem[];
     constexpr int SLD = HS + 8, KS = HS / 16, NT = HS / 8;
-    bf16 *qs = (bf16 *)att_smem, *ks = qs + ATT_TILE * SLD, *vs = ks + ATT_TILE * SLD;
-    const int b = blockIdx.z, h = blockIdx.y, qt = blockIdx.x;
+    // Q, then K/V double-buffered: the next tile's copy overlaps this tile's math.
+    bf16 *qs = (bf16 *)att_smem, *kv_smem = qs + ATT_TILE * SLD;
+    // Causal blocks differ in work (query tile qt visits qt + 1 key tiles): heaviest first.
+    const int b = blockIdx.z, h = blockIdx.y, qt = gridDim.x - 1 - blockIdx.x;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t4 = lane & 3;
     const int mat = lane >> 3, mr = lane & 7;
     const int q0 = qt * ATT_TILE;
     const float scale = rsqrtf((float)HS) * LOG2E;
 
     att_load_tile<HS>(qs, qkv, 0, b, h, q0, T, C);
+    att_load_tile<HS>(kv_smem, qkv, 1, b, h, 0, T, C);
+    att_load_tile<HS>(kv_smem + ATT_TILE * SLD, qkv, 2, b, h, 0, T, C);
     elm_cp_async_commit();
     elm_cp_async_wait<0>();
     __syncthreads();
@@ -233,11 +237,16 @@ __global__ void __launch_bounds__(V2_THREADS)
 
     for (int kt = 0; kt <= qt; kt++) {
         const int k0 = kt * ATT_TILE;
-        __syncthreads(); // everyone is done with the previous K/V tile
-        att_load_tile<HS>(ks, qkv, 1, b, h, k0, T, C);
-        att_load_tile<HS>(vs, qkv, 2, b, h, k0, T, C);
-        elm_cp_async_commit();
-        elm_cp_async_wait<0>();
+        const bf16 *ks = kv_smem + (kt & 1) * 2 * ATT_TILE * SLD, *vs = ks + ATT_TILE * SLD;
+        if (kt < qt) { // prefetch tile kt+1 into the other buffer (freed by the last barrier)
+            bf16 *nk = kv_smem + ((kt + 1) & 1) * 2 * ATT_TILE * SLD;
+            att_load_tile<HS>(nk, qkv, 1, b, h, k0 + ATT_TILE, T, C);
+            att_load_tile<HS>(nk + ATT_TILE * SLD, qkv, 2, b, h, k0 + ATT_TILE, T, C);
+            elm_cp_async_commit();
+            elm_cp_async_wait<1>(); // tile kt has landed; kt+1 may still be in flight
+        } else {
+            elm_cp_async_wait<0>();
+        }
         __syncthreads();
 
         float s[8][4];
@@ -302,6 +311,7 @@ __global__ void __launch_bounds__(V2_THREADS)
                 elm_mma_bf16(o[2 * np], pf[kk], b0);
                 elm_mma_bf16(o[2 * np + 1], pf[kk], b1);
             }
+        __syncthreads(); // this buffer is refilled by the prefetch two tiles on
     }
 #pragma unroll
     for (int r = 0; r < 2; r++) {
