@@ -231,6 +231,8 @@ static const ElmCfgKey report_keys[] = {
     {"title", ELM_CFG_STR, "", 0, 0, NULL, "report title (default: the run name)"},
     {"viable_shown", ELM_CFG_INT, "20", 0, 10000, NULL, "viable tweets shown in the report"},
     {"stories_shown", ELM_CFG_INT, "5", 0, 1000, NULL, "stories shown in the report"},
+    {"compare_study", ELM_CFG_BOOL, "false", 0, 0, NULL,
+     "show the Elm study's tuned random forest (62.52%) beside elm's classifiers"},
     END,
 };
 

@@ -263,6 +263,317 @@ static int training(Report *r) {
     return 0;
 }
 
+// ---- classifiers: can a model tell real from generated? (validate/metrics.json) ----
+static const struct {
+    const char *key, *label;
+} MODELS[] = {{"multinomial_nb", "Multinomial Naive Bayes"},
+              {"gaussian_nb", "Gaussian Naive Bayes"},
+              {"random_forest_untuned", "Random forest (defaults)"},
+              {"random_forest", "Random forest"}};
+
+static int classifiers(Report *r) {
+    int missing;
+    cJSON *v = load_json(r, "validate/metrics.json", &missing);
+    if (!v && !missing) return -1;
+    section(r, "classifiers", "Real or generated? The classifiers");
+    const cJSON *test = v ? cJSON_GetObjectItemCaseSensitive(v, "test") : NULL;
+    if (!test) {
+        not_run(r, "The validate stage has not run.");
+        end_section(r);
+        cJSON_Delete(v);
+        return 0;
+    }
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(v, "grid");
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "classifiers");
+    double n_real = num(data, "real"), n_gen = num(data, "generated");
+    double majority = fmax(n_real, n_gen) / (n_real + n_gen);
+    cJSON_AddNumberToObject(m, "real", n_real);
+    cJSON_AddNumberToObject(m, "generated", n_gen);
+    cJSON_AddNumberToObject(m, "majority_baseline", majority);
+    elm_buf_printf(&r->body,
+                   "<p>Each classifier learns from %.0f real and %.0f generated tweets (TF-IDF "
+                   "features) and is scored on a held-out split. <b>Accuracy near 50%% means it "
+                   "cannot tell them apart</b>: the imitation is good. (Always guessing the larger "
+                   "class would score %.1f%%.)</p>\n",
+                   n_real, n_gen, 100 * majority);
+    elm_buf_printf(&r->body, "<table><tr><th>model</th><th class=\"n\">accuracy</th>"
+                             "<th class=\"n\">vs 50%%</th><th class=\"n\">precision</th>"
+                             "<th class=\"n\">recall</th><th class=\"n\">F1</th>"
+                             "<th class=\"n\">ROC AUC</th></tr>\n");
+    const char *labels[4];
+    double acc[4], cm[4][4];
+    int k = 0;
+    for (size_t i = 0; i < sizeof MODELS / sizeof *MODELS; i++) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(test, MODELS[i].key);
+        if (!t) continue;
+        int tuned = strcmp(MODELS[i].key, "random_forest") == 0 && grid;
+        char label[96];
+        snprintf(label, sizeof label, "%s%s", MODELS[i].label,
+                 tuned ? " (tuned by grid search)" : "");
+        cJSON *e = cJSON_AddObjectToObject(m, MODELS[i].key);
+        static const char *fields[] = {"accuracy", "precision", "recall", "f1", "roc_auc"};
+        double f[5];
+        for (int j = 0; j < 5; j++) {
+            f[j] = num(t, fields[j]);
+            cJSON_AddNumberToObject(e, fields[j], f[j]);
+        }
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "confusion");
+        // rows: actual real, actual generated; columns: predicted real, predicted generated.
+        double conf[4] = {num(c, "true_real"), num(c, "false_generated"), num(c, "false_real"),
+                          num(c, "true_generated")};
+        cJSON_AddItemToObject(e, "confusion", cJSON_CreateDoubleArray(conf, 4));
+        elm_buf_printf(&r->body,
+                       "<tr><td>%s</td><td class=\"n\">%.2f%%</td><td class=\"n\">%+.2f</td>"
+                       "<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
+                       "<td class=\"n\">%.3f</td></tr>\n",
+                       label, 100 * f[0], 100 * (f[0] - 0.5), f[1], f[2], f[3], f[4]);
+        labels[k] = MODELS[i].label, acc[k] = 100 * f[0];
+        memcpy(cm[k], conf, sizeof conf);
+        k++;
+    }
+    if (elm_cfg_bool(&r->run->cfg, "report.compare_study")) {
+        cJSON_AddNumberToObject(m, "study_tuned_rf_accuracy", 0.6252);
+        elm_buf_printf(&r->body, "<tr class=\"muted\"><td>The Elm study's tuned random forest "
+                                 "(scikit-learn, 48-combination grid)</td><td class=\"n\">62.52%%"
+                                 "</td><td class=\"n\">+12.52</td><td></td><td></td><td></td>"
+                                 "<td></td></tr>\n");
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+    const double *vals[] = {acc};
+    const char *names[] = {"accuracy %"};
+    elm_svg_bar_chart(&r->body, "Held-out accuracy (50% = indistinguishable)", labels, k, vals,
+                      names, 1, "%.1f", 720);
+    elm_buf_printf(&r->body, "<div class=\"charts\">");
+    static const char *rows[] = {"real", "generated"}, *cols[] = {"said real", "said generated"};
+    for (int i = 0; i < k; i++) {
+        char title[128];
+        snprintf(title, sizeof title, "%s: confusion matrix", labels[i]);
+        elm_svg_heatmap(&r->body, title, rows, cols, cm[i], 2, 2, "%.0f", 70);
+    }
+    elm_buf_printf(&r->body, "</div>\n");
+
+    // Grid search and feature importances of the forest.
+    if (grid) {
+        cJSON *g = cJSON_AddObjectToObject(m, "grid");
+        double combos = num(grid, "combinations"), best = num(grid, "best_cv_accuracy");
+        cJSON_AddNumberToObject(g, "combinations", combos);
+        cJSON_AddNumberToObject(g, "folds", num(grid, "folds"));
+        cJSON_AddNumberToObject(g, "best_cv_accuracy", best);
+        cJSON_AddItemToObject(g, "best",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(grid, "best"), 1));
+        char *best_text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(grid, "best"));
+        elm_buf_printf(&r->body,
+                       "<h3>Grid search</h3><p>%.0f combinations, %.0f-fold stratified "
+                       "cross-validation; best mean accuracy %.2f%% with <code>",
+                       combos, num(grid, "folds"), 100 * best);
+        elm_buf_html(&r->body, best_text ? best_text : "");
+        elm_buf_printf(&r->body, "</code>.</p>\n");
+        free(best_text);
+    }
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(test, "random_forest");
+    const cJSON *feats = rf ? cJSON_GetObjectItemCaseSensitive(rf, "top_features") : NULL;
+    int nf = cJSON_GetArraySize(feats);
+    if (nf > 0) {
+        if (nf > 20) nf = 20;
+        const char **fl = calloc((size_t)nf, sizeof(char *));
+        double *fv = calloc((size_t)nf, sizeof(double));
+        cJSON *arr = cJSON_AddArrayToObject(m, "feature_importances");
+        for (int i = 0; i < nf; i++) {
+            const cJSON *f = cJSON_GetArrayItem(feats, i);
+            const char *term = elm_json_str(f, "term");
+            fl[i] = term ? term : "?", fv[i] = num(f, "importance");
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "term", fl[i]);
+            cJSON_AddNumberToObject(e, "importance", fv[i]);
+            cJSON_AddItemToArray(arr, e);
+        }
+        const double *fvs[] = {fv};
+        const char *fn[] = {"importance"};
+        elm_svg_bar_chart(&r->body, "Random forest: the features that give generated tweets away",
+                          fl, nf, fvs, fn, 1, "%.4f", 720);
+        free(fl), free(fv);
+    }
+    end_section(r);
+    cJSON_Delete(v);
+    return 0;
+}
+
+// ---- top words and LDA topics (topics/topics.json) ----
+static int words_and_topics(Report *r) {
+    int missing;
+    cJSON *t = load_json(r, "topics/topics.json", &missing);
+    if (!t && !missing) return -1;
+    section(r, "words", "Top words, real vs generated");
+    const cJSON *tw = t ? cJSON_GetObjectItemCaseSensitive(t, "top_words") : NULL;
+    if (!tw) {
+        not_run(r, "The topics stage has not run.");
+        end_section(r);
+    } else {
+        cJSON *m = cJSON_AddObjectToObject(r->metrics, "top_words");
+        static const char *sides[] = {"real", "generated"};
+        elm_buf_printf(&r->body, "<p>Normalised frequency of each side's most frequent words "
+                                 "(stop words removed).</p><div class=\"charts\">");
+        for (int s = 0; s < 2; s++) {
+            const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, sides[s]);
+            int n = cJSON_GetArraySize(list);
+            if (n > 20) n = 20;
+            const char **wl = calloc((size_t)n + 1, sizeof(char *));
+            double *fr = calloc((size_t)n + 1, sizeof(double)),
+                   *fg = calloc((size_t)n + 1, sizeof(double));
+            cJSON *arr = cJSON_AddArrayToObject(m, sides[s]);
+            for (int i = 0; i < n; i++) {
+                const cJSON *w = cJSON_GetArrayItem(list, i);
+                const char *word = elm_json_str(w, "word");
+                wl[i] = word ? word : "?";
+                fr[i] = num(w, "freq_real"), fg[i] = num(w, "freq_generated");
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "word", wl[i]);
+                cJSON_AddNumberToObject(e, "freq_real", fr[i]);
+                cJSON_AddNumberToObject(e, "freq_generated", fg[i]);
+                cJSON_AddItemToArray(arr, e);
+            }
+            const double *vals[] = {fr, fg};
+            const char *names[] = {"real", "generated"};
+            char title[64];
+            snprintf(title, sizeof title, "Top words of the %s tweets", sides[s]);
+            elm_svg_bar_chart(&r->body, title, wl, n, vals, names, 2, "%.4f", 520);
+            free(wl), free(fr), free(fg);
+        }
+        elm_buf_printf(&r->body, "</div>\n");
+        static const char *only[] = {"only_real", "only_generated"};
+        static const char *only_label[] = {"Only in the real top words",
+                                           "Only in the generated top words"};
+        for (int s = 0; s < 2; s++) {
+            const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, only[s]);
+            cJSON_AddItemToObject(m, only[s], cJSON_Duplicate(list, 1));
+            elm_buf_printf(&r->body, "<p><b>%s:</b> <span class=\"chips\">", only_label[s]);
+            const cJSON *w;
+            cJSON_ArrayForEach(w, list) {
+                if (!cJSON_IsString(w)) continue;
+                elm_buf_printf(&r->body, "<span>");
+                elm_buf_html(&r->body, w->valuestring);
+                elm_buf_printf(&r->body, "</span>");
+            }
+            elm_buf_printf(&r->body, "</span></p>\n");
+        }
+        end_section(r);
+    }
+
+    section(r, "topics", "Topics (LDA)");
+    const cJSON *lda = t ? cJSON_GetObjectItemCaseSensitive(t, "lda") : NULL;
+    const cJSON *topics = t ? cJSON_GetObjectItemCaseSensitive(t, "topics") : NULL;
+    if (!lda || !topics) {
+        not_run(r, "The topics stage has not run.");
+        end_section(r);
+        cJSON_Delete(t);
+        return 0;
+    }
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "topics");
+    static const char *lf[] = {"k",
+                               "alpha",
+                               "beta",
+                               "heldout_perplexity",
+                               "coherence_umass",
+                               "coherence_npmi",
+                               "coherence_c_v"};
+    for (int i = 0; i < 7; i++) cJSON_AddNumberToObject(m, lf[i], num(lda, lf[i]));
+    elm_buf_printf(&r->body,
+                   "<p>%.0f topics fit on real and generated tweets together (alpha %.3g, beta "
+                   "%.3g); held-out perplexity %.1f; coherence UMass %.3f, NPMI %.3f, "
+                   "c<sub>v</sub> %.3f. The shares show how much of each side's text each topic "
+                   "explains: a model that imitates well says as much about each topic.</p>\n",
+                   num(lda, "k"), num(lda, "alpha"), num(lda, "beta"),
+                   num(lda, "heldout_perplexity"), num(lda, "coherence_umass"),
+                   num(lda, "coherence_npmi"), num(lda, "coherence_c_v"));
+    int n = cJSON_GetArraySize(topics);
+    const char **tl = calloc((size_t)n + 1, sizeof(char *));
+    char(*names)[24] = calloc((size_t)n + 1, 24);
+    double *sr = calloc((size_t)n + 1, sizeof(double)), *sg = calloc((size_t)n + 1, sizeof(double));
+    cJSON *arr = cJSON_AddArrayToObject(m, "list");
+    elm_buf_printf(&r->body, "<table><tr><th>topic</th><th>top words</th><th class=\"n\">share "
+                             "real</th><th class=\"n\">share generated</th><th class=\"n\">NPMI"
+                             "</th></tr>\n");
+    for (int i = 0; i < n; i++) {
+        const cJSON *tp = cJSON_GetArrayItem(topics, i);
+        snprintf(names[i], 24, "topic %d", i + 1);
+        tl[i] = names[i];
+        sr[i] = num(tp, "share_real"), sg[i] = num(tp, "share_generated");
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToObject(e, "words",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(tp, "words"), 1));
+        cJSON_AddNumberToObject(e, "share_real", sr[i]);
+        cJSON_AddNumberToObject(e, "share_generated", sg[i]);
+        cJSON_AddNumberToObject(e, "npmi", num(tp, "npmi"));
+        cJSON_AddItemToArray(arr, e);
+        elm_buf_printf(&r->body, "<tr><td>%d</td><td>", i + 1);
+        const cJSON *w;
+        int first = 1;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(tp, "words")) {
+            if (!cJSON_IsString(w)) continue;
+            if (!first) elm_buf_printf(&r->body, ", ");
+            elm_buf_html(&r->body, w->valuestring);
+            first = 0;
+        }
+        elm_buf_printf(&r->body,
+                       "</td><td class=\"n\">%.1f%%</td><td class=\"n\">%.1f%%</td>"
+                       "<td class=\"n\">%.3f</td></tr>\n",
+                       100 * sr[i], 100 * sg[i], num(tp, "npmi"));
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+    const double *vals[] = {sr, sg};
+    const char *sn[] = {"real", "generated"};
+    elm_svg_bar_chart(&r->body, "Topic shares: real vs generated", tl, n, vals, sn, 2, "%.3f", 720);
+    free(tl), free(names), free(sr), free(sg);
+
+    const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(t, "sweep");
+    int ns = cJSON_GetArraySize(sweep);
+    if (ns > 0) {
+        cJSON *sw = cJSON_AddArrayToObject(m, "sweep");
+        double *k = calloc((size_t)ns, sizeof(double)), *cv = calloc((size_t)ns, sizeof(double)),
+               *np = calloc((size_t)ns, sizeof(double)), *pp = calloc((size_t)ns, sizeof(double));
+        elm_buf_printf(&r->body,
+                       "<h3>Sweep</h3><table><tr><th class=\"n\">k</th><th class=\"n\">"
+                       "alpha</th><th class=\"n\">beta</th><th class=\"n\">held-out "
+                       "perplexity</th><th class=\"n\">UMass</th><th class=\"n\">NPMI</th>"
+                       "<th class=\"n\">c_v</th></tr>\n");
+        for (int i = 0; i < ns; i++) {
+            const cJSON *e = cJSON_GetArrayItem(sweep, i);
+            cJSON *o = cJSON_CreateObject();
+            static const char *sf[] = {"k",
+                                       "alpha",
+                                       "beta",
+                                       "heldout_perplexity",
+                                       "coherence_umass",
+                                       "coherence_npmi",
+                                       "coherence_c_v"};
+            for (int j = 0; j < 7; j++) cJSON_AddNumberToObject(o, sf[j], num(e, sf[j]));
+            cJSON_AddItemToArray(sw, o);
+            k[i] = num(e, "k"), cv[i] = num(e, "coherence_c_v"), np[i] = num(e, "coherence_npmi");
+            pp[i] = num(e, "heldout_perplexity");
+            elm_buf_printf(&r->body,
+                           "<tr><td class=\"n\">%.0f</td><td class=\"n\">%.3g</td>"
+                           "<td class=\"n\">%.3g</td><td class=\"n\">%.1f</td>"
+                           "<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
+                           "<td class=\"n\">%.3f</td></tr>\n",
+                           k[i], num(e, "alpha"), num(e, "beta"), pp[i], num(e, "coherence_umass"),
+                           np[i], cv[i]);
+        }
+        elm_buf_printf(&r->body, "</table><div class=\"charts\">\n");
+        ElmSeries coh[2] = {{"c_v", k, cv, ns}, {"NPMI", k, np, ns}};
+        elm_svg_line_chart(&r->body, "Coherence by number of topics", "topics (k)", "coherence",
+                           coh, 2, 520, 280);
+        ElmSeries per[1] = {{"held-out perplexity", k, pp, ns}};
+        elm_svg_line_chart(&r->body, "Held-out perplexity by number of topics", "topics (k)",
+                           "perplexity", per, 1, 520, 280);
+        elm_buf_printf(&r->body, "</div>\n");
+        free(k), free(cv), free(np), free(pp);
+    }
+    end_section(r);
+    cJSON_Delete(t);
+    return 0;
+}
+
 // ---- viable tweets and stories ----
 static int viable(Report *r) {
     int missing;
@@ -406,6 +717,8 @@ int elm_report_run(ElmRun *run, ElmError *err) {
     int rc = summary(&r);
     if (!rc) rc = accounts(&r);
     if (!rc) rc = training(&r);
+    if (!rc) rc = words_and_topics(&r);
+    if (!rc) rc = classifiers(&r);
     if (!rc) rc = viable(&r);
     if (!rc) rc = stories(&r);
     if (!rc) outputs(&r);

@@ -166,6 +166,8 @@ void elm_svg_heatmap(ElmBuf *b, const char *title, const char *const *row_labels
     if (vmax <= 0) vmax = 1;
     const int L = 110, T = 44;
     int width = L + cols * cell + 10, height = T + rows * cell + 10;
+    int title_w = (int)strlen(title) * 7 + 10; // about 7 px a character at 13 px bold
+    if (width < title_w) width = title_w;
     elm_buf_printf(b,
                    "<svg class=\"chart\" data-points=\"%d\" viewBox=\"0 0 %d %d\" width=\"%d\" "
                    "height=\"%d\" role=\"img\"><title>",
