@@ -137,6 +137,11 @@ static const ElmCfgKey generate_keys[] = {
     {"checkpoint", ELM_CFG_PATH, "", 0, 0, NULL,
      "model folder (config.json + model.safetensors; empty = latest <run>/checkpoints/step_N)"},
     {"stories", ELM_CFG_INT, "0", 0, BIG, NULL, "story-mode texts `elm run` adds after the tweets"},
+    {"story_prompts", ELM_CFG_ENUM, "generated", 0, 0, "generated|real|config",
+     "what prompts the stories: the most likely generated tweets, random real ones, or "
+     "[generate] prompts"},
+    {"story_prompt_words", ELM_CFG_INT, "16", 1, 10000, NULL,
+     "words of a tweet used as a story's prompt"},
     {"device", ELM_CFG_ENUM, "auto", 0, 0, "cpu|cuda|auto",
      "where to sample; auto = cpu in builds without CUDA"},
     END,

@@ -1,8 +1,15 @@
 // pipeline_stages.c — the study's stages for `elm run`, in order, with what shapes each result:
 // config sections and keys (settings) and the files it reads (inputs) and must write (outputs).
 #include "pipeline.h"
+#include "fsutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "clean.h"
-#include "generate.h"
+#include "stories.h"
+#include "stories.h"
 #include "ingest.h"
 #include "report.h"
 #include "train.h"
@@ -10,6 +17,24 @@
 #include "../eval/topics.h"
 #include "../eval/validate.h"
 #include "../tokenizer/tokenize.h"
+
+// A re-run of the train stage means its settings or data changed: it starts afresh, keeping the
+// previous run's checkpoints in checkpoints.old/ (the one before that is removed).
+static int train_stage(ElmRun *run, ElmError *err) {
+    char cur[4200], old[4200], cmd[8600];
+    elm_run_path(run, "checkpoints", cur, sizeof cur);
+    elm_run_path(run, "checkpoints.old", old, sizeof old);
+    if (elm_is_dir(cur)) {
+        if (elm_is_dir(old)) {
+            snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", old);
+            if (strchr(old, '\'') || system(cmd) != 0)
+                return elm_err(err, "%s: cannot remove the previous checkpoints", old);
+        }
+        if (rename(cur, old) != 0)
+            return elm_err(err, "%s: cannot move aside: %s", cur, strerror(errno));
+    }
+    return elm_train_run(run, err);
+}
 
 const ElmStage elm_pipeline_stages[] = {
     {"ingest", elm_ingest_run, {"data"}, {0}, {"@data.source"}, {"corpus.jsonl", "ingest.json"}},
@@ -26,13 +51,13 @@ const ElmStage elm_pipeline_stages[] = {
      {"clean.jsonl", "@tokenizer.vocab"},
      {"tokens/train.bin", "tokens/val.bin", "tokens.json"}},
     {"train",
-     elm_train_run,
+     train_stage,
      {"model", "train"},
      {"run.seed", "run.threads"},
      {"tokens/train.bin", "tokens/val.bin", "tokenizer", "@model.init"},
      {"train_log.jsonl"}},
     {"generate",
-     elm_generate_run,
+     elm_generate_stage,
      {"generate"},
      {"run.seed", "model.matmul"},
      {"checkpoints", "tokenizer"},
@@ -59,8 +84,8 @@ const ElmStage elm_pipeline_stages[] = {
      elm_report_run,
      {"report"},
      {0},
-     {"ingest.json", "clean.json", "train_log.jsonl", "validate", "topics",
-      "viable.jsonl", "generated"},
+     {"ingest.json", "clean.json", "train_log.jsonl", "validate", "topics", "viable.jsonl",
+      "generated"},
      {"report/index.html", "metrics.json"}},
     {0},
 };
