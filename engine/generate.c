@@ -231,7 +231,10 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
             if (seq[b].stop) continue;
             float *row = logits + (size_t)b * V;
             double lse = log_sum_exp(row, V);
-            if (p->mode == ELM_GEN_STORY && eot >= 0 && eot < V) row[eot] = -INFINITY;
+            // Stories never end at <|endoftext|>; a tweet never ends before its first token
+            // (an unprompted text would be empty).
+            if (eot >= 0 && eot < V && (p->mode == ELM_GEN_STORY || seq[b].n_ctx == 0))
+                row[eot] = -INFINITY;
             double u = elm_sample_uniform(p->seed, index[b], (uint64_t)pos);
             picked[b] = elm_sampler_pick(&smp[b], row, seq[b].ctx, seq[b].n_ctx, u, NULL);
             lp[b] = picked[b] >= 0 ? (double)row[picked[b]] - lse : 0.0;
