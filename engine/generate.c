@@ -231,7 +231,8 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
             if (seq[b].stop) continue;
             float *row = logits + (size_t)b * V;
             double lse = log_sum_exp(row, V);
-            if (p->mode == ELM_GEN_STORY && eot >= 0 && eot < V) row[eot] = -INFINITY;
+            // A text has at least one new token; a story never ends at <|endoftext|>.
+            if ((pos == 0 || p->mode == ELM_GEN_STORY) && eot >= 0 && eot < V) row[eot] = -INFINITY;
             double u = elm_sample_uniform(p->seed, index[b], (uint64_t)pos);
             picked[b] = elm_sampler_pick(&smp[b], row, seq[b].ctx, seq[b].n_ctx, u, NULL);
             lp[b] = picked[b] >= 0 ? (double)row[picked[b]] - lse : 0.0;

@@ -109,6 +109,8 @@ def reference_text(model, enc, prompt, index, seed, s):
     for pos in range(s["max_new_tokens"]):
         logits = model.last_logits(ids).astype(np.float32)
         lse = np.log(np.exp(logits.astype(np.float64) - logits.max()).sum()) + logits.max()
+        if pos == 0:
+            logits[EOT] = -np.inf  # at least one new token
         q = reference(logits, s["temperature"], s["top_k"], s["top_p"], s["penalty"], s["ngram"], ctx)
         tok = draw(q, uniform(seed, index, pos))
         if tok < 0:
