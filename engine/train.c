@@ -440,9 +440,15 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         if (!elm_file_exists(c.vocab_json) || !elm_file_exists(c.merges_txt))
             c.vocab_json[0] = c.merges_txt[0] = '\0';
     }
+    // Samples need the vocabulary (to decode, and for <|endoftext|> as the start token).
+    char sample_note[256] = "";
     if (tc.sample_every > 0) {
         ElmError e2;
         if (c.vocab_json[0]) bpe = elm_bpe_load(c.vocab_json, c.merges_txt, &e2);
+        if (!bpe)
+            snprintf(sample_note, sizeof sample_note, "samples are off: %s",
+                     c.vocab_json[0] ? e2.msg : "no tokenizer vocabulary ([tokenizer] vocab)");
+        if (!bpe) tc.sample_every = 0;
     }
 
     size_t bt = (size_t)tc.B * (size_t)tc.T;
@@ -463,6 +469,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         cJSON_AddNumberToObject(o, "steps", (double)total);
         cJSON_AddNumberToObject(o, "tokens_per_step", (double)(bt * (size_t)tc.accum));
         cJSON_AddNumberToObject(o, "threads", run->threads);
+        if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
         log_json(log, o);
     }
 
