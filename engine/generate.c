@@ -398,7 +398,13 @@ static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t
     if (!o) return -1;
     cJSON_AddNumberToObject(o, "index", (double)index);
     cJSON_AddNumberToObject(o, "seed", (double)seed);
-    cJSON_AddStringToObject(o, "prompt", prompt);
+    char *pr = elm_text_sanitize(prompt, strlen(prompt)); // JSON strings must be UTF-8
+    if (!pr) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    cJSON_AddStringToObject(o, "prompt", pr);
+    free(pr);
     cJSON_AddStringToObject(o, "text", t->text);
     cJSON_AddNumberToObject(o, "tokens", t->n_tokens);
     cJSON_AddNumberToObject(o, "mean_logprob", t->mean_logprob);

@@ -221,6 +221,24 @@ def main():
         ends = sentence_ends(b, len(r["prompt"].encode()))
         c.check(not ends or ends[-1] == len(b), f"story does not end at its last sentence: {t[-40:]!r}")
 
+    # Prompts from a file: blank lines skipped, invalid UTF-8 written as U+FFFD (valid JSON).
+    pf = os.path.join(root, "prompts.txt")
+    with open(pf, "wb") as f:
+        f.write(b"caf\xe9 au lait\n\nI think\r\n")
+    p = run_elm("generate", cfg, "--quiet", "--set", f"generate.prompts_file={pf}", "--set",
+                "generate.count=5")
+    c.check(p.returncode == 0, f"prompts file: {p.stderr}")
+    with open(out, "rb") as f:
+        raw = f.read()
+    try:
+        rows = [json.loads(x) for x in raw.decode("utf-8").splitlines()]
+    except (UnicodeDecodeError, ValueError) as e:
+        rows = []
+        c.check(False, f"output is not UTF-8 JSON lines: {e}")
+    want = prompts + ["caf\ufffd au lait", "I think"]  # config prompts first, then the file's
+    c.check([r["prompt"] for r in rows] == want, f"prompts {[r['prompt'] for r in rows]} vs {want}")
+    c.check(all(r["text"].startswith(r["prompt"]) for r in rows), "a text does not start with its prompt")
+
     # Bad input: one line, non-zero exit, no output file.
     os.remove(out)
     for sets, needle in ((["generate.prompts_file=missing.txt"], "missing.txt"),
