@@ -306,6 +306,12 @@ def main():
         samples = [o for o in log_lines(run_f) if "sample" in o]
         c.check(len(samples) == 1 and isinstance(samples[0]["sample"], str) and samples[0]["sample"],
                 f"sample lines: {samples}")
+        # `elm generate` finds everything it needs in the checkpoint (no [tokenizer] vocab).
+        p = run_elm("generate", cfg_f, "--quiet", "--set", "tokenizer.vocab=", "--set",
+                    "generate.count=2")
+        out = os.path.join(run_f, "generated", "tweets.jsonl")
+        c.check(p.returncode == 0 and os.path.exists(out) and len(open(out).readlines()) == 2,
+                f"generate from the checkpoint alone: {p.stderr}")
         cj = json.load(open(os.path.join(run_f, "checkpoints", "step_1", "config.json")))
         c.check(cj.get("model_type") == "gpt2" and cj.get("n_layer") == 2 and cj.get("n_embd") == 64
                 and cj.get("vocab_size") == 50257, f"config.json: {cj}")
