@@ -4,6 +4,7 @@
 #include "fsutil.h"
 #include "../tokenizer/bpe.h"
 #include "../tokenizer/corpus.h"
+#include "../tokenizer/shard.h"
 #include "../tokenizer/tokenize.h"
 
 #include <errno.h>
@@ -119,8 +120,9 @@ static int encode_batch(const ElmBpe *bpe, const char *path, int special, ElmErr
         for (size_t i = 0; i < len; i += 2) {
             int hi = hexval((unsigned char)p[i]), lo = hexval((unsigned char)p[i + 1]);
             if (hi < 0 || lo < 0) {
+                elm_err(err, "%s:%zu: not hex: '%c%c'", path, line + 1, p[i], p[i + 1]);
                 free(data), free(texts), free(lens);
-                return elm_err(err, "%s:%zu: not hex: '%c%c'", path, line + 1, p[i], p[i + 1]);
+                return -1;
             }
             p[i / 2] = (char)(hi * 16 + lo);
         }
@@ -190,7 +192,21 @@ static int decode_batch(const ElmBpe *bpe, const char *path, ElmError *err) {
     return flush_stdout(&out, err);
 }
 
+// --shard FILE: checks a token shard and prints its header.
+static int show_shard(const char *path, ElmError *err) {
+    ElmShardHeader h;
+    int32_t *ids;
+    if (elm_shard_read(path, &h, &ids, err)) return -1;
+    free(ids);
+    printf("%s: %llu tokens, %llu documents, vocab %u, uint%u ids, eot %d\n", path,
+           (unsigned long long)h.n_tokens, (unsigned long long)h.n_docs, h.vocab_size,
+           8 * h.dtype_bytes, h.eot == 0xFFFFFFFFu ? -1 : (int)h.eot);
+    return 0;
+}
+
 static int run_tokenize(const ElmCli *cli, ElmError *err) {
+    const char *shard = elm_cli_opt(cli, "--shard");
+    if (shard) return show_shard(shard, err);
     const char *vocab = elm_cli_opt(cli, "--vocab"), *enc = elm_cli_opt(cli, "--encode");
     const char *dec = elm_cli_opt(cli, "--decode"), *batch = elm_cli_opt(cli, "--batch");
     const char *dbatch = elm_cli_opt(cli, "--decode-batch");
@@ -258,7 +274,8 @@ const ElmCommand elm_cmd_tokenize = {
         "usage: elm tokenize CONFIG.ini\n"
         "       elm tokenize --vocab DIR --encode TEXT [--special]\n"
         "       elm tokenize --vocab DIR --decode \"IDS\"\n"
-        "       elm tokenize --vocab DIR --batch FILE [--special] | --decode-batch FILE\n\n"
+        "       elm tokenize --vocab DIR --batch FILE [--special] | --decode-batch FILE\n"
+        "       elm tokenize --shard FILE\n\n"
         "With a config: reads <run>/clean.jsonl (one {\"text\": ...} per line), splits the\n"
         "documents into train and validation sets with the run seed, encodes them on all\n"
         "threads and writes <run>/tokens/train.bin, <run>/tokens/val.bin (token shards, each\n"
@@ -273,8 +290,9 @@ const ElmCommand elm_cmd_tokenize = {
         "  --batch FILE         FILE holds one hex-encoded string per line; print one line of\n"
         "                       ids per string (binary-safe, for scripts and tests)\n"
         "  --decode-batch FILE  FILE holds one line of ids per string; print each decoded\n"
-        "                       string hex-encoded on its own line\n",
+        "                       string hex-encoded on its own line\n"
+        "  --shard FILE         check a token shard (tokens/*.bin) and print its header\n",
     .options = {"--vocab=", "--encode=", "--decode=", "--special",
-                "--batch=", "--decode-batch=", NULL},
+                "--batch=", "--decode-batch=", "--shard=", NULL},
     .fn = run_tokenize,
 };

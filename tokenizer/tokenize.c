@@ -69,7 +69,13 @@ static int read_docs(const char *path, int threads, Docs *d, ElmError *err) {
     const char *why = NULL;
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
     for (size_t i = 0; i < k; i++) {
-        cJSON *o = cJSON_ParseWithLength(line[i], llen[i]);
+        const char *end = NULL;
+        cJSON *o = cJSON_ParseWithLengthOpts(line[i], llen[i], &end, 0);
+        for (; o && end < line[i] + llen[i]; end++)
+            if (*end != ' ' && *end != '\t' && *end != '\r') {
+                cJSON_Delete(o); // something after the object
+                o = NULL;
+            }
         const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "text") : NULL;
         const char *w = !o                   ? "not valid JSON"
                         : !cJSON_IsObject(o) ? "not a JSON object"

@@ -549,6 +549,10 @@ int elm_bpe_train(const char *const *texts, const size_t *lens, size_t n_docs, i
         }
         memcpy(tmp, t.blob + t.off[top.a], la);
         memcpy(tmp + la, t.blob + t.off[top.b], lb);
+        if (la + lb == 13 && memcmp(tmp, "<|endoftext|>", 13) == 0) {
+            t.pairs[pi].count = 0; // that spelling belongs to the special token
+            continue;
+        }
         int64_t have = bm_get(&t.tok, tmp, la + lb, -1);
         int32_t nid;
         if (have >= 0) {
