@@ -120,8 +120,9 @@ static int encode_batch(const ElmBpe *bpe, const char *path, int special, ElmErr
         for (size_t i = 0; i < len; i += 2) {
             int hi = hexval((unsigned char)p[i]), lo = hexval((unsigned char)p[i + 1]);
             if (hi < 0 || lo < 0) {
+                elm_err(err, "%s:%zu: not hex: '%c%c'", path, line + 1, p[i], p[i + 1]);
                 free(data), free(texts), free(lens);
-                return elm_err(err, "%s:%zu: not hex: '%c%c'", path, line + 1, p[i], p[i + 1]);
+                return -1;
             }
             p[i / 2] = (char)(hi * 16 + lo);
         }

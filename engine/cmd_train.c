@@ -26,6 +26,7 @@ static int run_train(const ElmCli *cli, ElmError *err) {
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; // a second Ctrl-C stops at once (checkpoints are atomic)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);

@@ -231,10 +231,8 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
             if (seq[b].stop) continue;
             float *row = logits + (size_t)b * V;
             double lse = log_sum_exp(row, V);
-            // Stories never end at <|endoftext|>; a tweet never ends before its first token
-            // (an unprompted text would be empty).
-            if (eot >= 0 && eot < V && (p->mode == ELM_GEN_STORY || seq[b].n_ctx == 0))
-                row[eot] = -INFINITY;
+            // A text has at least one new token; a story never ends at <|endoftext|>.
+            if ((pos == 0 || p->mode == ELM_GEN_STORY) && eot >= 0 && eot < V) row[eot] = -INFINITY;
             double u = elm_sample_uniform(p->seed, index[b], (uint64_t)pos);
             picked[b] = elm_sampler_pick(&smp[b], row, seq[b].ctx, seq[b].n_ctx, u, NULL);
             lp[b] = picked[b] >= 0 ? (double)row[picked[b]] - lse : 0.0;
@@ -400,7 +398,13 @@ static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t
     if (!o) return -1;
     cJSON_AddNumberToObject(o, "index", (double)index);
     cJSON_AddNumberToObject(o, "seed", (double)seed);
-    cJSON_AddStringToObject(o, "prompt", prompt);
+    char *pr = elm_text_sanitize(prompt, strlen(prompt)); // JSON strings must be UTF-8
+    if (!pr) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    cJSON_AddStringToObject(o, "prompt", pr);
+    free(pr);
     cJSON_AddStringToObject(o, "text", t->text);
     cJSON_AddNumberToObject(o, "tokens", t->n_tokens);
     cJSON_AddNumberToObject(o, "mean_logprob", t->mean_logprob);

@@ -311,53 +311,11 @@ static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
     return 0;
 }
 
-// [model] as a config: a preset, or the custom sizes; vocab_size 0 takes the shards' vocabulary.
-// (gpt2.h declares elm_gpt2_config_from_cfg / elm_gpt2_open_from_cfg for this; until the model
-// module defines them, train.c reads the same keys itself.)
-static int model_config(const ElmConfig *cfg, int vocab, ElmGpt2Config *out, ElmError *err) {
-    const char *preset = elm_cfg_str(cfg, "model.preset");
-    if (strcmp(preset, "custom") == 0) {
-        out->n_layer = (int)elm_cfg_int(cfg, "model.n_layer");
-        out->n_head = (int)elm_cfg_int(cfg, "model.n_head");
-        out->n_embd = (int)elm_cfg_int(cfg, "model.n_embd");
-        out->n_ctx = (int)elm_cfg_int(cfg, "model.n_ctx");
-    } else if (elm_gpt2_preset(preset, out, err)) {
-        return -1;
-    }
-    int v = (int)elm_cfg_int(cfg, "model.vocab_size");
-    out->vocab_size = v ? v : vocab;
-    return elm_gpt2_config_check(out, "[model]", err);
-}
-
-// The model [model] describes: random GPT-2 weights from seed, or an HF folder's.
-static int open_model(ElmGpt2 *m, const ElmConfig *cfg, int vocab, uint64_t seed, ElmError *err) {
-    if (strcmp(elm_cfg_str(cfg, "model.init"), "scratch") == 0) {
-        ElmGpt2Config c;
-        if (model_config(cfg, vocab, &c, err) || elm_gpt2_init(m, &c, err)) return -1;
-        elm_gpt2_init_random(m, seed);
-        return 0;
-    }
-    char path[4096];
-    elm_cfg_path(cfg, "model.init", path, sizeof path);
-    if (elm_hf_load(path, m, err)) {
-        elm_err_prefix(err, "model.init");
-        return -1;
-    }
-    return 0;
-}
-
 // On resume the checkpoint's shape must be the one [model] describes.
 static int check_model_matches(const ElmRun *run, const ElmGpt2Config *have, const char *from,
-                               ElmError *err) {
+                               int vocab, ElmError *err) {
     ElmGpt2Config want;
-    char init[4096];
-    const char *init_s = elm_cfg_str(&run->cfg, "model.init");
-    if (strcmp(init_s, "scratch") == 0) {
-        if (model_config(&run->cfg, have->vocab_size, &want, err)) return -1;
-    } else {
-        elm_cfg_path(&run->cfg, "model.init", init, sizeof init);
-        if (elm_hf_read_config(init, &want, err)) return -1;
-    }
+    if (elm_gpt2_config_from_cfg(&run->cfg, vocab, &want, err)) return -1;
     if (memcmp(&want, have, sizeof want) != 0)
         return elm_err(err,
                        "%s: the checkpoint is n_layer %d, n_head %d, n_embd %d, n_ctx %d, "
@@ -428,7 +386,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
                     from, s->batch_size, s->seq_len, s->grad_accum, tc.B, tc.T, tc.accum);
             goto done;
         }
-        if (check_model_matches(run, &c.m.config, from, err)) goto done;
+        if (check_model_matches(run, &c.m.config, from, (int)c.d.vocab, err)) goto done;
         if (s->seed != tc.seed) {
             elm_err(err, "%s: saved with data seed %llu but train.seed gives %llu", from,
                     (unsigned long long)s->seed, (unsigned long long)tc.seed);
@@ -444,7 +402,8 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
                     c.root, latest);
             goto done;
         }
-        if (open_model(&c.m, &run->cfg, (int)c.d.vocab, run->seed, err)) goto done;
+        if (elm_gpt2_open_from_cfg(&c.m, &run->cfg, (int)c.d.vocab, run->seed, run->threads, err))
+            goto done;
         c.st.seed = tc.seed;
         c.st.batch_size = (uint32_t)tc.B, c.st.seq_len = (uint32_t)tc.T;
         c.st.grad_accum = (uint32_t)tc.accum;
@@ -481,9 +440,15 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         if (!elm_file_exists(c.vocab_json) || !elm_file_exists(c.merges_txt))
             c.vocab_json[0] = c.merges_txt[0] = '\0';
     }
+    // Samples need the vocabulary (to decode, and for <|endoftext|> as the start token).
+    char sample_note[256] = "";
     if (tc.sample_every > 0) {
         ElmError e2;
         if (c.vocab_json[0]) bpe = elm_bpe_load(c.vocab_json, c.merges_txt, &e2);
+        if (!bpe)
+            snprintf(sample_note, sizeof sample_note, "samples are off: %s",
+                     c.vocab_json[0] ? e2.msg : "no tokenizer vocabulary ([tokenizer] vocab)");
+        if (!bpe) tc.sample_every = 0;
     }
 
     size_t bt = (size_t)tc.B * (size_t)tc.T;
@@ -504,6 +469,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         cJSON_AddNumberToObject(o, "steps", (double)total);
         cJSON_AddNumberToObject(o, "tokens_per_step", (double)(bt * (size_t)tc.accum));
         cJSON_AddNumberToObject(o, "threads", run->threads);
+        if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
         log_json(log, o);
     }
 

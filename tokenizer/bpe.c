@@ -548,11 +548,7 @@ ElmBpeWorker *elm_bpe_worker_new(const ElmBpe *bpe, ElmError *err) {
     ElmBpeWorker *w = calloc(1, sizeof *w);
     if (!w) return elm_err(err, "out of memory"), NULL;
     w->bpe = bpe;
-    w->slot = calloc(CACHE_SLOTS, sizeof *w->slot);
-    w->ent = malloc(CACHE_ENTRIES * sizeof *w->ent);
-    w->keys = malloc((size_t)CACHE_ENTRIES * 16);
-    w->cids = malloc((size_t)CACHE_ENTRIES * 8 * sizeof(int32_t));
-    if (!w->slot || !w->ent || !w->keys || !w->cids || scratch_reserve(&w->scratch, 256)) {
+    if (scratch_reserve(&w->scratch, 256)) {
         elm_bpe_worker_free(w);
         return elm_err(err, "out of memory for a BPE worker"), NULL;
     }
@@ -583,6 +579,7 @@ static int reserve_out(ElmBpeWorker *w, size_t more) {
 }
 
 static const CacheEntry *cache_find(const ElmBpeWorker *w, const char *p, size_t n, uint64_t h) {
+    if (!w->slot) return NULL;
     for (uint32_t s = (uint32_t)h & (CACHE_SLOTS - 1);; s = (s + 1) & (CACHE_SLOTS - 1)) {
         uint32_t v = w->slot[s];
         if (!v) return NULL;
@@ -593,6 +590,17 @@ static const CacheEntry *cache_find(const ElmBpeWorker *w, const char *p, size_t
 
 static void cache_add(ElmBpeWorker *w, const char *p, size_t n, uint64_t h, const int32_t *ids,
                       size_t k) {
+    if (!w->slot) { // allocated on first use: a one-shot elm_bpe_encode may never need it
+        w->slot = calloc(CACHE_SLOTS, sizeof *w->slot);
+        w->ent = malloc(CACHE_ENTRIES * sizeof *w->ent);
+        w->keys = malloc((size_t)CACHE_ENTRIES * 16);
+        w->cids = malloc((size_t)CACHE_ENTRIES * 8 * sizeof(int32_t));
+        if (!w->slot || !w->ent || !w->keys || !w->cids) {
+            free(w->slot), free(w->ent), free(w->keys), free(w->cids);
+            w->slot = NULL; // no cache, still correct
+            return;
+        }
+    }
     if (w->n_ent == CACHE_ENTRIES || w->keys_used + n > (size_t)CACHE_ENTRIES * 16 ||
         w->cids_used + k > (size_t)CACHE_ENTRIES * 8) {
         memset(w->slot, 0, CACHE_SLOTS * sizeof *w->slot);

@@ -57,16 +57,14 @@ void elm_pretok_free(ElmPretok *pt) {
 }
 
 int elm_pretok_state_init(const ElmPretok *pt, ElmPretokState *st, ElmError *err) {
+    (void)pt;
     memset(st, 0, sizeof *st);
-    st->md = pcre2_match_data_create_from_pattern(pt->code, NULL);
+    st->md = pcre2_match_data_create(2, NULL);
     st->mctx = pcre2_match_context_create(NULL);
-    // Long whitespace runs backtrack through \s+(?!\S); give the JIT room to grow.
-    st->jstack = pt->jit ? pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL) : NULL;
-    if (!st->md || !st->mctx || (pt->jit && !st->jstack)) {
+    if (!st->md || !st->mctx) {
         elm_pretok_state_free(st);
         return elm_err(err, "out of memory for the pre-tokeniser");
     }
-    if (st->jstack) pcre2_jit_stack_assign(st->mctx, NULL, st->jstack);
     return 0;
 }
 
@@ -129,7 +127,16 @@ static int split_valid(const ElmPretok *pt, ElmPretokState *st, const char *s, s
         int rc = pt->jit ? pcre2_jit_match(pt->code, (PCRE2_SPTR)s, n, pos, 0, md, st->mctx)
                          : pcre2_match(pt->code, (PCRE2_SPTR)s, n, pos, PCRE2_NO_UTF_CHECK, md,
                                        st->mctx);
-        if (rc < 0 && rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !st->jstack) {
+            // Defensive: no input seen needs more than the default 32 KB JIT stack (the repeats
+            // keep one frame however long they run), but if one does, grow to 64 MB and retry.
+            st->jstack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL);
+            if (st->jstack) {
+                pcre2_jit_stack_assign(st->mctx, NULL, st->jstack);
+                rc = pcre2_jit_match(pt->code, (PCRE2_SPTR)s, n, pos, 0, md, st->mctx);
+            }
+        }
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
             rc = pcre2_match(pt->code, (PCRE2_SPTR)s, n, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md,
                              st->mctx);
         if (rc < 0 || ov[0] != pos || ov[1] <= pos) {

@@ -5,6 +5,7 @@
 #include "elmtest.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/corpus.h"
+#include "tokenizer/pretok.h"
 
 #include <string.h>
 
@@ -49,6 +50,12 @@ static size_t random_text(uint64_t *s, char *out, size_t max, int raw) {
         memcpy(out + n, b, l), n += l;
     }
     return n;
+}
+
+static int count_piece(const char *p, size_t n, void *user) {
+    (void)p, (void)n;
+    ++*(size_t *)user;
+    return 0;
 }
 
 static int roundtrip(const ElmBpe *b, const char *t, size_t n, int special) {
@@ -139,6 +146,23 @@ int main(void) {
         free(ids), free(off);
     }
     for (int i = 0; i < N; i++) free(ref[i]);
+
+    // A long whitespace run: \s+(?!\S) backtracks one character, whatever the run's length.
+    {
+        ElmPretok pt;
+        ElmPretokState st;
+        CHECK(elm_pretok_init(&pt, &e) == 0 && elm_pretok_state_init(&pt, &st, &e) == 0, "%s",
+              e.msg);
+        size_t ws = 200000, pieces = 0;
+        char *t = malloc(ws + 1);
+        memset(t, ' ', ws);
+        t[ws] = 'x';
+        CHECK(elm_pretok_split(&pt, &st, t, ws + 1, count_piece, &pieces, &e) == 0, "%s", e.msg);
+        CHECK(pieces == 2, "%zu pieces for spaces + x", pieces);
+        free(t);
+        elm_pretok_state_free(&st);
+        elm_pretok_free(&pt);
+    }
 
     // Huge pieces: long whitespace runs (the lookahead backtracks), one long word, random bytes.
     size_t big = 3 << 20;

@@ -248,6 +248,16 @@ def main():
         print(f"{name}: {len(texts)} strings, {sum(map(len, data))} bytes, "
               f"{sum(map(len, want))} tokens checked in {time.time() - t0:.1f}s")
 
+    # Long runs (the regex backtracks through \s+(?!\S); tiktoken itself overflows its stack
+    # somewhere above 50,000 characters of whitespace, elm does not).
+    longs = []
+    for n in (5000, 20000, 50000):
+        longs += [" " * n + "x", " \t" * (n // 2) + "\n\nab", "\n" * n + " " * n, "a" * n + " " * 5,
+                  "\u3000" * n, "\r\n" * n + "q", "!" * n, "7" * n + "a", "\u4e00" * n]
+    compare(c, "long runs", [t[:20] + "..." for t in longs],
+            tokref.elm_encode_batch(ELM, VOCAB, [t.encode() for t in longs], tmp),
+            [enc.encode_ordinary(t) for t in longs])
+
     # <|endoftext|> as the special token (allowed), on the random strings that hold it + tweets.
     special = [t for t in rnd if "<|endoftext|>" in t][:20000] + tweets[:2000]
     c.check(sum("<|endoftext|>" in t for t in special) > 100, "few strings hold <|endoftext|>")

@@ -137,6 +137,11 @@ def main():
     c.check(len(em) == 7935 and hm == em,
             f"merges: {len(em)} from elm, {len(hm)} from HF, equal for the first {same}")
     check_shards(c, run, docs, enc, 0.0, "trained")
+    files = [open(os.path.join(vdir, f), "rb").read() for f in ("encoder.json", "vocab.bpe")]
+    p = run_elm("tokenize", cfg, "--quiet", "--set", "run.threads=1")
+    c.check(p.returncode == 0 and files == [open(os.path.join(vdir, f), "rb").read()
+                                            for f in ("encoder.json", "vocab.bpe")],
+            "training on 1 thread writes the same vocabulary as on 2")
     gpt2 = tokref.tiktoken_from_dir(GPT2)
     nbytes = sum(len(d.encode()) for d in docs)
     n_gpt2 = sum(map(len, gpt2.encode_ordinary_batch(docs, num_threads=2)))

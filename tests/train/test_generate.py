@@ -109,8 +109,8 @@ def reference_text(model, enc, prompt, index, seed, s):
     for pos in range(s["max_new_tokens"]):
         logits = model.last_logits(ids).astype(np.float32)
         lse = np.log(np.exp(logits.astype(np.float64) - logits.max()).sum()) + logits.max()
-        if not ctx:  # an empty text may not end: <|endoftext|> is banned until a token exists
-            logits[EOT] = -np.inf
+        if pos == 0:
+            logits[EOT] = -np.inf  # at least one new token
         q = reference(logits, s["temperature"], s["top_k"], s["top_p"], s["penalty"], s["ngram"], ctx)
         tok = draw(q, uniform(seed, index, pos))
         if tok < 0:
@@ -220,6 +220,24 @@ def main():
         b = t.encode()
         ends = sentence_ends(b, len(r["prompt"].encode()))
         c.check(not ends or ends[-1] == len(b), f"story does not end at its last sentence: {t[-40:]!r}")
+
+    # Prompts from a file: blank lines skipped, invalid UTF-8 written as U+FFFD (valid JSON).
+    pf = os.path.join(root, "prompts.txt")
+    with open(pf, "wb") as f:
+        f.write(b"caf\xe9 au lait\n\nI think\r\n")
+    p = run_elm("generate", cfg, "--quiet", "--set", f"generate.prompts_file={pf}", "--set",
+                "generate.count=5")
+    c.check(p.returncode == 0, f"prompts file: {p.stderr}")
+    with open(out, "rb") as f:
+        raw = f.read()
+    try:
+        rows = [json.loads(x) for x in raw.decode("utf-8").splitlines()]
+    except (UnicodeDecodeError, ValueError) as e:
+        rows = []
+        c.check(False, f"output is not UTF-8 JSON lines: {e}")
+    want = prompts + ["caf\ufffd au lait", "I think"]  # config prompts first, then the file's
+    c.check([r["prompt"] for r in rows] == want, f"prompts {[r['prompt'] for r in rows]} vs {want}")
+    c.check(all(r["text"].startswith(r["prompt"]) for r in rows), "a text does not start with its prompt")
 
     # Bad input: one line, non-zero exit, no output file.
     os.remove(out)

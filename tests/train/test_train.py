@@ -279,6 +279,7 @@ def main():
     text = TINY.replace("preset = custom", f"init = {fixture}\npreset = custom").replace(
         "seq_len = 32", "seq_len = 16") + "lr = 0\nmin_lr = 0\n"
     text = text.replace("lr = 3e-3\nmin_lr = 1e-4\n", "")
+    text += f"sample_every = 1\nsample_tokens = 8\n[tokenizer]\nvocab = {os.path.join(SHARED, 'data', 'gpt2-vocab')}\n"
     cfg_f, run_f = make_run(root, "f", steps=1, vocab=50257, text=text)
     p = run_elm("train", cfg_f, "--quiet")
     c.check(p.returncode == 0, f"fixture-initialised run failed: {p.stderr}")
@@ -297,6 +298,20 @@ def main():
                         f"{k}: values differ after a step at lr 0")
         with safe_open(ck, "np") as f:
             c.check((f.metadata() or {}).get("format") == "pt", "metadata format is not 'pt'")
+        # The vocabulary travels with the checkpoint under HF's names; samples were logged.
+        vocab = os.path.join(SHARED, "data", "gpt2-vocab")
+        for mine, theirs in (("vocab.json", "encoder.json"), ("merges.txt", "vocab.bpe")):
+            c.check(read_bytes(os.path.join(run_f, "checkpoints", "step_1", mine)) ==
+                    read_bytes(os.path.join(vocab, theirs)), f"{mine} is not the run's {theirs}")
+        samples = [o for o in log_lines(run_f) if "sample" in o]
+        c.check(len(samples) == 1 and isinstance(samples[0]["sample"], str) and samples[0]["sample"],
+                f"sample lines: {samples}")
+        # `elm generate` finds everything it needs in the checkpoint (no [tokenizer] vocab).
+        p = run_elm("generate", cfg_f, "--quiet", "--set", "tokenizer.vocab=", "--set",
+                    "generate.count=2")
+        out = os.path.join(run_f, "generated", "tweets.jsonl")
+        c.check(p.returncode == 0 and os.path.exists(out) and len(open(out).readlines()) == 2,
+                f"generate from the checkpoint alone: {p.stderr}")
         cj = json.load(open(os.path.join(run_f, "checkpoints", "step_1", "config.json")))
         c.check(cj.get("model_type") == "gpt2" and cj.get("n_layer") == 2 and cj.get("n_embd") == 64
                 and cj.get("vocab_size") == 50257, f"config.json: {cj}")
