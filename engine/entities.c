@@ -69,6 +69,8 @@ enum {
     R_COUNT,
 };
 
+#define ELM_ENTITIES_MATCH_LIMIT 20000
+
 typedef struct EntVec {
     ElmEntity *v;
     int n, cap;
@@ -215,6 +217,12 @@ ElmEntities *elm_entities_new(ElmError *err) {
         x->jit = pcre2_jit_stack_create(64 * 1024, 4 * 1024 * 1024, NULL);
         if (!x->md || !x->mctx) ok = 0, elm_err(err, "entities: out of memory");
         if (x->jit && x->mctx) pcre2_jit_stack_assign(x->mctx, NULL, x->jit);
+        // A long run of dotted labels ("a.a.a.a...", 20 KB) makes the URL search quadratic:
+        // each start position backtracks through the whole run (9 s for that post). A bound
+        // on backtracking per search keeps it under a millisecond; a search that hits it
+        // finds nothing more in that word. Real posts stay far below it: the conformance
+        // suite and the seed tweets give the same entities with and without the bound.
+        if (x->mctx) pcre2_set_match_limit(x->mctx, ELM_ENTITIES_MATCH_LIMIT);
     }
     if (!ok) {
         elm_entities_free(x);

@@ -241,7 +241,7 @@ int elm_ingest_emit(ElmIngestSink *k, const ElmRawPost *p, ElmError *err) {
         if (id_len >= sizeof idbuf) id_len = sizeof idbuf - 1;
         id = idbuf;
     }
-    if (k->dedupe_ids) {
+    if (k->dedupe_ids && id != idbuf) { // made-up ids ("stem:line") are not de-duplicated
         int r = set_insert(&k->ids, elm_hash64(id, id_len, 0x1d));
         if (r < 0) return elm_err(err, "%s: out of memory", k->path);
         if (r == 0) {

@@ -95,10 +95,12 @@ def main():
     print("// %d country-code and %d generic top-level domains, as lists and as trie-shaped regexes."
           % (len(country), len(generic)))
     print('#include "tlds.h"\n')
+    print("// clang-format off")
     for name, words in (("country", country), ("generic", generic)):
         print("const char elm_tld_%s_re[] =\n%s;\n" % (name, c_string(trie_regex(words))))
         print("const char *const elm_tld_%s[] = {\n%s\n    0,\n};\n" % (name, c_list(words)))
         print("const int elm_tld_%s_count = %d;\n" % (name, len(words)))
+    print("// clang-format on")
 
 
 if __name__ == "__main__":

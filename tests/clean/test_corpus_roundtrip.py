@@ -63,4 +63,21 @@ for name, line in cases.items():
     r = run_elm("clean", cfg)
     c.check(r.returncode != 0 and "corpus.jsonl:2: malformed JSON" in r.stderr
             and len(r.stderr.strip().splitlines()) == 1, f"{name}: {r.stderr!r}")
+
+# invalid UTF-8 inside a corpus line (a hand-made corpus): replaced, dropped or an error
+with open(os.path.join(run, "corpus.jsonl"), "wb") as f:
+    f.write(b'{"id": "1", "account": "a", "text": "fine"}\n')
+    f.write(b'{"id": "2", "account": "a", "text": "bad \xff\xfe bytes \xe2\x82"}\n')
+r = run_elm("clean", cfg, "--quiet")
+out = read_jsonl(os.path.join(run, "clean.jsonl")) if r.returncode == 0 else []
+rep = json.load(open(os.path.join(run, "clean.json"))) if r.returncode == 0 else {}
+c.check([o["text"] for o in out] == ["fine", b"bad \xff\xfe bytes \xe2\x82".decode("utf-8", "replace")],
+        f"replace: {out}")
+c.check(rep.get("total", {}).get("utf8_replaced") == 1, f"replace counted: {rep.get('total')}")
+r = run_elm("clean", cfg, "--quiet", "--set", "data.invalid_utf8=drop")
+rep = json.load(open(os.path.join(run, "clean.json"))) if r.returncode == 0 else {}
+c.check(rep.get("total", {}).get("kept") == 1 and rep["total"]["dropped"]["invalid_utf8"] == 1,
+        f"drop: {rep.get('total')}")
+r = run_elm("clean", cfg, "--set", "data.invalid_utf8=error")
+c.check(r.returncode != 0 and "corpus.jsonl:2: invalid UTF-8" in r.stderr, f"error: {r.stderr!r}")
 c.done()

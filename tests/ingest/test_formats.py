@@ -135,6 +135,14 @@ for p in (path, gz(path)):
     c.check(all(o["account"] == "musings" for o in posts), f"{p}: account is the file stem")
     c.check(rep.get("sources", [{}])[0].get("format") == "text", f"{p}: detected as text")
 
+# two text files with the same stem: made-up ids ("stem:line") are not de-duplicated
+os.makedirs(os.path.join(d, "a"))
+os.makedirs(os.path.join(d, "b"))
+write(os.path.join(d, "a", "notes.txt"), "one\ntwo\n")
+write(os.path.join(d, "b", "notes.txt"), "three\nfour\n")
+posts, rep = ingest("same_stem", [f"auto : {d}/*/notes.txt"])
+c.check([o["text"] for o in posts] == ["one", "two", "three", "four"], f"same stem: {posts}")
+
 # --- a glob over several files, dedupe across them --------------------------------------------
 posts, rep = ingest("glob", [f"auto : {d}/twint_*.csv"])
 c.check(len(rep.get("sources", [])) == 2, "a glob names both CSV files (not the .gz)")
