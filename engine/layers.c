@@ -361,22 +361,15 @@ void elm_matmul_backward_blas(float *dinp, float *dweight, float *dbias, const f
 #endif
 }
 
+// The default: elm's own loops, measured faster than OpenBLAS here (docs/model.md).
 void elm_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int B,
                         int T, int C, int OC) {
-#ifdef ELM_MATMUL_DEFAULT_BLAS
-    elm_matmul_forward_blas(out, inp, weight, bias, B, T, C, OC);
-#else
     elm_matmul_forward_loops(out, inp, weight, bias, B, T, C, OC);
-#endif
 }
 
 void elm_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                          const float *inp, const float *weight, int B, int T, int C, int OC) {
-#ifdef ELM_MATMUL_DEFAULT_BLAS
-    elm_matmul_backward_blas(dinp, dweight, dbias, dout, inp, weight, B, T, C, OC);
-#else
     elm_matmul_backward_loops(dinp, dweight, dbias, dout, inp, weight, B, T, C, OC);
-#endif
 }
 
 // ---- attention -------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ void elm_crossentropy_backward(float *dlogits, const float *probs, const int *ta
 
 // The two implementations behind elm_matmul_*: elm's own OpenMP/AVX-512 loops (always built)
 // and cblas_sgemm (built when ELM_HAVE_BLAS; otherwise these fall back to the loops).
-// elm_matmul_forward/backward are the faster one measured (docs/model.md); ElmGpt2's
+// elm_matmul_forward/backward are the loops, measured faster (docs/model.md); ElmGpt2's
 // `use_blas` picks per model, for benchmarks and the tests that compare the two.
 void elm_matmul_forward_loops(float *out, const float *inp, const float *weight, const float *bias,
                               int B, int T, int C, int OC);

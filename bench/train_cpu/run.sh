@@ -10,6 +10,10 @@ ROUNDS=${3:-1}
 BIN=$BUILD/bench_train_cpu
 THREADS=${THREADS:-$(nproc)}
 [ -x "$BIN" ] || { echo "build first: cmake --build $BUILD (no $BIN)" >&2; exit 1; }
+# libgomp's default spin-wait costs up to 10x on a machine shared with other jobs (measured:
+# KV-cache decode 3.7 vs 33 tok/s at load 11 on 2 cores); passive waiting costs little here.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY threads=$THREADS load: $(cut -d' ' -f1-3 /proc/loadavg)"
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 # Interleave the variants so the load of a shared machine hits them alike.
@@ -24,13 +28,17 @@ done
 python3 - "$OUT" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-train = {}
+train, cpu, rss = {}, {}, {}
 for r in rows:
     if r["mode"] == "train":
         train.setdefault(r["matmul"], []).append(r["median_ms"])
+        cpu.setdefault(r["matmul"], []).append(r["median_cpu_ms"])
+        rss[r["matmul"]] = r["peak_rss_mib"]
 med = {k: statistics.median(v) for k, v in train.items()}
 for k, v in med.items():
-    print(f"train {k}: median {v:.0f} ms/step, {4420 / v:.2f}x llm.c's 4.42 s/step anchor")
+    c = statistics.median(cpu[k])
+    print(f"train {k}: median {v:.0f} ms/step ({c:.0f} CPU-ms/step), peak RSS {rss[k]} MiB; "
+          f"llm.c anchor 4420 ms / this = {4420 / v:.2f}")
 if "loops" in med and "blas" in med:
     print(f"elm loops / OpenBLAS time ratio: {med['loops'] / med['blas']:.2f} (< 1: loops faster)")
 dec = {r["kv_cache"]: r["tok_per_s"] for r in rows if r["mode"] == "decode"}
