@@ -306,8 +306,29 @@ static void thread_checks(void) {
     free(x), free(wt), free(bs), free(qkv), free(dout), free(tk);
 }
 
+// GELU values over a wide range against the formula in double (tanh from libm).
+static void gelu_values(void) {
+    const float xs[] = {-1e4f, -50,   -10,  -5, -3, -1, -0.3f, -1e-3f, -1e-7f, 0,
+                        1e-7f, 1e-3f, 0.3f, 1,  3,  5,  10,    50,     1e4f};
+    int n = (int)(sizeof xs / sizeof xs[0]);
+    float out[32], dx[32] = {0}, ones[32];
+    for (int i = 0; i < n; i++) ones[i] = 1.0f;
+    elm_gelu_forward(out, xs, n);
+    elm_gelu_backward(dx, xs, ones, n);
+    for (int i = 0; i < n; i++) {
+        double x = xs[i], k = sqrt(2 / M_PI), th = tanh(k * (x + 0.044715 * x * x * x));
+        double ref = 0.5 * x * (1 + th);
+        double dref = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * k * (1 + 3 * 0.044715 * x * x);
+        CHECK(fabs(out[i] - ref) <= 1e-6 * fmax(1, fabs(ref)), "gelu(%g) = %.9g, want %.9g", x,
+              out[i], ref);
+        CHECK(fabs(dx[i] - dref) <= 1e-6 * fmax(1, fabs(dref)), "gelu'(%g) = %.9g, want %.9g", x,
+              dx[i], dref);
+    }
+}
+
 int main(void) {
     omp_set_num_threads(1);
+    gelu_values();
     for (int rep = 0; rep < 3; rep++) fd_checks();
     thread_checks();
     free(g_out);
