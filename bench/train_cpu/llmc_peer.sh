@@ -45,14 +45,17 @@ for split in ("train", "val"):
     with open(os.path.join(w, f"dev/data/tinyshakespeare/tiny_shakespeare_{split}.bin"), "wb") as f:
         f.write(h.tobytes() + tok.tobytes())
 PY
-( cd "$W" && /usr/bin/time -f "%M" -o rss.txt ./train_gpt2 > log.txt 2>&1 ) || { cat "$W/log.txt" >&2; exit 1; }
+( cd "$W" && /usr/bin/time -f "%M %U %S" -o rss.txt ./train_gpt2 > log.txt 2>&1 ) || { cat "$W/log.txt" >&2; exit 1; }
 "$PY" - "$W" <<'PY'
 import json, re, statistics, sys
 w = sys.argv[1]
 ms = [float(m.group(1)) for m in re.finditer(r"step \d+: train loss \S+ \(took ([\d.]+) ms\)",
                                             open(f"{w}/log.txt").read())]
-rss = int(open(f"{w}/rss.txt").read().split()[-1]) // 1024
+kib, user, sys_ = open(f"{w}/rss.txt").read().split()[-3:]
+rss = int(kib) // 1024
+# CPU time of the whole process over its steps (start-up included, so a slight overestimate)
+cpu = (float(user) + float(sys_)) * 1000 / len(ms)
 print(json.dumps({"mode": "train", "preset": "gpt2", "matmul": "llm.c", "B": 4, "T": 64,
                   "steps": len(ms), "median_ms": round(statistics.median(ms), 1),
-                  "min_ms": round(min(ms), 1), "median_cpu_ms": None, "peak_rss_mib": rss}))
+                  "min_ms": round(min(ms), 1), "median_cpu_ms": round(cpu, 1), "peak_rss_mib": rss}))
 PY

@@ -51,6 +51,10 @@ if "llm.c" in med:
             r = med[k] / med["llm.c"]
             print(f"elm {k} / llm.c time ratio (same run): {r:.2f} -> "
                   f"{4420 * r:.0f} ms/step scaled to llm.c's 4420 ms quiet-machine anchor")
+            if k in cpu and "llm.c" in cpu:
+                rc = statistics.median(cpu[k]) / statistics.median(cpu["llm.c"])
+                print(f"elm {k} / llm.c CPU-time ratio (same run): {rc:.2f} -> "
+                      f"{4420 * rc:.0f} ms/step scaled to the anchor")
 if "loops" in med and "blas" in med:
     print(f"elm loops / OpenBLAS time ratio: {med['loops'] / med['blas']:.2f} (< 1: loops faster)")
 dec = {r["kv_cache"]: r["tok_per_s"] for r in rows if r["mode"] == "decode"}
