@@ -189,10 +189,13 @@ void elm_matmul_forward_portable(float *out, const float *inp, const float *weig
                 y[(size_t)7 * OC] = s7 + bo;
             }
         }
-        for (; r < BT; r++) {
-            const float *x = inp + (size_t)r * C;
-            for (int o = o0; o < o1; o++) {
-                const float *w = weight + (size_t)o * C;
+        // The last rows (all of them when decoding): each weight row is read once, from
+        // memory, and reused from L1 for every row.
+        int r0 = r;
+        for (int o = o0; o < o1; o++) {
+            const float *w = weight + (size_t)o * C;
+            for (r = r0; r < BT; r++) {
+                const float *x = inp + (size_t)r * C;
                 float s = 0;
 #pragma omp simd reduction(+ : s)
                 for (int i = 0; i < C; i++) s += x[i] * w[i];
