@@ -86,6 +86,11 @@ for l in att:
     else:
         print("  " + l.strip())
 
-fails = [l for l in lines("ctest_gpu.log") if "tests passed" in l or "FAIL" in l]
-if fails:
-    print("\nctest -L gpu: " + "; ".join(x.strip() for x in fails[-3:]))
+ct = lines("ctest_gpu.log")
+if ct:
+    summary = [l.strip() for l in ct if "tests passed" in l]
+    skipped = sum(1 for l in ct if "***Skipped" in l)
+    failed = [l.strip() for l in ct if "***Failed" in l or "(Failed)" in l]
+    print(f"\nctest -L gpu: {summary[-1] if summary else '?'}; {skipped} skipped")
+    for l in failed:
+        print("  " + l)
