@@ -65,6 +65,7 @@ struct ElmGpt2Cuda {
     void *act_mem;
     int B, T, n_targets; // last forward
     int have_logits;     // logits (not dlogits) in a.logits
+    int clip_pending;    // norm[1] holds a clip factor for the next update
 };
 
 // Tensor t's slice of a params-shaped buffer.
@@ -441,22 +442,33 @@ int elm_gpt2_cuda_forward_backward(ElmGpt2Cuda *g, const int *inputs, const int 
     return mean_loss_of(g, targets, mean_loss, err);
 }
 
-int elm_gpt2_cuda_step(ElmGpt2Cuda *g, const ElmAdamW *opt, float max_norm, float *grad_norm,
-                       ElmError *err) {
+int elm_gpt2_cuda_clip(ElmGpt2Cuda *g, float max_norm, float *grad_norm, ElmError *err) {
     if (elm_cu_grad_norm(g->ctx, g->norm, g->norm_scratch, g->grads, g->np, max_norm, err))
         return -1;
+    g->clip_pending = 1;
+    if (grad_norm && elm_cuda_d2h(g->ctx, grad_norm, g->norm, sizeof(float), err)) return -1;
+    return 0;
+}
+
+int elm_gpt2_cuda_update(ElmGpt2Cuda *g, const ElmAdamW *opt, ElmError *err) {
     long long t = ++g->adam_t;
+    const float *scale = g->clip_pending ? g->norm + 1 : NULL; // factor 1 without clipping
     for (int i = 0; i < ELM_GPT2_NUM_TENSORS; i++) {
         ElmGpt2TensorInfo ti;
         elm_gpt2_tensor_info(&g->cfg, i, &ti);
         if (elm_cu_adamw(g->ctx, g->master + ti.offset, g->work + ti.offset, g->grads + ti.offset,
                          g->adam_m + ti.offset, g->adam_v + ti.offset, ti.size, opt->lr, opt->beta1,
-                         opt->beta2, opt->eps, ti.decay ? opt->weight_decay : 0.0f, t,
-                         max_norm > 0.0f ? g->norm + 1 : NULL, err))
+                         opt->beta2, opt->eps, ti.decay ? opt->weight_decay : 0.0f, t, scale, err))
             return -1;
     }
-    if (grad_norm && elm_cuda_d2h(g->ctx, grad_norm, g->norm, sizeof(float), err)) return -1;
+    g->clip_pending = 0;
     return 0;
+}
+
+int elm_gpt2_cuda_step(ElmGpt2Cuda *g, const ElmAdamW *opt, float max_norm, float *grad_norm,
+                       ElmError *err) {
+    if (elm_gpt2_cuda_clip(g, max_norm, grad_norm, err)) return -1;
+    return elm_gpt2_cuda_update(g, opt, err);
 }
 
 int elm_gpt2_cuda_grads(ElmGpt2Cuda *g, float *out, ElmError *err) {
