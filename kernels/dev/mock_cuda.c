@@ -330,8 +330,10 @@ size_t elm_cu_attention_scratch(int B, int T, int C, int NH) {
 // Per (b, h): scores in double, softmax, out; lse kept. The backward recomputes P from lse.
 int elm_cu_attention_forward(ElmCudaCtx *ctx, ElmBf16 *out, float *lse, const ElmBf16 *qkv, int B,
                              int T, int C, int NH, int version, ElmError *err) {
-    (void)ctx, (void)version, (void)err;
+    (void)ctx;
     int hs = C / NH;
+    if (version == 2 && hs != 16 && hs != 32 && hs != 64 && hs != 128)
+        return elm_err(err, "attention v2: head size %d (16, 32, 64 or 128)", hs);
     double *p = malloc(sizeof(double) * T);
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)

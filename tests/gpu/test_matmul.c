@@ -187,6 +187,7 @@ int main(int argc, char **argv) {
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) check_shape(&gc, shapes[i]);
 
+    if (!gc.timing) return gc_finish(&gc, "test_matmul");
     int BT = gc.bench ? 32 * 1024 : 512;
     int C = 768;
     time_shape(&gc, "qkv", BT, C, 3 * C, 0, 1, 0);
