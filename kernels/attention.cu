@@ -344,17 +344,32 @@ __global__ void __launch_bounds__(V2_THREADS)
                 const float *D, int T, int C, int NH) {
     extern __shared__ __align__(16) unsigned char att_smem[];
     constexpr int SLD = HS + 8, KS = HS / 16, NT = HS / 8, DSLD = ATT_TILE + 8;
-    bf16 *ks = (bf16 *)att_smem, *vs = ks + ATT_TILE * SLD, *qs = vs + ATT_TILE * SLD;
-    bf16 *dos = qs + ATT_TILE * SLD, *dss = dos + ATT_TILE * SLD; // dss: [key][query]
-    float *ls = (float *)(dss + ATT_TILE * DSLD), *dd = ls + ATT_TILE;
+    // K, V; then Q, dO, lse, D double-buffered (the next query tile's copy overlaps this one's
+    // math); dS^T [key][query] for the dQ product.
+    bf16 *ks = (bf16 *)att_smem, *vs = ks + ATT_TILE * SLD, *qbuf = vs + ATT_TILE * SLD;
+    bf16 *dss = qbuf + 4 * ATT_TILE * SLD;          // two (Q, dO) pairs before it
+    float *lbuf = (float *)(dss + ATT_TILE * DSLD); // two (lse, D) pairs
     const int b = blockIdx.z, h = blockIdx.y, kt = blockIdx.x;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t4 = lane & 3;
     const int mat = lane >> 3, mr = lane & 7;
     const int k0 = kt * ATT_TILE;
     const float scale = rsqrtf((float)HS);
 
+    // Query tile starting at q0 into buffer `buf`: Q and dO by cp.async, lse and D by plain loads.
+    auto load_q_tile = [&](int buf, int q0) {
+        bf16 *q_s = qbuf + buf * 2 * ATT_TILE * SLD;
+        att_load_tile<HS>(q_s, qkv, 0, b, h, q0, T, C);
+        att_load_tile<HS>(q_s + ATT_TILE * SLD, dout, -1, b, h, q0, T, C);
+        float *l_s = lbuf + buf * 2 * ATT_TILE;
+        for (int r = threadIdx.x; r < ATT_TILE; r += V2_THREADS) {
+            int q = q0 + r;
+            l_s[r] = q < T ? lse[((long)b * NH + h) * T + q] * LOG2E : 0.0f;
+            l_s[ATT_TILE + r] = q < T ? D[((long)b * NH + h) * T + q] : 0.0f;
+        }
+    };
     att_load_tile<HS>(ks, qkv, 1, b, h, k0, T, C);
     att_load_tile<HS>(vs, qkv, 2, b, h, k0, T, C);
+    load_q_tile(0, k0);
     elm_cp_async_commit();
 
     float dk[NT][4], dv[NT][4];
@@ -364,18 +379,18 @@ __global__ void __launch_bounds__(V2_THREADS)
         for (int e = 0; e < 4; e++) dk[j][e] = dv[j][e] = 0.0f;
     const int key0 = k0 + warp * 16 + g; // this thread's keys: key0 and key0 + 8
 
-    for (int q0 = k0; q0 < T; q0 += ATT_TILE) {
-        __syncthreads(); // previous tile's Q, dO, dS no longer read
-        att_load_tile<HS>(qs, qkv, 0, b, h, q0, T, C);
-        att_load_tile<HS>(dos, dout, -1, b, h, q0, T, C);
-        for (int r = threadIdx.x; r < ATT_TILE; r += V2_THREADS) {
-            int q = q0 + r;
-            ls[r] = q < T ? lse[((long)b * NH + h) * T + q] * LOG2E : 0.0f;
-            dd[r] = q < T ? D[((long)b * NH + h) * T + q] : 0.0f;
+    for (int q0 = k0, it = 0; q0 < T; q0 += ATT_TILE, it++) {
+        const int buf = it & 1;
+        if (q0 + ATT_TILE < T) { // the other buffer was freed by the last barrier
+            load_q_tile(buf ^ 1, q0 + ATT_TILE);
+            elm_cp_async_commit();
+            elm_cp_async_wait<1>();
+        } else {
+            elm_cp_async_wait<0>();
         }
-        elm_cp_async_commit();
-        elm_cp_async_wait<0>();
         __syncthreads();
+        const bf16 *qs = qbuf + buf * 2 * ATT_TILE * SLD, *dos = qs + ATT_TILE * SLD;
+        const float *ls = lbuf + buf * 2 * ATT_TILE, *dd = ls + ATT_TILE;
 
         // S^T (16 keys x 64 queries) and dP^T, both with B = (Q or dO) stored [query][hs].
         float st[8][4], dpt[8][4];
@@ -471,6 +486,7 @@ __global__ void __launch_bounds__(V2_THREADS)
                 atomicAdd(dst + j * 8 + 2 * t4 + 1, dq[j][2 * r + 1] * scale);
             }
         }
+        __syncthreads(); // dS^T and this (Q, dO) buffer are rewritten next
     }
 #pragma unroll
     for (int r = 0; r < 2; r++) {
@@ -559,8 +575,9 @@ extern "C" size_t elm_cu_attention_scratch(int B, int T, int C, int NH) {
 template <int HS>
 static int bwd_v2(ElmCudaCtx *ctx, float *dq_acc, bf16 *dqkv, const bf16 *dout, const bf16 *qkv,
                   const float *lse, const float *D, int B, int T, int C, int NH, ElmError *err) {
-    int smem = 4 * ATT_TILE * (HS + 8) * (int)sizeof(bf16) +
-               ATT_TILE * (ATT_TILE + 8) * (int)sizeof(bf16) + 2 * ATT_TILE * (int)sizeof(float);
+    // K, V, 2 x (Q, dO), dS^T, 2 x (lse, D)
+    int smem = 6 * ATT_TILE * (HS + 8) * (int)sizeof(bf16) +
+               ATT_TILE * (ATT_TILE + 8) * (int)sizeof(bf16) + 4 * ATT_TILE * (int)sizeof(float);
     ELM_CU(
         cudaFuncSetAttribute(attn_bwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);

@@ -20,6 +20,7 @@ struct ElmCudaCtx {
     void *lt_workspace;
     size_t lt_workspace_bytes;
     cudaEvent_t t0, t1;
+    void *tmap_encode; // the driver's cuTensorMapEncodeTiled, or NULL (no TMA matmul)
     size_t peak_mem;
 };
 

@@ -13,7 +13,9 @@ extern "C" {
 // op(A) = A stored (M, K) with row stride lda, or with trans_a A stored (K, M);
 // op(B) = B stored (K, N) with row stride ldb, or with trans_b B stored (N, K).
 // Epilogue, in this order: + bias[n] (bf16, may be NULL); when pre_gelu is set, pre_gelu = that
-// value (bf16, stride ldc) and the output is gelu(value); with accumulate, C += the result.
+// value (bf16, stride ldc) and the output is gelu(value); when dgelu_pre is set, the output is
+// multiplied by gelu'(dgelu_pre[m][n]) (stride ldc: the GELU backward fused into a dinp
+// product; bf16 output, no bias, no accumulate); with accumulate, C += the result.
 // C is bf16 or, with c_fp32, fp32 (parameter gradients).
 typedef struct ElmCuMatmul {
     int M, N, K;
@@ -28,6 +30,7 @@ typedef struct ElmCuMatmul {
     int accumulate;
     const ElmBf16 *bias;
     ElmBf16 *pre_gelu;
+    const ElmBf16 *dgelu_pre;
 } ElmCuMatmul;
 
 // Which implementation: `[model] matmul = elm | cublas | auto`.
@@ -40,8 +43,10 @@ typedef enum ElmCuMatmulImpl {
 // Versions of elm's own kernel, kept side by side (llm.c dev/cuda habit):
 //   1: shared-memory tiled FMA, one fp32 accumulator per thread — the simple reference
 //   2: mma.sync m16n8k16 bf16 tensor cores, ldmatrix, 3-stage cp.async pipeline, 128x128x32 tiles
-// version 0 = the best one (2).
-#define ELM_CU_MATMUL_VERSIONS 2
+//   3: Hopper (sm_90a) wgmma + TMA, 128x128x64 tiles, 4 stages — forward layout (trans_a = 0,
+//      trans_b = 1) on compute capability 9.0 only; anything else runs version 2. UNVERIFIED.
+// version 0 = the best measured one (2 until version 3 is checked and timed on an H100).
+#define ELM_CU_MATMUL_VERSIONS 3
 
 int elm_cu_matmul(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmCuMatmulImpl impl, ElmError *err);
 int elm_cu_matmul_version(ElmCudaCtx *ctx, const ElmCuMatmul *mm, int version, ElmError *err);

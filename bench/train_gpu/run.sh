@@ -12,7 +12,7 @@ what=${1:-all}
 ROOT=$(pwd)
 OUT=${OUT:-/tmp/elm-gpu-bench}
 mkdir -p "$OUT"
-BUILD=build-gpu
+BUILD=build/gpu  # under the ignored build/, so it never travels with the tree
 
 # C build dependencies from .debs, unpacked under /tmp/elmdeps with their pkg-config prefixes
 # rewritten; the system's are used when present.
@@ -39,8 +39,8 @@ build() {
   cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DELM_CUDA=ON -DELM_SHARED="$ROOT/shared" \
     -DELM_CUDA_GENCODE="-gencode=arch=compute_90a,code=sm_90a" ${PREFIX:-} >"$OUT/cmake.log" 2>&1 \
     || { tail -30 "$OUT/cmake.log"; exit 1; }
-  cmake --build $BUILD -j16 >"$OUT/build.log" 2>&1 || { grep -m20 -E 'error|Error' "$OUT/build.log"; exit 1; }
-  echo "build: $(( $(date +%s) - t0 )) s (sm_90a only, 16 cores)"
+  cmake --build $BUILD -j"$(nproc)" >"$OUT/build.log" 2>&1 || { grep -m20 -E 'error|Error' "$OUT/build.log"; exit 1; }
+  echo "build: $(( $(date +%s) - t0 )) s (sm_90a only, $(nproc) cores)"
 }
 
 check() {

@@ -53,13 +53,13 @@ for shape, p in sorted(peer.items()):
 # Matmul: the harness already prints ours/cuBLAS speed per product.
 mm = [l.strip() for l in lines("bench_matmul.log") if "TIMING" in l]
 if mm:
-    print("\nmatmul: elm's best version vs cuBLASLt (speed ratio > 1: elm faster)")
+    print("\nmatmul: elm v2 (mma.sync) and v3 (wgmma+TMA) vs cuBLASLt (ratio > 1: elm faster)")
     for l in mm:
-        m = re.search(r"TIMING (\S+).*ours\s+([\d.]+) ms\s+([\d.]+) TFLOP/s.*cuBLASLt\s+([\d.]+) ms"
-                      r"\s+([\d.]+) TFLOP/s.*speed ([\d.]+)", l)
+        m = re.search(r"TIMING (\S+).*v2\s+([\d.]+) ms\s+([\d.]+) TFLOP/s.*v3\s+([\d.]+) ms\s+"
+                      r"([\d.]+) TFLOP/s.*cuBLASLt\s+([\d.]+) ms\s+([\d.]+) TFLOP/s.*speed ([\d.]+)", l)
         if m:
-            print(f"  {m.group(1):10} elm {m.group(3):>6} TFLOP/s  cuBLASLt {m.group(5):>6} "
-                  f"TFLOP/s  ratio {m.group(6)}")
+            print(f"  {m.group(1):10} v2 {m.group(3):>6} TFLOP/s  v3 {m.group(5):>6} TFLOP/s  "
+                  f"cuBLASLt {m.group(7):>6} TFLOP/s  best/cuBLASLt {m.group(8)}")
 
 # Attention: ours (TIMING lines) vs SDPA JSON at the same shapes.
 sdpa = {}
@@ -86,6 +86,11 @@ for l in att:
     else:
         print("  " + l.strip())
 
-fails = [l for l in lines("ctest_gpu.log") if "tests passed" in l or "FAIL" in l]
-if fails:
-    print("\nctest -L gpu: " + "; ".join(x.strip() for x in fails[-3:]))
+ct = lines("ctest_gpu.log")
+if ct:
+    summary = [l.strip() for l in ct if "tests passed" in l]
+    skipped = sum(1 for l in ct if "***Skipped" in l)
+    failed = [l.strip() for l in ct if "***Failed" in l or "(Failed)" in l]
+    print(f"\nctest -L gpu: {summary[-1] if summary else '?'}; {skipped} skipped")
+    for l in failed:
+        print("  " + l)
