@@ -1,0 +1,263 @@
+// batcher_cuda.c — the GPU backend of the batcher: the model in kernels/decode.h (bf16 weights
+// and KV cache, decode step in a CUDA graph) and the sampler in kernels/sampling.h. Prefills of
+// the requests started since the last sample run together as one forward over their rows.
+// Without CUDA the constructor reports that the build has none.
+#include "batcher_cuda.h"
+
+#ifdef ELM_HAVE_CUDA
+
+#include "../kernels/cuda_ctx.h"
+#include "../kernels/decode.h"
+#include "../kernels/sampling.h"
+#include "fsutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct CudaBackend {
+    ElmBatchBackend be;
+    ElmCudaCtx *ctx;
+    int own_ctx;
+    ElmCuDecoder *dec;
+    ElmCuSampleParams sp;
+    int cap, use_graph;
+    // host
+    int32_t **pending; // (slots, cap) model ids waiting for their prefill
+    int *n_pending, *skip;
+    int *model_len;  // (slots) positions in the cache
+    uint64_t *index; // (slots)
+    int *step_tok, *step_pos, *h_pos;
+    int *rows_tok, *rows_slot, *rows_pos; // (slots * cap) prefill rows
+    uint8_t *rows_out;
+    float *h_lp;
+    // device
+    int32_t *d_ctx; // (slots, cap)
+    int *d_ctx_len, *d_pos;
+    uint64_t *d_index;
+    uint8_t *d_live, *d_adv;
+    int32_t *d_tok;
+    float *d_lp, *d_scratch;
+    ElmBatchCudaStats stats;
+} CudaBackend;
+
+static int cuda_start(void *self, int slot, uint64_t index, const int32_t *ids, int n, int skip,
+                      ElmError *err) {
+    CudaBackend *c = self;
+    if (n > c->cap)
+        return elm_err(err, "batcher: a context of %d tokens exceeds the slot's %d", n, c->cap);
+    memcpy(c->pending[slot], ids, sizeof(int32_t) * (size_t)n);
+    c->n_pending[slot] = n;
+    c->skip[slot] = skip;
+    c->index[slot] = index;
+    return 0;
+}
+
+// Runs the prefills of every started request in one forward and loads their sampler contexts.
+static int run_prefills(CudaBackend *c, ElmError *err) {
+    const int S = c->be.slots;
+    int n = 0, any = 0;
+    for (int s = 0; s < S; s++) {
+        int k = c->n_pending[s];
+        if (!k) continue;
+        any = 1;
+        for (int i = 0; i < k; i++) {
+            c->rows_tok[n] = c->pending[s][i];
+            c->rows_slot[n] = s;
+            c->rows_pos[n] = i;
+            c->rows_out[n] = i == k - 1;
+            n++;
+        }
+        int len = k - c->skip[s];
+        if ((len && elm_cuda_h2d(c->ctx, c->d_ctx + (size_t)s * c->cap, c->pending[s] + c->skip[s],
+                                 sizeof(int32_t) * (size_t)len, err)) ||
+            elm_cuda_h2d(c->ctx, c->d_ctx_len + s, &len, sizeof len, err))
+            return -1;
+        c->model_len[s] = k;
+    }
+    if (!any) return 0;
+    double t0 = elm_now();
+    if (elm_cu_decoder_forward(c->dec, c->rows_tok, c->rows_slot, c->rows_pos, c->rows_out, n, err))
+        return -1;
+    c->stats.prefill_rows += n;
+    c->stats.prefill_calls++;
+    for (int s = 0; s < S; s++) c->n_pending[s] = 0;
+    c->stats.prefill_s += elm_now() - t0;
+    return 0;
+}
+
+static int cuda_sample(void *self, const uint8_t *live, const int *pos, int32_t *tok,
+                       double *logprob, ElmError *err) {
+    CudaBackend *c = self;
+    const int S = c->be.slots;
+    if (run_prefills(c, err)) return -1;
+    for (int s = 0; s < S; s++) c->h_pos[s] = pos[s];
+    int ld;
+    float *logits = elm_cu_decoder_logits(c->dec, &ld);
+    if (elm_cuda_h2d(c->ctx, c->d_live, live, (size_t)S, err) ||
+        elm_cuda_h2d(c->ctx, c->d_pos, c->h_pos, sizeof(int) * (size_t)S, err) ||
+        elm_cuda_h2d(c->ctx, c->d_index, c->index, sizeof(uint64_t) * (size_t)S, err) ||
+        elm_cu_sample(c->ctx, &c->sp, logits, ld, c->be.vocab, S, c->d_ctx, c->cap, c->d_ctx_len,
+                      c->d_index, c->d_pos, c->d_live, c->d_scratch, c->d_tok, c->d_lp, err) ||
+        elm_cuda_d2h(c->ctx, tok, c->d_tok, sizeof(int32_t) * (size_t)S, err) ||
+        elm_cuda_d2h(c->ctx, c->h_lp, c->d_lp, sizeof(float) * (size_t)S, err) ||
+        elm_cuda_sync(c->ctx, err))
+        return -1;
+    for (int s = 0; s < S; s++) logprob[s] = live[s] ? (double)c->h_lp[s] : 0.0;
+    return 0;
+}
+
+static int cuda_advance(void *self, const uint8_t *live, const int32_t *tok, ElmError *err) {
+    CudaBackend *c = self;
+    const int S = c->be.slots;
+    // Slots that do not advance decode a dummy token at position 0: a started request is
+    // prefilled over it at the next sample, an idle slot holds nothing.
+    for (int s = 0; s < S; s++) {
+        if (live[s]) {
+            if (c->model_len[s] >= c->cap) return elm_err(err, "batcher: slot %d is full", s);
+            c->step_tok[s] = tok[s];
+            c->step_pos[s] = c->model_len[s]++;
+        } else {
+            c->step_tok[s] = 0;
+            c->step_pos[s] = 0;
+        }
+    }
+    double t0 = elm_now();
+    if (elm_cuda_h2d(c->ctx, c->d_adv, live, (size_t)S, err) ||
+        elm_cu_sample_append(c->ctx, c->d_ctx, c->cap, c->d_ctx_len, c->d_tok, c->d_adv, S, err) ||
+        elm_cuda_h2d(c->ctx, elm_cu_decoder_step_tokens(c->dec), c->step_tok,
+                     sizeof(int) * (size_t)S, err) ||
+        elm_cuda_h2d(c->ctx, elm_cu_decoder_step_positions(c->dec), c->step_pos,
+                     sizeof(int) * (size_t)S, err) ||
+        elm_cu_decoder_step(c->dec, c->use_graph, err))
+        return -1;
+    c->stats.steps++;
+    c->stats.step_s += elm_now() - t0;
+    return 0;
+}
+
+ElmBatchBackend *elm_batch_cuda_create(ElmCudaCtx *ctx, const ElmGpt2 *m, const ElmGenParams *p,
+                                       int eot, int slots, int cap, int use_graph, ElmError *err) {
+    if (slots < 1 || cap < 1 || cap > m->config.n_ctx) {
+        elm_err(err, "batcher: %d slots of %d positions (n_ctx %d) is not possible", slots, cap,
+                m->config.n_ctx);
+        return NULL;
+    }
+    CudaBackend *c = calloc(1, sizeof *c);
+    if (!c) {
+        elm_err(err, "out of memory");
+        return NULL;
+    }
+    c->be = (ElmBatchBackend){.self = c,
+                              .slots = slots,
+                              .vocab = m->config.vocab_size,
+                              .start = cuda_start,
+                              .sample = cuda_sample,
+                              .advance = cuda_advance};
+    c->cap = cap;
+    c->use_graph = use_graph;
+    c->sp = (ElmCuSampleParams){.temperature = p->sample.temperature,
+                                .top_k = p->sample.top_k,
+                                .top_p = p->sample.top_p,
+                                .repetition_penalty = p->sample.repetition_penalty,
+                                .no_repeat_ngram = p->sample.no_repeat_ngram,
+                                .ban_token = p->mode == ELM_GEN_STORY ? eot : -1,
+                                .seed = p->seed};
+    if (ctx) {
+        c->ctx = ctx;
+    } else {
+        if (!(c->ctx = elm_cuda_ctx_create(0, err))) goto fail;
+        c->own_ctx = 1;
+    }
+    const size_t S = (size_t)slots, SC = S * (size_t)cap;
+    c->pending = calloc(S, sizeof *c->pending);
+    c->n_pending = calloc(S, sizeof(int));
+    c->skip = calloc(S, sizeof(int));
+    c->model_len = calloc(S, sizeof(int));
+    c->index = calloc(S, sizeof(uint64_t));
+    c->step_tok = calloc(S, sizeof(int));
+    c->step_pos = calloc(S, sizeof(int));
+    c->h_pos = calloc(S, sizeof(int));
+    c->rows_tok = malloc(SC * sizeof(int));
+    c->rows_slot = malloc(SC * sizeof(int));
+    c->rows_pos = malloc(SC * sizeof(int));
+    c->rows_out = malloc(SC);
+    c->h_lp = calloc(S, sizeof(float));
+    if (!c->pending || !c->n_pending || !c->skip || !c->model_len || !c->index || !c->step_tok ||
+        !c->step_pos || !c->h_pos || !c->rows_tok || !c->rows_slot || !c->rows_pos ||
+        !c->rows_out || !c->h_lp) {
+        elm_err(err, "out of memory");
+        goto fail;
+    }
+    for (size_t s = 0; s < S; s++)
+        if (!(c->pending[s] = malloc(sizeof(int32_t) * (size_t)cap))) {
+            elm_err(err, "out of memory");
+            goto fail;
+        }
+    if (!(c->d_ctx = elm_cuda_malloc(SC * sizeof(int32_t), err)) ||
+        !(c->d_ctx_len = elm_cuda_malloc(S * sizeof(int), err)) ||
+        !(c->d_pos = elm_cuda_malloc(S * sizeof(int), err)) ||
+        !(c->d_index = elm_cuda_malloc(S * sizeof(uint64_t), err)) ||
+        !(c->d_live = elm_cuda_malloc(S, err)) || !(c->d_adv = elm_cuda_malloc(S, err)) ||
+        !(c->d_tok = elm_cuda_malloc(S * sizeof(int32_t), err)) ||
+        !(c->d_lp = elm_cuda_malloc(S * sizeof(float), err)) ||
+        !(c->d_scratch = elm_cuda_malloc(SC * sizeof(float), err)) ||
+        elm_cuda_memset(c->ctx, c->d_ctx_len, 0, S * sizeof(int), err))
+        goto fail;
+    // Prefill rows: up to 4096 per forward (more are split by the decoder).
+    if (!(c->dec = elm_cu_decoder_create(c->ctx, m, slots, cap, 4096, err))) goto fail;
+    return &c->be;
+fail:
+    elm_batch_cuda_free(&c->be);
+    return NULL;
+}
+
+void elm_batch_cuda_stats(const ElmBatchBackend *be, ElmBatchCudaStats *st) {
+    const CudaBackend *c = be->self;
+    *st = c->stats;
+}
+
+void elm_batch_cuda_free(ElmBatchBackend *be) {
+    if (!be) return;
+    CudaBackend *c = be->self;
+    elm_cu_decoder_free(c->dec);
+    void *dev[] = {c->d_ctx, c->d_ctx_len, c->d_pos, c->d_index,  c->d_live,
+                   c->d_adv, c->d_tok,     c->d_lp,  c->d_scratch};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) elm_cuda_free(dev[i]);
+    for (int s = 0; c->pending && s < be->slots; s++) free(c->pending[s]);
+    free(c->pending);
+    free(c->n_pending);
+    free(c->skip);
+    free(c->model_len);
+    free(c->index);
+    free(c->step_tok);
+    free(c->step_pos);
+    free(c->h_pos);
+    free(c->rows_tok);
+    free(c->rows_slot);
+    free(c->rows_pos);
+    free(c->rows_out);
+    free(c->h_lp);
+    if (c->own_ctx) elm_cuda_ctx_free(c->ctx);
+    free(c);
+}
+
+#else // no CUDA in this build
+
+ElmBatchBackend *elm_batch_cuda_create(ElmCudaCtx *ctx, const ElmGpt2 *m, const ElmGenParams *p,
+                                       int eot, int slots, int cap, int use_graph, ElmError *err) {
+    (void)ctx, (void)m, (void)p, (void)eot, (void)slots, (void)cap, (void)use_graph;
+    elm_err(err, "this elm was built without CUDA (rebuild with nvcc, or set [generate] "
+                 "device = cpu)");
+    return NULL;
+}
+
+void elm_batch_cuda_stats(const ElmBatchBackend *be, ElmBatchCudaStats *st) {
+    (void)be;
+    memset(st, 0, sizeof *st);
+}
+
+void elm_batch_cuda_free(ElmBatchBackend *be) {
+    (void)be;
+}
+
+#endif
