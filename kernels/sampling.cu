@@ -170,7 +170,8 @@ __device__ uint32_t radix_select(const KW &kw, int V, float target, float *above
             float excl = inc - s;
             unsigned reach = __ballot_sync(0xffffffffu, s > 0.0f && above + inc >= target);
             unsigned nonzero = __ballot_sync(0xffffffffu, s > 0.0f);
-            int pick = reach ? __ffs(reach) - 1 : 31 - __clz(nonzero);
+            // (nonzero is never 0: the prefix selected so far always holds weight.)
+            int pick = reach ? __ffs(reach) - 1 : nonzero ? 31 - __clz(nonzero) : 0;
             if (lane == pick) {
                 float acc = above + excl, last_acc = acc;
                 int sel = -1, last = hi;
