@@ -44,6 +44,17 @@ static const ElmCfgKey clean_keys[] = {
 };
 
 static const ElmCfgKey tokenizer_keys[] = {
+    {"vocab", ELM_CFG_PATH, "", 0, 0, NULL,
+     "folder with GPT-2's encoder.json + vocab.bpe, relative to the config file (unused when "
+     "train = true)"},
+    {"train", ELM_CFG_BOOL, "false", 0, 0, NULL,
+     "learn a byte-level BPE vocabulary from the corpus into <run>/tokenizer/ and use it"},
+    {"vocab_size", ELM_CFG_INT, "8192", 257, 1048576, NULL,
+     "size of the trained vocabulary: 256 bytes + merges + <|endoftext|>"},
+    {"val_fraction", ELM_CFG_FLOAT, "0.05", 0, 0.5, NULL,
+     "share of documents (tweets) held out for validation, chosen with the run seed"},
+    {"allow_special", ELM_CFG_BOOL, "false", 0, 0, NULL,
+     "<|endoftext|> inside a text is the special token (true) or plain text (false)"},
     END,
 };
 

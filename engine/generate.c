@@ -7,6 +7,7 @@
 #include "hf.h"
 #include "progress.h"
 #include "textcut.h"
+#include "../tokenizer/tokenize.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -231,7 +232,8 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
             if (seq[b].stop) continue;
             float *row = logits + (size_t)b * V;
             double lse = log_sum_exp(row, V);
-            if (p->mode == ELM_GEN_STORY && eot >= 0 && eot < V) row[eot] = -INFINITY;
+            // A text has at least one new token; a story never ends at <|endoftext|>.
+            if ((pos == 0 || p->mode == ELM_GEN_STORY) && eot >= 0 && eot < V) row[eot] = -INFINITY;
             double u = elm_sample_uniform(p->seed, index[b], (uint64_t)pos);
             picked[b] = elm_sampler_pick(&smp[b], row, seq[b].ctx, seq[b].n_ctx, u, NULL);
             lp[b] = picked[b] >= 0 ? (double)row[picked[b]] - lse : 0.0;
@@ -317,32 +319,11 @@ static int has_pair(const char *dir, const char *a, const char *b, char *pa, cha
     return elm_file_exists(pa) && elm_file_exists(pb);
 }
 
-// The schema has section.key (asking elm_cfg_* for an unknown key aborts).
-static int schema_has(const char *section, const char *key) {
-    for (const ElmCfgSection *s = elm_cfg_schema; s->name; s++)
-        if (strcmp(s->name, section) == 0)
-            for (const ElmCfgKey *k = s->keys; k->key; k++)
-                if (strcmp(k->key, key) == 0) return 1;
-    return 0;
-}
-
 int elm_generate_vocab_dir(const ElmRun *run, char *out, size_t cap) {
-    static const char *keys[] = {"vocab", "vocab_dir", NULL};
+    ElmError e;
     char a[4096], b[4096];
-    for (int i = 0; keys[i]; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "tokenizer.%s", keys[i]);
-        if (!schema_has("tokenizer", keys[i])) continue;
-        if (elm_cfg_path(&run->cfg, name, out, cap) == 0 &&
-            has_pair(out, "encoder.json", "vocab.bpe", a, b, sizeof a))
-            return 0;
-    }
-    static const char *rel[] = {"tokenizer", "vocab", "tokens", NULL};
-    for (int i = 0; rel[i]; i++) {
-        elm_run_path(run, rel[i], out, cap);
-        if (has_pair(out, "encoder.json", "vocab.bpe", a, b, sizeof a)) return 0;
-    }
-    return -1;
+    if (elm_tokenize_vocab_dir(run, out, cap, &e) != 0) return -1;
+    return has_pair(out, "encoder.json", "vocab.bpe", a, b, sizeof a) ? 0 : -1;
 }
 
 ElmBpe *elm_generate_load_bpe(const ElmRun *run, const char *model_dir, ElmError *err) {
@@ -418,7 +399,13 @@ static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t
     if (!o) return -1;
     cJSON_AddNumberToObject(o, "index", (double)index);
     cJSON_AddNumberToObject(o, "seed", (double)seed);
-    cJSON_AddStringToObject(o, "prompt", prompt);
+    char *pr = elm_text_sanitize(prompt, strlen(prompt)); // JSON strings must be UTF-8
+    if (!pr) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    cJSON_AddStringToObject(o, "prompt", pr);
+    free(pr);
     cJSON_AddStringToObject(o, "text", t->text);
     cJSON_AddNumberToObject(o, "tokens", t->n_tokens);
     cJSON_AddNumberToObject(o, "mean_logprob", t->mean_logprob);

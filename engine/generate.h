@@ -6,12 +6,12 @@
 // [<|endoftext|>] + encode(prompt) (GPT-2's document start); the sampler's context (for the
 // repetition penalty and no-repeat n-grams) is encode(prompt) + the new tokens. Sequence i of
 // a run draws with elm_sample_uniform(seed, i, position), so its text does not depend on the
-// batch it was sampled in. A sequence ends at <|endoftext|> (tweet mode; story mode never
-// samples it), at max_new_tokens, once the text passes max_chars characters, or when the
-// model's context is full. Then the text is cut: tweet mode cuts a truncated text at its last
-// word boundary within max_chars; story mode ends every text at its last sentence boundary
-// within max_chars (a word boundary if it has none). Trailing white space is dropped and
-// invalid UTF-8 becomes U+FFFD.
+// batch it was sampled in. A sequence ends at <|endoftext|> (tweet mode, never as the first
+// new token; story mode never samples it), at max_new_tokens, once the text passes max_chars
+// characters, or when the model's context is full. Then the text is cut: tweet mode cuts a
+// truncated text at its last word boundary within max_chars; story mode ends every text at its last
+// sentence boundary within max_chars (a word boundary if it has none). Trailing white space is
+// dropped and invalid UTF-8 becomes U+FFFD.
 #ifndef ELM_GENERATE_H
 #define ELM_GENERATE_H
 
@@ -56,8 +56,8 @@ int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err);
 // The model folder generate reads: [generate] checkpoint, else the latest <run>/checkpoints.
 int elm_generate_checkpoint_dir(const ElmRun *run, char *out, size_t cap, ElmError *err);
 
-// The tokenizer's vocabulary folder (encoder.json + vocab.bpe): a [tokenizer] vocab key when
-// the schema has one, else <run>/tokenizer, <run>/vocab or <run>/tokens. -1 when none.
+// The tokenizer's vocabulary folder (encoder.json + vocab.bpe) as elm_tokenize_vocab_dir
+// names it, when it holds both files; -1 otherwise.
 int elm_generate_vocab_dir(const ElmRun *run, char *out, size_t cap);
 
 // Finds the BPE vocabulary for a model folder: the folder's own vocab.json + merges.txt (HF

@@ -471,7 +471,7 @@ float elm_gpt2_grad_norm(const ElmGpt2 *m) {
         return (float)sqrt(s);
     }
     set_threads(m);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((n) >= ELM_PAR_MIN)
     for (size_t k = 0; k < nchunks; k++) {
         size_t i0 = k * NORM_CHUNK, i1 = i0 + NORM_CHUNK < n ? i0 + NORM_CHUNK : n;
         double s = 0.0;
@@ -489,7 +489,7 @@ float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm) {
     if (max_norm > 0.0f && norm > max_norm) {
         float coef = max_norm / (norm + 1e-6f);
         size_t n = m->num_parameters;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if ((n) >= ELM_PAR_MIN)
         for (size_t i = 0; i < n; i++) m->grads_memory[i] *= coef;
     }
     return norm;
@@ -522,7 +522,7 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
         float *mm = m->adam_m + info.offset, *vv = m->adam_v + info.offset;
         float dk = info.decay ? decay : 1.0f;
         size_t sz = info.size;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if ((sz) >= ELM_PAR_MIN)
         for (size_t i = 0; i < sz; i++) {
             float gi = g[i];
             float pi = p[i] * dk;

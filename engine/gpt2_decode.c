@@ -99,7 +99,7 @@ static void kv_forward(ElmGpt2 *m, const int *seq, const int *pos, const int *to
             float *kv = cache + ((size_t)seq[r] * kvT + pos[r]) * 2 * C;
             memcpy(kv, qkv + (size_t)r * 3 * C + C, 2 * C * sizeof(float));
         }
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (((size_t)N * m->kvT * C) >= ELM_PAR_MIN)
         for (int r = 0; r < N; r++) {
             for (int h = 0; h < NH; h++) {
                 const float *q = qkv + (size_t)r * 3 * C + h * hs;

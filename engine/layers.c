@@ -14,7 +14,7 @@
 
 void elm_encoder_forward(float *out, const int *inp, const float *wte, const float *wpe, int B,
                          int T, int C) {
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (((size_t)B * T * C) >= ELM_PAR_MIN)
     for (int b = 0; b < B; b++) {
         for (int t = 0; t < T; t++) {
             float *o = out + ((size_t)b * T + t) * C;
@@ -30,7 +30,7 @@ void elm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int
                           int C) {
     // Serial over (b, t) in a fixed order: two positions may hold the same token, and the
     // order of their sums must not depend on threads. Parallel over channels instead.
-#pragma omp parallel
+#pragma omp parallel if (((size_t)B * T * C) >= ELM_PAR_MIN)
     {
 #pragma omp for schedule(static)
         for (int i0 = 0; i0 < C; i0 += 16) {
@@ -55,7 +55,7 @@ void elm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int
 void elm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *weight, const float *bias, int B, int T, int C) {
     int BT = B * T;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * C) >= ELM_PAR_MIN)
     for (int r = 0; r < BT; r++) {
         const float *x = inp + (size_t)r * C;
         float m = 0.0f;
@@ -83,7 +83,7 @@ void elm_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
                             const float *rstd, int B, int T, int C) {
     int BT = B * T;
     // dinp: independent rows, parallel over rows.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * C) >= ELM_PAR_MIN)
     for (int r = 0; r < BT; r++) {
         const float *x = inp + (size_t)r * C, *d = dout + (size_t)r * C;
         float m = mean[r], s = rstd[r];
@@ -107,7 +107,7 @@ void elm_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
         }
     }
     // dweight, dbias: sums over rows, parallel over channels (fixed row order per channel).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * C) >= ELM_PAR_MIN)
     for (int i0 = 0; i0 < C; i0 += 16) {
         int i1 = i0 + 16 < C ? i0 + 16 : C;
         for (int r = 0; r < BT; r++) {
@@ -131,7 +131,7 @@ void elm_matmul_forward_loops(float *out, const float *inp, const float *weight,
                               int B, int T, int C, int OC) {
     int BT = B * T;
     int n_ob = (OC + MM_OB - 1) / MM_OB;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * C * OC) >= ELM_PAR_MIN)
     for (int ob = 0; ob < n_ob; ob++) {
         int o0 = ob * MM_OB, o1 = o0 + MM_OB < OC ? o0 + MM_OB : OC;
         int r = 0;
@@ -185,7 +185,7 @@ void elm_matmul_forward_loops(float *out, const float *inp, const float *weight,
 
 static void mm_dinp(float *dinp, const float *dout, const float *weight, int BT, int C, int OC) {
     int n_rt = (BT + MM_RT - 1) / MM_RT, n_ib = (C + MM_IB - 1) / MM_IB;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (((size_t)BT * C * OC) >= ELM_PAR_MIN)
     for (int rt = 0; rt < n_rt; rt++) {
         for (int ib = 0; ib < n_ib; ib++) {
             int r0 = rt * MM_RT, nr = BT - r0 < MM_RT ? BT - r0 : MM_RT;
@@ -220,7 +220,7 @@ static void mm_dinp(float *dinp, const float *dout, const float *weight, int BT,
 
 static void mm_dweight(float *dweight, const float *dout, const float *inp, int BT, int C, int OC) {
     int n_ot = (OC + MM_RT - 1) / MM_RT, n_ib = (C + MM_IB - 1) / MM_IB;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (((size_t)BT * C * OC) >= ELM_PAR_MIN)
     for (int ot = 0; ot < n_ot; ot++) {
         for (int ib = 0; ib < n_ib; ib++) {
             int o0 = ot * MM_RT, no = OC - o0 < MM_RT ? OC - o0 : MM_RT;
@@ -254,7 +254,7 @@ static void mm_dweight(float *dweight, const float *dout, const float *inp, int 
 }
 
 static void mm_dbias(float *dbias, const float *dout, int BT, int OC) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * OC) >= ELM_PAR_MIN)
     for (int o0 = 0; o0 < OC; o0 += 64) {
         int o1 = o0 + 64 < OC ? o0 + 64 : OC;
         for (int r = 0; r < BT; r++) {
@@ -287,7 +287,7 @@ void elm_matmul_forward_blas(float *out, const float *inp, const float *weight, 
 #ifdef ELM_HAVE_BLAS
     int BT = B * T;
     if (bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * OC) >= ELM_PAR_MIN)
         for (int r = 0; r < BT; r++) memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, OC, C, 1.0f, inp, C, weight, C,
@@ -337,7 +337,7 @@ void elm_matmul_backward(float *dinp, float *dweight, float *dbias, const float 
 void elm_attention_forward(float *out, float *att, const float *inp, int B, int T, int C, int NH) {
     int hs = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel for collapse(3) schedule(static)
+#pragma omp parallel for collapse(3) schedule(static) if (((size_t)B * T * T * C) >= ELM_PAR_MIN)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             for (int t = 0; t < T; t++) {
@@ -379,7 +379,7 @@ void elm_attention_backward(float *dinp, float *datt, const float *dout, const f
     int hs = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     // One (b, h) per task: it alone writes that head's columns of dq, dk, dv.
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (((size_t)B * T * T * C) >= ELM_PAR_MIN)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             for (int t = 0; t < T; t++) {
@@ -426,7 +426,7 @@ void elm_attention_backward(float *dinp, float *datt, const float *dout, const f
 #define GELU_K 0.7978845608028654f // sqrt(2 / pi)
 
 void elm_gelu_forward(float *out, const float *inp, int N) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)N * 8) >= ELM_PAR_MIN)
     for (int i = 0; i < N; i++) {
         float x = inp[i];
         out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
@@ -434,7 +434,7 @@ void elm_gelu_forward(float *out, const float *inp, int N) {
 }
 
 void elm_gelu_backward(float *dinp, const float *inp, const float *dout, int N) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)N * 8) >= ELM_PAR_MIN)
     for (int i = 0; i < N; i++) {
         float x = inp[i];
         float u = GELU_K * (x + 0.044715f * x * x * x);
@@ -449,12 +449,12 @@ void elm_gelu_backward(float *dinp, const float *inp, const float *dout, int N) 
 // ---- residual --------------------------------------------------------------------------------
 
 void elm_residual_forward(float *out, const float *inp1, const float *inp2, int N) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (((size_t)N) >= ELM_PAR_MIN)
     for (int i = 0; i < N; i++) out[i] = inp1[i] + inp2[i];
 }
 
 void elm_residual_backward(float *dinp1, float *dinp2, const float *dout, int N) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (((size_t)N) >= ELM_PAR_MIN)
     for (int i = 0; i < N; i++) {
         dinp1[i] += dout[i];
         dinp2[i] += dout[i];
@@ -465,7 +465,7 @@ void elm_residual_backward(float *dinp1, float *dinp2, const float *dout, int N)
 
 void elm_crossentropy_forward(float *losses, float *probs, const float *logits, const int *targets,
                               int BT, int V) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * V) >= ELM_PAR_MIN)
     for (int r = 0; r < BT; r++) {
         const float *x = logits + (size_t)r * V;
         float *p = probs + (size_t)r * V;
@@ -490,7 +490,7 @@ void elm_crossentropy_forward(float *losses, float *probs, const float *logits, 
 
 void elm_crossentropy_backward(float *dlogits, const float *probs, const int *targets,
                                const float *dlosses, int BT, int V) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (((size_t)BT * V) >= ELM_PAR_MIN)
     for (int r = 0; r < BT; r++) {
         const float *p = probs + (size_t)r * V;
         float *dl = dlogits + (size_t)r * V;

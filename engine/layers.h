@@ -19,6 +19,11 @@
 extern "C" {
 #endif
 
+// Loops with less work than this (in multiply-adds, roughly) run on one thread: a parallel
+// region costs more than it saves there, badly so on a loaded machine. Every output element is
+// computed by one thread in a fixed order, so results do not depend on the thread count.
+#define ELM_PAR_MIN 65536
+
 // GPT-2's layer-norm epsilon (HF config `layer_norm_epsilon`; hf.c rejects any other value).
 #define ELM_LN_EPS 1e-5f
 

@@ -313,16 +313,9 @@ static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
 
 // On resume the checkpoint's shape must be the one [model] describes.
 static int check_model_matches(const ElmRun *run, const ElmGpt2Config *have, const char *from,
-                               ElmError *err) {
+                               int vocab, ElmError *err) {
     ElmGpt2Config want;
-    char init[4096];
-    const char *init_s = elm_cfg_str(&run->cfg, "model.init");
-    if (strcmp(init_s, "scratch") == 0) {
-        if (elm_gpt2_config_from_cfg(&run->cfg, have->vocab_size, &want, err)) return -1;
-    } else {
-        elm_cfg_path(&run->cfg, "model.init", init, sizeof init);
-        if (elm_hf_read_config(init, &want, err)) return -1;
-    }
+    if (elm_gpt2_config_from_cfg(&run->cfg, vocab, &want, err)) return -1;
     if (memcmp(&want, have, sizeof want) != 0)
         return elm_err(err,
                        "%s: the checkpoint is n_layer %d, n_head %d, n_embd %d, n_ctx %d, "
@@ -393,7 +386,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
                     from, s->batch_size, s->seq_len, s->grad_accum, tc.B, tc.T, tc.accum);
             goto done;
         }
-        if (check_model_matches(run, &c.m.config, from, err)) goto done;
+        if (check_model_matches(run, &c.m.config, from, (int)c.d.vocab, err)) goto done;
         if (s->seed != tc.seed) {
             elm_err(err, "%s: saved with data seed %llu but train.seed gives %llu", from,
                     (unsigned long long)s->seed, (unsigned long long)tc.seed);
@@ -447,9 +440,15 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         if (!elm_file_exists(c.vocab_json) || !elm_file_exists(c.merges_txt))
             c.vocab_json[0] = c.merges_txt[0] = '\0';
     }
+    // Samples need the vocabulary (to decode, and for <|endoftext|> as the start token).
+    char sample_note[256] = "";
     if (tc.sample_every > 0) {
         ElmError e2;
         if (c.vocab_json[0]) bpe = elm_bpe_load(c.vocab_json, c.merges_txt, &e2);
+        if (!bpe)
+            snprintf(sample_note, sizeof sample_note, "samples are off: %s",
+                     c.vocab_json[0] ? e2.msg : "no tokenizer vocabulary ([tokenizer] vocab)");
+        if (!bpe) tc.sample_every = 0;
     }
 
     size_t bt = (size_t)tc.B * (size_t)tc.T;
@@ -470,6 +469,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         cJSON_AddNumberToObject(o, "steps", (double)total);
         cJSON_AddNumberToObject(o, "tokens_per_step", (double)(bt * (size_t)tc.accum));
         cJSON_AddNumberToObject(o, "threads", run->threads);
+        if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
         log_json(log, o);
     }
 
@@ -552,8 +552,10 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         if (last || stopped || (tc.ckpt_every > 0 && (s + 1) % tc.ckpt_every == 0)) {
             if (save_checkpoint(&c, res->checkpoint, sizeof res->checkpoint, err)) goto done;
             last_ckpt = s + 1;
+            char rel[64];
+            snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
             o = log_obj(s + 1);
-            cJSON_AddStringToObject(o, "checkpoint", res->checkpoint);
+            cJSON_AddStringToObject(o, "checkpoint", rel);
             log_json(log, o);
         }
         if (stopped) break;

@@ -32,6 +32,32 @@ def uniform(seed, index, position):
     return (h >> 11) * 2.0**-53
 
 
+def uniforms(seed, index, n):
+    """uniform(seed, index, position) for positions 0..n-1, vectorised (uint64 wraps)."""
+    with np.errstate(over="ignore"):
+        def mix(x):
+            z = x + np.uint64(0x9E3779B97F4A7C15)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            return z ^ (z >> np.uint64(31))
+        base = np.uint64(splitmix64((splitmix64(seed) + index) & M64))
+        h = mix(base + np.arange(n, dtype=np.uint64))
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def draw_many(q, us):
+    """draw() for many uniforms: the running sum is np.cumsum's sequential one, like C's."""
+    kept = np.nonzero(q > 0)[0]
+    if len(kept) == 0:
+        return np.full(len(us), -1)
+    cum = np.cumsum(q[kept])
+    total = 0.0
+    for x in q[kept]:
+        total += x
+    idx = np.searchsorted(cum, us * total, side="right")
+    return kept[np.minimum(idx, len(kept) - 1)]
+
+
 def reference(logits, temp, top_k, top_p, pen, ngram, ctx):
     """Steps 1-5 of the semantics, in float64 from the float32 parameters."""
     V = len(logits)
@@ -218,6 +244,11 @@ def main():
         err = np.max(np.abs(q - ref) / np.maximum(ref, 1e-300)) if (ref > 0).any() else 0
         c.check(err < 1e-12, f"{name}: probabilities differ by {err:.3g} (relative)")
 
+    us = uniforms(3, 5, 64)
+    c.check(all(us[k] == uniform(3, 5, k) for k in range(64)), "vectorised uniforms differ")
+    c.check(all(draw_many(cq[0], us)[k] == draw(cq[0], us[k]) for k in range(64)),
+            "vectorised draws differ")
+
     # Step 6 exactly: 2,000 draws per case with the C uniforms, against the reference draw.
     N = 2000
     small = [i for i, cs in enumerate(cases) if cs[0] <= 1000]
@@ -232,8 +263,7 @@ def main():
         got = counts[off:off + V]
         off += V
         want = np.zeros(V, np.int64)
-        for r in range(N):
-            t = draw(cq[i], uniform(1000 + j, 7, r))
+        for t in draw_many(cq[i], uniforms(1000 + j, 7, N)):
             if t >= 0:
                 want[t] += 1
         c.check(np.array_equal(got, want), f"case {i}: draws differ from the reference draw")
