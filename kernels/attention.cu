@@ -210,14 +210,18 @@ __global__ void __launch_bounds__(V2_THREADS)
     attn_fwd_v2(bf16 *out, float *lse, const bf16 *qkv, int T, int C, int NH) {
     extern __shared__ __align__(16) unsigned char att_smem[];
     constexpr int SLD = HS + 8, KS = HS / 16, NT = HS / 8;
-    bf16 *qs = (bf16 *)att_smem, *ks = qs + ATT_TILE * SLD, *vs = ks + ATT_TILE * SLD;
-    const int b = blockIdx.z, h = blockIdx.y, qt = blockIdx.x;
+    // Q, then K/V double-buffered: the next tile's copy overlaps this tile's math.
+    bf16 *qs = (bf16 *)att_smem, *kv_smem = qs + ATT_TILE * SLD;
+    // Causal blocks differ in work (query tile qt visits qt + 1 key tiles): heaviest first.
+    const int b = blockIdx.z, h = blockIdx.y, qt = gridDim.x - 1 - blockIdx.x;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t4 = lane & 3;
     const int mat = lane >> 3, mr = lane & 7;
     const int q0 = qt * ATT_TILE;
     const float scale = rsqrtf((float)HS) * LOG2E;
 
     att_load_tile<HS>(qs, qkv, 0, b, h, q0, T, C);
+    att_load_tile<HS>(kv_smem, qkv, 1, b, h, 0, T, C);
+    att_load_tile<HS>(kv_smem + ATT_TILE * SLD, qkv, 2, b, h, 0, T, C);
     elm_cp_async_commit();
     elm_cp_async_wait<0>();
     __syncthreads();
@@ -233,11 +237,16 @@ __global__ void __launch_bounds__(V2_THREADS)
 
     for (int kt = 0; kt <= qt; kt++) {
         const int k0 = kt * ATT_TILE;
-        __syncthreads(); // everyone is done with the previous K/V tile
-        att_load_tile<HS>(ks, qkv, 1, b, h, k0, T, C);
-        att_load_tile<HS>(vs, qkv, 2, b, h, k0, T, C);
-        elm_cp_async_commit();
-        elm_cp_async_wait<0>();
+        const bf16 *ks = kv_smem + (kt & 1) * 2 * ATT_TILE * SLD, *vs = ks + ATT_TILE * SLD;
+        if (kt < qt) { // prefetch tile kt+1 into the other buffer (freed by the last barrier)
+            bf16 *nk = kv_smem + ((kt + 1) & 1) * 2 * ATT_TILE * SLD;
+            att_load_tile<HS>(nk, qkv, 1, b, h, k0 + ATT_TILE, T, C);
+            att_load_tile<HS>(nk + ATT_TILE * SLD, qkv, 2, b, h, k0 + ATT_TILE, T, C);
+            elm_cp_async_commit();
+            elm_cp_async_wait<1>(); // tile kt has landed; kt+1 may still be in flight
+        } else {
+            elm_cp_async_wait<0>();
+        }
         __syncthreads();
 
         float s[8][4];
@@ -248,7 +257,8 @@ __global__ void __launch_bounds__(V2_THREADS)
 #pragma unroll
             for (int np = 0; np < 4; np++) { // K stored [key][hs] = B as [n][k]
                 uint32_t r[4];
-                elm_ldsm_x4(r, ks + (np * 16 + mr + (mat >> 1) * 8) * SLD + kk * 16 + (mat & 1) * 8);
+                elm_ldsm_x4(r,
+                            ks + (np * 16 + mr + (mat >> 1) * 8) * SLD + kk * 16 + (mat & 1) * 8);
                 uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 elm_mma_bf16(s[2 * np], qf[kk], b0);
                 elm_mma_bf16(s[2 * np + 1], qf[kk], b1);
@@ -295,11 +305,13 @@ __global__ void __launch_bounds__(V2_THREADS)
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t r[4];
-                elm_ldsm_x4_t(r, vs + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
+                elm_ldsm_x4_t(r,
+                              vs + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
                 uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 elm_mma_bf16(o[2 * np], pf[kk], b0);
                 elm_mma_bf16(o[2 * np + 1], pf[kk], b1);
             }
+        __syncthreads(); // this buffer is refilled by the prefetch two tiles on
     }
 #pragma unroll
     for (int r = 0; r < 2; r++) {
@@ -332,17 +344,32 @@ __global__ void __launch_bounds__(V2_THREADS)
                 const float *D, int T, int C, int NH) {
     extern __shared__ __align__(16) unsigned char att_smem[];
     constexpr int SLD = HS + 8, KS = HS / 16, NT = HS / 8, DSLD = ATT_TILE + 8;
-    bf16 *ks = (bf16 *)att_smem, *vs = ks + ATT_TILE * SLD, *qs = vs + ATT_TILE * SLD;
-    bf16 *dos = qs + ATT_TILE * SLD, *dss = dos + ATT_TILE * SLD; // dss: [key][query]
-    float *ls = (float *)(dss + ATT_TILE * DSLD), *dd = ls + ATT_TILE;
+    // K, V; then Q, dO, lse, D double-buffered (the next query tile's copy overlaps this one's
+    // math); dS^T [key][query] for the dQ product.
+    bf16 *ks = (bf16 *)att_smem, *vs = ks + ATT_TILE * SLD, *qbuf = vs + ATT_TILE * SLD;
+    bf16 *dss = qbuf + 4 * ATT_TILE * SLD;          // two (Q, dO) pairs before it
+    float *lbuf = (float *)(dss + ATT_TILE * DSLD); // two (lse, D) pairs
     const int b = blockIdx.z, h = blockIdx.y, kt = blockIdx.x;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t4 = lane & 3;
     const int mat = lane >> 3, mr = lane & 7;
     const int k0 = kt * ATT_TILE;
     const float scale = rsqrtf((float)HS);
 
+    // Query tile starting at q0 into buffer `buf`: Q and dO by cp.async, lse and D by plain loads.
+    auto load_q_tile = [&](int buf, int q0) {
+        bf16 *q_s = qbuf + buf * 2 * ATT_TILE * SLD;
+        att_load_tile<HS>(q_s, qkv, 0, b, h, q0, T, C);
+        att_load_tile<HS>(q_s + ATT_TILE * SLD, dout, -1, b, h, q0, T, C);
+        float *l_s = lbuf + buf * 2 * ATT_TILE;
+        for (int r = threadIdx.x; r < ATT_TILE; r += V2_THREADS) {
+            int q = q0 + r;
+            l_s[r] = q < T ? lse[((long)b * NH + h) * T + q] * LOG2E : 0.0f;
+            l_s[ATT_TILE + r] = q < T ? D[((long)b * NH + h) * T + q] : 0.0f;
+        }
+    };
     att_load_tile<HS>(ks, qkv, 1, b, h, k0, T, C);
     att_load_tile<HS>(vs, qkv, 2, b, h, k0, T, C);
+    load_q_tile(0, k0);
     elm_cp_async_commit();
 
     float dk[NT][4], dv[NT][4];
@@ -352,18 +379,18 @@ __global__ void __launch_bounds__(V2_THREADS)
         for (int e = 0; e < 4; e++) dk[j][e] = dv[j][e] = 0.0f;
     const int key0 = k0 + warp * 16 + g; // this thread's keys: key0 and key0 + 8
 
-    for (int q0 = k0; q0 < T; q0 += ATT_TILE) {
-        __syncthreads(); // previous tile's Q, dO, dS no longer read
-        att_load_tile<HS>(qs, qkv, 0, b, h, q0, T, C);
-        att_load_tile<HS>(dos, dout, -1, b, h, q0, T, C);
-        for (int r = threadIdx.x; r < ATT_TILE; r += V2_THREADS) {
-            int q = q0 + r;
-            ls[r] = q < T ? lse[((long)b * NH + h) * T + q] * LOG2E : 0.0f;
-            dd[r] = q < T ? D[((long)b * NH + h) * T + q] : 0.0f;
+    for (int q0 = k0, it = 0; q0 < T; q0 += ATT_TILE, it++) {
+        const int buf = it & 1;
+        if (q0 + ATT_TILE < T) { // the other buffer was freed by the last barrier
+            load_q_tile(buf ^ 1, q0 + ATT_TILE);
+            elm_cp_async_commit();
+            elm_cp_async_wait<1>();
+        } else {
+            elm_cp_async_wait<0>();
         }
-        elm_cp_async_commit();
-        elm_cp_async_wait<0>();
         __syncthreads();
+        const bf16 *qs = qbuf + buf * 2 * ATT_TILE * SLD, *dos = qs + ATT_TILE * SLD;
+        const float *ls = lbuf + buf * 2 * ATT_TILE, *dd = ls + ATT_TILE;
 
         // S^T (16 keys x 64 queries) and dP^T, both with B = (Q or dO) stored [query][hs].
         float st[8][4], dpt[8][4];
@@ -436,11 +463,13 @@ __global__ void __launch_bounds__(V2_THREADS)
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             uint32_t af[4];
-            elm_ldsm_x4_t(af, dss + (kk * 16 + mr + (mat >> 1) * 8) * DSLD + warp * 16 + (mat & 1) * 8);
+            elm_ldsm_x4_t(af,
+                          dss + (kk * 16 + mr + (mat >> 1) * 8) * DSLD + warp * 16 + (mat & 1) * 8);
 #pragma unroll
             for (int np = 0; np < NT / 2; np++) {
                 uint32_t r[4];
-                elm_ldsm_x4_t(r, ks + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
+                elm_ldsm_x4_t(r,
+                              ks + (kk * 16 + mr + (mat & 1) * 8) * SLD + np * 16 + (mat >> 1) * 8);
                 uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
                 elm_mma_bf16(dq[2 * np], af, b0);
                 elm_mma_bf16(dq[2 * np + 1], af, b1);
@@ -457,6 +486,7 @@ __global__ void __launch_bounds__(V2_THREADS)
                 atomicAdd(dst + j * 8 + 2 * t4 + 1, dq[j][2 * r + 1] * scale);
             }
         }
+        __syncthreads(); // dS^T and this (Q, dO) buffer are rewritten next
     }
 #pragma unroll
     for (int r = 0; r < 2; r++) {
@@ -494,10 +524,12 @@ static bool v2_head_ok(int HS) {
     return HS == 16 || HS == 32 || HS == 64 || HS == 128;
 }
 
-template <int HS> static int fwd_v2(ElmCudaCtx *ctx, bf16 *out, float *lse, const bf16 *qkv, int B,
-                                    int T, int C, int NH, ElmError *err) {
+template <int HS>
+static int fwd_v2(ElmCudaCtx *ctx, bf16 *out, float *lse, const bf16 *qkv, int B, int T, int C,
+                  int NH, ElmError *err) {
     int smem = 3 * ATT_TILE * (HS + 8) * (int)sizeof(bf16);
-    ELM_CU(cudaFuncSetAttribute(attn_fwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    ELM_CU(
+        cudaFuncSetAttribute(attn_fwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
     attn_fwd_v2<HS><<<grid, V2_THREADS, smem, ctx->stream>>>(out, lse, qkv, T, C, NH);
     ELM_CU_LAUNCH("attention forward v2");
@@ -515,7 +547,8 @@ extern "C" int elm_cu_attention_forward(ElmCudaCtx *ctx, ElmBf16 *out_, float *l
     if (version == 1) {
         if (HS > V1_MAX_HS) return elm_err(err, "attention v1: head size %d > %d", HS, V1_MAX_HS);
         int smem = 2 * ATT_TILE * HS * (int)sizeof(float);
-        ELM_CU(cudaFuncSetAttribute(attn_fwd_v1, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+        ELM_CU(
+            cudaFuncSetAttribute(attn_fwd_v1, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
         dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
         attn_fwd_v1<<<grid, ATT_TILE, smem, ctx->stream>>>(out, lse, qkv, T, C, NH);
         ELM_CU_LAUNCH("attention forward v1");
@@ -523,10 +556,14 @@ extern "C" int elm_cu_attention_forward(ElmCudaCtx *ctx, ElmBf16 *out_, float *l
     }
     if (version != 2) return elm_err(err, "attention: no version %d", version);
     switch (HS) {
-    case 16: return fwd_v2<16>(ctx, out, lse, qkv, B, T, C, NH, err);
-    case 32: return fwd_v2<32>(ctx, out, lse, qkv, B, T, C, NH, err);
-    case 64: return fwd_v2<64>(ctx, out, lse, qkv, B, T, C, NH, err);
-    case 128: return fwd_v2<128>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 16:
+        return fwd_v2<16>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 32:
+        return fwd_v2<32>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 64:
+        return fwd_v2<64>(ctx, out, lse, qkv, B, T, C, NH, err);
+    case 128:
+        return fwd_v2<128>(ctx, out, lse, qkv, B, T, C, NH, err);
     }
     return elm_err(err, "attention v2: head size %d (16, 32, 64 or 128)", HS);
 }
@@ -538,20 +575,22 @@ extern "C" size_t elm_cu_attention_scratch(int B, int T, int C, int NH) {
 template <int HS>
 static int bwd_v2(ElmCudaCtx *ctx, float *dq_acc, bf16 *dqkv, const bf16 *dout, const bf16 *qkv,
                   const float *lse, const float *D, int B, int T, int C, int NH, ElmError *err) {
-    int smem = 4 * ATT_TILE * (HS + 8) * (int)sizeof(bf16) +
-               ATT_TILE * (ATT_TILE + 8) * (int)sizeof(bf16) + 2 * ATT_TILE * (int)sizeof(float);
-    ELM_CU(cudaFuncSetAttribute(attn_bwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    // K, V, 2 x (Q, dO), dS^T, 2 x (lse, D)
+    int smem = 6 * ATT_TILE * (HS + 8) * (int)sizeof(bf16) +
+               ATT_TILE * (ATT_TILE + 8) * (int)sizeof(bf16) + 4 * ATT_TILE * (int)sizeof(float);
+    ELM_CU(
+        cudaFuncSetAttribute(attn_bwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
-    attn_bwd_v2<HS><<<grid, V2_THREADS, smem, ctx->stream>>>(dq_acc, dqkv, dout, qkv, lse, D, T, C,
-                                                             NH);
+    attn_bwd_v2<HS>
+        <<<grid, V2_THREADS, smem, ctx->stream>>>(dq_acc, dqkv, dout, qkv, lse, D, T, C, NH);
     ELM_CU_LAUNCH("attention backward v2");
     return 0;
 }
 
 extern "C" int elm_cu_attention_backward(ElmCudaCtx *ctx, ElmBf16 *dqkv_, float *scratch,
                                          const ElmBf16 *dout_, const ElmBf16 *qkv_,
-                                         const ElmBf16 *out_, const float *lse, int B, int T,
-                                         int C, int NH, int version, ElmError *err) {
+                                         const ElmBf16 *out_, const float *lse, int B, int T, int C,
+                                         int NH, int version, ElmError *err) {
     if (check_shape(B, T, C, NH, err)) return -1;
     bf16 *dqkv = (bf16 *)dqkv_;
     const bf16 *dout = (const bf16 *)dout_, *qkv = (const bf16 *)qkv_, *out = (const bf16 *)out_;
@@ -579,11 +618,20 @@ extern "C" int elm_cu_attention_backward(ElmCudaCtx *ctx, ElmBf16 *dqkv_, float 
     ELM_CU(cudaMemsetAsync(dq_acc, 0, (size_t)B * T * C * sizeof(float), ctx->stream));
     int rc;
     switch (HS) {
-    case 16: rc = bwd_v2<16>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    case 32: rc = bwd_v2<32>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    case 64: rc = bwd_v2<64>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    case 128: rc = bwd_v2<128>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err); break;
-    default: return elm_err(err, "attention v2: head size %d (16, 32, 64 or 128)", HS);
+    case 16:
+        rc = bwd_v2<16>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    case 32:
+        rc = bwd_v2<32>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    case 64:
+        rc = bwd_v2<64>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    case 128:
+        rc = bwd_v2<128>(ctx, dq_acc, dqkv, dout, qkv, lse, D, B, T, C, NH, err);
+        break;
+    default:
+        return elm_err(err, "attention v2: head size %d (16, 32, 64 or 128)", HS);
     }
     if (rc) return rc;
     long n = (long)B * T * C;

@@ -15,7 +15,7 @@ extern "C" {
 //      shared memory, scalar fp32 math — the simple reference, any head size <= 128
 //   2: tensor cores (mma.sync m16n8k16 bf16, fp32 accumulate), 64-row tiles, 4 warps of 16 rows;
 //      head size 16, 32, 64 or 128. Backward in the FlashAttention-2 order: one block per key
-//      tile walks the query tiles, dQ accumulated in fp32 with atomics.
+//      tile walks the query tiles (the next one prefetched), dQ accumulated in fp32 atomics.
 #define ELM_CU_ATTENTION_VERSIONS 2
 
 // qkv (B,T,3C) = [q | k | v] per position, NH heads of hs = C/NH channels each.

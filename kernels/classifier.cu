@@ -54,7 +54,8 @@ __global__ void __launch_bounds__(CLS_THREADS)
     float scale = tgt >= 0 ? dloss : 0.0f;
     for (int v = threadIdx.x; v < ld; v += CLS_THREADS) {
         float g = 0.0f;
-        if (v < V) g = (__expf(__bfloat162float(x[v]) - m) * inv - (v == tgt ? 1.0f : 0.0f)) * scale;
+        if (v < V)
+            g = (__expf(__bfloat162float(x[v]) - m) * inv - (v == tgt ? 1.0f : 0.0f)) * scale;
         x[v] = __float2bfloat16(g);
     }
 }

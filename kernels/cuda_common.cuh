@@ -17,7 +17,7 @@ typedef __nv_bfloat16 bf16;
     do {                                                                                           \
         cudaError_t elm_cu_rc_ = (call);                                                           \
         if (elm_cu_rc_ != cudaSuccess)                                                             \
-            return elm_err(err, "%s:%d: %s: %s", __FILE__, __LINE__, #call,                       \
+            return elm_err(err, "%s:%d: %s: %s", __FILE__, __LINE__, #call,                        \
                            cudaGetErrorString(elm_cu_rc_));                                        \
     } while (0)
 
@@ -26,7 +26,7 @@ typedef __nv_bfloat16 bf16;
     do {                                                                                           \
         cudaError_t elm_cu_rc_ = cudaGetLastError();                                               \
         if (elm_cu_rc_ != cudaSuccess)                                                             \
-            return elm_err(err, "%s:%d: launch %s: %s", __FILE__, __LINE__, what,                 \
+            return elm_err(err, "%s:%d: launch %s: %s", __FILE__, __LINE__, what,                  \
                            cudaGetErrorString(elm_cu_rc_));                                        \
     } while (0)
 
@@ -69,7 +69,8 @@ __device__ __forceinline__ float elm_gelu_grad(float x) {
     float arg = ELM_GELU_SCALE * (x + cube);
     float th = tanhf(arg);
     float sech2 = 1.0f - th * th;
-    return 0.5f * (1.0f + th) + 0.5f * x * sech2 * ELM_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+    return 0.5f * (1.0f + th) +
+           0.5f * x * sech2 * ELM_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
 #endif

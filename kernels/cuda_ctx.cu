@@ -26,8 +26,9 @@ static int ctx_init(ElmCudaCtx *c, int device, ElmError *err) {
     c->sms = p.multiProcessorCount;
     c->smem_optin = p.sharedMemPerBlockOptin;
     if (c->cc < 80)
-        return elm_err(err, "%s has compute capability %d.%d; elm's CUDA path needs 8.0+ (bf16 "
-                            "tensor cores)",
+        return elm_err(err,
+                       "%s has compute capability %d.%d; elm's CUDA path needs 8.0+ (bf16 "
+                       "tensor cores)",
                        p.name, p.major, p.minor);
     ELM_CU(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     ELM_CUBLAS(cublasCreate(&c->blas));
@@ -36,6 +37,16 @@ static int ctx_init(ElmCudaCtx *c, int device, ElmError *err) {
     c->lt_workspace_bytes = 32u << 20; // Hopper kernels want 32 MiB
     ELM_CU(cudaMalloc(&c->lt_workspace, c->lt_workspace_bytes));
     ELM_CUBLAS(cublasSetWorkspace(c->blas, c->lt_workspace, c->lt_workspace_bytes));
+    // TMA descriptors are encoded by the driver API; fetched through the runtime so elm needs
+    // no link against libcuda. Without it the Hopper matmul (version 3) falls back.
+    cudaDriverEntryPointQueryResult q;
+    void *fn = NULL;
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault,
+                                         &q) == cudaSuccess &&
+        q == cudaDriverEntryPointSuccess)
+        c->tmap_encode = fn;
+    else
+        (void)cudaGetLastError();
     ELM_CU(cudaEventCreate(&c->t0));
     ELM_CU(cudaEventCreate(&c->t1));
     return 0;

@@ -11,8 +11,8 @@
 
 struct ElmCudaCtx {
     int device;
-    int cc;  // compute capability, major*10 + minor
-    int sms; // multiprocessors
+    int cc;            // compute capability, major*10 + minor
+    int sms;           // multiprocessors
     size_t smem_optin; // largest dynamic shared memory a block may opt into
     cudaStream_t stream;
     cublasHandle_t blas;
@@ -20,6 +20,7 @@ struct ElmCudaCtx {
     void *lt_workspace;
     size_t lt_workspace_bytes;
     cudaEvent_t t0, t1;
+    void *tmap_encode; // the driver's cuTensorMapEncodeTiled, or NULL (no TMA matmul)
     size_t peak_mem;
 };
 
@@ -27,7 +28,7 @@ struct ElmCudaCtx {
     do {                                                                                           \
         cublasStatus_t elm_cb_rc_ = (call);                                                        \
         if (elm_cb_rc_ != CUBLAS_STATUS_SUCCESS)                                                   \
-            return elm_err(err, "%s:%d: %s: cuBLAS status %d (%s)", __FILE__, __LINE__, #call,    \
+            return elm_err(err, "%s:%d: %s: cuBLAS status %d (%s)", __FILE__, __LINE__, #call,     \
                            (int)elm_cb_rc_, cublasGetStatusString(elm_cb_rc_));                    \
     } while (0)
 

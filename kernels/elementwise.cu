@@ -11,8 +11,8 @@ __global__ void gelu_forward_kernel(bf16 *out, const bf16 *inp, size_t n) {
 __global__ void gelu_backward_kernel(bf16 *dinp, const bf16 *inp, const bf16 *dout, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x)
-        dinp[i] = __float2bfloat16(elm_gelu_grad(__bfloat162float(inp[i])) *
-                                   __bfloat162float(dout[i]));
+        dinp[i] =
+            __float2bfloat16(elm_gelu_grad(__bfloat162float(inp[i])) * __bfloat162float(dout[i]));
 }
 
 __global__ void residual_forward_kernel(bf16 *out, const bf16 *a, const bf16 *b, size_t n) {
@@ -28,8 +28,8 @@ static int blocks_for(ElmCudaCtx *ctx, size_t n) {
 
 extern "C" int elm_cu_gelu_forward(ElmCudaCtx *ctx, ElmBf16 *out, const ElmBf16 *inp, size_t n,
                                    ElmError *err) {
-    gelu_forward_kernel<<<blocks_for(ctx, n), 256, 0, ctx->stream>>>((bf16 *)out,
-                                                                     (const bf16 *)inp, n);
+    gelu_forward_kernel<<<blocks_for(ctx, n), 256, 0, ctx->stream>>>((bf16 *)out, (const bf16 *)inp,
+                                                                     n);
     ELM_CU_LAUNCH("gelu forward");
     return 0;
 }

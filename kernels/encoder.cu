@@ -10,7 +10,8 @@ __global__ void encoder_forward_kernel(bf16 *out, const int *inp, const bf16 *wt
          i += (long)gridDim.x * blockDim.x) {
         long bt = i / C;
         int c = (int)(i % C), t = (int)(bt % T);
-        float v = __bfloat162float(wte[(long)inp[bt] * C + c]) + __bfloat162float(wpe[(long)t * C + c]);
+        float v =
+            __bfloat162float(wte[(long)inp[bt] * C + c]) + __bfloat162float(wpe[(long)t * C + c]);
         out[i] = __float2bfloat16(v);
     }
 }

@@ -17,7 +17,8 @@ __global__ void layernorm_forward_kernel(bf16 *out, float *mean, float *rstd, bf
     const bf16 *x = inp ? inp + off : resid + off;
     if (!inp) {
         for (int c = lane; c < C; c += 32)
-            resid[off + c] = __float2bfloat16(__bfloat162float(a[off + c]) + __bfloat162float(b[off + c]));
+            resid[off + c] =
+                __float2bfloat16(__bfloat162float(a[off + c]) + __bfloat162float(b[off + c]));
         __syncwarp();
     }
     float s = 0.0f;
@@ -99,8 +100,7 @@ extern "C" int elm_cu_layernorm_forward(ElmCudaCtx *ctx, ElmBf16 *out, float *me
 extern "C" int elm_cu_residual_layernorm_forward(ElmCudaCtx *ctx, ElmBf16 *residual, ElmBf16 *out,
                                                  float *mean, float *rstd, const ElmBf16 *a,
                                                  const ElmBf16 *b, const ElmBf16 *weight,
-                                                 const ElmBf16 *bias, int N, int C,
-                                                 ElmError *err) {
+                                                 const ElmBf16 *bias, int N, int C, ElmError *err) {
     return ln_forward(ctx, (bf16 *)out, mean, rstd, (bf16 *)residual, (const bf16 *)a,
                       (const bf16 *)b, NULL, weight, bias, N, C, err);
 }
@@ -117,8 +117,8 @@ extern "C" int elm_cu_layernorm_backward(ElmCudaCtx *ctx, ElmBf16 *dinp, float *
     ELM_CU(cudaFuncSetAttribute(layernorm_backward_kernel,
                                 cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     layernorm_backward_kernel<<<blocks, 256, smem, ctx->stream>>>(
-        (bf16 *)dinp, dweight, dbias, (const bf16 *)dout, (const bf16 *)inp,
-        (const bf16 *)weight, mean, rstd, N, C);
+        (bf16 *)dinp, dweight, dbias, (const bf16 *)dout, (const bf16 *)inp, (const bf16 *)weight,
+        mean, rstd, N, C);
     ELM_CU_LAUNCH("layernorm backward");
     return 0;
 }

@@ -16,8 +16,8 @@ int elm_cu_layernorm_forward(ElmCudaCtx *ctx, ElmBf16 *out, float *mean, float *
                              int C, ElmError *err);
 // Fused: residual (N,C) = a + b, then out = layernorm(residual) as above. One read of a and b,
 // one write of residual and out: the residual add costs no extra pass.
-int elm_cu_residual_layernorm_forward(ElmCudaCtx *ctx, ElmBf16 *residual, ElmBf16 *out,
-                                      float *mean, float *rstd, const ElmBf16 *a, const ElmBf16 *b,
+int elm_cu_residual_layernorm_forward(ElmCudaCtx *ctx, ElmBf16 *residual, ElmBf16 *out, float *mean,
+                                      float *rstd, const ElmBf16 *a, const ElmBf16 *b,
                                       const ElmBf16 *weight, const ElmBf16 *bias, int N, int C,
                                       ElmError *err);
 // dinp (N,C) bf16 +=, dweight (C) fp32 +=, dbias (C) fp32 +=, from dout (N,C) and the saved

@@ -4,6 +4,8 @@
 #include "cuda_ctx_impl.cuh"
 #include "mma.cuh"
 
+#include <cuda.h>
+
 struct MmParams {
     int M, N, K;
     const bf16 *a, *b;
@@ -60,7 +62,8 @@ template <bool TA, bool TB, typename OutT> __global__ void mm_v1(MmParams p) {
         __syncthreads();
     }
     for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 2; j++) mm_store<OutT>(p, m0 + ty + 16 * i, n0 + tx + 16 * j, acc[i][j]);
+        for (int j = 0; j < 2; j++)
+            mm_store<OutT>(p, m0 + ty + 16 * i, n0 + tx + 16 * j, acc[i][j]);
 }
 
 // ---- version 2: mma.sync tensor cores -----------------------------------------------------------
@@ -161,16 +164,16 @@ __global__ void __launch_bounds__(V2_THREADS) mm_v2(MmParams p) {
                     elm_ldsm_x4_t(af[i], sa + (kk + mr + (mat >> 1) * 8) * (V2_BM + 8) + mb +
                                              (mat & 1) * 8);
                 else // stored [m][k]: matrices (m0,k0) (m8,k0) (m0,k8) (m8,k8)
-                    elm_ldsm_x4(af[i], sa + (mb + mr + (mat & 1) * 8) * (V2_BK + 8) + kk +
-                                           (mat >> 1) * 8);
+                    elm_ldsm_x4(af[i],
+                                sa + (mb + mr + (mat & 1) * 8) * (V2_BK + 8) + kk + (mat >> 1) * 8);
             }
 #pragma unroll
             for (int jp = 0; jp < 2; jp++) {
                 int nb = wn * 32 + jp * 16;
                 uint32_t r[4];
                 if (TB) { // stored [n][k]: matrices (n0,k0) (n0,k8) (n8,k0) (n8,k8)
-                    elm_ldsm_x4(r, sb + (nb + mr + (mat >> 1) * 8) * (V2_BK + 8) + kk +
-                                       (mat & 1) * 8);
+                    elm_ldsm_x4(r,
+                                sb + (nb + mr + (mat >> 1) * 8) * (V2_BK + 8) + kk + (mat & 1) * 8);
                 } else { // stored [k][n]: matrices (k0,n0) (k8,n0) (k0,n8) (k8,n8)
                     elm_ldsm_x4_t(r, sb + (kk + mr + (mat & 1) * 8) * (V2_BN + 8) + nb +
                                          (mat >> 1) * 8);
@@ -199,6 +202,131 @@ __global__ void __launch_bounds__(V2_THREADS) mm_v2(MmParams p) {
         }
 }
 
+// ---- version 3: Hopper (sm_90a) wgmma + TMA, forward layout only --------------------------------
+// C = A B^T with A (M, K) and B (N, K) both k-contiguous (trans_a = 0, trans_b = 1: the linear
+// layers' forward). Block tile 128x128x64, 4 stages. Thread 0 issues the TMA copies (128-byte
+// swizzled tiles, zeros outside the matrix) completing on one mbarrier per stage; two
+// warpgroups each run m64n128k16 wgmma on their 64 rows, operands straight from shared memory.
+// Other layouts, other GPUs and builds without sm_90a fall back to version 2.
+// UNVERIFIED: written without a GPU; tests/gpu/test_matmul checks it on the first H100 run.
+#define V3_BM 128
+#define V3_BN 128
+#define V3_BK 64
+#define V3_STAGES 4
+#define V3_STAGE_ELEMS ((V3_BM + V3_BN) * V3_BK)
+#define V3_SMEM (V3_STAGES * V3_STAGE_ELEMS * (int)sizeof(bf16) + 1024)
+
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define ELM_V3_DEVICE 1
+// Shared-memory matrix descriptor: K-major operand, 128-byte swizzle, 8-row groups 1024 B apart.
+__device__ __forceinline__ uint64_t v3_desc(const bf16 *p) {
+    uint64_t addr = elm_smem_addr(p);
+    return ((addr & 0x3FFFF) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
+}
+
+__device__ __forceinline__ void v3_wgmma(float d[64], uint64_t da, uint64_t db) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, "
+        "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, "
+        "%37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, "
+        "%55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]),
+          "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
+          "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
+          "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
+          "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]),
+          "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]),
+          "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]),
+          "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]),
+          "+f"(d[63])
+        : "l"(da), "l"(db), "r"(1));
+}
+
+__device__ __forceinline__ void v3_mbar_wait(uint32_t bar, uint32_t phase) {
+    uint32_t ok = 0;
+    while (!ok)
+        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                     "selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(ok)
+                     : "r"(bar), "r"(phase)
+                     : "memory");
+}
+
+__device__ __forceinline__ void v3_load(const CUtensorMap *tm, uint32_t dst, uint32_t bar, int c0,
+                                        int c1) {
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes "
+                 "[%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+                 "l"((uint64_t)tm), "r"(c0), "r"(c1), "r"(bar)
+                 : "memory");
+}
+#endif
+
+template <typename OutT>
+__global__ void __launch_bounds__(256) mm_v3(const __grid_constant__ CUtensorMap tma,
+                                             const __grid_constant__ CUtensorMap tmb, MmParams p) {
+#ifdef ELM_V3_DEVICE
+    extern __shared__ unsigned char v3_raw[];
+    __shared__ __align__(8) uint64_t full[V3_STAGES];
+    bf16 *smem = (bf16 *)(((uintptr_t)v3_raw + 1023) & ~(uintptr_t)1023); // 128B swizzle: 1 KB
+    const int tid = threadIdx.x, wg = tid / 128;
+    const int m0 = blockIdx.y * V3_BM, n0 = blockIdx.x * V3_BN;
+    const int ktiles = (p.K + V3_BK - 1) / V3_BK;
+    const uint32_t stage_bytes = V3_STAGE_ELEMS * sizeof(bf16);
+    if (tid == 0) {
+        for (int s = 0; s < V3_STAGES; s++)
+            asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(elm_smem_addr(&full[s])));
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    }
+    __syncthreads();
+    auto issue = [&](int kt) {
+        int s = kt % V3_STAGES;
+        bf16 *sa = smem + s * V3_STAGE_ELEMS, *sb = sa + V3_BM * V3_BK;
+        uint32_t bar = elm_smem_addr(&full[s]);
+        asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
+                     "r"(stage_bytes)
+                     : "memory");
+        v3_load(&tma, elm_smem_addr(sa), bar, kt * V3_BK, m0);
+        v3_load(&tmb, elm_smem_addr(sb), bar, kt * V3_BK, n0);
+    };
+    if (tid == 0)
+        for (int kt = 0; kt < V3_STAGES - 1 && kt < ktiles; kt++) issue(kt);
+
+    float d[64];
+#pragma unroll
+    for (int i = 0; i < 64; i++) d[i] = 0.0f;
+    for (int kt = 0; kt < ktiles; kt++) {
+        int s = kt % V3_STAGES;
+        v3_mbar_wait(elm_smem_addr(&full[s]), (kt / V3_STAGES) & 1);
+        const bf16 *sa = smem + s * V3_STAGE_ELEMS + wg * 64 * V3_BK;
+        const bf16 *sb = smem + s * V3_STAGE_ELEMS + V3_BM * V3_BK;
+        asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+        for (int kk = 0; kk < V3_BK / 16; kk++) // 16 k = 32 bytes along the swizzled row
+            v3_wgmma(d, v3_desc(sa + kk * 16), v3_desc(sb + kk * 16));
+        asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+        __syncthreads(); // every warpgroup is done with stage s: it may be refilled
+        if (tid == 0 && kt + V3_STAGES - 1 < ktiles) issue(kt + V3_STAGES - 1);
+    }
+    // Accumulator layout (m64nNk16): warp w of the warpgroup holds rows 16w + g and 16w + g + 8;
+    // d[4j..4j+1] are columns 8j + 2t, +1 of the first, d[4j+2..4j+3] of the second.
+    const int lane = tid & 31, w = (tid % 128) / 32, g = lane >> 2, t = lane & 3;
+    const int row = m0 + wg * 64 + w * 16 + g;
+#pragma unroll
+    for (int j = 0; j < 16; j++) {
+        int col = n0 + 8 * j + 2 * t;
+        mm_store<OutT>(p, row, col, d[4 * j]);
+        mm_store<OutT>(p, row, col + 1, d[4 * j + 1]);
+        mm_store<OutT>(p, row + 8, col, d[4 * j + 2]);
+        mm_store<OutT>(p, row + 8, col + 1, d[4 * j + 3]);
+    }
+#endif
+}
+
 // ---- launchers --------------------------------------------------------------------------------
 template <bool TA, bool TB, typename OutT>
 static int launch_v1(ElmCudaCtx *ctx, const MmParams &p, ElmError *err) {
@@ -215,6 +343,52 @@ static int launch_v2(ElmCudaCtx *ctx, const MmParams &p, ElmError *err) {
     dim3 grid(elm_ceil_div(p.N, V2_BN), elm_ceil_div(p.M, V2_BM));
     kern<<<grid, V2_THREADS, V2_SMEM, ctx->stream>>>(p);
     ELM_CU_LAUNCH("matmul v2");
+    return 0;
+}
+
+typedef CUresult (*TmapEncodeFn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+                                 const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+                                 const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                 CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// A (rows, cols) row-major bf16 matrix with row stride ld, in boxes of box_rows x V3_BK.
+static int v3_tmap(ElmCudaCtx *ctx, CUtensorMap *tm, const bf16 *base, int rows, int cols, long ld,
+                   int box_rows, ElmError *err) {
+    cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows};
+    cuuint64_t strides[1] = {(cuuint64_t)ld * sizeof(bf16)};
+    cuuint32_t box[2] = {V3_BK, (cuuint32_t)box_rows}, es[2] = {1, 1};
+    CUresult r = ((TmapEncodeFn)ctx->tmap_encode)(
+        tm, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, (void *)base, dims, strides, box, es,
+        CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+        CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS)
+        return elm_err(err, "matmul v3: cuTensorMapEncodeTiled(%d x %d, ld %ld) failed: %d", rows,
+                       cols, ld, (int)r);
+    return 0;
+}
+
+// Version 3 runs only where it was built for and makes sense; elsewhere version 2 does the work.
+static bool v3_applies(ElmCudaCtx *ctx, const ElmCuMatmul *mm) {
+#ifdef ELM_SM90A
+    return ctx->cc == 90 && ctx->tmap_encode && !mm->trans_a && mm->trans_b && mm->lda % 8 == 0 &&
+           mm->ldb % 8 == 0 && (uintptr_t)mm->a % 16 == 0 && (uintptr_t)mm->b % 16 == 0;
+#else
+    (void)ctx, (void)mm;
+    return false;
+#endif
+}
+
+template <typename OutT>
+static int launch_v3(ElmCudaCtx *ctx, const ElmCuMatmul *mm, const MmParams &p, ElmError *err) {
+    CUtensorMap ta, tb;
+    if (v3_tmap(ctx, &ta, p.a, p.M, p.K, p.lda, V3_BM, err)) return -1;
+    if (v3_tmap(ctx, &tb, p.b, p.N, p.K, p.ldb, V3_BN, err)) return -1;
+    (void)mm;
+    auto kern = mm_v3<OutT>;
+    ELM_CU(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, V3_SMEM));
+    dim3 grid(elm_ceil_div(p.N, V3_BN), elm_ceil_div(p.M, V3_BM));
+    kern<<<grid, 256, V3_SMEM, ctx->stream>>>(ta, tb, p);
+    ELM_CU_LAUNCH("matmul v3");
     return 0;
 }
 
@@ -248,16 +422,22 @@ static int check_args(const ElmCuMatmul *mm, ElmError *err) {
 }
 
 extern "C" int elm_cu_matmul_version(ElmCudaCtx *ctx, const ElmCuMatmul *mm, int version,
-                                  ElmError *err) {
+                                     ElmError *err) {
     if (check_args(mm, err)) return -1;
     if (version < 0 || version > ELM_CU_MATMUL_VERSIONS)
         return elm_err(err, "matmul: no version %d", version);
-    MmParams p = {mm->M,   mm->N,    mm->K,    (const bf16 *)mm->a,  (const bf16 *)mm->b,
-                  mm->lda, mm->ldb,  mm->ldc,  mm->c,                (const bf16 *)mm->bias,
-                  (bf16 *)mm->pre_gelu, mm->accumulate};
+    MmParams p = {
+        mm->M,   mm->N,   mm->K, (const bf16 *)mm->a,    (const bf16 *)mm->b,  mm->lda,
+        mm->ldb, mm->ldc, mm->c, (const bf16 *)mm->bias, (bf16 *)mm->pre_gelu, mm->accumulate};
     // 16-byte chunks need 16-byte aligned rows in both operands.
     bool vec = mm->lda % 8 == 0 && mm->ldb % 8 == 0 && ((uintptr_t)mm->a % 16) == 0 &&
                ((uintptr_t)mm->b % 16) == 0;
+    if (version == 3) {
+        if (v3_applies(ctx, mm))
+            return mm->c_fp32 ? launch_v3<float>(ctx, mm, p, err)
+                              : launch_v3<bf16>(ctx, mm, p, err);
+        version = 2;
+    }
     return mm->c_fp32 ? dispatch_layout<float>(ctx, mm, p, version, vec, err)
                       : dispatch_layout<bf16>(ctx, mm, p, version, vec, err);
 }
@@ -280,8 +460,45 @@ struct LtDescs {
     }
 };
 
+// Largest power of two (<= 256) dividing the address.
+static uint32_t ptr_align(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    uint32_t al = 256;
+    while (al > 1 && (a % al)) al >>= 1;
+    return al;
+}
+
+__global__ void gelu_rows_kernel(bf16 *out, const bf16 *pre, int M, int N, long ld) {
+    long n = (long)M * N;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n;
+         i += (long)gridDim.x * blockDim.x) {
+        long r = i / N, c = i % N;
+        out[r * ld + c] = __float2bfloat16(elm_gelu(__bfloat162float(pre[r * ld + c])));
+    }
+}
+
+static int cublaslt_run(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err);
+
 extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err) {
     if (check_args(mm, err)) return -1;
+    // cuBLASLt's GELU_AUX epilogue wants the aux row stride a multiple of 8; otherwise the
+    // product (+ bias) goes to pre_gelu and a separate pass applies GELU.
+    if (mm->pre_gelu && (mm->ldc % 8 || mm->accumulate)) {
+        if (mm->accumulate) return elm_err(err, "matmul: GELU epilogue with accumulate");
+        ElmCuMatmul m2 = *mm;
+        m2.c = mm->pre_gelu, m2.pre_gelu = NULL;
+        if (cublaslt_run(ctx, &m2, err)) return -1;
+        long n = (long)mm->M * mm->N;
+        int blocks = (int)((n + 255) / 256 < ctx->sms * 32L ? (n + 255) / 256 : ctx->sms * 32L);
+        gelu_rows_kernel<<<blocks, 256, 0, ctx->stream>>>((bf16 *)mm->c, (const bf16 *)mm->pre_gelu,
+                                                          mm->M, mm->N, mm->ldc);
+        ELM_CU_LAUNCH("matmul GELU pass");
+        return 0;
+    }
+    return cublaslt_run(ctx, mm, err);
+}
+
+static int cublaslt_run(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err) {
     LtDescs d;
     cublasOperation_t opa = mm->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N; // cuBLAS A = our B
     cublasOperation_t opb = mm->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N; // cuBLAS B = our A
@@ -301,7 +518,8 @@ extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, El
         epi = mm->bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
     else if (mm->bias)
         epi = CUBLASLT_EPILOGUE_BIAS;
-    ELM_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    ELM_CUBLAS(
+        cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
     if (mm->bias) {
         cudaDataType_t bt = CUDA_R_16BF;
         ELM_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt,
@@ -320,6 +538,17 @@ extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, El
     size_t ws = ctx->lt_workspace_bytes;
     ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
         d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    // The heuristic assumes 256-byte aligned operands unless told otherwise; slices of the one
+    // parameter buffer are often less aligned than that.
+    uint32_t al_a = ptr_align(mm->b), al_b = ptr_align(mm->a), al_c = ptr_align(mm->c);
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_a, sizeof al_a));
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_b, sizeof al_b));
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof al_c));
+    ELM_CUBLAS(cublasLtMatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_c, sizeof al_c));
     cublasLtMatmulHeuristicResult_t heur;
     int found = 0;
     ELM_CUBLAS(cublasLtMatmulAlgoGetHeuristic(ctx->lt, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &heur,
@@ -334,7 +563,7 @@ extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, El
 }
 
 extern "C" int elm_cu_matmul(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmCuMatmulImpl impl,
-                          ElmError *err) {
+                             ElmError *err) {
     // auto: cuBLASLt until H100 timings of version 2 say otherwise (docs/cuda.md).
     if (impl == ELM_CU_MATMUL_ELM) return elm_cu_matmul_version(ctx, mm, 0, err);
     return elm_cu_matmul_cublaslt(ctx, mm, err);
@@ -361,8 +590,8 @@ __global__ void bias_backward_kernel(float *dbias, const bf16 *dout, int M, int 
     }
 }
 
-extern "C" int elm_cu_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M, int N,
-                                 long ld, ElmError *err) {
+extern "C" int elm_cu_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M,
+                                    int N, long ld, ElmError *err) {
     int rows = 256;
     dim3 grid(elm_ceil_div(N, 32), elm_ceil_div(M, rows));
     bias_backward_kernel<<<grid, 256, 0, ctx->stream>>>(dbias, (const bf16 *)dout, M, N, ld, rows);

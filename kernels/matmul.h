@@ -31,13 +31,19 @@ typedef struct ElmCuMatmul {
 } ElmCuMatmul;
 
 // Which implementation: `[model] matmul = elm | cublas | auto`.
-typedef enum ElmCuMatmulImpl { ELM_CU_MATMUL_AUTO = 0, ELM_CU_MATMUL_ELM, ELM_CU_MATMUL_CUBLAS } ElmCuMatmulImpl;
+typedef enum ElmCuMatmulImpl {
+    ELM_CU_MATMUL_AUTO = 0,
+    ELM_CU_MATMUL_ELM,
+    ELM_CU_MATMUL_CUBLAS
+} ElmCuMatmulImpl;
 
 // Versions of elm's own kernel, kept side by side (llm.c dev/cuda habit):
 //   1: shared-memory tiled FMA, one fp32 accumulator per thread — the simple reference
 //   2: mma.sync m16n8k16 bf16 tensor cores, ldmatrix, 3-stage cp.async pipeline, 128x128x32 tiles
-// version 0 = the best one (2).
-#define ELM_CU_MATMUL_VERSIONS 2
+//   3: Hopper (sm_90a) wgmma + TMA, 128x128x64 tiles, 4 stages — forward layout (trans_a = 0,
+//      trans_b = 1) on compute capability 9.0 only; anything else runs version 2. UNVERIFIED.
+// version 0 = the best measured one (2 until version 3 is checked and timed on an H100).
+#define ELM_CU_MATMUL_VERSIONS 3
 
 int elm_cu_matmul(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmCuMatmulImpl impl, ElmError *err);
 int elm_cu_matmul_version(ElmCudaCtx *ctx, const ElmCuMatmul *mm, int version, ElmError *err);
@@ -45,7 +51,7 @@ int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err
 
 // dbias[n] (fp32) += sum over rows m of dout[m][n] (bf16, row stride ld): the bias gradient.
 int elm_cu_bias_backward(ElmCudaCtx *ctx, float *dbias, const ElmBf16 *dout, int M, int N, long ld,
-                      ElmError *err);
+                         ElmError *err);
 
 #ifdef __cplusplus
 }
