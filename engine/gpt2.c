@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef ELM_HAVE_BLAS
-#include <cblas.h>
-#endif
-
 // ---- config ----------------------------------------------------------------------------------
 
 int elm_gpt2_preset(const char *name, ElmGpt2Config *cfg, ElmError *err) {
@@ -106,9 +102,6 @@ static size_t count_params(const ElmGpt2Config *cfg) {
 static void set_threads(const ElmGpt2 *m) {
     if (m->threads > 0) {
         omp_set_num_threads(m->threads);
-#ifdef ELM_HAVE_BLAS
-        openblas_set_num_threads(m->threads);
-#endif
     }
 }
 

@@ -10,16 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef ELM_HAVE_BLAS
-#include <cblas.h>
-#endif
-
 static void set_threads(const ElmGpt2 *m) {
     if (m->threads > 0) {
         omp_set_num_threads(m->threads);
-#ifdef ELM_HAVE_BLAS
-        openblas_set_num_threads(m->threads);
-#endif
     }
 }
 

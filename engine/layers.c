@@ -2,7 +2,10 @@
 // Called by gpt2.c and by the kernel harnesses in kernels/ as their CPU reference.
 #include "layers.h"
 
+#include "gemm.h"
+
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -125,11 +128,24 @@ void elm_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
 // Forward: blocks of OB weight rows stay in cache while every tile of RT input rows streams past;
 // each output is a SIMD dot product with RT rows sharing one weight load.
 #define MM_RT 8
+#define MM_GEMM_MIN 32
 #define MM_OB 64
 
 void elm_matmul_forward_loops(float *out, const float *inp, const float *weight, const float *bias,
                               int B, int T, int C, int OC) {
     int BT = B * T;
+    // AVX-512 for batches: out = bias, then out += inp (BT,C) @ W^T, B[k][j] = W[j][k]. Under
+    // MM_GEMM_MIN rows (decoding) repacking W costs more than it saves: dot products instead.
+    if (BT >= MM_GEMM_MIN) {
+#pragma omp parallel for schedule(static) if (((size_t)BT * OC) >= ELM_PAR_MIN)
+        for (int r = 0; r < BT; r++) {
+            if (bias)
+                memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
+            else
+                memset(out + (size_t)r * OC, 0, sizeof(float) * OC);
+        }
+        if (elm_gemm_avx512(BT, OC, C, inp, C, 1, weight, 1, C, out, OC) == 0) return;
+    }
     int n_ob = (OC + MM_OB - 1) / MM_OB;
 #pragma omp parallel for schedule(static) if (((size_t)BT * C * OC) >= ELM_PAR_MIN)
     for (int ob = 0; ob < n_ob; ob++) {
@@ -267,8 +283,11 @@ static void mm_dbias(float *dbias, const float *dout, int BT, int OC) {
 void elm_matmul_backward_loops(float *dinp, float *dweight, float *dbias, const float *dout,
                                const float *inp, const float *weight, int B, int T, int C, int OC) {
     int BT = B * T;
-    if (dinp) mm_dinp(dinp, dout, weight, BT, C, OC);
-    mm_dweight(dweight, dout, inp, BT, C, OC);
+    // dinp (BT,C) += dout (BT,OC) @ W (OC,C); dweight (OC,C) += dout^T @ inp (BT,C)
+    if (dinp && elm_gemm_avx512(BT, C, OC, dout, OC, 1, weight, C, 1, dinp, C) != 0)
+        mm_dinp(dinp, dout, weight, BT, C, OC);
+    if (elm_gemm_avx512(OC, C, BT, dout, 1, OC, inp, C, 1, dweight, C) != 0)
+        mm_dweight(dweight, dout, inp, BT, C, OC);
     if (dbias) mm_dbias(dbias, dout, BT, OC);
 }
 
@@ -282,16 +301,36 @@ int elm_matmul_have_blas(void) {
 #endif
 }
 
+#ifdef ELM_HAVE_BLAS
+// OpenBLAS runs single-threaded inside elm's own OpenMP team, each thread taking a slice of the
+// output's columns (or rows): OpenBLAS's pthreads and OpenMP's spinning workers would otherwise
+// fight over the cores (measured: a third of the time spinning, docs/model.md).
+static void split(int n, int *lo, int *hi) {
+    int nt = omp_get_num_threads(), id = omp_get_thread_num();
+    int chunk = ((n + nt - 1) / nt + 15) / 16 * 16;
+    *lo = id * chunk < n ? id * chunk : n;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
+#endif
+
 void elm_matmul_forward_blas(float *out, const float *inp, const float *weight, const float *bias,
                              int B, int T, int C, int OC) {
 #ifdef ELM_HAVE_BLAS
     int BT = B * T;
-    if (bias) {
-#pragma omp parallel for schedule(static) if (((size_t)BT * OC) >= ELM_PAR_MIN)
-        for (int r = 0; r < BT; r++) memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
+    openblas_set_num_threads(1);
+#pragma omp parallel if (((size_t)BT * C * OC) >= ELM_PAR_MIN)
+    {
+        int o0, o1;
+        split(OC, &o0, &o1);
+        if (o1 > o0) {
+            if (bias)
+                for (int r = 0; r < BT; r++)
+                    memcpy(out + (size_t)r * OC + o0, bias + o0, sizeof(float) * (o1 - o0));
+            // out[:, o0:o1] = inp (BT,C) @ W[o0:o1]^T
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, o1 - o0, C, 1.0f, inp, C,
+                        weight + (size_t)o0 * C, C, bias ? 1.0f : 0.0f, out + o0, OC);
+        }
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, OC, C, 1.0f, inp, C, weight, C,
-                bias ? 1.0f : 0.0f, out, OC);
 #else
     elm_matmul_forward_loops(out, inp, weight, bias, B, T, C, OC);
 #endif
@@ -301,13 +340,21 @@ void elm_matmul_backward_blas(float *dinp, float *dweight, float *dbias, const f
                               const float *inp, const float *weight, int B, int T, int C, int OC) {
 #ifdef ELM_HAVE_BLAS
     int BT = B * T;
-    // dinp (BT,C) += dout (BT,OC) @ W (OC,C)
-    if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BT, C, OC, 1.0f, dout, OC, weight, C,
-                    1.0f, dinp, C);
-    // dweight (OC,C) += dout^T (OC,BT) @ inp (BT,C)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f,
-                dweight, C);
+    openblas_set_num_threads(1);
+#pragma omp parallel if (((size_t)BT * C * OC) >= ELM_PAR_MIN)
+    {
+        int c0, c1, o0, o1;
+        split(C, &c0, &c1);
+        // dinp[:, c0:c1] += dout (BT,OC) @ W[:, c0:c1]
+        if (dinp && c1 > c0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BT, c1 - c0, OC, 1.0f, dout, OC,
+                        weight + c0, C, 1.0f, dinp + c0, C);
+        // dweight[o0:o1] += dout[:, o0:o1]^T @ inp (BT,C)
+        split(OC, &o0, &o1);
+        if (o1 > o0)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, C, BT, 1.0f, dout + o0,
+                        OC, inp, C, 1.0f, dweight + (size_t)o0 * C, C);
+    }
     if (dbias) mm_dbias(dbias, dout, BT, OC);
 #else
     elm_matmul_backward_loops(dinp, dweight, dbias, dout, inp, weight, B, T, C, OC);
