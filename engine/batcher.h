@@ -6,8 +6,10 @@
 // prompts[i mod n_prompts] ("" when there are none) with draws elm_sample_uniform(seed,
 // first_index + i, position), ends at <|endoftext|> (tweets), max_new_tokens, max_chars or
 // the model's context, and is cut the same way. Nothing depends on the slot a request runs
-// in, so the texts are the same for any number of slots (up to the model's arithmetic: the
-// CPU backend is exact, a GPU's matrix products may round differently at other batch sizes).
+// in, so the texts are the same for any number of slots, up to the model's arithmetic: the
+// CPU gemm blocks rows, so a row's logits can differ in the last bits with its place in the
+// batch, and a GPU's bf16 products round differently again; a token changes only when a draw
+// falls within that rounding of a boundary.
 //
 // A backend does three things per slot: start a request (prefill its context; it may defer
 // and batch prefills until the next sample), sample the next token from the slot's current
