@@ -26,15 +26,16 @@ typedef struct CudaBackend {
     int *n_pending, *skip;
     int *model_len;  // (slots) positions in the cache
     uint64_t *index; // (slots)
-    int *step_tok, *step_pos, *h_pos;
+    int *step_io;    // (2 * slots) the step's tokens then positions, copied in one go
+    uint8_t *h_in;   // (13 * slots) index (u64), pos (int), live (u8): one copy per sample
+    uint8_t *h_out;  // (8 * slots) tokens (int32) then log-probabilities (float)
     int *rows_tok, *rows_slot, *rows_pos; // (slots * cap) prefill rows
     uint8_t *rows_out;
-    float *h_lp;
     // device
     int32_t *d_ctx; // (slots, cap)
     int *d_ctx_len, *d_pos;
     uint64_t *d_index;
-    uint8_t *d_live, *d_adv;
+    uint8_t *d_in, *d_out, *d_live, *d_adv; // d_in, d_out mirror h_in, h_out
     int32_t *d_tok;
     float *d_lp, *d_scratch;
     ElmBatchCudaStats stats;
@@ -90,19 +91,20 @@ static int cuda_sample(void *self, const uint8_t *live, const int *pos, int32_t 
     CudaBackend *c = self;
     const int S = c->be.slots;
     if (run_prefills(c, err)) return -1;
-    for (int s = 0; s < S; s++) c->h_pos[s] = pos[s];
+    // One copy in (index, pos, live), one copy out (tokens, log-probabilities).
+    memcpy(c->h_in, c->index, 8 * (size_t)S);
+    memcpy(c->h_in + 8 * (size_t)S, pos, 4 * (size_t)S);
+    memcpy(c->h_in + 12 * (size_t)S, live, (size_t)S);
     int ld;
     float *logits = elm_cu_decoder_logits(c->dec, &ld);
-    if (elm_cuda_h2d(c->ctx, c->d_live, live, (size_t)S, err) ||
-        elm_cuda_h2d(c->ctx, c->d_pos, c->h_pos, sizeof(int) * (size_t)S, err) ||
-        elm_cuda_h2d(c->ctx, c->d_index, c->index, sizeof(uint64_t) * (size_t)S, err) ||
+    if (elm_cuda_h2d(c->ctx, c->d_in, c->h_in, 13 * (size_t)S, err) ||
         elm_cu_sample(c->ctx, &c->sp, logits, ld, c->be.vocab, S, c->d_ctx, c->cap, c->d_ctx_len,
                       c->d_index, c->d_pos, c->d_live, c->d_scratch, c->d_tok, c->d_lp, err) ||
-        elm_cuda_d2h(c->ctx, tok, c->d_tok, sizeof(int32_t) * (size_t)S, err) ||
-        elm_cuda_d2h(c->ctx, c->h_lp, c->d_lp, sizeof(float) * (size_t)S, err) ||
-        elm_cuda_sync(c->ctx, err))
+        elm_cuda_d2h(c->ctx, c->h_out, c->d_out, 8 * (size_t)S, err) || elm_cuda_sync(c->ctx, err))
         return -1;
-    for (int s = 0; s < S; s++) logprob[s] = live[s] ? (double)c->h_lp[s] : 0.0;
+    memcpy(tok, c->h_out, 4 * (size_t)S);
+    const float *lp = (const float *)(c->h_out + 4 * (size_t)S);
+    for (int s = 0; s < S; s++) logprob[s] = live[s] ? (double)lp[s] : 0.0;
     return 0;
 }
 
@@ -114,20 +116,18 @@ static int cuda_advance(void *self, const uint8_t *live, const int32_t *tok, Elm
     for (int s = 0; s < S; s++) {
         if (live[s]) {
             if (c->model_len[s] >= c->cap) return elm_err(err, "batcher: slot %d is full", s);
-            c->step_tok[s] = tok[s];
-            c->step_pos[s] = c->model_len[s]++;
+            c->step_io[s] = tok[s];
+            c->step_io[S + s] = c->model_len[s]++;
         } else {
-            c->step_tok[s] = 0;
-            c->step_pos[s] = 0;
+            c->step_io[s] = 0;
+            c->step_io[S + s] = 0;
         }
     }
     double t0 = elm_now();
     if (elm_cuda_h2d(c->ctx, c->d_adv, live, (size_t)S, err) ||
         elm_cu_sample_append(c->ctx, c->d_ctx, c->cap, c->d_ctx_len, c->d_tok, c->d_adv, S, err) ||
-        elm_cuda_h2d(c->ctx, elm_cu_decoder_step_tokens(c->dec), c->step_tok,
-                     sizeof(int) * (size_t)S, err) ||
-        elm_cuda_h2d(c->ctx, elm_cu_decoder_step_positions(c->dec), c->step_pos,
-                     sizeof(int) * (size_t)S, err) ||
+        elm_cuda_h2d(c->ctx, elm_cu_decoder_step_tokens(c->dec), c->step_io,
+                     2 * sizeof(int) * (size_t)S, err) ||
         elm_cu_decoder_step(c->dec, c->use_graph, err))
         return -1;
     c->stats.steps++;
@@ -174,17 +174,15 @@ ElmBatchBackend *elm_batch_cuda_create(ElmCudaCtx *ctx, const ElmGpt2 *m, const 
     c->skip = calloc(S, sizeof(int));
     c->model_len = calloc(S, sizeof(int));
     c->index = calloc(S, sizeof(uint64_t));
-    c->step_tok = calloc(S, sizeof(int));
-    c->step_pos = calloc(S, sizeof(int));
-    c->h_pos = calloc(S, sizeof(int));
+    c->step_io = calloc(2 * S, sizeof(int));
+    c->h_in = calloc(13 * S, 1);
+    c->h_out = calloc(8 * S, 1);
     c->rows_tok = malloc(SC * sizeof(int));
     c->rows_slot = malloc(SC * sizeof(int));
     c->rows_pos = malloc(SC * sizeof(int));
     c->rows_out = malloc(SC);
-    c->h_lp = calloc(S, sizeof(float));
-    if (!c->pending || !c->n_pending || !c->skip || !c->model_len || !c->index || !c->step_tok ||
-        !c->step_pos || !c->h_pos || !c->rows_tok || !c->rows_slot || !c->rows_pos ||
-        !c->rows_out || !c->h_lp) {
+    if (!c->pending || !c->n_pending || !c->skip || !c->model_len || !c->index || !c->step_io ||
+        !c->h_in || !c->h_out || !c->rows_tok || !c->rows_slot || !c->rows_pos || !c->rows_out) {
         elm_err(err, "out of memory");
         goto fail;
     }
@@ -195,14 +193,16 @@ ElmBatchBackend *elm_batch_cuda_create(ElmCudaCtx *ctx, const ElmGpt2 *m, const 
         }
     if (!(c->d_ctx = elm_cuda_malloc(SC * sizeof(int32_t), err)) ||
         !(c->d_ctx_len = elm_cuda_malloc(S * sizeof(int), err)) ||
-        !(c->d_pos = elm_cuda_malloc(S * sizeof(int), err)) ||
-        !(c->d_index = elm_cuda_malloc(S * sizeof(uint64_t), err)) ||
-        !(c->d_live = elm_cuda_malloc(S, err)) || !(c->d_adv = elm_cuda_malloc(S, err)) ||
-        !(c->d_tok = elm_cuda_malloc(S * sizeof(int32_t), err)) ||
-        !(c->d_lp = elm_cuda_malloc(S * sizeof(float), err)) ||
+        !(c->d_in = elm_cuda_malloc(13 * S, err)) || !(c->d_adv = elm_cuda_malloc(S, err)) ||
+        !(c->d_out = elm_cuda_malloc(8 * S, err)) ||
         !(c->d_scratch = elm_cuda_malloc(SC * sizeof(float), err)) ||
         elm_cuda_memset(c->ctx, c->d_ctx_len, 0, S * sizeof(int), err))
         goto fail;
+    c->d_index = (uint64_t *)c->d_in;
+    c->d_pos = (int *)(c->d_in + 8 * S);
+    c->d_live = c->d_in + 12 * S;
+    c->d_tok = (int32_t *)c->d_out;
+    c->d_lp = (float *)(c->d_out + 4 * S);
     // Prefill rows: up to 4096 per forward (more are split by the decoder).
     if (!(c->dec = elm_cu_decoder_create(c->ctx, m, slots, cap, 4096, err))) goto fail;
     return &c->be;
@@ -220,8 +220,7 @@ void elm_batch_cuda_free(ElmBatchBackend *be) {
     if (!be) return;
     CudaBackend *c = be->self;
     elm_cu_decoder_free(c->dec);
-    void *dev[] = {c->d_ctx, c->d_ctx_len, c->d_pos, c->d_index,  c->d_live,
-                   c->d_adv, c->d_tok,     c->d_lp,  c->d_scratch};
+    void *dev[] = {c->d_ctx, c->d_ctx_len, c->d_in, c->d_adv, c->d_out, c->d_scratch};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) elm_cuda_free(dev[i]);
     for (int s = 0; c->pending && s < be->slots; s++) free(c->pending[s]);
     free(c->pending);
@@ -229,14 +228,13 @@ void elm_batch_cuda_free(ElmBatchBackend *be) {
     free(c->skip);
     free(c->model_len);
     free(c->index);
-    free(c->step_tok);
-    free(c->step_pos);
-    free(c->h_pos);
+    free(c->step_io);
+    free(c->h_in);
+    free(c->h_out);
     free(c->rows_tok);
     free(c->rows_slot);
     free(c->rows_pos);
     free(c->rows_out);
-    free(c->h_lp);
     if (c->own_ctx) elm_cuda_ctx_free(c->ctx);
     free(c);
 }

@@ -7,7 +7,8 @@
 
 typedef struct ElmCudaCtx ElmCudaCtx;
 
-// Where the GPU time went (host clock around each call, so it includes launch overheads).
+// Counts of the backend's work; the times are host clock around the enqueueing calls (the GPU
+// runs asynchronously, so they are not GPU time).
 typedef struct ElmBatchCudaStats {
     long long steps, prefill_calls, prefill_rows;
     double step_s, prefill_s;

@@ -28,8 +28,9 @@ struct ElmCuDecoder {
     float *att_scratch;
     int split_max;
     int *d_tok, *d_slot, *d_pos, *d_gather, *d_outslot; // (rows) row inputs of a forward
-    int *step_tok, *step_pos, *step_slot;               // (slots) the decode step's inputs
-    int *h_gather, *h_outslot;                          // host scratch (rows)
+    int *step_tok, *step_pos, *step_slot; // (slots) the decode step's inputs; step_pos follows
+                                          // step_tok in one allocation
+    int *h_gather, *h_outslot;            // host scratch (rows)
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     int captured;
@@ -300,10 +301,10 @@ extern "C" void elm_cu_decoder_free(ElmCuDecoder *d) {
     if (!d) return;
     if (d->exec) cudaGraphExecDestroy(d->exec);
     if (d->graph) cudaGraphDestroy(d->graph);
-    void *bufs[] = {d->params,   d->kcache,    d->vcache,      d->x0,       d->x1,       d->ln,
-                    d->qkv,      d->atty,      d->tmp,         d->fch,      d->pre,      d->outln,
-                    d->logits,   d->plogits,   d->att_scratch, d->d_tok,    d->d_slot,   d->d_pos,
-                    d->d_gather, d->d_outslot, d->step_tok,    d->step_pos, d->step_slot};
+    void *bufs[] = {d->params,   d->kcache,    d->vcache,      d->x0,       d->x1,     d->ln,
+                    d->qkv,      d->atty,      d->tmp,         d->fch,      d->pre,    d->outln,
+                    d->logits,   d->plogits,   d->att_scratch, d->d_tok,    d->d_slot, d->d_pos,
+                    d->d_gather, d->d_outslot, d->step_tok,    d->step_slot};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) elm_cuda_free(bufs[i]);
     free(d->h_gather);
     free(d->h_outslot);
@@ -357,10 +358,10 @@ extern "C" ElmCuDecoder *elm_cu_decoder_create(ElmCudaCtx *ctx, const ElmGpt2 *m
         !(d->d_pos = (int *)elm_cuda_malloc(R * 4, err)) ||
         !(d->d_gather = (int *)elm_cuda_malloc(R * 4, err)) ||
         !(d->d_outslot = (int *)elm_cuda_malloc(R * 4, err)) ||
-        !(d->step_tok = (int *)elm_cuda_malloc(S * 4, err)) ||
-        !(d->step_pos = (int *)elm_cuda_malloc(S * 4, err)) ||
+        !(d->step_tok = (int *)elm_cuda_malloc(2 * S * 4, err)) ||
         !(d->step_slot = (int *)elm_cuda_malloc(S * 4, err)))
         goto fail;
+    d->step_pos = d->step_tok + slots;
     d->h_gather = (int *)malloc(R * sizeof(int));
     d->h_outslot = (int *)malloc(R * sizeof(int));
     host = (ElmBf16 *)malloc(m->num_parameters * 2);
@@ -378,8 +379,7 @@ extern "C" ElmCuDecoder *elm_cu_decoder_create(ElmCudaCtx *ctx, const ElmGpt2 *m
     for (int s = 0; s < slots; s++) d->h_gather[s] = s;
     // Zeroed logits padding and step inputs (slot s at position 0 until the caller sets them).
     if (elm_cuda_memset(ctx, d->logits, 0, S * d->Vp * 4, err) ||
-        elm_cuda_memset(ctx, d->step_tok, 0, S * 4, err) ||
-        elm_cuda_memset(ctx, d->step_pos, 0, S * 4, err) ||
+        elm_cuda_memset(ctx, d->step_tok, 0, 2 * S * 4, err) ||
         elm_cuda_h2d(ctx, d->step_slot, d->h_gather, S * 4, err) || elm_cuda_sync(ctx, err))
         goto fail;
     free(host);

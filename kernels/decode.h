@@ -39,7 +39,8 @@ int elm_cu_decoder_forward(ElmCuDecoder *d, const int *tok, const int *slot, con
 // `slots` ints, which the caller fills before the call), logits into row s. The first call
 // captures the step in a CUDA graph (use_graph = 1) and later calls replay it.
 int elm_cu_decoder_step(ElmCuDecoder *d, int use_graph, ElmError *err);
-// Device arrays the step reads: tokens and positions (slots each).
+// Device arrays the step reads: tokens and positions (slots each). The positions follow the
+// tokens in one array (positions == tokens + slots), so one copy of 2 * slots ints sets both.
 int *elm_cu_decoder_step_tokens(ElmCuDecoder *d);
 int *elm_cu_decoder_step_positions(ElmCuDecoder *d);
 

@@ -152,10 +152,10 @@ static int bench(ElmCudaCtx *ctx, const ElmBpe *bpe, const char *shape, long lon
             printf("{\"peer\": \"elm\", \"what\": \"sample\", \"shape\": \"%s\", \"slots\": %d, "
                    "\"texts\": %lld, \"new_tokens\": %d, \"s\": %.3f, \"tok_per_s\": %.0f, "
                    "\"tweets_per_s\": %.1f, \"slot_busy\": %.4f, \"steps\": %lld, "
-                   "\"step_ms\": %.4f, \"prefill_s\": %.3f}\n",
+                   "\"ms_per_step\": %.4f, \"prefill_rows\": %lld}\n",
                    shape, S, n, n_new, dt, st.new_tokens / dt, n / dt,
                    (double)st.busy / (st.total ? st.total : 1), st.steps,
-                   cs.steps ? 1e3 * cs.step_s / cs.steps : 0.0, cs.prefill_s);
+                   st.steps ? 1e3 * dt / st.steps : 0.0, cs.prefill_rows);
         else
             printf("{\"peer\": \"elm\", \"what\": \"latency\", \"shape\": \"%s\", \"slots\": 1, "
                    "\"ms_per_token\": %.4f, \"tok_per_s\": %.1f}\n",
