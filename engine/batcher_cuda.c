@@ -4,15 +4,15 @@
 // Without CUDA the constructor reports that the build has none.
 #include "batcher_cuda.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #ifdef ELM_HAVE_CUDA
 
 #include "../kernels/cuda_ctx.h"
 #include "../kernels/decode.h"
 #include "../kernels/sampling.h"
 #include "fsutil.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 typedef struct CudaBackend {
     ElmBatchBackend be;
