@@ -117,42 +117,54 @@ static inline float elm_warp_max(float v) {
     return v;
 }
 
-// Runs block `block` of a kernel with `threads` threads: fn(args) on each.
-template <typename F> struct EmuLaunch {
-    F *fn;
-    unsigned tid;
-};
+// Runs block `block` of a kernel with `threads` threads: fn() on each. The threads are started
+// once and kept (a start and an end barrier around each block).
+#include <functional>
 
-template <typename F> static void *emu_thread(void *arg) {
-    EmuLaunch<F> *l = (EmuLaunch<F> *)arg;
-    threadIdx.x = l->tid, threadIdx.y = threadIdx.z = 0;
-    (*l->fn)();
-    return NULL;
+static std::function<void()> emu_fn;
+static pthread_barrier_t emu_start, emu_end;
+static unsigned emu_threads;
+static int emu_quit;
+
+static void *emu_worker(void *arg) {
+    threadIdx.x = (unsigned)(uintptr_t)arg, threadIdx.y = threadIdx.z = 0;
+    for (;;) {
+        pthread_barrier_wait(&emu_start);
+        if (emu_quit) return NULL;
+        emu_fn();
+        pthread_barrier_wait(&emu_end);
+    }
 }
 
-template <typename F> static void emu_run_block(unsigned block, unsigned threads, F fn) {
+static void emu_run_block(unsigned block, unsigned threads, std::function<void()> fn) {
+    if (emu_threads == 0) {
+        emu_threads = threads;
+        pthread_barrier_init(&emu_block_barrier, NULL, threads);
+        for (int w = 0; w < 32; w++) pthread_barrier_init(&emu_warp_barrier[w], NULL, 32);
+        pthread_barrier_init(&emu_start, NULL, threads + 1);
+        pthread_barrier_init(&emu_end, NULL, threads + 1);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        for (unsigned i = 0; i < threads; i++) {
+            pthread_t t;
+            if (pthread_create(&t, &attr, emu_worker, (void *)(uintptr_t)i) != 0) {
+                fprintf(stderr, "cuda_emu: cannot start thread %u\n", i);
+                exit(1);
+            }
+            pthread_detach(t);
+        }
+        pthread_attr_destroy(&attr);
+    }
+    if (threads != emu_threads) {
+        fprintf(stderr, "cuda_emu: one block size per program\n");
+        exit(1);
+    }
     blockIdx.x = block, blockIdx.y = blockIdx.z = 0;
     blockDim.x = threads, blockDim.y = blockDim.z = 1;
-    pthread_barrier_init(&emu_block_barrier, NULL, threads);
-    for (int w = 0; w < 32; w++) pthread_barrier_init(&emu_warp_barrier[w], NULL, 32);
-    pthread_t *t = (pthread_t *)malloc(sizeof(pthread_t) * threads);
-    EmuLaunch<F> *l = (EmuLaunch<F> *)malloc(sizeof(EmuLaunch<F>) * threads);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (unsigned i = 0; i < threads; i++) {
-        l[i].fn = &fn, l[i].tid = i;
-        if (pthread_create(&t[i], &attr, emu_thread<F>, &l[i]) != 0) {
-            fprintf(stderr, "cuda_emu: cannot start thread %u\n", i);
-            exit(1);
-        }
-    }
-    for (unsigned i = 0; i < threads; i++) pthread_join(t[i], NULL);
-    pthread_attr_destroy(&attr);
-    pthread_barrier_destroy(&emu_block_barrier);
-    for (int w = 0; w < 32; w++) pthread_barrier_destroy(&emu_warp_barrier[w]);
-    free(t);
-    free(l);
+    emu_fn = fn;
+    pthread_barrier_wait(&emu_start);
+    pthread_barrier_wait(&emu_end);
 }
 
 #endif

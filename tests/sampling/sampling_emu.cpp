@@ -36,7 +36,7 @@ int main() {
         {"defaults", {0.9f, 40, 0.95f, 1.1f, 3}, -1},
         {"story ban + 1-gram + top-p 0.3", {1.2f, 0, 0.3f, 1.5f, 1}, 7},
     };
-    const int R = 10, V = 3000, L = 24;
+    const int R = 7, V = 3000, L = 24;
     int failures = 0;
     for (const Case &cs : cases) {
         float *x = (float *)malloc(sizeof(float) * R * V);
