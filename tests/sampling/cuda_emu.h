@@ -21,6 +21,28 @@ struct EmuDim {
 static thread_local EmuDim threadIdx;
 static EmuDim blockIdx, blockDim;
 
+// bf16 as its 16 bits; conversions round to nearest even like the CUDA intrinsics.
+struct EmuBf16 {
+    uint16_t x;
+};
+typedef EmuBf16 bf16;
+static inline float __bfloat162float(EmuBf16 b) {
+    uint32_t u = (uint32_t)b.x << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static inline EmuBf16 __float2bfloat16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    EmuBf16 b;
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        b.x = (uint16_t)((u >> 16) | 0x40); // NaN stays NaN
+    else
+        b.x = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    return b;
+}
+
 #define __global__
 #define __device__
 #define __host__
@@ -107,6 +129,10 @@ static inline int __clz(unsigned x) {
     return x ? __builtin_clz(x) : 32;
 }
 
+static inline int min(int a, int b) {
+    return a < b ? a : b;
+}
+
 // cuda_common.cuh's warp reductions, over the emulated shuffles.
 static inline float elm_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -124,23 +150,43 @@ static inline float elm_warp_max(float v) {
 static std::function<void()> emu_fn;
 static pthread_barrier_t emu_start, emu_end;
 static unsigned emu_threads;
-static int emu_quit;
+
+static volatile unsigned emu_gen; // a pool's threads leave once the generation moves on
 
 static void *emu_worker(void *arg) {
-    threadIdx.x = (unsigned)(uintptr_t)arg, threadIdx.y = threadIdx.z = 0;
+    uintptr_t a = (uintptr_t)arg;
+    unsigned gen = (unsigned)(a >> 32);
+    threadIdx.x = (unsigned)(a & 0xffffffffu), threadIdx.y = threadIdx.z = 0;
     for (;;) {
         pthread_barrier_wait(&emu_start);
-        if (emu_quit) return NULL;
+        if (__atomic_load_n(&emu_gen, __ATOMIC_SEQ_CST) != gen) return NULL;
         emu_fn();
         pthread_barrier_wait(&emu_end);
     }
 }
 
-static void emu_run_block(unsigned block, unsigned threads, std::function<void()> fn) {
-    if (emu_threads == 0) {
+// Stops the kept threads (before a block of another size).
+static void emu_stop_pool() {
+    if (!emu_threads) return;
+    __atomic_add_fetch(&emu_gen, 1, __ATOMIC_SEQ_CST);
+    pthread_barrier_wait(&emu_start);
+    pthread_barrier_destroy(&emu_start);
+    pthread_barrier_destroy(&emu_end);
+    pthread_barrier_destroy(&emu_block_barrier);
+    for (unsigned w = 0; w < (emu_threads + 31) / 32; w++)
+        pthread_barrier_destroy(&emu_warp_barrier[w]);
+    emu_threads = 0;
+}
+
+// Runs block (bx, by, bz) of a kernel with `threads` (a multiple of 32, <= 1024) threads.
+static void emu_run_block3(unsigned bx, unsigned by, unsigned bz, unsigned threads,
+                           std::function<void()> fn) {
+    if (threads != emu_threads) {
+        emu_stop_pool();
         emu_threads = threads;
         pthread_barrier_init(&emu_block_barrier, NULL, threads);
-        for (int w = 0; w < 32; w++) pthread_barrier_init(&emu_warp_barrier[w], NULL, 32);
+        for (unsigned w = 0; w < (threads + 31) / 32; w++)
+            pthread_barrier_init(&emu_warp_barrier[w], NULL, 32);
         pthread_barrier_init(&emu_start, NULL, threads + 1);
         pthread_barrier_init(&emu_end, NULL, threads + 1);
         pthread_attr_t attr;
@@ -148,7 +194,8 @@ static void emu_run_block(unsigned block, unsigned threads, std::function<void()
         pthread_attr_setstacksize(&attr, 256 * 1024);
         for (unsigned i = 0; i < threads; i++) {
             pthread_t t;
-            if (pthread_create(&t, &attr, emu_worker, (void *)(uintptr_t)i) != 0) {
+            if (pthread_create(&t, &attr, emu_worker, (void *)(((uintptr_t)emu_gen << 32) | i)) !=
+                0) {
                 fprintf(stderr, "cuda_emu: cannot start thread %u\n", i);
                 exit(1);
             }
@@ -156,15 +203,15 @@ static void emu_run_block(unsigned block, unsigned threads, std::function<void()
         }
         pthread_attr_destroy(&attr);
     }
-    if (threads != emu_threads) {
-        fprintf(stderr, "cuda_emu: one block size per program\n");
-        exit(1);
-    }
-    blockIdx.x = block, blockIdx.y = blockIdx.z = 0;
+    blockIdx.x = bx, blockIdx.y = by, blockIdx.z = bz;
     blockDim.x = threads, blockDim.y = blockDim.z = 1;
     emu_fn = fn;
     pthread_barrier_wait(&emu_start);
     pthread_barrier_wait(&emu_end);
+}
+
+static void emu_run_block(unsigned block, unsigned threads, std::function<void()> fn) {
+    emu_run_block3(block, 0, 0, threads, fn);
 }
 
 #endif
