@@ -120,6 +120,149 @@ static int summary(Report *r) {
     return 0;
 }
 
+// ---- per-account tweet counts (ingest.json, clean.json) ----
+static int accounts(Report *r) {
+    int miss_i, miss_c;
+    cJSON *ing = load_json(r, "ingest.json", &miss_i);
+    if (!ing && !miss_i) return -1;
+    cJSON *cln = load_json(r, "clean.json", &miss_c);
+    if (!cln && !miss_c) {
+        cJSON_Delete(ing);
+        return -1;
+    }
+    section(r, "accounts", "Tweets per account");
+    const cJSON *ia = ing ? cJSON_GetObjectItemCaseSensitive(ing, "accounts") : NULL;
+    const cJSON *ca = cln ? cJSON_GetObjectItemCaseSensitive(cln, "accounts") : NULL;
+    int n = cJSON_GetArraySize(ia);
+    if (n == 0) {
+        not_run(r, "The ingest stage has not run.");
+    } else {
+        cJSON *arr = cJSON_AddArrayToObject(r->metrics, "accounts");
+        const char **labels = calloc((size_t)n, sizeof(char *));
+        double *read = calloc((size_t)n, sizeof(double)), *kept = calloc((size_t)n, sizeof(double)),
+               *clean = calloc((size_t)n, sizeof(double));
+        elm_buf_printf(&r->body, "<table><tr><th>account</th><th class=\"n\">read</th>"
+                                 "<th class=\"n\">ingested</th><th class=\"n\">after cleaning</th>"
+                                 "</tr>\n");
+        int k = 0;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, ia) {
+            const cJSON *c = ca ? cJSON_GetObjectItemCaseSensitive(ca, a->string) : NULL;
+            labels[k] = a->string;
+            read[k] = num(a, "read"), kept[k] = num(a, "kept");
+            clean[k] = c ? num(c, "kept") : NAN;
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "account", a->string);
+            cJSON_AddNumberToObject(e, "read", read[k]);
+            cJSON_AddNumberToObject(e, "ingested", kept[k]);
+            if (c) cJSON_AddNumberToObject(e, "cleaned", clean[k]);
+            cJSON_AddItemToArray(arr, e);
+            char cleaned[32] = "—";
+            if (c) snprintf(cleaned, sizeof cleaned, "%.0f", clean[k]);
+            elm_buf_printf(&r->body, "<tr><td>");
+            elm_buf_html(&r->body, a->string);
+            elm_buf_printf(&r->body,
+                           "</td><td class=\"n\">%.0f</td><td class=\"n\">%.0f</td>"
+                           "<td class=\"n\">%s</td></tr>\n",
+                           read[k], kept[k], cleaned);
+            k++;
+        }
+        elm_buf_printf(&r->body, "</table>\n");
+        const double *v[] = {kept, clean};
+        const char *names[] = {"ingested", "after cleaning"};
+        elm_svg_bar_chart(&r->body, "Tweets per account", labels, k, v, names, ca ? 2 : 1, "%.0f",
+                          720);
+        free(labels), free(read), free(kept), free(clean);
+    }
+    end_section(r);
+    cJSON_Delete(ing);
+    cJSON_Delete(cln);
+    return 0;
+}
+
+// ---- training and validation loss (train_log.jsonl) ----
+typedef struct Curve {
+    double *x, *y;
+    int n, cap;
+} Curve;
+
+static void curve_push(Curve *c, double x, double y) {
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 256;
+        c->x = realloc(c->x, sizeof(double) * (size_t)c->cap);
+        c->y = realloc(c->y, sizeof(double) * (size_t)c->cap);
+    }
+    c->x[c->n] = x, c->y[c->n] = y, c->n++;
+}
+
+static cJSON *curve_json(const Curve *c) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "step", cJSON_CreateDoubleArray(c->x, c->n));
+    cJSON_AddItemToObject(o, "loss", cJSON_CreateDoubleArray(c->y, c->n));
+    return o;
+}
+
+static int training(Report *r) {
+    char path[4200];
+    elm_run_path(r->run, "train_log.jsonl", path, sizeof path);
+    section(r, "training", "Training");
+    if (!elm_file_exists(path)) {
+        not_run(r, "The train stage has not run.");
+        end_section(r);
+        return 0;
+    }
+    ElmJsonl jl;
+    if (elm_jsonl_open(&jl, path, r->err)) return -1;
+    Curve tr = {0}, va = {0};
+    double tokens = 0;
+    cJSON *o;
+    // A resumed run may log a step twice: keep the last value for each step.
+    while ((o = elm_jsonl_next(&jl, r->err))) {
+        double step = num(o, "step"), loss = num(o, "loss"), vl = num(o, "val_loss");
+        Curve *c = !isnan(loss) ? &tr : !isnan(vl) ? &va : NULL;
+        if (c && !isnan(step)) {
+            while (c->n > 0 && c->x[c->n - 1] >= step) c->n--;
+            curve_push(c, step, c == &tr ? loss : vl);
+        }
+        if (!isnan(num(o, "tokens"))) tokens = num(o, "tokens");
+        cJSON_Delete(o);
+    }
+    elm_jsonl_close(&jl);
+    if (r->err->msg[0]) {
+        free(tr.x), free(tr.y), free(va.x), free(va.y);
+        return -1;
+    }
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "training");
+    cJSON_AddNumberToObject(m, "steps", tr.n ? tr.x[tr.n - 1] : 0);
+    cJSON_AddNumberToObject(m, "tokens", tokens);
+    double best = INFINITY;
+    for (int i = 0; i < va.n; i++) best = fmin(best, va.y[i]);
+    if (tr.n) cJSON_AddNumberToObject(m, "final_train_loss", tr.y[tr.n - 1]);
+    if (va.n) cJSON_AddNumberToObject(m, "final_val_loss", va.y[va.n - 1]);
+    if (va.n) cJSON_AddNumberToObject(m, "best_val_loss", best);
+    cJSON_AddItemToObject(m, "train_curve", curve_json(&tr));
+    cJSON_AddItemToObject(m, "val_curve", curve_json(&va));
+    elm_buf_printf(&r->body,
+                   "<table class=\"kv\"><tr><th>steps</th><td>%.0f</td></tr>"
+                   "<tr><th>tokens seen</th><td>%.0f</td></tr>",
+                   tr.n ? tr.x[tr.n - 1] : 0, tokens);
+    if (tr.n)
+        elm_buf_printf(&r->body, "<tr><th>final training loss</th><td>%.4f</td></tr>",
+                       tr.y[tr.n - 1]);
+    if (va.n)
+        elm_buf_printf(&r->body,
+                       "<tr><th>final validation loss</th><td>%.4f</td></tr>"
+                       "<tr><th>best validation loss</th><td>%.4f</td></tr>",
+                       va.y[va.n - 1], best);
+    elm_buf_printf(&r->body, "</table>\n");
+    ElmSeries s[2] = {{"training loss", tr.x, tr.y, tr.n}, {"validation loss", va.x, va.y, va.n}};
+    elm_svg_line_chart(&r->body, "Loss by step", "step", "cross-entropy (nats/token)", s,
+                       va.n ? 2 : 1, 760, 320);
+    end_section(r);
+    free(tr.x), free(tr.y), free(va.x), free(va.y);
+    return 0;
+}
+
 // ---- viable tweets and stories ----
 static int viable(Report *r) {
     int missing;
@@ -261,6 +404,8 @@ int elm_report_run(ElmRun *run, ElmError *err) {
     Report r = {.run = run, .metrics = cJSON_CreateObject(), .err = err};
     err->msg[0] = '\0';
     int rc = summary(&r);
+    if (!rc) rc = accounts(&r);
+    if (!rc) rc = training(&r);
     if (!rc) rc = viable(&r);
     if (!rc) rc = stories(&r);
     if (!rc) outputs(&r);

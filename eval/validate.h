@@ -1,0 +1,14 @@
+// validate.h — the `elm validate` stage: real-vs-generated classifiers (Naive Bayes, random
+// forest with grid search) on TF-IDF features; writes <run>/validate/metrics.json and
+// viable.jsonl. Called by engine/cmd_validate.c.
+#ifndef ELM_VALIDATE_H
+#define ELM_VALIDATE_H
+
+#include "../engine/run.h"
+
+int elm_validate_run(ElmRun *run, ElmError *err);
+// As elm_validate_run; with export_dir, also writes the features (CSR as indptr/indices/data
+// .npy), vocabulary, labels, source rows, CV folds and the test split there, for comparisons.
+int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err);
+
+#endif
