@@ -5,10 +5,13 @@
 //     the GPU with 7 and 32 slots vs the CPU: the count of equal texts is reported (bf16
 //     logits move a draw only when its uniform lies near a boundary, and one moved token
 //     changes the rest of a text), every request emitted once in order, slot utilisation.
-//   --bench SHAPE COUNT SLOTS NEW (e.g. --bench gpt2-medium 100000 512 64): a random model of
+//   --bench SHAPE COUNT SLOTS NEW [CAP_S] (e.g. --bench gpt2-medium 100000 512 64 120): a random
+//   model of
 //     the preset, COUNT unconditional texts of exactly NEW tokens (story mode bans
 //     <|endoftext|>, like HF's min_new_tokens) at temperature 0.8, top-k/top-p/penalties off;
-//     then batch-1 latency (1 slot, 4 texts). Prints one JSON line per measurement.
+//     then batch-1 latency (1 slot, 4 texts). Prints one JSON line per measurement. With CAP_S
+//     the run stops after that many seconds and reports the rate so far ("capped": true, "s"
+//     then projects COUNT texts at that rate).
 #include "decodecheck.h"
 
 #ifndef ELM_HAVE_CUDA
@@ -45,10 +48,23 @@ static int collect(void *user, uint64_t index, const char *prompt, const ElmGenT
     return 0;
 }
 
+// Counts texts; stops the run (an error the bench expects) once `cap_s` seconds have passed,
+// so a slow build still reports a rate inside the device call's time.
+typedef struct Counter {
+    long long emitted;
+    double t0, cap_s;
+    int capped;
+} Counter;
+
 static int count_only(void *user, uint64_t index, const char *prompt, const ElmGenText *t,
                       ElmError *err) {
-    (void)prompt, (void)t, (void)err, (void)index;
-    (*(long long *)user)++;
+    Counter *k = user;
+    (void)prompt, (void)t, (void)index;
+    k->emitted++;
+    if (k->cap_s > 0 && elm_now() - k->t0 > k->cap_s) {
+        k->capped = 1;
+        return elm_err(err, "time cap");
+    }
     return 0;
 }
 
@@ -111,7 +127,7 @@ static void compare(ElmCudaCtx *ctx, ElmGpt2 *m, const ElmBpe *bpe, const ElmGen
 }
 
 static int bench(ElmCudaCtx *ctx, const ElmBpe *bpe, const char *shape, long long count, int slots,
-                 int n_new) {
+                 int n_new, double cap_s) {
     ElmError err = {{0}};
     ElmGpt2Config cfg;
     ElmGpt2 m;
@@ -124,36 +140,42 @@ static int bench(ElmCudaCtx *ctx, const ElmBpe *bpe, const char *shape, long lon
                       .seed = 5};
     for (int pass = 0; pass < 2; pass++) {
         int S = pass == 0 ? slots : 1;
-        long long n = pass == 0 ? count : 4, emitted = 0;
+        long long n = pass == 0 ? count : 4;
+        Counter k = {0, 0, pass == 0 ? cap_s : 0, 0};
         ElmBatchJob job = {.params = &p,
                            .bpe = bpe,
                            .count = n,
                            .n_ctx = cfg.n_ctx,
                            .emit = count_only,
-                           .user = &emitted};
+                           .user = &k};
         int cap;
         DC_OK(elm_batch_capacity(&job, &cap, &err));
         ElmBatchBackend *be = elm_batch_cuda_create(ctx, &m, &p, elm_bpe_eot(bpe), S, cap, 1, &err);
         DC_OK(!be);
         // Warm-up: a few texts through the same backend (graph capture, library set-up).
         ElmBatchJob warm = job;
-        long long w = 0;
+        Counter w = {0, 0, 0, 0};
         warm.count = S < 64 ? S : 64, warm.user = &w;
         ElmBatchStats st;
         DC_OK(elm_batch_run(&warm, be, &st, &err));
-        double t0 = elm_now();
-        DC_OK(elm_batch_run(&job, be, &st, &err));
+        double t0 = k.t0 = elm_now();
+        int rc = elm_batch_run(&job, be, &st, &err);
         double dt = elm_now() - t0;
+        if (rc && !k.capped) DC_OK(rc);
         ElmBatchCudaStats cs;
         elm_batch_cuda_stats(be, &cs);
         elm_batch_cuda_free(be);
-        CHECK(emitted == n, "bench: %lld of %lld texts", emitted, n);
+        CHECK(k.capped || k.emitted == n, "bench: %lld of %lld texts", k.emitted, n);
+        // Capped: the rate so far, and the time `count` texts would take at it.
+        double tok_s = st.new_tokens / dt;
         if (pass == 0)
             printf("{\"peer\": \"elm\", \"what\": \"sample\", \"shape\": \"%s\", \"slots\": %d, "
-                   "\"texts\": %lld, \"new_tokens\": %d, \"s\": %.3f, \"tok_per_s\": %.0f, "
+                   "\"texts\": %lld, \"done\": %lld, \"capped\": %s, \"new_tokens\": %d, "
+                   "\"s\": %.3f, \"tok_per_s\": %.0f, "
                    "\"tweets_per_s\": %.1f, \"slot_busy\": %.4f, \"steps\": %lld, "
                    "\"ms_per_step\": %.4f, \"prefill_rows\": %lld}\n",
-                   shape, S, n, n_new, dt, st.new_tokens / dt, n / dt,
+                   shape, S, n, k.emitted, k.capped ? "true" : "false", n_new,
+                   k.capped ? (double)n * n_new / tok_s : dt, tok_s, k.emitted / dt,
                    (double)st.busy / (st.total ? st.total : 1), st.steps,
                    st.steps ? 1e3 * dt / st.steps : 0.0, cs.prefill_rows);
         else
@@ -175,7 +197,8 @@ int main(int argc, char **argv) {
     ElmBpe *bpe = elm_bpe_load_dir(dir, &err);
     DC_OK(!bpe);
     if (argc >= 6 && strcmp(argv[1], "--bench") == 0) {
-        bench(ctx, bpe, argv[2], atoll(argv[3]), atoi(argv[4]), atoi(argv[5]));
+        bench(ctx, bpe, argv[2], atoll(argv[3]), atoi(argv[4]), atoi(argv[5]),
+              argc > 6 ? atof(argv[6]) : 0);
     } else {
         ElmGpt2 m;
         snprintf(dir, sizeof dir, "%s/fixtures/gpt2-tiny", shared ? shared : "../shared");
