@@ -16,7 +16,7 @@ set -uo pipefail
 ROOT=$(pwd)
 OUT=${OUT:-/tmp/elm-gen-bench}
 mkdir -p "$OUT"
-BUILD=build-gpu
+BUILD=${BUILD:-build/gpu} # under the ignored build/
 SLOTS=${SLOTS:-512}
 COUNT=${COUNT:-100000}
 NEW=${NEW:-64}
