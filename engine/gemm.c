@@ -121,13 +121,13 @@ static void pack_b(float *Bp, const float *B, ptrdiff_t brs, ptrdiff_t bcs, int 
     }
 }
 
-static int have_avx512(void) {
+int elm_gemm_have_avx512(void) {
     return __builtin_cpu_supports("avx512f");
 }
 
 int elm_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs,
                     const float *B, ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
-    if (!have_avx512() || (ars != 1 && acs != 1)) return -1;
+    if (!elm_gemm_have_avx512() || (ars != 1 && acs != 1)) return -1;
     int n_nc = (N + NR - 1) / NR, n_mb = (M + MB - 1) / MB;
     int tasks = n_nc * n_mb;
 #pragma omp parallel for schedule(static) if ((size_t)M * N * K >= ELM_PAR_MIN)
@@ -159,6 +159,10 @@ int elm_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_
 }
 
 #else
+
+int elm_gemm_have_avx512(void) {
+    return 0;
+}
 
 int elm_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs,
                     const float *B, ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {

@@ -1,5 +1,5 @@
 // gemm.h — elm's own fp32 matrix product for AVX-512 CPUs (register-blocked, OpenMP).
-// Called by layers.c's matmul loops; returns -1 on CPUs without AVX-512 so they fall back.
+// Called by layers.c's matmul loops, which fall back to portable loops on other CPUs.
 #ifndef ELM_GEMM_H
 #define ELM_GEMM_H
 
@@ -11,5 +11,8 @@
 // result does not depend on the number of threads. Returns 0, or -1 without AVX-512.
 int elm_gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs,
                     const float *B, ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc);
+
+// 1 when this CPU (and build) can run elm_gemm_avx512.
+int elm_gemm_have_avx512(void);
 
 #endif

@@ -114,7 +114,7 @@ int elm_gpt2_init(ElmGpt2 *m, const ElmGpt2Config *cfg, ElmError *err) {
     if (!m->params_memory)
         return elm_err(err, "out of memory for %zu parameters", m->num_parameters);
     carve_params(&m->params, m->params_memory, cfg);
-    m->use_blas = elm_matmul_have_blas();
+    m->use_blas = 0; // elm's loops measured faster than OpenBLAS (docs/model.md)
     m->mean_loss = -1.0f;
     return 0;
 }

@@ -105,7 +105,7 @@ typedef struct ElmAdamW {
 typedef struct ElmGpt2 {
     ElmGpt2Config config;
     int threads;  // OpenMP threads for every call (0 = leave the OpenMP default alone)
-    int use_blas; // 1 = cblas_sgemm for the matrix products (when built with a BLAS)
+    int use_blas; // 1 = cblas_sgemm for the matrix products (when built with one); default 0
 
     ElmGpt2Params params;
     float *params_memory;

@@ -87,8 +87,15 @@ void elm_crossentropy_backward(float *dlogits, const float *probs, const int *ta
 
 // The two implementations behind elm_matmul_*: elm's own OpenMP/AVX-512 loops (always built)
 // and cblas_sgemm (built when ELM_HAVE_BLAS; otherwise these fall back to the loops).
-// elm_matmul_forward/backward are the faster one measured (docs/model.md); ElmGpt2's
+// elm_matmul_forward/backward are the loops, measured faster (docs/model.md); ElmGpt2's
 // `use_blas` picks per model, for benchmarks and the tests that compare the two.
+// The loops use engine/gemm.c's AVX-512 kernel where the CPU has it and the portable ones
+// (plain C, OpenMP, compiler-vectorised) elsewhere; the portable ones are public for the tests.
+void elm_matmul_forward_portable(float *out, const float *inp, const float *weight,
+                                 const float *bias, int B, int T, int C, int OC);
+void elm_matmul_backward_portable(float *dinp, float *dweight, float *dbias, const float *dout,
+                                  const float *inp, const float *weight, int B, int T, int C,
+                                  int OC);
 void elm_matmul_forward_loops(float *out, const float *inp, const float *weight, const float *bias,
                               int B, int T, int C, int OC);
 void elm_matmul_backward_loops(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -14,6 +14,14 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+// Process CPU seconds (user + system, all threads): a load-independent view on a shared machine.
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static long peak_rss_mib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -88,10 +96,11 @@ int main(int argc, char **argv) {
             tgt[b * T + t] = tok[b * (T + 1) + t + 1];
         }
     ElmAdamW opt = {.lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
-    double *ms = malloc((size_t)steps * sizeof(double));
+    double *ms = malloc((size_t)steps * sizeof(double)),
+           *cpu = malloc((size_t)steps * sizeof(double));
     double fwd = 0, bwd = 0;
     for (int i = 0; i < steps; i++) {
-        double t0 = elm_now();
+        double t0 = elm_now(), c0 = cpu_seconds();
         if (elm_gpt2_forward(&m, inp, tgt, B, T, &err)) break;
         double t1 = elm_now();
         if (elm_gpt2_zero_grad(&m, &err) || elm_gpt2_backward(&m, 1.0f, &err)) break;
@@ -100,17 +109,21 @@ int main(int argc, char **argv) {
         if (elm_gpt2_adamw_step(&m, &opt, &err)) break;
         double t3 = elm_now();
         ms[i] = (t3 - t0) * 1e3;
+        cpu[i] = (cpu_seconds() - c0) * 1e3;
         fwd += t1 - t0;
         bwd += t2 - t1;
         fprintf(stderr, "step %d: %.0f ms (fwd %.0f, bwd %.0f, opt %.0f) loss %.4f\n", i, ms[i],
                 (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, m.mean_loss);
     }
     qsort(ms, steps, sizeof(double), cmp_double);
+    qsort(cpu, steps, sizeof(double), cmp_double);
     printf("{\"mode\":\"train\",\"preset\":\"%s\",\"matmul\":\"%s\",\"threads\":%d,\"B\":%d,"
-           "\"T\":%d,\"steps\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"peak_rss_mib\":%ld}\n",
+           "\"T\":%d,\"steps\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"median_cpu_ms\":%.1f,"
+           "\"peak_rss_mib\":%ld}\n",
            preset, m.use_blas ? "blas" : "loops", threads, B, T, steps, ms[steps / 2], ms[0],
-           peak_rss_mib());
+           cpu[steps / 2], peak_rss_mib());
     free(ms);
+    free(cpu);
     free(tok);
     free(inp);
     free(tgt);

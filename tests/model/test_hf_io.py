@@ -119,6 +119,18 @@ c.check(p.returncode == 0 and same_bytes(os.path.join(d + "-ck", "model.safetens
                                          os.path.join(ck, "model.safetensors")),
         f"sharded import differs: {p.stderr}")
 
+# Old checkpoints carry the causal-mask buffers and sometimes an explicit (tied) lm_head.
+extra = dict(ref)
+extra["lm_head.weight"] = ref["transformer.wte.weight"]
+for i in range(2):
+    extra[f"transformer.h.{i}.attn.bias"] = np.tril(np.ones((1, 1, 64, 64), np.float32))
+    extra[f"transformer.h.{i}.attn.masked_bias"] = np.array(-1e4, np.float32)
+d = folder("buffers", extra)
+p = run_elm("import", d, d + "-ck")
+c.check(p.returncode == 0 and same_bytes(os.path.join(d + "-ck", "model.safetensors"),
+                                         os.path.join(ck, "model.safetensors")),
+        f"import with attn.bias / lm_head buffers differs: {p.stderr}")
+
 # ---- bad inputs ----------------------------------------------------------------------------
 fix_bytes = open(os.path.join(FIX, "model.safetensors"), "rb").read()
 hlen = struct.unpack("<Q", fix_bytes[:8])[0]

@@ -70,10 +70,13 @@ static void f_encoder(float *out) {
 static void f_layernorm(float *out) {
     elm_layernorm_forward(out, aux1, aux2, x1, w, bias, B, T, C);
 }
-static int g_blas;
+static int g_impl; // 0 loops (AVX-512 where available), 1 BLAS, 2 portable loops
+static const char *impl_name[3] = {"matmul(loops)", "matmul(blas)", "matmul(portable)"};
 static void f_matmul(float *out) {
-    if (g_blas)
+    if (g_impl == 1)
         elm_matmul_forward_blas(out, x1, w, bias, B, T, C, OC);
+    else if (g_impl == 2)
+        elm_matmul_forward_portable(out, x1, w, bias, B, T, C, OC);
     else
         elm_matmul_forward_loops(out, x1, w, bias, B, T, C, OC);
 }
@@ -141,20 +144,31 @@ static void fd_checks(void) {
     check_grad("layernorm dbias", bias, C, db, 1e-2);
     free(x1), free(w), free(bias), free(aux1), free(aux2), free(dx), free(dw), free(db);
 
-    // matmul, both implementations
-    for (g_blas = 0; g_blas <= 1; g_blas++) {
-        x1 = rand_buf(N, 1), w = rand_buf((size_t)OC * C, 1), bias = rand_buf(OC, 1);
-        setup_objective(f_matmul, BT * OC);
-        dx = zeros(N), dw = zeros((size_t)OC * C), db = zeros(OC);
-        if (g_blas)
-            elm_matmul_backward_blas(dx, dw, db, g_R, x1, w, B, T, C, OC);
-        else
-            elm_matmul_backward_loops(dx, dw, db, g_R, x1, w, B, T, C, OC);
-        check_grad(g_blas ? "matmul(blas) dinp" : "matmul(loops) dinp", x1, N, dx, 1e-2);
-        check_grad(g_blas ? "matmul(blas) dweight" : "matmul(loops) dweight", w, (size_t)OC * C, dw,
-                   1e-2);
-        check_grad(g_blas ? "matmul(blas) dbias" : "matmul(loops) dbias", bias, OC, db, 1e-2);
-        free(x1), free(w), free(bias), free(dx), free(dw), free(db);
+    // matmul, every implementation; T >= 32 rows too, where the loops switch to the AVX-512 gemm
+    for (int big = 0; big <= 1; big++) {
+        int T0 = T;
+        if (big) T = 33;
+        size_t bt = (size_t)B * T, n = bt * C;
+        for (g_impl = 0; g_impl <= 2; g_impl++) {
+            char name[64];
+            x1 = rand_buf(n, 1), w = rand_buf((size_t)OC * C, 1), bias = rand_buf(OC, 1);
+            setup_objective(f_matmul, bt * OC);
+            float *ddx = zeros(n), *ddw = zeros((size_t)OC * C), *ddb = zeros(OC);
+            if (g_impl == 1)
+                elm_matmul_backward_blas(ddx, ddw, ddb, g_R, x1, w, B, T, C, OC);
+            else if (g_impl == 2)
+                elm_matmul_backward_portable(ddx, ddw, ddb, g_R, x1, w, B, T, C, OC);
+            else
+                elm_matmul_backward_loops(ddx, ddw, ddb, g_R, x1, w, B, T, C, OC);
+            snprintf(name, sizeof name, "%s T=%d dinp", impl_name[g_impl], T);
+            check_grad(name, x1, n, ddx, 1e-2);
+            snprintf(name, sizeof name, "%s T=%d dweight", impl_name[g_impl], T);
+            check_grad(name, w, (size_t)OC * C, ddw, 1e-2);
+            snprintf(name, sizeof name, "%s T=%d dbias", impl_name[g_impl], T);
+            check_grad(name, bias, OC, ddb, 1e-2);
+            free(x1), free(w), free(bias), free(ddx), free(ddw), free(ddb);
+        }
+        T = T0;
     }
 
     // attention over packed qkv (B,T,3C)
@@ -265,28 +279,56 @@ static void thread_checks(void) {
     run_all(2, o2, x, wt, bs, qkv, dout, tk, b_, t_, c_, oc, nh);
     for (int i = 0; i < 11; i++)
         CHECK(same(o1[i], o2[i], sizes[i]), "output %d differs between 1 and 2 threads", i);
-    // BLAS agrees with the loops
-    float *ob = zeros(sizes[3]), *dxb = zeros(N), *dwb = zeros(sizes[5]), *dbb = zeros(oc);
-    elm_matmul_forward_blas(ob, x, wt, bs, b_, t_, c_, oc);
-    elm_matmul_backward_blas(dxb, dwb, dbb, qkv, x, wt, b_, t_, c_, oc);
-    const float *pairs[4][2] = {{ob, o1[3]}, {dxb, o1[4]}, {dwb, o1[5]}, {dbb, o1[6]}};
-    size_t pn[4] = {sizes[3], N, sizes[5], (size_t)oc};
-    for (int k = 0; k < 4; k++) {
-        double num = 0, den = 0;
-        for (size_t i = 0; i < pn[k]; i++) {
-            double d = fabs((double)pairs[k][0][i] - pairs[k][1][i]);
-            if (d > num) num = d;
-            if (fabs(pairs[k][1][i]) > den) den = fabs(pairs[k][1][i]);
+    // BLAS and the portable loops agree with the (AVX-512) loops
+    for (int impl = 1; impl <= 2; impl++) {
+        float *ob = zeros(sizes[3]), *dxb = zeros(N), *dwb = zeros(sizes[5]), *dbb = zeros(oc);
+        if (impl == 1) {
+            elm_matmul_forward_blas(ob, x, wt, bs, b_, t_, c_, oc);
+            elm_matmul_backward_blas(dxb, dwb, dbb, qkv, x, wt, b_, t_, c_, oc);
+        } else {
+            elm_matmul_forward_portable(ob, x, wt, bs, b_, t_, c_, oc);
+            elm_matmul_backward_portable(dxb, dwb, dbb, qkv, x, wt, b_, t_, c_, oc);
         }
-        CHECK(num / den < 1e-5, "matmul blas vs loops (%d): rel %g", k, num / den);
+        const float *pairs[4][2] = {{ob, o1[3]}, {dxb, o1[4]}, {dwb, o1[5]}, {dbb, o1[6]}};
+        size_t pn[4] = {sizes[3], N, sizes[5], (size_t)oc};
+        for (int k = 0; k < 4; k++) {
+            double num = 0, den = 0;
+            for (size_t i = 0; i < pn[k]; i++) {
+                double d = fabs((double)pairs[k][0][i] - pairs[k][1][i]);
+                if (d > num) num = d;
+                if (fabs(pairs[k][1][i]) > den) den = fabs(pairs[k][1][i]);
+            }
+            CHECK(num / den < 1e-5, "%s vs loops (%d): rel %g", impl_name[impl], k, num / den);
+        }
+        free(ob), free(dxb), free(dwb), free(dbb);
     }
     for (int i = 0; i < 11; i++) free(o1[i]), free(o2[i]);
-    free(ob), free(dxb), free(dwb), free(dbb);
     free(x), free(wt), free(bs), free(qkv), free(dout), free(tk);
+}
+
+// GELU values over a wide range against the formula in double (tanh from libm).
+static void gelu_values(void) {
+    const float xs[] = {-1e4f, -50,   -10,  -5, -3, -1, -0.3f, -1e-3f, -1e-7f, 0,
+                        1e-7f, 1e-3f, 0.3f, 1,  3,  5,  10,    50,     1e4f};
+    int n = (int)(sizeof xs / sizeof xs[0]);
+    float out[32], dx[32] = {0}, ones[32];
+    for (int i = 0; i < n; i++) ones[i] = 1.0f;
+    elm_gelu_forward(out, xs, n);
+    elm_gelu_backward(dx, xs, ones, n);
+    for (int i = 0; i < n; i++) {
+        double x = xs[i], k = sqrt(2 / M_PI), th = tanh(k * (x + 0.044715 * x * x * x));
+        double ref = 0.5 * x * (1 + th);
+        double dref = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * k * (1 + 3 * 0.044715 * x * x);
+        CHECK(fabs(out[i] - ref) <= 1e-6 * fmax(1, fabs(ref)), "gelu(%g) = %.9g, want %.9g", x,
+              out[i], ref);
+        CHECK(fabs(dx[i] - dref) <= 1e-6 * fmax(1, fabs(dref)), "gelu'(%g) = %.9g, want %.9g", x,
+              dx[i], dref);
+    }
 }
 
 int main(void) {
     omp_set_num_threads(1);
+    gelu_values();
     for (int rep = 0; rep < 3; rep++) fd_checks();
     thread_checks();
     free(g_out);
