@@ -6,6 +6,8 @@
 
 #define CLS_THREADS 512
 
+// VEC: rows are 16-byte aligned (ld % 8 == 0), so each thread moves 8 logits per access.
+template <bool VEC>
 __global__ void __launch_bounds__(CLS_THREADS)
     classifier_kernel(float *losses, bf16 *logits, const int *targets, int V, long ld, float dloss,
                       int write_grad) {
@@ -14,14 +16,24 @@ __global__ void __launch_bounds__(CLS_THREADS)
     bf16 *x = logits + (long)row * ld;
     // Online softmax statistics: running max m and sum s of exp(x - m) per thread.
     float m = -FLT_MAX, s = 0.0f;
-    for (int v = threadIdx.x; v < V; v += CLS_THREADS) {
-        float xv = __bfloat162float(x[v]);
+    auto add = [&](float xv) {
         if (xv > m) {
             s = s * __expf(m - xv) + 1.0f;
             m = xv;
         } else {
             s += __expf(xv - m);
         }
+    };
+    if (VEC) {
+        for (int v0 = threadIdx.x * 8; v0 < V; v0 += CLS_THREADS * 8) {
+            uint4 raw = *(const uint4 *)(x + v0); // within the row: v0 + 8 <= ld
+            const bf16 *e = (const bf16 *)&raw;
+#pragma unroll
+            for (int j = 0; j < 8; j++)
+                if (v0 + j < V) add(__bfloat162float(e[j]));
+        }
+    } else {
+        for (int v = threadIdx.x; v < V; v += CLS_THREADS) add(__bfloat162float(x[v]));
     }
     // Merge (m, s) across the warp, then across warps.
     for (int o = 16; o > 0; o >>= 1) {
@@ -52,11 +64,21 @@ __global__ void __launch_bounds__(CLS_THREADS)
     __syncthreads(); // x[tgt] is read above before the gradient overwrites it
     if (!write_grad) return;
     float scale = tgt >= 0 ? dloss : 0.0f;
-    for (int v = threadIdx.x; v < ld; v += CLS_THREADS) {
-        float g = 0.0f;
-        if (v < V)
-            g = (__expf(__bfloat162float(x[v]) - m) * inv - (v == tgt ? 1.0f : 0.0f)) * scale;
-        x[v] = __float2bfloat16(g);
+    auto grad = [&](int v, float xv) {
+        return v < V ? (__expf(xv - m) * inv - (v == tgt ? 1.0f : 0.0f)) * scale : 0.0f;
+    };
+    if (VEC) {
+        for (int v0 = threadIdx.x * 8; v0 < ld; v0 += CLS_THREADS * 8) {
+            uint4 raw = *(const uint4 *)(x + v0);
+            bf16 *e = (bf16 *)&raw;
+#pragma unroll
+            for (int j = 0; j < 8; j++)
+                e[j] = __float2bfloat16(grad(v0 + j, __bfloat162float(e[j])));
+            *(uint4 *)(x + v0) = raw;
+        }
+    } else {
+        for (int v = threadIdx.x; v < ld; v += CLS_THREADS)
+            x[v] = __float2bfloat16(grad(v, __bfloat162float(x[v])));
     }
 }
 
@@ -65,8 +87,13 @@ extern "C" int elm_cu_classifier(ElmCudaCtx *ctx, float *losses, ElmBf16 *logits
                                  int dlogits, ElmError *err) {
     if (BT <= 0 || V <= 0 || ld < V)
         return elm_err(err, "classifier: bad shape BT=%d V=%d ld=%ld", BT, V, ld);
-    classifier_kernel<<<BT, CLS_THREADS, 0, ctx->stream>>>(losses, (bf16 *)logits, targets, V, ld,
-                                                           dloss, dlogits);
+    bool vec = ld % 8 == 0 && (uintptr_t)logits % 16 == 0;
+    if (vec)
+        classifier_kernel<true><<<BT, CLS_THREADS, 0, ctx->stream>>>(
+            losses, (bf16 *)logits, targets, V, ld, dloss, dlogits);
+    else
+        classifier_kernel<false><<<BT, CLS_THREADS, 0, ctx->stream>>>(
+            losses, (bf16 *)logits, targets, V, ld, dloss, dlogits);
     ELM_CU_LAUNCH("classifier");
     return 0;
 }

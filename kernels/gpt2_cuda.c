@@ -65,6 +65,7 @@ struct ElmGpt2Cuda {
     void *act_mem;
     int B, T, n_targets; // last forward
     int have_logits;     // logits (not dlogits) in a.logits
+    int clip_pending;    // norm[1] holds a clip factor for the next update
 };
 
 // Tensor t's slice of a params-shaped buffer.
@@ -228,21 +229,22 @@ int elm_gpt2_cuda_zero_grad(ElmGpt2Cuda *g, ElmError *err) {
 static int linear_fwd(ElmGpt2Cuda *g, ElmBf16 *out, const ElmBf16 *inp, const ElmBf16 *w,
                       const ElmBf16 *bias, ElmBf16 *pre_gelu, int M, int K, int N, long ldc,
                       ElmError *err) {
-    ElmCuMatmul mm = {M, N, K, 0, 1, inp, K, w, K, out, ldc, 0, 0, bias, pre_gelu};
+    ElmCuMatmul mm = {M, N, K, 0, 1, inp, K, w, K, out, ldc, 0, 0, bias, pre_gelu, NULL};
     return elm_cu_matmul(g->ctx, &mm, (ElmCuMatmulImpl)g->opt.matmul, err);
 }
 
-// The linear layer's backward: dinp (M, K) = dout @ W (written); dW (N, K) += dout^T @ inp
-// (fp32); dbias (N) += column sums of dout. ld_dout is dout's row stride.
-static int linear_bwd(ElmGpt2Cuda *g, ElmBf16 *dinp, float *dw, float *dbias, const ElmBf16 *dout,
-                      long ld_dout, const ElmBf16 *inp, const ElmBf16 *w, int M, int K, int N,
-                      ElmError *err) {
+// The linear layer's backward: dinp (M, K) = dout @ W (written; times gelu'(dgelu_pre) when that
+// is given: the GELU before this layer, fused); dW (N, K) += dout^T @ inp (fp32); dbias (N) +=
+// column sums of dout. ld_dout is dout's row stride.
+static int linear_bwd(ElmGpt2Cuda *g, ElmBf16 *dinp, const ElmBf16 *dgelu_pre, float *dw,
+                      float *dbias, const ElmBf16 *dout, long ld_dout, const ElmBf16 *inp,
+                      const ElmBf16 *w, int M, int K, int N, ElmError *err) {
     ElmCuMatmulImpl impl = (ElmCuMatmulImpl)g->opt.matmul;
     if (dinp) {
-        ElmCuMatmul di = {M, K, N, 0, 0, dout, ld_dout, w, K, dinp, K, 0, 0, NULL, NULL};
+        ElmCuMatmul di = {M, K, N, 0, 0, dout, ld_dout, w, K, dinp, K, 0, 0, NULL, NULL, dgelu_pre};
         if (elm_cu_matmul(g->ctx, &di, impl, err)) return -1;
     }
-    ElmCuMatmul dwm = {N, K, M, 1, 0, dout, ld_dout, inp, K, dw, K, 1, 1, NULL, NULL};
+    ElmCuMatmul dwm = {N, K, M, 1, 0, dout, ld_dout, inp, K, dw, K, 1, 1, NULL, NULL, NULL};
     if (elm_cu_matmul(g->ctx, &dwm, impl, err)) return -1;
     if (dbias && elm_cu_bias_backward(g->ctx, dbias, dout, M, N, ld_dout, err)) return -1;
     return 0;
@@ -389,7 +391,7 @@ int elm_gpt2_cuda_forward_backward(ElmGpt2Cuda *g, const int *inputs, const int 
     g->have_logits = 0;
 
     // LM head (tied to wte): dlnf = dlogits @ wte, dwte += dlogits^T @ lnf.
-    if (linear_bwd(g, a->dln, G(WTE), NULL, a->logits, g->Vp, a->lnf, W(WTE), BT, C, V, err))
+    if (linear_bwd(g, a->dln, NULL, G(WTE), NULL, a->logits, g->Vp, a->lnf, W(WTE), BT, C, V, err))
         return -1;
     if (elm_cuda_memset(ctx, a->dres, 0, btc * sizeof(ElmBf16), err)) return -1;
     const ElmBf16 *last = a->residual3 + (L - 1) * btc;
@@ -408,11 +410,11 @@ int elm_gpt2_cuda_forward_backward(ElmGpt2Cuda *g, const int *inputs, const int 
 
         // MLP: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
         if (g->opt.recompute && elm_cu_gelu_forward(ctx, fchg, fch, btc * 4, err)) return -1;
-        if (linear_bwd(g, a->dh, G(FCPROJW) + lc * 4 * C, G(FCPROJB) + lc, a->dres, C, fchg,
+        // dh = (dres @ Wfcproj) * gelu'(fch): the GELU backward rides on the product
+        if (linear_bwd(g, a->dh, fch, G(FCPROJW) + lc * 4 * C, G(FCPROJB) + lc, a->dres, C, fchg,
                        W(FCPROJW) + lc * 4 * C, BT, 4 * C, C, err))
             return -1;
-        if (elm_cu_gelu_backward(ctx, a->dh, fch, a->dh, btc * 4, err)) return -1;
-        if (linear_bwd(g, a->dln, G(FCW) + lc * 4 * C, G(FCB) + lc * 4, a->dh, 4 * C, ln2,
+        if (linear_bwd(g, a->dln, NULL, G(FCW) + lc * 4 * C, G(FCB) + lc * 4, a->dh, 4 * C, ln2,
                        W(FCW) + lc * 4 * C, BT, C, 4 * C, err))
             return -1;
         if (elm_cu_layernorm_backward(ctx, a->dres, G(LN2W) + lc, G(LN2B) + lc, a->dln, res2,
@@ -420,14 +422,14 @@ int elm_gpt2_cuda_forward_backward(ElmGpt2Cuda *g, const int *inputs, const int 
                                       a->ln2_rstd + (size_t)l * BT, BT, C, err))
             return -1;
         // Attention: residual2 = resid + attproj(attention(qkv(ln1(resid))))
-        if (linear_bwd(g, a->datty, G(ATTPROJW) + lc * C, G(ATTPROJB) + lc, a->dres, C, atty,
+        if (linear_bwd(g, a->datty, NULL, G(ATTPROJW) + lc * C, G(ATTPROJB) + lc, a->dres, C, atty,
                        W(ATTPROJW) + lc * C, BT, C, C, err))
             return -1;
         ElmBf16 *dqkv = a->dh; // (BT, 3C) fits in the (BT, 4C) scratch
         if (elm_cu_attention_backward(ctx, dqkv, a->att_scratch, a->datty, qkv, atty, lse, B, T, C,
                                       NH, g->opt.attention_version, err))
             return -1;
-        if (linear_bwd(g, a->dln, G(QKVW) + lc * 3 * C, G(QKVB) + lc * 3, dqkv, 3 * C, ln1,
+        if (linear_bwd(g, a->dln, NULL, G(QKVW) + lc * 3 * C, G(QKVB) + lc * 3, dqkv, 3 * C, ln1,
                        W(QKVW) + lc * 3 * C, BT, C, 3 * C, err))
             return -1;
         if (elm_cu_layernorm_backward(ctx, a->dres, G(LN1W) + lc, G(LN1B) + lc, a->dln, resid,
@@ -440,22 +442,33 @@ int elm_gpt2_cuda_forward_backward(ElmGpt2Cuda *g, const int *inputs, const int 
     return mean_loss_of(g, targets, mean_loss, err);
 }
 
-int elm_gpt2_cuda_step(ElmGpt2Cuda *g, const ElmAdamW *opt, float max_norm, float *grad_norm,
-                       ElmError *err) {
+int elm_gpt2_cuda_clip(ElmGpt2Cuda *g, float max_norm, float *grad_norm, ElmError *err) {
     if (elm_cu_grad_norm(g->ctx, g->norm, g->norm_scratch, g->grads, g->np, max_norm, err))
         return -1;
+    g->clip_pending = 1;
+    if (grad_norm && elm_cuda_d2h(g->ctx, grad_norm, g->norm, sizeof(float), err)) return -1;
+    return 0;
+}
+
+int elm_gpt2_cuda_update(ElmGpt2Cuda *g, const ElmAdamW *opt, ElmError *err) {
     long long t = ++g->adam_t;
+    const float *scale = g->clip_pending ? g->norm + 1 : NULL; // factor 1 without clipping
     for (int i = 0; i < ELM_GPT2_NUM_TENSORS; i++) {
         ElmGpt2TensorInfo ti;
         elm_gpt2_tensor_info(&g->cfg, i, &ti);
         if (elm_cu_adamw(g->ctx, g->master + ti.offset, g->work + ti.offset, g->grads + ti.offset,
                          g->adam_m + ti.offset, g->adam_v + ti.offset, ti.size, opt->lr, opt->beta1,
-                         opt->beta2, opt->eps, ti.decay ? opt->weight_decay : 0.0f, t,
-                         max_norm > 0.0f ? g->norm + 1 : NULL, err))
+                         opt->beta2, opt->eps, ti.decay ? opt->weight_decay : 0.0f, t, scale, err))
             return -1;
     }
-    if (grad_norm && elm_cuda_d2h(g->ctx, grad_norm, g->norm, sizeof(float), err)) return -1;
+    g->clip_pending = 0;
     return 0;
+}
+
+int elm_gpt2_cuda_step(ElmGpt2Cuda *g, const ElmAdamW *opt, float max_norm, float *grad_norm,
+                       ElmError *err) {
+    if (elm_gpt2_cuda_clip(g, max_norm, grad_norm, err)) return -1;
+    return elm_gpt2_cuda_update(g, opt, err);
 }
 
 int elm_gpt2_cuda_grads(ElmGpt2Cuda *g, float *out, ElmError *err) {

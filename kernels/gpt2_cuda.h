@@ -67,9 +67,15 @@ int elm_gpt2_cuda_zero_grad(ElmGpt2Cuda *g, ElmError *err);
 // of k micro-batches). The classifier is fused: logits -> loss -> dlogits in one pass.
 int elm_gpt2_cuda_forward_backward(ElmGpt2Cuda *g, const int *inputs, const int *targets, int B,
                                    int T, float scale, float *mean_loss, ElmError *err);
-// Clip the global gradient norm to max_norm (<= 0: no clipping), then one AdamW step
-// (t = ++adam_t, decay on tensors with decay = 1, as elm_gpt2_adamw_step). *grad_norm (may be
-// NULL) gets the norm before clipping.
+// The optimizer step in two halves, so the caller can refuse a non-finite norm before any
+// weight changes:
+// elm_gpt2_cuda_clip: the global gradient norm (into *grad_norm, before clipping; waits for the
+// GPU) and the clip factor max_norm / (norm + 1e-6) when norm > max_norm > 0, kept on the GPU.
+int elm_gpt2_cuda_clip(ElmGpt2Cuda *g, float max_norm, float *grad_norm, ElmError *err);
+// elm_gpt2_cuda_update: one AdamW step (t = ++adam_t, decay on tensors with decay = 1, as
+// elm_gpt2_adamw_step) on the gradients scaled by the last clip factor (1 without a clip call).
+int elm_gpt2_cuda_update(ElmGpt2Cuda *g, const ElmAdamW *opt, ElmError *err);
+// Both: clip to max_norm (<= 0: no clipping), then update. *grad_norm may be NULL.
 int elm_gpt2_cuda_step(ElmGpt2Cuda *g, const ElmAdamW *opt, float max_norm, float *grad_norm,
                        ElmError *err);
 // fp32 gradients (num_parameters, ElmGpt2's layout) to the host.

@@ -71,6 +71,16 @@ int elm_gpt2_cuda_step(ElmGpt2Cuda *g, const ElmAdamW *opt, float max_norm, floa
     return NO_CUDA(err);
 }
 
+int elm_gpt2_cuda_clip(ElmGpt2Cuda *g, float max_norm, float *grad_norm, ElmError *err) {
+    (void)g, (void)max_norm, (void)grad_norm;
+    return NO_CUDA(err);
+}
+
+int elm_gpt2_cuda_update(ElmGpt2Cuda *g, const ElmAdamW *opt, ElmError *err) {
+    (void)g, (void)opt;
+    return NO_CUDA(err);
+}
+
 int elm_gpt2_cuda_grads(ElmGpt2Cuda *g, float *out, ElmError *err) {
     (void)g, (void)out;
     return NO_CUDA(err);

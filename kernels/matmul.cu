@@ -14,6 +14,7 @@ struct MmParams {
     const bf16 *bias;
     bf16 *pre;
     int accumulate;
+    const bf16 *dpre;
 };
 
 // Element (m, k) of op(A) and (k, n) of op(B), zero outside the matrix.
@@ -37,6 +38,7 @@ __device__ __forceinline__ void mm_store(const MmParams &p, int m, int n, float 
         p.pre[i] = __float2bfloat16(v);
         v = elm_gelu(v);
     }
+    if (p.dpre) v *= elm_gelu_grad(__bfloat162float(p.dpre[i]));
     OutT *c = (OutT *)p.c;
     if (p.accumulate) v += (float)c[i];
     c[i] = (OutT)v;
@@ -418,6 +420,9 @@ static int check_args(const ElmCuMatmul *mm, ElmError *err) {
         return elm_err(err, "matmul: leading dimension too small (lda %ld ldb %ld ldc %ld)",
                        mm->lda, mm->ldb, mm->ldc);
     if (mm->pre_gelu && mm->c_fp32) return elm_err(err, "matmul: GELU epilogue needs bf16 output");
+    if (mm->dgelu_pre && (mm->c_fp32 || mm->accumulate || mm->bias || mm->pre_gelu))
+        return elm_err(err,
+                       "matmul: the GELU-backward epilogue takes bf16 output and nothing else");
     return 0;
 }
 
@@ -426,9 +431,19 @@ extern "C" int elm_cu_matmul_version(ElmCudaCtx *ctx, const ElmCuMatmul *mm, int
     if (check_args(mm, err)) return -1;
     if (version < 0 || version > ELM_CU_MATMUL_VERSIONS)
         return elm_err(err, "matmul: no version %d", version);
-    MmParams p = {
-        mm->M,   mm->N,   mm->K, (const bf16 *)mm->a,    (const bf16 *)mm->b,  mm->lda,
-        mm->ldb, mm->ldc, mm->c, (const bf16 *)mm->bias, (bf16 *)mm->pre_gelu, mm->accumulate};
+    MmParams p = {mm->M,
+                  mm->N,
+                  mm->K,
+                  (const bf16 *)mm->a,
+                  (const bf16 *)mm->b,
+                  mm->lda,
+                  mm->ldb,
+                  mm->ldc,
+                  mm->c,
+                  (const bf16 *)mm->bias,
+                  (bf16 *)mm->pre_gelu,
+                  mm->accumulate,
+                  (const bf16 *)mm->dgelu_pre};
     // 16-byte chunks need 16-byte aligned rows in both operands.
     bool vec = mm->lda % 8 == 0 && mm->ldb % 8 == 0 && ((uintptr_t)mm->a % 16) == 0 &&
                ((uintptr_t)mm->b % 16) == 0;
@@ -468,6 +483,17 @@ static uint32_t ptr_align(const void *p) {
     return al;
 }
 
+// c[m][n] *= gelu'(pre[m][n]) over a strided (M, N) matrix: the GELU backward when cuBLASLt's
+// DGELU epilogue cannot take the stride.
+__global__ void dgelu_rows_kernel(bf16 *c, const bf16 *pre, int M, int N, long ld) {
+    long n = (long)M * N;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n;
+         i += (long)gridDim.x * blockDim.x) {
+        long j = (i / N) * ld + i % N;
+        c[j] = __float2bfloat16(__bfloat162float(c[j]) * elm_gelu_grad(__bfloat162float(pre[j])));
+    }
+}
+
 __global__ void gelu_rows_kernel(bf16 *out, const bf16 *pre, int M, int N, long ld) {
     long n = (long)M * N;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n;
@@ -495,6 +521,17 @@ extern "C" int elm_cu_matmul_cublaslt(ElmCudaCtx *ctx, const ElmCuMatmul *mm, El
         ELM_CU_LAUNCH("matmul GELU pass");
         return 0;
     }
+    if (mm->dgelu_pre && mm->ldc % 8) {
+        ElmCuMatmul m2 = *mm;
+        m2.dgelu_pre = NULL;
+        if (cublaslt_run(ctx, &m2, err)) return -1;
+        long n = (long)mm->M * mm->N;
+        int blocks = (int)((n + 255) / 256 < ctx->sms * 32L ? (n + 255) / 256 : ctx->sms * 32L);
+        dgelu_rows_kernel<<<blocks, 256, 0, ctx->stream>>>(
+            (bf16 *)mm->c, (const bf16 *)mm->dgelu_pre, mm->M, mm->N, mm->ldc);
+        ELM_CU_LAUNCH("matmul GELU-backward pass");
+        return 0;
+    }
     return cublaslt_run(ctx, mm, err);
 }
 
@@ -516,6 +553,8 @@ static int cublaslt_run(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err) {
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     if (mm->pre_gelu)
         epi = mm->bias ? CUBLASLT_EPILOGUE_GELU_AUX_BIAS : CUBLASLT_EPILOGUE_GELU_AUX;
+    else if (mm->dgelu_pre)
+        epi = CUBLASLT_EPILOGUE_DGELU; // D = (A B) * gelu'(aux)
     else if (mm->bias)
         epi = CUBLASLT_EPILOGUE_BIAS;
     ELM_CUBLAS(
@@ -527,10 +566,11 @@ static int cublaslt_run(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmError *err) {
         ELM_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                   &mm->bias, sizeof mm->bias));
     }
-    if (mm->pre_gelu) {
+    if (mm->pre_gelu || mm->dgelu_pre) {
         int64_t ld = mm->ldc;
+        const void *aux = mm->pre_gelu ? (const void *)mm->pre_gelu : (const void *)mm->dgelu_pre;
         ELM_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
-                                                  &mm->pre_gelu, sizeof mm->pre_gelu));
+                                                  &aux, sizeof aux));
         ELM_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &ld,
                                                   sizeof ld));
     }

@@ -13,7 +13,9 @@ extern "C" {
 // op(A) = A stored (M, K) with row stride lda, or with trans_a A stored (K, M);
 // op(B) = B stored (K, N) with row stride ldb, or with trans_b B stored (N, K).
 // Epilogue, in this order: + bias[n] (bf16, may be NULL); when pre_gelu is set, pre_gelu = that
-// value (bf16, stride ldc) and the output is gelu(value); with accumulate, C += the result.
+// value (bf16, stride ldc) and the output is gelu(value); when dgelu_pre is set, the output is
+// multiplied by gelu'(dgelu_pre[m][n]) (stride ldc: the GELU backward fused into a dinp
+// product; bf16 output, no bias, no accumulate); with accumulate, C += the result.
 // C is bf16 or, with c_fp32, fp32 (parameter gradients).
 typedef struct ElmCuMatmul {
     int M, N, K;
@@ -28,6 +30,7 @@ typedef struct ElmCuMatmul {
     int accumulate;
     const ElmBf16 *bias;
     ElmBf16 *pre_gelu;
+    const ElmBf16 *dgelu_pre;
 } ElmCuMatmul;
 
 // Which implementation: `[model] matmul = elm | cublas | auto`.

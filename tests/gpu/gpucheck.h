@@ -18,6 +18,7 @@ typedef struct GpuCheck {
     ElmCudaCtx *ctx;
     int bench;
     int warmup, reps;
+    int timing; // 0 with ELM_GPU_SKIP_TIMING=1 (kernels/dev/run_mock.sh: checks only)
     int failures;
     uint64_t rng;
 } GpuCheck;
@@ -45,6 +46,8 @@ static inline void gc_init(GpuCheck *gc, int argc, char **argv, const char *name
     gc->bench = (e && atoi(e)) || (argc > 1 && strcmp(argv[1], "--bench") == 0);
     gc->warmup = gc->bench ? 5 : 1;
     gc->reps = gc->bench ? 50 : 3;
+    const char *st = getenv("ELM_GPU_SKIP_TIMING");
+    gc->timing = !(st && atoi(st));
     gc->rng = 0x9e3779b97f4a7c15ull;
     printf("%s: %s mode, compute capability %d, %d SMs\n", name, gc->bench ? "bench" : "check",
            elm_cuda_ctx_cc(gc->ctx), elm_cuda_ctx_sms(gc->ctx));

@@ -140,7 +140,9 @@ int main(int argc, char **argv) {
         {1, 45, 80, 2},   // head size 40: v1 only
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) check_shape(&gc, shapes[i]);
-    if (gc.bench) {
+    if (!gc.timing) {
+        // checks only
+    } else if (gc.bench) {
         time_shape(&gc, 32, 1024, 768, 12);  // GPT-2 124M, B=32
         time_shape(&gc, 16, 1024, 1024, 16); // GPT-2 355M, B=16
     } else {

@@ -42,6 +42,10 @@ static void check_shape(GpuCheck *gc, Shape s) {
     elm_matmul_forward(out_ref, inp, w, bias, 1, M, K, N);
     elm_gelu_forward(gelu_ref, out_ref, M * N);
     elm_matmul_backward(dinp_ref, dw_ref, db_ref, dout, inp, w, 1, M, K, N);
+    ElmBf16 *d_gpre;
+    float *gpre = gc_rand_bf16(gc, (size_t)M * K, 3.0f, &d_gpre);
+    float *dgelu_ref = calloc((size_t)M * K, sizeof(float));
+    elm_gelu_backward(dgelu_ref, gpre, dinp_ref, M * K); // (dout @ W) * gelu'(pre), from zero
     float *out_nb_ref = malloc(sizeof(float) * M * N);
     elm_matmul_forward(out_nb_ref, inp, w, NULL, 1, M, K, N);
 
@@ -53,7 +57,7 @@ static void check_shape(GpuCheck *gc, Shape s) {
     for (int impl = 0; impl <= ELM_CU_MATMUL_VERSIONS; impl++) {
         char what[96];
         // forward: out = inp @ W^T + bias (W stored (N, K): trans_b)
-        ElmCuMatmul f = {M, N, K, 0, 1, d_inp, K, d_w, K, d_out, N, 0, 0, d_b, NULL};
+        ElmCuMatmul f = {M, N, K, 0, 1, d_inp, K, d_w, K, d_out, N, 0, 0, d_b, NULL, NULL};
         gc_poison(gc, d_out, sizeof(ElmBf16) * M * N);
         GC_OK(run_mm(gc, &f, impl, &err));
         float *got = gc_get_bf16(gc, d_out, (size_t)M * N);
@@ -81,15 +85,23 @@ static void check_shape(GpuCheck *gc, Shape s) {
         gc_compare(gc, what, pre, out_ref, (size_t)M * N, 1e-2);
         free(got), free(pre);
         // dinp = dout @ W (W stored (N, K) = (k, n) of this product: no transpose)
-        ElmCuMatmul bi = {M, K, N, 0, 0, d_dout, N, d_w, K, d_dinp, K, 0, 0, NULL, NULL};
+        ElmCuMatmul bi = {M, K, N, 0, 0, d_dout, N, d_w, K, d_dinp, K, 0, 0, NULL, NULL, NULL};
         gc_poison(gc, d_dinp, sizeof(ElmBf16) * M * K);
         GC_OK(run_mm(gc, &bi, impl, &err));
         got = gc_get_bf16(gc, d_dinp, (size_t)M * K);
         snprintf(what, sizeof what, "%s backward dinp", impl_name(impl));
         gc_compare(gc, what, got, dinp_ref, (size_t)M * K, 1e-2);
         free(got);
+        // dinp * gelu'(pre): the GELU backward fused into the product
+        bi.dgelu_pre = d_gpre;
+        gc_poison(gc, d_dinp, sizeof(ElmBf16) * M * K);
+        GC_OK(run_mm(gc, &bi, impl, &err));
+        got = gc_get_bf16(gc, d_dinp, (size_t)M * K);
+        snprintf(what, sizeof what, "%s backward dinp * gelu'(pre)", impl_name(impl));
+        gc_compare(gc, what, got, dgelu_ref, (size_t)M * K, 1e-2);
+        free(got);
         // dW += dout^T @ inp in fp32 (dout stored (M, N) = (k, m): trans_a)
-        ElmCuMatmul bw = {N, K, M, 1, 0, d_dout, N, d_inp, K, d_dw, K, 1, 1, NULL, NULL};
+        ElmCuMatmul bw = {N, K, M, 1, 0, d_dout, N, d_inp, K, d_dw, K, 1, 1, NULL, NULL, NULL};
         ElmError e2 = {{0}};
         GC_OK(elm_cuda_h2d(gc->ctx, d_dw, dw_init, sizeof(float) * N * K, &e2));
         GC_OK(run_mm(gc, &bw, impl, &err));
@@ -108,7 +120,8 @@ static void check_shape(GpuCheck *gc, Shape s) {
     elm_cuda_free(d_dw_init), elm_cuda_free(d_out), elm_cuda_free(d_pre), elm_cuda_free(d_dinp);
     elm_cuda_free(d_dw), elm_cuda_free(d_db);
     free(inp), free(w), free(bias), free(dout), free(dw_init), free(out_ref), free(gelu_ref);
-    free(dinp_ref), free(dw_ref), free(db_ref), free(out_nb_ref);
+    free(dinp_ref), free(dw_ref), free(db_ref), free(out_nb_ref), free(gpre), free(dgelu_ref);
+    elm_cuda_free(d_gpre);
 }
 
 // ---- timing -------------------------------------------------------------------------------------
@@ -137,8 +150,9 @@ static void time_shape(GpuCheck *gc, const char *name, int M, int K, int N, int 
     float ms[3];
     double flops = 2.0 * M * N * K;
     for (int i = 0; i < 3; i++) {
-        TimeArg t = {
-            gc, {M, N, K, ta, tb, a, lda, b, ldb, c[i], N, fp32_out, 0, NULL, NULL}, impls[i]};
+        TimeArg t = {gc,
+                     {M, N, K, ta, tb, a, lda, b, ldb, c[i], N, fp32_out, 0, NULL, NULL, NULL},
+                     impls[i]};
         ms[i] = gc_time(gc, time_one, &t);
     }
     float *ref =
@@ -173,6 +187,7 @@ int main(int argc, char **argv) {
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) check_shape(&gc, shapes[i]);
 
+    if (!gc.timing) return gc_finish(&gc, "test_matmul");
     int BT = gc.bench ? 32 * 1024 : 512;
     int C = 768;
     time_shape(&gc, "qkv", BT, C, 3 * C, 0, 1, 0);
