@@ -344,7 +344,7 @@ static int count_words(const char *const *texts, const size_t *lens, size_t n_do
         me = omp_get_thread_num();
 #endif
         ElmError e = {{0}};
-        ElmPretokState st;
+        ElmPretokState st = {0};
         int ok =
             local && bm_init(&local[me], 1 << 14) == 0 && elm_pretok_state_init(&pt, &st, &e) == 0;
         if (!ok && !e.msg[0]) elm_err(&e, "out of memory counting words");
@@ -388,52 +388,65 @@ static int count_words(const char *const *texts, const size_t *lens, size_t n_do
 static int write_files(const Trainer *t, const int32_t (*merges)[2], int n_merges,
                        const char *out_dir, ElmError *err) {
     if (elm_mkdirs(out_dir, err)) return -1;
+    size_t longest = 16;
+    for (size_t id = 0; id < t->n_tokens; id++)
+        if (t->off[id + 1] - t->off[id] > longest) longest = t->off[id + 1] - t->off[id];
+    // A byte is at most 2 bytes of UTF-8 in the alphabet, and at most 2 more when JSON-escaped.
+    char *s = malloc(4 * longest), *a = malloc(2 * longest), *b = malloc(2 * longest);
+    if (!s || !a || !b) {
+        free(s), free(a), free(b);
+        return elm_err(err, "out of memory");
+    }
     char path[4096];
     ElmAtomicFile af;
     // encoder.json: {"token": id, ...} in id order, tokens spelt in the byte alphabet.
     elm_path_join(path, sizeof path, out_dir, "encoder.json");
-    if (elm_atomic_open(&af, path, err)) return -1;
-    char *s = malloc(2 * 4096 + 16);
-    int ok = s != NULL && fputc('{', af.f) != EOF;
+    int ok = elm_atomic_open(&af, path, err) == 0;
+    int opened = ok;
+    ok = ok && fputc('{', af.f) != EOF;
     for (size_t id = 0; ok && id < t->n_tokens; id++) {
-        size_t n = t->off[id + 1] - t->off[id];
+        size_t n = t->off[id + 1] - t->off[id], m;
         char *q = s;
         if (id + 1 == t->n_tokens) {
-            memcpy(q, "<|endoftext|>", 13), q += 13; // the special token, spelt as itself
+            memcpy(a, "<|endoftext|>", 13), m = 13; // the special token, spelt as itself
         } else {
-            char tmp[2 * 4096];
-            size_t m = elm_bytes_to_gpt2((const unsigned char *)t->blob + t->off[id],
-                                         n > 4096 ? 4096 : n, tmp);
-            for (size_t i = 0; i < m; i++) {
-                if (tmp[i] == '"' || tmp[i] == '\\') *q++ = '\\';
-                *q++ = tmp[i];
-            }
+            m = elm_bytes_to_gpt2((const unsigned char *)t->blob + t->off[id], n, a);
         }
-        ok = fprintf(af.f, "%s\"%.*s\": %zu", id ? ", " : "", (int)(q - s), s, id) > 0;
+        for (size_t i = 0; i < m; i++) {
+            if (a[i] == '"' || a[i] == '\\') *q++ = '\\';
+            *q++ = a[i];
+        }
+        ok = fprintf(af.f, "%s\"", id ? ", " : "") > 0 &&
+             fwrite(s, 1, (size_t)(q - s), af.f) == (size_t)(q - s) &&
+             fprintf(af.f, "\": %zu", id) > 0;
     }
-    free(s);
     ok = ok && fputc('}', af.f) != EOF;
     if (!ok) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
+        if (opened) elm_atomic_abort(&af);
+        free(s), free(a), free(b);
+        return opened ? elm_err(err, "%s: write failed", path) : -1;
     }
-    if (elm_atomic_commit(&af, err)) return -1;
+    if (elm_atomic_commit(&af, err)) {
+        free(s), free(a), free(b);
+        return -1;
+    }
     // vocab.bpe: a version line, then one "left right" merge per line, by rank.
     elm_path_join(path, sizeof path, out_dir, "vocab.bpe");
-    if (elm_atomic_open(&af, path, err)) return -1;
-    ok = fputs("#version: 0.2\n", af.f) != EOF;
-    char a[2 * 4096], b[2 * 4096];
+    ok = opened = elm_atomic_open(&af, path, err) == 0;
+    ok = ok && fputs("#version: 0.2\n", af.f) != EOF;
     for (int i = 0; ok && i < n_merges; i++) {
         int32_t l = merges[i][0], r = merges[i][1];
         size_t la = elm_bytes_to_gpt2((const unsigned char *)t->blob + t->off[l],
                                       t->off[l + 1] - t->off[l], a);
         size_t lb = elm_bytes_to_gpt2((const unsigned char *)t->blob + t->off[r],
                                       t->off[r + 1] - t->off[r], b);
-        ok = fprintf(af.f, "%.*s %.*s\n", (int)la, a, (int)lb, b) > 0;
+        ok = fwrite(a, 1, la, af.f) == la && fputc(' ', af.f) != EOF &&
+             fwrite(b, 1, lb, af.f) == lb && fputc('\n', af.f) != EOF;
     }
+    free(s), free(a), free(b);
     if (!ok) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
+        if (opened) elm_atomic_abort(&af);
+        return opened ? elm_err(err, "%s: write failed", path) : -1;
     }
     return elm_atomic_commit(&af, err);
 }

@@ -162,6 +162,17 @@ def main():
     c.check(read_shard(os.path.join(run, "tokens", "train.bin"))["ids"].count(tenc.eot_token) == 32,
             "tiny corpus: the literal <|endoftext|> is text, not the separator")
 
+    # Tokens longer than any fixed buffer: a 6,000-letter word seen three times.
+    longw = ["a" * 6000, "a" * 6000 + " b", "xyz" * 2000, "xyz" * 2000, "a" * 6000]
+    cfg, run = write_run(tmp, "long", longw, "train = true\nvocab_size = 600\nval_fraction = 0\n")
+    p = run_elm("tokenize", cfg, "--quiet")
+    c.check(p.returncode == 0, f"long tokens: {p.stderr}")
+    lenc = tokref.tiktoken_from_dir(os.path.join(run, "tokenizer"), name="long")
+    longest = max(len(lenc.decode_single_token_bytes(i)) for i in range(lenc.n_vocab - 1))
+    c.check(longest >= 6000, f"longest trained token {longest} bytes")
+    got = tokref.elm_encode_batch(ELM, os.path.join(run, "tokenizer"), [d.encode() for d in longw], tmp)
+    c.check(got == lenc.encode_ordinary_batch(longw), "long tokens: elm != tiktoken")
+
     # --- GPT-2's vocabulary with a validation split ---
     cfg, run = write_run(tmp, "gpt2", docs, f"vocab = {GPT2}\nval_fraction = 0.1\n")
     p = run_elm("tokenize", cfg, "--quiet")
