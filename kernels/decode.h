@@ -64,6 +64,20 @@ int elm_cu_decode_kv_store(ElmCudaCtx *ctx, ElmBf16 *kcache, ElmBf16 *vcache, co
 int elm_cu_decode_embed(ElmCudaCtx *ctx, ElmBf16 *x, const ElmBf16 *wte, const ElmBf16 *wpe,
                         const int *tok, const int *pos, int n, int C, ElmError *err);
 
+// Row gather dst (n, C) = src rows idx[0..n) (bf16), and logits scatter: dst row slot[i] =
+// src row i (n rows of ld floats, ld a multiple of 4). idx and slot are device arrays.
+int elm_cu_decode_gather(ElmCudaCtx *ctx, ElmBf16 *dst, const ElmBf16 *src, const int *idx, int n,
+                         int C, ElmError *err);
+int elm_cu_decode_scatter_logits(ElmCudaCtx *ctx, float *dst, const float *src, const int *slot,
+                                 int n, int ld, ElmError *err);
+
+// CUDA graphs of the work issued on ctx's stream: begin (0; 1 = graphs unavailable, nothing
+// begun), end (*exec = the instantiated graph, also ending a failed capture), launch, free.
+int elm_cu_graph_begin(ElmCudaCtx *ctx, ElmError *err);
+int elm_cu_graph_end(ElmCudaCtx *ctx, void **exec, ElmError *err);
+int elm_cu_graph_launch(ElmCudaCtx *ctx, void *exec, ElmError *err);
+void elm_cu_graph_free(void *exec);
+
 #ifdef __cplusplus
 }
 #endif
