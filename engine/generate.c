@@ -3,6 +3,7 @@
 #include "generate.h"
 #include "checkpoint.h"
 #include "fsutil.h"
+#include "gen_device.h"
 #include "hf.h"
 #include "progress.h"
 #include "textcut.h"
@@ -435,8 +436,10 @@ int elm_generate_run_mode(ElmRun *run, int mode, long long count_override, ElmEr
         count_override >= 0 ? count_override : elm_cfg_int(&run->cfg, "generate.count");
     int batch = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
     int device = elm_cfg_enum(&run->cfg, "generate.device");
-    if (device == 1)
-        return elm_err(err, "generate.device = cuda: GPU sampling is not in this build yet");
+    // [generate] device: the GPU path (gen_device.c) runs the whole job itself.
+    int on_gpu = elm_gen_device_pick(device, err);
+    if (on_gpu < 0) return -1;
+    if (on_gpu) return elm_generate_run_cuda(run, &p, count, err);
 
     char dir[4096];
     if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
@@ -531,4 +534,19 @@ done:
     if (bpe) elm_bpe_free(bpe);
     elm_gpt2_free(&m);
     return rc;
+}
+
+// ---- shared with gen_device.c (the GPU run writes the same prompts and lines) --------------
+
+int elm_generate_load_prompts(const ElmRun *run, char ***out, int *n, ElmError *err) {
+    return load_prompts(run, out, n, err);
+}
+
+void elm_generate_free_prompts(char **prompts, int n) {
+    free_prompts(prompts, n);
+}
+
+int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
+                            uint64_t seed) {
+    return write_line(f, prompt, t, index, seed);
 }

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum { ELM_GEN_TWEET, ELM_GEN_STORY } ElmGenMode;
 
@@ -69,5 +70,12 @@ ElmBpe *elm_generate_load_bpe(const ElmRun *run, const char *model_dir, ElmError
 // (stories.jsonl in story mode) via a ".part" file renamed when complete.
 int elm_generate_run(ElmRun *run, ElmError *err);
 int elm_generate_run_mode(ElmRun *run, int mode, long long count_override, ElmError *err);
+
+// The pieces gen_device.c (the GPU run) shares: the prompt list (generate.prompts then
+// generate.prompts_file), and one JSONL output line.
+int elm_generate_load_prompts(const ElmRun *run, char ***out, int *n, ElmError *err);
+void elm_generate_free_prompts(char **prompts, int n);
+int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
+                            uint64_t seed);
 
 #endif
