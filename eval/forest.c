@@ -316,20 +316,36 @@ static int add_node(Builder *b, int parent, int is_left, int depth, int n_sample
     return id;
 }
 
-// Grows the subtree of samples[start..end) whose present features are levels[level].
+// Moves the rows of moved[0..nm) (all inside samples[start..end)) to the end of the range
+// (to_end) or to its start, in O(nm): the rows that go to the side without the zeros are the few
+// that hold the split feature, so a split costs the size of that side, not of the node.
+static void move_rows(Builder *b, const Entry *moved, int nm, int start, int end, int to_end) {
+    int lo = to_end ? end - nm : start, hi = to_end ? end : start + nm; // target [lo, hi)
+    b->cur_stamp++;
+    for (int i = 0; i < nm; i++) b->stamp[moved[i].s] = b->cur_stamp;
+    int q = lo; // next position in the target to inspect
+    for (int i = 0; i < nm; i++) {
+        int32_t s = moved[i].s, p = b->pos[s];
+        if (p >= lo && p < hi) continue;                     // already in place
+        while (b->stamp[b->samples[q]] == b->cur_stamp) q++; // a non-moved row in the target
+        int32_t t = b->samples[q];
+        b->samples[q] = s, b->pos[s] = q;
+        b->samples[p] = t, b->pos[t] = p;
+        q++;
+    }
+}
+
+// Grows the subtree of samples[start..end) whose present features are levels[level] and whose
+// class weights are wc (sum wn).
 static int grow(Builder *b, int start, int end, int depth, uint64_t seed, int level, int parent,
-                int is_left) {
+                int is_left, const double *wc_in, double wn) {
     const ElmForestOpts *o = b->o;
     int C = b->C;
     Present *P = &b->levels[level];
+    double wc[ELM_FOREST_MAX_CLASSES];
+    for (int c = 0; c < C; c++) wc[c] = wc_in[c];
     for (;;) {
         int n_node = end - start;
-        double wc[ELM_FOREST_MAX_CLASSES] = {0}, wn = 0;
-        for (int i = start; i < end; i++) {
-            int32_t s = b->samples[i];
-            wc[b->y[s]] += b->w[s];
-            wn += b->w[s];
-        }
         double imp = impurity(o->criterion, wc, C, wn);
         int id = add_node(b, parent, is_left, depth, n_node, wn, imp, wc);
         if (id < 0) return -1;
@@ -359,43 +375,34 @@ static int grow(Builder *b, int start, int end, int depth, uint64_t seed, int le
             if (!best.found) leaf = 1;
         }
         if (leaf) return 0;
-        // Partition samples[start..end) into x <= threshold (left) and the rest.
+        // Split: x <= threshold goes left. The zeros all go one way; the nonzeros that go the
+        // other way are moved to that end of the range.
         int32_t f = best.feature;
-        b->cur_stamp++;
+        int zeros_left = 0.0 <= best.threshold;
         int m = gather(b, f, start, end, P->cnt[f], b->best_entries);
+        int nm = 0;
+        double mw[ELM_FOREST_MAX_CLASSES] = {0}, mwn = 0;
         for (int i = 0; i < m; i++) {
-            b->stamp[b->best_entries[i].s] = b->cur_stamp;
-            b->xval[b->best_entries[i].s] = b->best_entries[i].v;
+            Entry e = b->best_entries[i];
+            if ((e.v <= best.threshold) == zeros_left) continue;
+            b->best_entries[nm++] = e;
+            mw[b->y[e.s]] += b->w[e.s];
+            mwn += b->w[e.s];
         }
-        int i = start, j = end - 1;
-        while (i <= j) {
-            int32_t s = b->samples[i];
-            double x = b->stamp[s] == b->cur_stamp ? b->xval[s] : 0.0;
-            if (x <= best.threshold) {
-                i++;
-            } else {
-                b->samples[i] = b->samples[j];
-                b->samples[j--] = s;
-            }
+        move_rows(b, b->best_entries, nm, start, end, zeros_left);
+        int mid = zeros_left ? end - nm : start + nm;
+        double lw[ELM_FOREST_MAX_CLASSES], rw[ELM_FOREST_MAX_CLASSES], wl;
+        for (int c = 0; c < C; c++) {
+            double zc = wc[c] - mw[c];
+            lw[c] = zeros_left ? zc : mw[c];
+            rw[c] = zeros_left ? mw[c] : zc;
         }
-        int mid = i;
-        for (int k = start; k < end; k++) b->pos[b->samples[k]] = k;
+        wl = zeros_left ? wn - mwn : mwn;
         ElmTreeNode *nd = &b->tree->nodes[id];
         nd->feature = f;
         nd->threshold = best.threshold;
-        // Impurity decrease for the feature importances.
-        {
-            double lw[ELM_FOREST_MAX_CLASSES] = {0}, wl = 0;
-            for (int k = start; k < mid; k++) {
-                int32_t s = b->samples[k];
-                lw[b->y[s]] += b->w[s];
-                wl += b->w[s];
-            }
-            double rw[ELM_FOREST_MAX_CLASSES];
-            for (int c = 0; c < C; c++) rw[c] = wc[c] - lw[c];
-            b->importance[f] += wn * imp - wl * impurity(o->criterion, lw, C, wl) -
-                                (wn - wl) * impurity(o->criterion, rw, C, wn - wl);
-        }
+        b->importance[f] += wn * imp - wl * impurity(o->criterion, lw, C, wl) -
+                            (wn - wl) * impurity(o->criterion, rw, C, wn - wl);
         uint64_t seed_l = mix64(seed ^ 0x5851f42d4c957f2dull),
                  seed_r = mix64(seed ^ 0x14057b7ef767814full);
         int small_left = mid - start <= end - mid;
@@ -405,8 +412,8 @@ static int grow(Builder *b, int start, int end, int depth, uint64_t seed, int le
         Present *Q = &b->levels[level + 1];
         present_add_rows(Q, b->X, b->samples + ss, se - ss);
         present_subtract(P, Q);
-        int rc =
-            grow(b, ss, se, depth + 1, small_left ? seed_l : seed_r, level + 1, id, small_left);
+        int rc = grow(b, ss, se, depth + 1, small_left ? seed_l : seed_r, level + 1, id, small_left,
+                      small_left ? lw : rw, small_left ? wl : wn - wl);
         present_clear(&b->levels[level + 1]);
         if (rc) return -1;
         P = &b->levels[level];
@@ -414,6 +421,8 @@ static int grow(Builder *b, int start, int end, int depth, uint64_t seed, int le
         parent = id;
         is_left = !small_left;
         seed = small_left ? seed_r : seed_l;
+        for (int c = 0; c < C; c++) wc[c] = small_left ? rw[c] : lw[c];
+        wn = small_left ? wn - wl : wl;
         start = small_left ? mid : start;
         end = small_left ? end : mid;
         depth++;
@@ -472,7 +481,12 @@ static int fit_tree(Builder *b, int t, ElmTree *tree, double *importance) {
     memset(b->importance, 0, (size_t)b->F * sizeof *b->importance);
     b->tree = tree;
     present_add_rows(&b->levels[0], b->X, b->samples, b->n_in);
-    int rc = grow(b, 0, b->n_in, 0, mix64(rng), 0, -1, 0);
+    double wc[ELM_FOREST_MAX_CLASSES] = {0}, wn = 0;
+    for (int i = 0; i < b->n_in; i++) {
+        wc[b->y[b->samples[i]]] += b->w[b->samples[i]];
+        wn += b->w[b->samples[i]];
+    }
+    int rc = grow(b, 0, b->n_in, 0, mix64(rng), 0, -1, 0, wc, wn);
     present_clear(&b->levels[0]);
     if (rc) return -1;
     // Per tree: decrease / root weight, normalised to sum 1 (trees of one node add nothing).

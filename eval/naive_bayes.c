@@ -16,6 +16,7 @@ void elm_nb_free(ElmNaiveBayes *nb) {
     free(nb->w);
     free(nb->var);
     free(nb->gauss_const);
+    free(nb->log_total);
     memset(nb, 0, sizeof *nb);
 }
 
@@ -57,12 +58,19 @@ int elm_nb_fit(ElmNaiveBayes *nb, ElmNbKind kind, double smoothing, const ElmCsr
         for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++) wc[X->indices[k]] += X->data[k];
     }
     if (kind == ELM_NB_MULTINOMIAL) {
-        for (int c = 0; c < C; c++) {
-            double *wc = nb->w + (size_t)c * F, total = 0;
-            for (int j = 0; j < F; j++) total += wc[j] + smoothing;
-            double lt = log(total);
-            for (int j = 0; j < F; j++) wc[j] = log(wc[j] + smoothing) - lt;
+        // w keeps the raw sums N_cj; log theta_cj = log(N_cj + alpha) - log(N_c + alpha F) is
+        // taken only for the words a predicted row holds, so fitting costs O(nnz), not O(C F).
+        nb->alpha = smoothing;
+        nb->log_total = calloc((size_t)C, sizeof(double));
+        if (!nb->log_total) {
+            free(count);
+            elm_nb_free(nb);
+            return elm_err(err, "out of memory for Naive Bayes");
         }
+        for (int i = 0; i < n; i++)
+            for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
+                nb->log_total[y[i]] += X->data[k];
+        for (int c = 0; c < C; c++) nb->log_total[c] = log(nb->log_total[c] + smoothing * F);
         free(count);
         return 0;
     }
@@ -130,7 +138,7 @@ void elm_nb_predict_proba(const ElmNaiveBayes *nb, const ElmCsr *X, double *prob
             double s = nb->class_log_prior[c];
             if (nb->kind == ELM_NB_MULTINOMIAL) {
                 for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
-                    s += X->data[k] * wc[X->indices[k]];
+                    s += X->data[k] * (log(wc[X->indices[k]] + nb->alpha) - nb->log_total[c]);
             } else {
                 const double *vc = nb->var + (size_t)c * F;
                 s += nb->gauss_const[c];

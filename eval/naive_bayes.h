@@ -12,7 +12,9 @@ typedef struct ElmNaiveBayes {
     ElmNbKind kind;
     int n_classes, n_features;
     double *class_log_prior; // (C)
-    double *w;               // (C, F) multinomial: log P(word | class); Gaussian: mean
+    double *w;               // (C, F) multinomial: summed counts N_cj; Gaussian: mean
+    double alpha;            // multinomial smoothing
+    double *log_total;       // (C) multinomial: log(N_c + alpha F)
     double *var;             // (C, F) Gaussian: variance + epsilon
     double *gauss_const;     // (C) Gaussian: -0.5 sum log(2 pi var) - 0.5 sum mean^2 / var
     double epsilon;          // Gaussian: var_smoothing * largest feature variance

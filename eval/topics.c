@@ -342,6 +342,20 @@ int elm_topics_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
     char dir[4096], path[4096];
     elm_path_join(dir, sizeof dir, run->dir, "topics");
     if (elm_mkdirs(dir, err)) goto done;
+    // Every document's topic mixture (normalised doc-topic), in input order.
+    elm_path_join(path, sizeof path, dir, "doc_topics.jsonl");
+    ElmAtomicFile dt;
+    if (elm_atomic_open(&dt, path, err)) goto done;
+    for (int d = 0; d < n; d++) {
+        const double *g = gamma + (size_t)d * k;
+        double s = 0;
+        for (int t = 0; t < k; t++) s += g[t];
+        fprintf(dt.f, "{\"source\":\"%s\",\"line\":%d,\"topics\":[",
+                c.label[d] ? "real" : "generated", c.line[d]);
+        for (int t = 0; t < k; t++) fprintf(dt.f, "%s%.6g", t ? "," : "", g[t] / s);
+        fprintf(dt.f, "]}\n");
+    }
+    if (elm_atomic_commit(&dt, err)) goto done;
     elm_path_join(path, sizeof path, dir, "topics.json");
     char *text = cJSON_Print(out);
     if (!text) {

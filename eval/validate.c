@@ -508,6 +508,16 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
         cJSON_AddNumberToObject(o, "seconds", t_rf);
         cJSON_AddItemToObject(o, "params", forest_params_json(&tuned));
         if (!isnan(forest.oob_score)) cJSON_AddNumberToObject(o, "oob_score", forest.oob_score);
+        double nodes = 0, depth = 0;
+        for (int t = 0; t < tuned.n_estimators; t++) {
+            int dmax = 0;
+            for (int i = 0; i < forest.trees[t].n_nodes; i++)
+                if (forest.trees[t].nodes[i].depth > dmax) dmax = forest.trees[t].nodes[i].depth;
+            nodes += forest.trees[t].n_nodes;
+            depth += dmax;
+        }
+        cJSON_AddNumberToObject(o, "mean_tree_nodes", nodes / tuned.n_estimators);
+        cJSON_AddNumberToObject(o, "mean_tree_depth", depth / tuned.n_estimators);
         cJSON_AddItemToObject(jt, "random_forest", o);
         // The most important terms.
         int top = (int)elm_cfg_int(cfg, "validate.top_features");
