@@ -540,6 +540,12 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
     double *oob = o->oob_score ? calloc((size_t)n * C, sizeof *oob) : NULL;
     int failed = 0, done = 0;
     int threads = o->threads < 1 ? 1 : o->threads;
+    // Each tree's importances, kept sparse and summed in tree order after the loop, so the
+    // forest's importances do not depend on which thread built which tree.
+    int *ti_n = calloc((size_t)T, sizeof *ti_n);
+    int **ti_idx = calloc((size_t)T, sizeof *ti_idx);
+    double **ti_val = calloc((size_t)T, sizeof *ti_val);
+    if (!ti_n || !ti_idx || !ti_val) failed = 1;
 #pragma omp parallel num_threads(threads)
     {
         Builder b;
@@ -558,6 +564,17 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
                 failed = 1;
                 continue;
             }
+            int nz = 0;
+            for (int j = 0; j < F; j++) nz += imp[j] != 0;
+            ti_idx[t] = malloc((size_t)(nz ? nz : 1) * sizeof **ti_idx);
+            ti_val[t] = malloc((size_t)(nz ? nz : 1) * sizeof **ti_val);
+            if (!ti_idx[t] || !ti_val[t]) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (int j = 0; j < F; j++)
+                if (imp[j] != 0) ti_idx[t][ti_n[t]] = j, ti_val[t][ti_n[t]++] = imp[j], imp[j] = 0;
             if (oob) {
                 for (int i = 0; i < n; i++) {
                     if (b.w[i] > 0) continue;
@@ -580,13 +597,15 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
                 elm_progress_update(progress, (uint64_t)d);
             }
         }
-#pragma omp critical(elm_forest_importance)
-        for (int j = 0; j < F; j++) f->importances[j] += imp[j];
         if (ok) builder_free(&b);
         free(imp);
         free(dense);
     }
     elm_csr_free(&Xc);
+    for (int t = 0; t < T && !failed; t++)
+        for (int i = 0; i < ti_n[t]; i++) f->importances[ti_idx[t][i]] += ti_val[t][i];
+    for (int t = 0; t < T && ti_idx && ti_val; t++) free(ti_idx[t]), free(ti_val[t]);
+    free(ti_n), free(ti_idx), free(ti_val);
     if (failed) {
         free(oob);
         elm_forest_free(f);
