@@ -1,5 +1,6 @@
 """`elm validate` and `elm topics` on a run folder laid out by the pipeline: real tweets in
-<run>/clean.jsonl, generated ones in <run>/generated/*.jsonl. Checks the outputs' contents:
+<run>/clean.jsonl, generated ones in <run>/generated/tweets.jsonl (stories.jsonl beside it must
+be left out: validators compare tweets with tweets). Checks the outputs' contents:
 viable tweets are generated test texts ranked by P(real), metrics agree with the confusion
 counts, topic shares sum to 1 per side, top words are really the most frequent."""
 import collections
@@ -32,10 +33,10 @@ real = [tweet(rng.choice(topics_real)) for _ in range(300)]
 gen = [tweet(rng.choice(topics_gen)) for _ in range(300)]
 write(os.path.join(run_dir, "clean.jsonl"),
       "".join(json.dumps({"text": t, "account": "a"}) + "\n" for t in real))
-write(os.path.join(run_dir, "generated", "a.jsonl"),
-      "".join(json.dumps({"text": t}) + "\n" for t in gen[:150]))
-write(os.path.join(run_dir, "generated", "b.jsonl"),
-      "".join(json.dumps({"text": t}) + "\n" for t in gen[150:]))
+write(os.path.join(run_dir, "generated", "tweets.jsonl"),
+      "".join(json.dumps({"text": t}) + "\n" for t in gen))
+write(os.path.join(run_dir, "generated", "stories.jsonl"),
+      "".join(json.dumps({"text": "a long story about zebras " * 20}) + "\n" for _ in range(50)))
 cfg = write(os.path.join(d, "s.ini"), f"""[run]
 name = s
 out_dir = {d}/out
