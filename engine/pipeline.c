@@ -274,6 +274,36 @@ static int run_child(ElmRun *run, const ElmStage *st, double *wall, long *rss_kb
     return 0;
 }
 
+// The first GPU's name, asked in a child process: CUDA must not be initialised in this parent,
+// since the stages it forks could not use CUDA after that (and would inherit its memory).
+static int gpu_name(char *out, size_t cap) {
+    int fds[2];
+    out[0] = '\0';
+    if (!elm_gpu_compiled() || pipe(fds) != 0) return 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]), close(fds[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        ElmGpuInfo gi;
+        ElmError e = {{0}};
+        if (elm_gpu_query(&gi, 1, &e) > 0 && write(fds[1], gi.name, strlen(gi.name)) < 0) _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (got < cap - 1 && (r = read(fds[0], out + got, cap - 1 - got)) > 0) got += (size_t)r;
+    out[got] = '\0';
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return got > 0;
+}
+
 static const ElmStage *find_stage(const ElmStage *stages, const char *name) {
     for (const ElmStage *s = stages; s->name; s++)
         if (strcmp(s->name, name) == 0) return s;
@@ -318,11 +348,9 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
     cJSON_AddNumberToObject(man, "threads", run->threads);
     cJSON *dev = cJSON_AddObjectToObject(man, "device");
     cJSON_AddBoolToObject(dev, "cuda_build", elm_gpu_compiled());
-    ElmGpuInfo gi;
-    ElmError gerr = {{0}};
-    int ng = elm_gpu_query(&gi, 1, &gerr);
-    if (ng > 0)
-        cJSON_AddStringToObject(dev, "gpu", gi.name);
+    char gpu[256];
+    if (gpu_name(gpu, sizeof gpu))
+        cJSON_AddStringToObject(dev, "gpu", gpu);
     else
         cJSON_AddNullToObject(dev, "gpu");
     cJSON *out_stages = cJSON_AddArrayToObject(man, "stages");
