@@ -240,7 +240,8 @@ int elm_corpus_load_config(ElmCorpus *c, const ElmRun *run, const char *section,
     ElmCorpus all;
     elm_corpus_init(&all);
     int rc = 0;
-    if (elm_cfg_str(cfg, key)[0] == 0) elm_run_path(run, "generated", gen, sizeof gen);
+    // The study compares tweets with tweets: stories (generated/stories.jsonl) stay out.
+    if (elm_cfg_str(cfg, key)[0] == 0) elm_run_path(run, "generated/tweets.jsonl", gen, sizeof gen);
     snprintf(key, sizeof key, "%s.data", section);
     if (elm_cfg_str(cfg, key)[0]) {
         rc = elm_corpus_load(&all, data, text_col, label_col, 1, err);

@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
+# The report test renders the page in headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "elm: installing chromium for the report test" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 if [ ! -x build/venv/bin/python ]; then
   python3 -m venv build/venv
 fi

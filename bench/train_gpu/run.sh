@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# run.sh — elm's GPU benchmark, on the device machine (H100/H200), from the repo root.
+#   bash bench/train_gpu/run.sh check   build (sm_90a) + every GPU harness (ctest -L gpu) +
+#                                       kernel timings (matmul vs cuBLAS, attention vs SDPA)
+#   bash bench/train_gpu/run.sh train   GPT-2 124M (B=32) and 355M (B=16), T=1024, bf16: elm
+#                                       and ../shared/bench/hf_peer_bench.py in the SAME call
+#   bash bench/train_gpu/run.sh all     both (may not fit one 10-minute call)
+# Logs go to $OUT (the device tool brings them back); the last lines are the summary table.
+# Needs the folders prepare.sh stages (carry = ["shared", ".debs"]).
+set -uo pipefail
+what=${1:-all}
+ROOT=$(pwd)
+OUT=${OUT:-/tmp/elm-gpu-bench}
+mkdir -p "$OUT"
+BUILD=build/gpu  # under the ignored build/, so it never travels with the tree
+
+# C build dependencies from .debs, unpacked under /tmp/elmdeps with their pkg-config prefixes
+# rewritten; the system's are used when present.
+if [ -d .debs ] && ls .debs/*.deb >/dev/null 2>&1; then
+  D=/tmp/elmdeps
+  if [ ! -d $D ]; then
+    mkdir -p $D
+    for f in .debs/*.deb; do dpkg -x "$f" $D; done
+    # prefix=/usr and hard-coded /usr/... paths (libcjson's includedir) move under $D
+    find $D -name '*.pc' -exec sed -i "s|^prefix=/usr\$|prefix=$D/usr|; s|=/usr/|=$D/usr/|g; s|-I/usr/|-I$D/usr/|g" {} +
+  fi
+  export PATH="$PATH:$D/usr/bin"
+  command -v pkg-config >/dev/null || ln -sf $D/usr/bin/pkgconf $D/usr/bin/pkg-config
+  export PKG_CONFIG_PATH="$D/usr/lib/x86_64-linux-gnu/pkgconfig:$D/usr/share/pkgconfig:${PKG_CONFIG_PATH:-}"
+  export LD_LIBRARY_PATH="$D/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  PREFIX="-DCMAKE_PREFIX_PATH=$D/usr"
+fi
+
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv \
+  | tee "$OUT/gpu.txt"
+
+build() {
+  local t0=$(date +%s)
+  cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DELM_CUDA=ON -DELM_SHARED="$ROOT/shared" \
+    -DELM_CUDA_GENCODE="-gencode=arch=compute_90a,code=sm_90a" ${PREFIX:-} >"$OUT/cmake.log" 2>&1 \
+    || { tail -30 "$OUT/cmake.log"; exit 1; }
+  cmake --build $BUILD -j"$(nproc)" >"$OUT/build.log" 2>&1 || { grep -m20 -E 'error|Error' "$OUT/build.log"; exit 1; }
+  echo "build: $(( $(date +%s) - t0 )) s (sm_90a only, $(nproc) cores)"
+}
+
+check() {
+  ctest --test-dir $BUILD -L gpu --output-on-failure 2>&1 | tee "$OUT/ctest_gpu.log" | tail -15
+  for k in matmul attention layernorm; do
+    $BUILD/tests/gpu_test_$k --bench >"$OUT/bench_$k.log" 2>&1 || echo "bench $k FAILED (see $OUT/bench_$k.log)"
+  done
+  PYTHONUNBUFFERED=1 python3 bench/train_gpu/sdpa_bench.py >"$OUT/bench_sdpa.log" 2>&1 \
+    || echo "sdpa bench FAILED"
+}
+
+train() {
+  : >"$OUT/train.log"
+  for cfg in "gpt2 32" "gpt2-medium 16"; do
+    set -- $cfg
+    for mm in cublas elm; do
+      $BUILD/tests/gpu_test_train_step --bench $1 $2 1024 20 $mm 2>&1 | tee -a "$OUT/train.log" | grep RESULT
+    done
+  done
+  PYTHONUNBUFFERED=1 timeout 400 python3 shared/bench/hf_peer_bench.py train 2>&1 \
+    | grep '^{' | tee "$OUT/peer.log"
+}
+
+[ -x $BUILD/tests/gpu_test_train_step ] || build
+case $what in
+  check) check ;;
+  train) train ;;
+  all) check; train ;;
+  *) echo "usage: run.sh check|train|all"; exit 2 ;;
+esac
+python3 bench/train_gpu/summarize.py "$OUT"

@@ -1,0 +1,259 @@
+// tokenize.c — the `elm tokenize` stage (see tokenize.h): clean.jsonl -> split by document with
+// the run seed -> (train a vocabulary) -> encode on all threads -> token shards + tokens.json.
+#include "tokenize.h"
+#include "bpe.h"
+#include "corpus.h"
+#include "shard.h"
+#include "train.h"
+#include "../engine/fsutil.h"
+#include "../engine/progress.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int elm_tokenize_vocab_dir(const ElmRun *run, char *out, size_t cap, ElmError *err) {
+    if (elm_cfg_bool(&run->cfg, "tokenizer.train")) {
+        elm_run_path(run, "tokenizer", out, cap);
+        return 0;
+    }
+    if (elm_cfg_path(&run->cfg, "tokenizer.vocab", out, cap))
+        return elm_err(err, "[tokenizer] vocab is not set: give a folder with encoder.json and "
+                            "vocab.bpe (GPT-2's), or set train = true");
+    return 0;
+}
+
+typedef struct Docs {
+    char **text;
+    size_t *len;
+    size_t n;
+    uint64_t bytes;
+} Docs;
+
+static void docs_free(Docs *d) {
+    for (size_t i = 0; i < d->n; i++) free(d->text[i]);
+    free(d->text), free(d->len);
+}
+
+// One JSON object per line with a "text" string; blank lines are skipped. Parsed on all threads.
+static int read_docs(const char *path, int threads, Docs *d, ElmError *err) {
+    memset(d, 0, sizeof *d);
+    if (!elm_file_exists(path)) return elm_err(err, "%s: not found (run `elm clean` first)", path);
+    char *data;
+    size_t n;
+    if (elm_read_file(path, &data, &n, err)) return -1;
+    size_t n_lines = 1;
+    for (size_t i = 0; i < n; i++) n_lines += data[i] == '\n';
+    const char **line = malloc(n_lines * sizeof *line);
+    size_t *llen = malloc(n_lines * sizeof *llen), *lno = calloc(n_lines, sizeof *lno);
+    d->text = calloc(n_lines, sizeof *d->text);
+    d->len = calloc(n_lines, sizeof *d->len);
+    if (!line || !llen || !lno || !d->text || !d->len) {
+        free(data), free(line), free(llen), free(lno), docs_free(d);
+        return elm_err(err, "out of memory reading %s", path);
+    }
+    size_t k = 0, ln = 0;
+    for (char *p = data, *end = data + n; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *e = nl ? nl : end;
+        ln++;
+        size_t len = (size_t)(e - p);
+        int blank = 1;
+        for (size_t i = 0; i < len && blank; i++)
+            blank = p[i] == ' ' || p[i] == '\r' || p[i] == '\t';
+        if (!blank) line[k] = p, llen[k] = len, lno[k] = ln, k++;
+        p = nl ? nl + 1 : end;
+    }
+    size_t bad = SIZE_MAX; // index of the first bad line
+    const char *why = NULL;
+#pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
+    for (size_t i = 0; i < k; i++) {
+        const char *end = NULL;
+        cJSON *o = cJSON_ParseWithLengthOpts(line[i], llen[i], &end, 0);
+        for (; o && end < line[i] + llen[i]; end++)
+            if (*end != ' ' && *end != '\t' && *end != '\r') {
+                cJSON_Delete(o); // something after the object
+                o = NULL;
+            }
+        const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "text") : NULL;
+        const char *w = !o                   ? "not valid JSON"
+                        : !cJSON_IsObject(o) ? "not a JSON object"
+                        : !cJSON_IsString(t) ? "no \"text\" string"
+                                             : NULL;
+        if (!w) {
+            d->len[i] = strlen(t->valuestring);
+            d->text[i] = malloc(d->len[i] + 1);
+            if (d->text[i])
+                memcpy(d->text[i], t->valuestring, d->len[i] + 1);
+            else
+                w = "out of memory";
+        }
+        if (w) {
+#pragma omp critical(elm_tokenize_bad)
+            if (i < bad) bad = i, why = w;
+        }
+        cJSON_Delete(o);
+    }
+    d->n = k;
+    int rc = 0;
+    if (bad != SIZE_MAX)
+        rc = elm_err(err, "%s:%zu: %s", path, lno[bad], why);
+    else if (k == 0)
+        rc = elm_err(err, "%s: no documents", path);
+    for (size_t i = 0; i < k; i++) d->bytes += d->len[i];
+    free(data), free(line), free(llen), free(lno);
+    if (rc) docs_free(d);
+    return rc;
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// Marks round(fraction * n) documents as validation (at least 1 when fraction > 0 and n >= 2,
+// always leaving one for training), chosen by a seeded shuffle.
+static size_t choose_val(size_t n, double fraction, uint64_t seed, unsigned char *is_val) {
+    size_t n_val = (size_t)llround(fraction * (double)n);
+    if (fraction > 0 && n_val == 0 && n >= 2) n_val = 1;
+    if (n_val >= n) n_val = n ? n - 1 : 0;
+    size_t *perm = malloc((n ? n : 1) * sizeof *perm);
+    memset(is_val, 0, n);
+    if (!perm) return (size_t)-1;
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    uint64_t s = seed ^ 0x746F6B656E697A65ull; // "tokenize"
+    for (size_t i = 0; i < n_val; i++) {
+        size_t j = i + (size_t)(splitmix64(&s) % (n - i));
+        size_t t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+        is_val[perm[i]] = 1;
+    }
+    free(perm);
+    return n_val;
+}
+
+// Concatenates the documents of one split, each preceded by <|endoftext|>.
+static int32_t *gather(const int32_t *ids, const size_t *off, const unsigned char *is_val,
+                       size_t n_docs, int want_val, int32_t eot, size_t *n_out) {
+    size_t n = 0;
+    for (size_t d = 0; d < n_docs; d++)
+        if (is_val[d] == want_val) n += 1 + off[d + 1] - off[d];
+    int32_t *out = malloc((n ? n : 1) * sizeof *out);
+    if (!out) return NULL;
+    size_t o = 0;
+    for (size_t d = 0; d < n_docs; d++) {
+        if (is_val[d] != want_val) continue;
+        out[o++] = eot;
+        memcpy(out + o, ids + off[d], (off[d + 1] - off[d]) * sizeof *out);
+        o += off[d + 1] - off[d];
+    }
+    *n_out = n;
+    return out;
+}
+
+int elm_tokenize_run(ElmRun *run, ElmError *err) {
+    double t0 = elm_now();
+    const ElmConfig *cfg = &run->cfg;
+    char clean[4096], dir[4096], path[4096];
+    elm_run_path(run, "clean.jsonl", clean, sizeof clean);
+    if (elm_tokenize_vocab_dir(run, dir, sizeof dir, err)) return -1;
+    int train = elm_cfg_bool(cfg, "tokenizer.train");
+    int special = elm_cfg_bool(cfg, "tokenizer.allow_special");
+    double val_fraction = elm_cfg_float(cfg, "tokenizer.val_fraction");
+    Docs docs;
+    if (read_docs(clean, run->threads, &docs, err)) return -1;
+    int rc = -1;
+    unsigned char *is_val = malloc(docs.n);
+    ElmBpe *bpe = NULL;
+    int32_t *ids = NULL, *tr = NULL, *va = NULL;
+    size_t *off = NULL, n_val = is_val ? choose_val(docs.n, val_fraction, run->seed, is_val) : 0;
+    if (!is_val || n_val == (size_t)-1) {
+        elm_err(err, "out of memory");
+        goto out;
+    }
+    ElmBpeTrainInfo info = {0};
+    if (train) {
+        // The vocabulary is learnt from the training documents only.
+        const char **tt = malloc(docs.n * sizeof *tt);
+        size_t *tl = malloc(docs.n * sizeof *tl), k = 0;
+        if (!tt || !tl) {
+            free(tt), free(tl);
+            elm_err(err, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < docs.n; i++)
+            if (!is_val[i]) tt[k] = docs.text[i], tl[k] = docs.len[i], k++;
+        int trc = elm_bpe_train(tt, tl, k, (int)elm_cfg_int(cfg, "tokenizer.vocab_size"),
+                                run->threads, run->quiet, dir, &info, err);
+        free(tt), free(tl);
+        if (trc) goto out;
+    }
+    if (!(bpe = elm_bpe_load_dir(dir, err))) goto out;
+    int32_t eot = elm_bpe_eot(bpe);
+    if (eot < 0) {
+        elm_err(err, "%s: the vocabulary has no <|endoftext|> token to separate documents", dir);
+        goto out;
+    }
+    ElmProgress prog;
+    elm_progress_start(&prog, "tokenize", "bytes", docs.bytes, run->quiet);
+    if (elm_bpe_encode_docs(bpe, (const char *const *)docs.text, docs.len, docs.n, special,
+                            run->threads, &prog, &ids, &off, err))
+        goto out;
+    elm_progress_finish(&prog);
+    size_t n_tr, n_va;
+    tr = gather(ids, off, is_val, docs.n, 0, eot, &n_tr);
+    va = gather(ids, off, is_val, docs.n, 1, eot, &n_va);
+    if (!tr || !va) {
+        elm_err(err, "out of memory");
+        goto out;
+    }
+    uint32_t vs = (uint32_t)elm_bpe_vocab_size(bpe);
+    elm_run_path(run, "tokens", path, sizeof path);
+    if (elm_mkdirs(path, err)) goto out;
+    elm_run_path(run, "tokens/train.bin", path, sizeof path);
+    if (elm_shard_write(path, tr, n_tr, vs, (uint32_t)eot, docs.n - n_val, err)) goto out;
+    elm_run_path(run, "tokens/val.bin", path, sizeof path);
+    if (elm_shard_write(path, va, n_va, vs, (uint32_t)eot, n_val, err)) goto out;
+
+    uint64_t text_tokens = off[docs.n];
+    cJSON *j = cJSON_CreateObject(), *jd, *jt;
+    cJSON_AddStringToObject(j, "vocab", dir);
+    cJSON_AddBoolToObject(j, "trained", train);
+    cJSON_AddNumberToObject(j, "vocab_size", vs);
+    cJSON_AddNumberToObject(j, "eot", eot);
+    cJSON_AddNumberToObject(j, "dtype_bytes", vs <= 65536 ? 2 : 4);
+    cJSON_AddItemToObject(j, "docs", jd = cJSON_CreateObject());
+    cJSON_AddNumberToObject(jd, "train", (double)(docs.n - n_val));
+    cJSON_AddNumberToObject(jd, "val", (double)n_val);
+    cJSON_AddItemToObject(j, "tokens", jt = cJSON_CreateObject());
+    cJSON_AddNumberToObject(jt, "train", (double)n_tr);
+    cJSON_AddNumberToObject(jt, "val", (double)n_va);
+    cJSON_AddNumberToObject(j, "text_bytes", (double)docs.bytes);
+    cJSON_AddNumberToObject(j, "text_tokens", (double)text_tokens);
+    cJSON_AddNumberToObject(j, "bytes_per_token",
+                            text_tokens ? (double)docs.bytes / (double)text_tokens : 0);
+    cJSON_AddNumberToObject(j, "val_fraction", val_fraction);
+    cJSON_AddNumberToObject(j, "seed", (double)run->seed);
+    cJSON_AddBoolToObject(j, "allow_special", special);
+    if (train) {
+        cJSON_AddNumberToObject(j, "train_merges", info.n_merges);
+        cJSON_AddNumberToObject(j, "train_seconds", info.seconds);
+    }
+    cJSON_AddNumberToObject(j, "threads", run->threads);
+    cJSON_AddNumberToObject(j, "seconds", elm_now() - t0);
+    char *txt = cJSON_Print(j);
+    cJSON_Delete(j);
+    elm_run_path(run, "tokens.json", path, sizeof path);
+    size_t tl = txt ? strlen(txt) : 0;
+    if (txt) txt[tl] = '\n';
+    rc = txt ? elm_write_file_atomic(path, txt, tl + 1, err) : elm_err(err, "out of memory");
+    free(txt);
+out:
+    docs_free(&docs);
+    free(is_val), free(ids), free(off), free(tr), free(va);
+    elm_bpe_free(bpe);
+    return rc;
+}
