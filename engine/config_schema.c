@@ -153,7 +153,8 @@ static const ElmCfgKey validate_keys[] = {
      "(label 1 = real, 0 = generated), e.g. the study's real_vs_generated.csv"},
     {"real", ELM_CFG_PATH, "", 0, 0, NULL, "real tweets, JSONL or CSV (empty = <run>/clean.jsonl)"},
     {"generated", ELM_CFG_PATH, "", 0, 0, NULL,
-     "generated tweets: a JSONL/CSV file or a folder of *.jsonl (empty = <run>/generated/)"},
+     "generated tweets: a JSONL/CSV file or a folder of *.jsonl (empty = "
+     "<run>/generated/tweets.jsonl)"},
     {"text_column", ELM_CFG_STR, "auto", 0, 0, NULL,
      "CSV column (JSONL field) holding the text; auto = text, else tweet_clean"},
     {"label_column", ELM_CFG_STR, "label", 0, 0, NULL, "CSV column of 0/1 labels (with data)"},
@@ -211,7 +212,8 @@ static const ElmCfgKey topics_keys[] = {
      "one labelled CSV instead of real + generated (label 1 = real, 0 = generated)"},
     {"real", ELM_CFG_PATH, "", 0, 0, NULL, "real tweets, JSONL or CSV (empty = <run>/clean.jsonl)"},
     {"generated", ELM_CFG_PATH, "", 0, 0, NULL,
-     "generated tweets: file or folder of *.jsonl (empty = <run>/generated/; missing = none)"},
+     "generated tweets: file or folder of *.jsonl (empty = <run>/generated/tweets.jsonl; missing = "
+     "none)"},
     {"text_column", ELM_CFG_STR, "auto", 0, 0, NULL, "CSV column / JSONL field of the text"},
     {"label_column", ELM_CFG_STR, "label", 0, 0, NULL, "CSV column of 0/1 labels (with data)"},
     {"max_rows", ELM_CFG_INT, "0", 0, BIG, NULL, "stratified random subset of rows (0 = all)"},

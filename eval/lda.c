@@ -11,6 +11,9 @@
 #include "../engine/progress.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,35 +154,46 @@ static int estep_all(const ElmLda *lda, const ElmLdaOpts *o, const ElmCsr *X, ui
     int k = lda->k, V = lda->V, failed = 0;
     if (sstats) memset(sstats, 0, (size_t)k * V * sizeof *sstats);
     int threads = o->threads < 1 ? 1 : o->threads;
+    // Each thread sums a fixed contiguous block of documents; the blocks are added in thread
+    // order, so a run is reproducible for a given thread count.
+    double **locals = calloc((size_t)threads, sizeof *locals);
+    if (!locals) return -1;
 #pragma omp parallel num_threads(threads)
     {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
         Scratch s = {0};
         s.edt = malloc((size_t)k * sizeof *s.edt);
         s.last = malloc((size_t)k * sizeof *s.last);
         double *local = sstats ? calloc((size_t)k * V, sizeof *local) : NULL;
+        locals[tid] = local;
         int ok = s.edt && s.last && (!sstats || local);
-#pragma omp for schedule(dynamic, 256)
+#pragma omp for schedule(static)
         for (int d = 0; d < X->n_rows; d++) {
             int n = (int)(X->indptr[d + 1] - X->indptr[d]);
             if (!ok || scratch_fit(&s, k, n)) {
                 ok = 0;
                 continue;
             }
-            // A per-document stream, so results do not depend on the thread count.
+            // A per-document stream, so gamma's start does not depend on the thread count.
             uint64_t rng = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(d + 1));
             doc_estep(lda, o, X->indices + X->indptr[d], X->data + X->indptr[d], n,
                       gamma + (size_t)d * k, &s, local, sstats ? &rng : NULL);
-        }
-        if (sstats && ok) {
-#pragma omp critical(elm_lda_sstats)
-            for (size_t i = 0; i < (size_t)k * V; i++) sstats[i] += local[i];
         }
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
         }
-        free(local), free(s.edt), free(s.last), free(s.ew), free(s.phin);
+        free(s.edt), free(s.last), free(s.ew), free(s.phin);
     }
+    for (int t = 0; t < threads; t++) {
+        if (sstats && locals[t] && !failed)
+            for (size_t i = 0; i < (size_t)k * V; i++) sstats[i] += locals[t][i];
+        free(locals[t]);
+    }
+    free(locals);
     return failed ? -1 : 0;
 }
 
