@@ -160,6 +160,8 @@ static const ElmCfgKey validate_keys[] = {
     {"label_column", ELM_CFG_STR, "label", 0, 0, NULL, "CSV column of 0/1 labels (with data)"},
     {"max_rows", ELM_CFG_INT, "0", 0, BIG, NULL,
      "use a stratified random subset of this many rows (0 = all)"},
+    {"balance", ELM_CFG_BOOL, "true", 0, 0, NULL,
+     "drop random texts of the larger class until both classes are the same size"},
     {"ngram_min", ELM_CFG_INT, "1", 1, 8, NULL, "smallest word n-gram"},
     {"ngram_max", ELM_CFG_INT, "3", 1, 8, NULL, "largest word n-gram"},
     {"max_features", ELM_CFG_INT, "200000", 0, BIG, NULL, "keep the most frequent terms (0 = all)"},
