@@ -24,8 +24,9 @@ const ElmCommand elm_cmd_topics = {
     .usage =
         "usage: elm topics CONFIG.ini [--export=DIR] [--set topics.KEY=VALUE ...]\n\n"
         "Fits LDA (batch variational Bayes) on word counts of the real tweets (<run>/clean.jsonl\n"
-        "or topics.real) and generated ones (<run>/generated/ or topics.generated, optional), or\n"
-        "a labelled CSV (topics.data). Writes <run>/topics/topics.json: each topic's top words\n"
+        "or topics.real) and generated ones (<run>/generated/tweets.jsonl or topics.generated,\n"
+        "optional), or a labelled CSV (topics.data). Writes <run>/topics/topics.json: each topic's "
+        "top words\n"
         "and weights, held-out perplexity, coherence (u_mass, c_npmi, c_v as gensim defines\n"
         "them), mean topic share of real vs generated texts, a sweep over topics.sweep.k /\n"
         "alpha / beta, and the top words of each side with the words exclusive to each.\n"

@@ -50,8 +50,9 @@ const ElmCommand elm_cmd_validate = {
     .usage =
         "usage: elm validate CONFIG.ini [--export=DIR] [--set validate.KEY=VALUE ...]\n\n"
         "Reads real tweets (<run>/clean.jsonl or validate.real) and generated ones\n"
-        "(<run>/generated/ or validate.generated), or one labelled CSV (validate.data, label 1 =\n"
-        "real, 0 = generated); builds TF-IDF features; trains Multinomial NB, Gaussian NB and a\n"
+        "(<run>/generated/tweets.jsonl or validate.generated), or one labelled CSV\n"
+        "(validate.data, label 1 = real, 0 = generated); builds TF-IDF features; trains\n"
+        "Multinomial NB, Gaussian NB and a\n"
         "random forest (tuned by a stratified-CV grid search when validate.grid.* is set) on a\n"
         "stratified split; writes <run>/validate/metrics.json (every number) and\n"
         "<run>/validate/viable.jsonl (generated test tweets the tuned forest calls real,\n"

@@ -464,15 +464,21 @@ static uint64_t tree_seed(uint64_t seed, int t) {
     return mix64(mix64(seed) ^ (uint64_t)(t + 1));
 }
 
-static int fit_tree(Builder *b, int t, ElmTree *tree, double *importance) {
-    int n = b->X->n_rows;
-    uint64_t rng = tree_seed(b->o->seed, t);
-    if (b->o->bootstrap) {
-        for (int i = 0; i < n; i++) b->w[i] = 0;
-        for (int i = 0; i < n; i++) b->w[rng_below(&rng, (uint64_t)n)] += 1;
+// Tree t's bootstrap counts (all 1 without bootstrap); returns the RNG state after the draws.
+static uint64_t bootstrap(const ElmForestOpts *o, int t, int n, double *w) {
+    uint64_t rng = tree_seed(o->seed, t);
+    if (o->bootstrap) {
+        for (int i = 0; i < n; i++) w[i] = 0;
+        for (int i = 0; i < n; i++) w[rng_below(&rng, (uint64_t)n)] += 1;
     } else {
-        for (int i = 0; i < n; i++) b->w[i] = 1;
+        for (int i = 0; i < n; i++) w[i] = 1;
     }
+    return rng;
+}
+
+static int fit_tree(Builder *b, int t, ElmTree *tree) {
+    int n = b->X->n_rows;
+    uint64_t rng = bootstrap(b->o, t, n, b->w);
     b->n_in = 0;
     for (int i = 0; i < n; i++) {
         b->pos[i] = -1;
@@ -489,11 +495,21 @@ static int fit_tree(Builder *b, int t, ElmTree *tree, double *importance) {
     int rc = grow(b, 0, b->n_in, 0, mix64(rng), 0, -1, 0, wc, wn);
     present_clear(&b->levels[0]);
     if (rc) return -1;
-    // Per tree: decrease / root weight, normalised to sum 1 (trees of one node add nothing).
+    // Per tree: decrease normalised to sum 1 (trees of one node add nothing), kept sparse in
+    // the tree so the forest sums them in tree order, whatever thread grew which tree.
     double total = 0;
-    for (int j = 0; j < b->F; j++) total += b->importance[j];
+    int nz = 0;
+    for (int j = 0; j < b->F; j++) total += b->importance[j], nz += b->importance[j] > 0;
+    tree->imp_feat = malloc((size_t)(nz ? nz : 1) * sizeof *tree->imp_feat);
+    tree->imp_val = malloc((size_t)(nz ? nz : 1) * sizeof *tree->imp_val);
+    if (!tree->imp_feat || !tree->imp_val) return -1;
+    tree->n_imp = 0;
     if (total > 0)
-        for (int j = 0; j < b->F; j++) importance[j] += b->importance[j] / total;
+        for (int j = 0; j < b->F; j++)
+            if (b->importance[j] > 0) {
+                tree->imp_feat[tree->n_imp] = j;
+                tree->imp_val[tree->n_imp++] = b->importance[j] / total;
+            }
     return 0;
 }
 
@@ -502,6 +518,8 @@ void elm_forest_free(ElmForest *f) {
         for (int t = 0; t < f->opts.n_estimators; t++) {
             free(f->trees[t].nodes);
             free(f->trees[t].value);
+            free(f->trees[t].imp_feat);
+            free(f->trees[t].imp_val);
         }
     free(f->trees);
     free(f->importances);
@@ -536,22 +554,12 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
         elm_forest_free(f);
         return elm_err(err, "out of memory for a %d-tree forest", T);
     }
-    // OOB votes: per row, summed class fractions of the trees that did not see it.
-    double *oob = o->oob_score ? calloc((size_t)n * C, sizeof *oob) : NULL;
     int failed = 0, done = 0;
     int threads = o->threads < 1 ? 1 : o->threads;
-    // Each tree's importances, kept sparse and summed in tree order after the loop, so the
-    // forest's importances do not depend on which thread built which tree.
-    int *ti_n = calloc((size_t)T, sizeof *ti_n);
-    int **ti_idx = calloc((size_t)T, sizeof *ti_idx);
-    double **ti_val = calloc((size_t)T, sizeof *ti_val);
-    if (!ti_n || !ti_idx || !ti_val) failed = 1;
 #pragma omp parallel num_threads(threads)
     {
         Builder b;
-        double *imp = calloc((size_t)F, sizeof *imp);
-        double *dense = o->oob_score ? calloc((size_t)F, sizeof *dense) : NULL;
-        int ok = builder_init(&b, o, X, &Xc, y, C) == 0 && imp && (!o->oob_score || dense);
+        int ok = builder_init(&b, o, X, &Xc, y, C) == 0;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -559,35 +567,10 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < T; t++) {
             if (!ok || failed) continue;
-            if (fit_tree(&b, t, &f->trees[t], imp)) {
+            if (fit_tree(&b, t, &f->trees[t])) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
-            }
-            int nz = 0;
-            for (int j = 0; j < F; j++) nz += imp[j] != 0;
-            ti_idx[t] = malloc((size_t)(nz ? nz : 1) * sizeof **ti_idx);
-            ti_val[t] = malloc((size_t)(nz ? nz : 1) * sizeof **ti_val);
-            if (!ti_idx[t] || !ti_val[t]) {
-#pragma omp atomic write
-                failed = 1;
-                continue;
-            }
-            for (int j = 0; j < F; j++)
-                if (imp[j] != 0) ti_idx[t][ti_n[t]] = j, ti_val[t][ti_n[t]++] = imp[j], imp[j] = 0;
-            if (oob) {
-                for (int i = 0; i < n; i++) {
-                    if (b.w[i] > 0) continue;
-                    for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
-                        dense[X->indices[k]] = X->data[k];
-                    const float *v = leaf_value(&f->trees[t], dense, 0, C);
-                    for (int c = 0; c < C; c++) {
-#pragma omp atomic
-                        oob[(size_t)i * C + c] += v[c];
-                    }
-                    for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
-                        dense[X->indices[k]] = 0;
-                }
             }
             int d;
 #pragma omp atomic capture
@@ -598,24 +581,46 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
             }
         }
         if (ok) builder_free(&b);
-        free(imp);
-        free(dense);
     }
     elm_csr_free(&Xc);
-    for (int t = 0; t < T && !failed; t++)
-        for (int i = 0; i < ti_n[t]; i++) f->importances[ti_idx[t][i]] += ti_val[t][i];
-    for (int t = 0; t < T && ti_idx && ti_val; t++) free(ti_idx[t]), free(ti_val[t]);
-    free(ti_n), free(ti_idx), free(ti_val);
     if (failed) {
-        free(oob);
         elm_forest_free(f);
         return elm_err(err, "out of memory growing the forest");
     }
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < f->trees[t].n_imp; i++)
+            f->importances[f->trees[t].imp_feat[i]] += f->trees[t].imp_val[i];
     double total = 0;
     for (int j = 0; j < F; j++) total += f->importances[j];
     if (total > 0)
         for (int j = 0; j < F; j++) f->importances[j] /= total;
-    if (oob) {
+    if (o->oob_score) {
+        // OOB votes: per row, the class fractions of the trees that did not see it, summed in
+        // tree order (so the score does not depend on the threads).
+        double *oob = calloc((size_t)n * C, sizeof *oob), *w = malloc((size_t)n * sizeof *w);
+        if (!oob || !w) {
+            free(oob), free(w);
+            elm_forest_free(f);
+            return elm_err(err, "out of memory for the OOB score");
+        }
+        for (int t = 0; t < T; t++) {
+            bootstrap(o, t, n, w);
+#pragma omp parallel num_threads(threads)
+            {
+                double *dense = calloc((size_t)F, sizeof *dense);
+#pragma omp for schedule(static)
+                for (int i = 0; i < n; i++) {
+                    if (w[i] > 0 || !dense) continue;
+                    for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
+                        dense[X->indices[k]] = X->data[k];
+                    const float *v = leaf_value(&f->trees[t], dense, 0, C);
+                    for (int c = 0; c < C; c++) oob[(size_t)i * C + c] += v[c];
+                    for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
+                        dense[X->indices[k]] = 0;
+                }
+                free(dense);
+            }
+        }
         long long ok = 0, seen = 0;
         for (int i = 0; i < n; i++) {
             const double *p = oob + (size_t)i * C;
@@ -630,7 +635,7 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
             ok += best == y[i];
         }
         f->oob_score = seen ? (double)ok / seen : NAN;
-        free(oob);
+        free(oob), free(w);
     }
     return 0;
 }

@@ -42,6 +42,9 @@ typedef struct ElmTree {
     ElmTreeNode *nodes;
     float *value; // (n_nodes, C) class fractions at each node (every node, for depth cuts)
     int n_nodes, cap;
+    int32_t *imp_feat; // (n_imp) features this tree split on
+    double *imp_val;   // (n_imp) their share of the tree's impurity decrease
+    int n_imp;
 } ElmTree;
 
 typedef struct ElmForest {

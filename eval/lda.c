@@ -13,10 +13,6 @@
 #include <math.h>
 #ifdef _OPENMP
 #include <omp.h>
-#else
-static int omp_get_thread_num(void) {
-    return 0;
-}
 #endif
 #include <stdlib.h>
 #include <string.h>
@@ -158,16 +154,21 @@ static int estep_all(const ElmLda *lda, const ElmLdaOpts *o, const ElmCsr *X, ui
     int k = lda->k, V = lda->V, failed = 0;
     if (sstats) memset(sstats, 0, (size_t)k * V * sizeof *sstats);
     int threads = o->threads < 1 ? 1 : o->threads;
-    // Per-thread sums over a static split of the documents, added in thread order afterwards:
-    // the same threads give the same bits on every run.
-    double **locals = sstats ? calloc((size_t)threads, sizeof *locals) : NULL;
-    if (sstats && !locals) return -1;
+    // Each thread sums a fixed contiguous block of documents; the blocks are added in thread
+    // order, so a run is reproducible for a given thread count.
+    double **locals = calloc((size_t)threads, sizeof *locals);
+    if (!locals) return -1;
 #pragma omp parallel num_threads(threads)
     {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
         Scratch s = {0};
         s.edt = malloc((size_t)k * sizeof *s.edt);
         s.last = malloc((size_t)k * sizeof *s.last);
         double *local = sstats ? calloc((size_t)k * V, sizeof *local) : NULL;
+        locals[tid] = local;
         int ok = s.edt && s.last && (!sstats || local);
 #pragma omp for schedule(static)
         for (int d = 0; d < X->n_rows; d++) {
@@ -176,22 +177,21 @@ static int estep_all(const ElmLda *lda, const ElmLdaOpts *o, const ElmCsr *X, ui
                 ok = 0;
                 continue;
             }
-            // A per-document stream, so results do not depend on the thread count.
+            // A per-document stream, so gamma's start does not depend on the thread count.
             uint64_t rng = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(d + 1));
             doc_estep(lda, o, X->indices + X->indptr[d], X->data + X->indptr[d], n,
                       gamma + (size_t)d * k, &s, local, sstats ? &rng : NULL);
         }
-        if (sstats) locals[omp_get_thread_num()] = local;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
         }
         free(s.edt), free(s.last), free(s.ew), free(s.phin);
     }
-    for (int th = 0; sstats && th < threads; th++) {
-        if (locals[th] && !failed)
-            for (size_t i = 0; i < (size_t)k * V; i++) sstats[i] += locals[th][i];
-        free(locals[th]);
+    for (int t = 0; t < threads; t++) {
+        if (sstats && locals[t] && !failed)
+            for (size_t i = 0; i < (size_t)k * V; i++) sstats[i] += locals[t][i];
+        free(locals[t]);
     }
     free(locals);
     return failed ? -1 : 0;
@@ -269,16 +269,9 @@ double elm_lda_perplexity(const ElmLda *lda, const ElmCsr *X, const double *gamm
     double *elogb = malloc((size_t)k * V * sizeof *elogb);
     if (!elogb) return NAN;
     for (size_t i = 0; i < (size_t)k * V; i++) elogb[i] = log(lda->exp_elog_beta[i]);
-    // Per-document terms summed in document order afterwards (a reduction's order varies).
-    double *dscore = calloc((size_t)X->n_rows + 1, sizeof *dscore);
-    double *dwords = calloc((size_t)X->n_rows + 1, sizeof *dwords);
-    if (!dscore || !dwords) {
-        free(elogb), free(dscore), free(dwords);
-        return NAN;
-    }
-#pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
+    double score = 0, words = 0;
+#pragma omp parallel for num_threads(threads < 1 ? 1 : threads) reduction(+ : score, words)
     for (int d = 0; d < X->n_rows; d++) {
-        double score = 0, words = 0;
         const double *g = gamma + (size_t)d * k;
         double elogt[1024], sum = 0;
         double *et = k <= 1024 ? elogt : malloc((size_t)k * sizeof *et);
@@ -296,12 +289,8 @@ double elm_lda_perplexity(const ElmLda *lda, const ElmCsr *X, const double *gamm
             words += X->data[j];
         }
         if (et != elogt) free(et);
-        dscore[d] = score, dwords[d] = words;
     }
     free(elogb);
-    double score = 0, words = 0;
-    for (int d = 0; d < X->n_rows; d++) score += dscore[d], words += dwords[d];
-    free(dscore), free(dwords);
     score += loglik(lda->alpha, gamma, X->n_rows, k);
     score += loglik(lda->beta, lda->lambda, k, V);
     return exp(-score / words);

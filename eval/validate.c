@@ -339,6 +339,52 @@ static int cmp_ranked(const void *a, const void *b) {
     return ((const Ranked *)a)->row - ((const Ranked *)b)->row;
 }
 
+// Keeps every text of the smaller class and as many random ones of the larger, so that 50%
+// accuracy means "cannot tell them apart" (the study's set was balanced by construction).
+static int balance(ElmCorpus *c, uint64_t seed, ElmError *err) {
+    int n1 = 0;
+    for (int i = 0; i < c->n; i++) n1 += c->label[i] == 1;
+    int n0 = c->n - n1, big = n1 > n0 ? 1 : 0, keep_big = n1 < n0 ? n1 : n0;
+    if (n1 == n0) return 0;
+    int n_big = big ? n1 : n0;
+    int *idx = malloc((size_t)n_big * sizeof *idx);
+    char *keep = calloc((size_t)c->n, 1);
+    if (!idx || !keep) {
+        free(idx), free(keep);
+        return elm_err(err, "out of memory balancing classes");
+    }
+    int m = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (c->label[i] == big)
+            idx[m++] = i;
+        else
+            keep[i] = 1;
+    }
+    uint64_t s = seed ^ 0x510e527fade682d1ull;
+    for (int i = 0; i < keep_big; i++) { // partial Fisher-Yates
+        s += 0x9e3779b97f4a7c15ull;
+        uint64_t z = s;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        int j = i + (int)(z % (uint64_t)(n_big - i)), t = idx[i];
+        idx[i] = idx[j], idx[j] = t;
+        keep[idx[i]] = 1;
+    }
+    int w = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (!keep[i]) {
+            free(c->text[i]);
+            continue;
+        }
+        c->text[w] = c->text[i], c->label[w] = c->label[i], c->line[w] = c->line[i];
+        w++;
+    }
+    c->n = w;
+    free(idx), free(keep);
+    return 0;
+}
+
 int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     Models models;
@@ -362,6 +408,10 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
     double t_start = elm_now();
     ElmCorpus c;
     if (elm_corpus_load_config(&c, run, "validate", 1, err)) return -1;
+    if (elm_cfg_bool(cfg, "validate.balance") && balance(&c, run->seed, err)) {
+        elm_corpus_free(&c);
+        return -1;
+    }
     int n = c.n, rc = -1;
     ElmTextFeat tf = {0};
     ElmCsr X = {0};

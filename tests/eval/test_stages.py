@@ -1,6 +1,6 @@
 """`elm validate` and `elm topics` on a run folder laid out by the pipeline: real tweets in
-<run>/clean.jsonl, generated ones in <run>/generated/tweets.jsonl (stories.jsonl beside it must
-be left out: validators compare tweets with tweets). Checks the outputs' contents:
+<run>/clean.jsonl, generated ones in <run>/generated/tweets.jsonl (generated stories beside it
+stay out), then the same with `generated` naming a folder of *.jsonl. Checks the outputs' contents:
 viable tweets are generated test texts ranked by P(real), metrics agree with the confusion
 counts, topic shares sum to 1 per side, top words are really the most frequent."""
 import collections
@@ -36,7 +36,12 @@ write(os.path.join(run_dir, "clean.jsonl"),
 write(os.path.join(run_dir, "generated", "tweets.jsonl"),
       "".join(json.dumps({"text": t}) + "\n" for t in gen))
 write(os.path.join(run_dir, "generated", "stories.jsonl"),
-      "".join(json.dumps({"text": "a long story about zebras " * 20}) + "\n" for _ in range(50)))
+      "".join(json.dumps({"text": "once upon a time a long story " + str(i)}) + "\n"
+              for i in range(50)))
+folder = os.path.join(d, "gen-folder")
+os.makedirs(folder)
+write(os.path.join(folder, "a.jsonl"), "".join(json.dumps({"text": t}) + "\n" for t in gen[:150]))
+write(os.path.join(folder, "b.jsonl"), "".join(json.dumps({"text": t}) + "\n" for t in gen[150:]))
 cfg = write(os.path.join(d, "s.ini"), f"""[run]
 name = s
 out_dir = {d}/out
@@ -86,6 +91,13 @@ for side in ("share_real", "share_generated"):
 c.check(len(t["sweep"]) == 2 and [r["k"] for r in t["sweep"]] == [2, 3], "sweep table")
 dt = read_jsonl(os.path.join(run_dir, "topics", "doc_topics.jsonl"))
 c.check(len(dt) == 600 and all(abs(sum(x["topics"]) - 1) < 1e-4 for x in dt), "doc_topics.jsonl")
+
+# A folder of *.jsonl as validate.generated reads every file.
+p = run_elm("validate", cfg, "--set", f"validate.generated={folder}", "--set",
+            "validate.models=nb", "--quiet")
+c.check(p.returncode == 0, f"validate with a folder failed: {p.stderr}")
+m2 = json.load(open(os.path.join(run_dir, "validate", "metrics.json")))
+c.check(m2["data"]["generated"] == 300, f"folder: {m2['data']}")
 # Top words: recount here.
 for side, texts in (("real", real), ("generated", gen)):
     cnt = collections.Counter(w for x in texts for w in re.findall(r"\w\w+", x.lower())
