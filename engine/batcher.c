@@ -171,25 +171,10 @@ static void accept(const ElmBatchJob *job, Slot *s, int cap, int eot, int32_t to
         s->stop = "context";
 }
 
-// The cut and the mean log-probability of a finished slot (generate.c's finish_seq).
+// The cut and the mean log-probability of a finished slot.
 static int finish(const ElmGenParams *p, const Slot *s, ElmGenText *out) {
-    size_t cut;
-    if (p->mode == ELM_GEN_STORY)
-        cut = elm_text_cut_sentence(s->bytes, s->n_bytes, s->prompt_bytes, p->max_chars);
-    else
-        cut = elm_text_cut_words(s->bytes, s->n_bytes, s->prompt_bytes, p->max_chars,
-                                 strcmp(s->stop, "eot") == 0 || strcmp(s->stop, "banned") == 0);
-    while (cut > s->prompt_bytes && elm_text_is_space((unsigned char)s->bytes[cut - 1])) cut--;
-    out->n_tokens = 0;
-    double sum = 0;
-    for (int k = 0; k < s->n_new && s->tok_end[k] <= cut; k++) {
-        sum += s->logprob[k];
-        out->n_tokens++;
-    }
-    out->mean_logprob = out->n_tokens ? sum / out->n_tokens : 0.0;
-    out->stop = s->stop;
-    out->text = elm_text_sanitize(s->bytes, cut);
-    return out->text ? 0 : -1;
+    return elm_gen_finish(p, s->bytes, s->n_bytes, s->prompt_bytes, s->tok_end, s->logprob,
+                          s->n_new, s->stop, out);
 }
 
 // Room in the ring for offset `req` (grows it, keeping each held text at its offset).

@@ -1,5 +1,6 @@
 // checkpoint.c — state.bin and the step_N folders of <run>/checkpoints (see checkpoint.h).
 #include "checkpoint.h"
+#include "le.h"
 #include "fsutil.h"
 
 #include <dirent.h>
@@ -20,39 +21,22 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
     return h;
 }
 
-static void put32(unsigned char *p, uint32_t x) {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(x >> (8 * i));
-}
-static void put64(unsigned char *p, uint64_t x) {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(x >> (8 * i));
-}
-static uint32_t get32(const unsigned char *p) {
-    uint32_t x = 0;
-    for (int i = 0; i < 4; i++) x |= (uint32_t)p[i] << (8 * i);
-    return x;
-}
-static uint64_t get64(const unsigned char *p) {
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++) x |= (uint64_t)p[i] << (8 * i);
-    return x;
-}
-
 static void pack_header(unsigned char h[ELM_STATE_HEADER_BYTES], const ElmTrainState *st) {
     memset(h, 0, ELM_STATE_HEADER_BYTES);
     memcpy(h, ELM_STATE_MAGIC, 8);
-    put32(h + 8, ELM_STATE_VERSION);
-    put32(h + 12, ELM_STATE_HEADER_BYTES);
-    put64(h + 16, st->step);
-    put64(h + 24, st->adam_t);
-    put64(h + 32, st->n_params);
-    put64(h + 40, st->seed);
-    put64(h + 48, st->epoch);
-    put64(h + 56, st->cursor);
-    put32(h + 64, st->batch_size);
-    put32(h + 68, st->seq_len);
-    put32(h + 72, st->grad_accum);
-    put32(h + 76, st->vocab_size);
-    put64(h + 80, st->tokens_seen);
+    elm_le_put32(h + 8, ELM_STATE_VERSION);
+    elm_le_put32(h + 12, ELM_STATE_HEADER_BYTES);
+    elm_le_put64(h + 16, st->step);
+    elm_le_put64(h + 24, st->adam_t);
+    elm_le_put64(h + 32, st->n_params);
+    elm_le_put64(h + 40, st->seed);
+    elm_le_put64(h + 48, st->epoch);
+    elm_le_put64(h + 56, st->cursor);
+    elm_le_put32(h + 64, st->batch_size);
+    elm_le_put32(h + 68, st->seq_len);
+    elm_le_put32(h + 72, st->grad_accum);
+    elm_le_put32(h + 76, st->vocab_size);
+    elm_le_put64(h + 80, st->tokens_seen);
 }
 
 // Writes n floats (or n zeros when x is NULL) little-endian, folding them into the checksum.
@@ -85,7 +69,7 @@ int elm_state_write(const char *path, const ElmTrainState *st, const float *m, c
         return elm_err(err, "%s: write failed", path);
     }
     unsigned char s8[8];
-    put64(s8, sum);
+    elm_le_put64(s8, sum);
     if (fseek(af.f, 120, SEEK_SET) != 0 || fwrite(s8, 1, 8, af.f) != 8) {
         elm_atomic_abort(&af);
         return elm_err(err, "%s: write failed", path);
@@ -108,23 +92,24 @@ int elm_state_read(const char *path, ElmTrainState *st, float **m, float **v, El
         fclose(f);
         return elm_err(err, "%s: not an elm training state (bad magic)", path);
     }
-    if (get32(h + 8) != ELM_STATE_VERSION || get32(h + 12) != ELM_STATE_HEADER_BYTES) {
+    if (elm_le_get32(h + 8) != ELM_STATE_VERSION ||
+        elm_le_get32(h + 12) != ELM_STATE_HEADER_BYTES) {
         fclose(f);
         return elm_err(err, "%s: unsupported state version %u (header %u bytes)", path,
-                       get32(h + 8), get32(h + 12));
+                       elm_le_get32(h + 8), elm_le_get32(h + 12));
     }
     memset(st, 0, sizeof *st);
-    st->step = get64(h + 16);
-    st->adam_t = get64(h + 24);
-    st->n_params = get64(h + 32);
-    st->seed = get64(h + 40);
-    st->epoch = get64(h + 48);
-    st->cursor = get64(h + 56);
-    st->batch_size = get32(h + 64);
-    st->seq_len = get32(h + 68);
-    st->grad_accum = get32(h + 72);
-    st->vocab_size = get32(h + 76);
-    st->tokens_seen = get64(h + 80);
+    st->step = elm_le_get64(h + 16);
+    st->adam_t = elm_le_get64(h + 24);
+    st->n_params = elm_le_get64(h + 32);
+    st->seed = elm_le_get64(h + 40);
+    st->epoch = elm_le_get64(h + 48);
+    st->cursor = elm_le_get64(h + 56);
+    st->batch_size = elm_le_get32(h + 64);
+    st->seq_len = elm_le_get32(h + 68);
+    st->grad_accum = elm_le_get32(h + 72);
+    st->vocab_size = elm_le_get32(h + 76);
+    st->tokens_seen = elm_le_get64(h + 80);
     uint64_t want = st->n_params > ((uint64_t)1 << 60) / 8
                         ? UINT64_MAX
                         : ELM_STATE_HEADER_BYTES + 8 * st->n_params;
@@ -147,7 +132,7 @@ int elm_state_read(const char *path, ElmTrainState *st, float **m, float **v, El
     uint64_t sum = fnv(FNV_OFFSET, h, 120);
     sum = fnv(sum, *m, n * sizeof(float));
     sum = fnv(sum, *v, n * sizeof(float));
-    if (bad || sum != get64(h + 120)) {
+    if (bad || sum != elm_le_get64(h + 120)) {
         free(*m), free(*v), *m = *v = NULL;
         return elm_err(err, "%s: checksum mismatch (the file is damaged)", path);
     }

@@ -61,25 +61,32 @@ void elm_gen_text_free(ElmGenText *t) {
     t->text = NULL;
 }
 
-// Cuts a finished sequence and fills out.
-static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
+int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, size_t prompt_bytes,
+                   const size_t *tok_end, const double *logprob, int n_new, const char *stop,
+                   ElmGenText *out) {
     size_t cut;
     if (p->mode == ELM_GEN_STORY)
-        cut = elm_text_cut_sentence(s->bytes, s->n_bytes, s->prompt_bytes, p->max_chars);
+        cut = elm_text_cut_sentence(bytes, n_bytes, prompt_bytes, p->max_chars);
     else
-        cut = elm_text_cut_words(s->bytes, s->n_bytes, s->prompt_bytes, p->max_chars,
-                                 strcmp(s->stop, "eot") == 0 || strcmp(s->stop, "banned") == 0);
-    while (cut > s->prompt_bytes && elm_text_is_space((unsigned char)s->bytes[cut - 1])) cut--;
+        cut = elm_text_cut_words(bytes, n_bytes, prompt_bytes, p->max_chars,
+                                 strcmp(stop, "eot") == 0 || strcmp(stop, "banned") == 0);
+    while (cut > prompt_bytes && elm_text_is_space((unsigned char)bytes[cut - 1])) cut--;
     out->n_tokens = 0;
     double sum = 0;
-    for (int k = 0; k < s->n_new && s->tok_end[k] <= cut; k++) {
-        sum += s->logprob[k];
+    for (int k = 0; k < n_new && tok_end[k] <= cut; k++) {
+        sum += logprob[k];
         out->n_tokens++;
     }
     out->mean_logprob = out->n_tokens ? sum / out->n_tokens : 0.0;
-    out->stop = s->stop;
-    out->text = elm_text_sanitize(s->bytes, cut);
+    out->stop = stop;
+    out->text = elm_text_sanitize(bytes, cut);
     return out->text ? 0 : -1;
+}
+
+// Cuts a finished sequence and fills out.
+static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
+    return elm_gen_finish(p, s->bytes, s->n_bytes, s->prompt_bytes, s->tok_end, s->logprob,
+                          s->n_new, s->stop, out);
 }
 
 // Encodes prompt b: s->ctx gets the prompt ids (room for max_new more), *model_ids the model's

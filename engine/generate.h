@@ -50,6 +50,13 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
                        ElmError *err);
 void elm_gen_text_free(ElmGenText *t);
 
+// Cuts a finished text (bytes = prompt + new tokens; tok_end[k] = byte end of new token k) to
+// its mode's limits and fills out: the text, the new tokens inside the cut and their mean
+// log-probability. Shared by elm_generate_batch and the continuous batcher.
+int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, size_t prompt_bytes,
+                   const size_t *tok_end, const double *logprob, int n_new, const char *stop,
+                   ElmGenText *out);
+
 // Reads [generate] into p (resolving the mode's defaults; seed -1 = run.seed).
 int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err);
 

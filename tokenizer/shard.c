@@ -1,38 +1,22 @@
 #include "shard.h"
+#include "../engine/le.h"
 #include "../engine/fsutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void put32(unsigned char *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put64(unsigned char *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get32(const unsigned char *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-static uint64_t get64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
-}
-
 int elm_shard_write(const char *path, const int32_t *ids, size_t n, uint32_t vocab_size,
                     uint32_t eot, uint64_t n_docs, ElmError *err) {
     uint32_t dtype = vocab_size <= 65536u ? 2u : 4u;
     unsigned char hdr[ELM_SHARD_HEADER_BYTES] = {0};
     memcpy(hdr, ELM_SHARD_MAGIC, 8);
-    put32(hdr + 8, ELM_SHARD_VERSION);
-    put32(hdr + 12, vocab_size);
-    put32(hdr + 16, dtype);
-    put32(hdr + 20, eot);
-    put64(hdr + 24, (uint64_t)n);
-    put64(hdr + 32, n_docs);
+    elm_le_put32(hdr + 8, ELM_SHARD_VERSION);
+    elm_le_put32(hdr + 12, vocab_size);
+    elm_le_put32(hdr + 16, dtype);
+    elm_le_put32(hdr + 20, eot);
+    elm_le_put64(hdr + 24, (uint64_t)n);
+    elm_le_put64(hdr + 32, n_docs);
     ElmAtomicFile af;
     if (elm_atomic_open(&af, path, err)) return -1;
     int ok = fwrite(hdr, 1, sizeof hdr, af.f) == sizeof hdr;
@@ -48,7 +32,7 @@ int elm_shard_write(const char *path, const int32_t *ids, size_t n, uint32_t voc
             buf[fill++] = (unsigned char)ids[i];
             buf[fill++] = (unsigned char)(ids[i] >> 8);
         } else {
-            put32(buf + fill, (uint32_t)ids[i]);
+            elm_le_put32(buf + fill, (uint32_t)ids[i]);
             fill += 4;
         }
         if (fill + 4 > sizeof buf) {
@@ -77,12 +61,12 @@ int elm_shard_read(const char *path, ElmShardHeader *hdr, int32_t **ids, ElmErro
         fclose(f);
         return elm_err(err, "%s: not a token shard (bad magic)", path);
     }
-    hdr->version = get32(h + 8);
-    hdr->vocab_size = get32(h + 12);
-    hdr->dtype_bytes = get32(h + 16);
-    hdr->eot = get32(h + 20);
-    hdr->n_tokens = get64(h + 24);
-    hdr->n_docs = get64(h + 32);
+    hdr->version = elm_le_get32(h + 8);
+    hdr->vocab_size = elm_le_get32(h + 12);
+    hdr->dtype_bytes = elm_le_get32(h + 16);
+    hdr->eot = elm_le_get32(h + 20);
+    hdr->n_tokens = elm_le_get64(h + 24);
+    hdr->n_docs = elm_le_get64(h + 32);
     const char *bad = NULL;
     if (hdr->version != ELM_SHARD_VERSION)
         bad = "unsupported version";
@@ -124,7 +108,7 @@ int elm_shard_read(const char *path, ElmShardHeader *hdr, int32_t **ids, ElmErro
     fclose(f);
     for (size_t i = 0; i < n; i++) {
         uint32_t v = hdr->dtype_bytes == 2 ? (uint32_t)(raw[2 * i] | (raw[2 * i + 1] << 8))
-                                           : get32(raw + 4 * i);
+                                           : elm_le_get32(raw + 4 * i);
         if (v >= hdr->vocab_size) {
             free(out), free(raw);
             return elm_err(err, "%s: token %zu has id %u, outside the vocabulary (%u)", path, i, v,
