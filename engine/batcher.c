@@ -34,18 +34,6 @@ typedef struct Held {
     long long cap, emitted, n;
 } Held;
 
-static int append_bytes(Slot *s, const char *b, size_t n) {
-    if (s->n_bytes + n + 1 > s->cap_bytes) {
-        size_t cap = 2 * (s->n_bytes + n + 1) + 64;
-        char *t = realloc(s->bytes, cap);
-        if (!t) return -1;
-        s->bytes = t, s->cap_bytes = cap;
-    }
-    memcpy(s->bytes + s->n_bytes, b, n);
-    s->n_bytes += n;
-    return 0;
-}
-
 static void free_prompts(Prompt *pr, int n) {
     for (int i = 0; pr && i < n; i++) free(pr[i].ids);
     free(pr);
@@ -126,7 +114,8 @@ static int begin(const ElmBatchJob *job, ElmBatchBackend *be, const Prompt *pr, 
     const Prompt *p = &pr[s->prompt];
     const char *text = prompt_text(job, s->prompt);
     s->n_bytes = 0;
-    if (append_bytes(s, text, strlen(text))) return elm_err(err, "out of memory");
+    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, text, strlen(text)))
+        return elm_err(err, "out of memory");
     s->prompt_bytes = s->n_bytes;
     s->n_chars = p->chars;
     s->model_len = p->n;
@@ -154,7 +143,7 @@ static void accept(const ElmBatchJob *job, Slot *s, int cap, int eot, int32_t to
         len = (size_t)snprintf(idbuf, sizeof idbuf, "%s<%d>", s->n_bytes ? " " : "", (int)tok);
         b = idbuf;
     }
-    if (append_bytes(s, b, len)) {
+    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, b, len)) {
         s->stop = "oom";
         return;
     }

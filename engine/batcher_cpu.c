@@ -35,15 +35,6 @@ static int cpu_start(void *self, int slot, uint64_t index, const int32_t *ids, i
     return 0;
 }
 
-// log(sum(exp(x))) of a row, in double (generate.c's).
-static double log_sum_exp(const float *x, int n) {
-    double mx = -INFINITY, sum = 0;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx) mx = x[i];
-    for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
-    return mx + log(sum);
-}
-
 static int cpu_sample(void *self, const uint8_t *live, const int *pos, int32_t *tok,
                       double *logprob, ElmError *err) {
     CpuBackend *c = self;
@@ -60,7 +51,7 @@ static int cpu_sample(void *self, const uint8_t *live, const int *pos, int32_t *
     for (int s = 0; s < S; s++) {
         if (!live[s]) continue;
         float *row = c->logits + (size_t)s * V;
-        double lse = log_sum_exp(row, V);
+        double lse = elm_log_sum_exp(row, V);
         if (c->p.mode == ELM_GEN_STORY && c->eot >= 0 && c->eot < V) row[c->eot] = -INFINITY;
         double u = elm_sample_uniform(c->p.seed, c->index[s], (uint64_t)pos[s]);
         tok[s] = elm_sampler_pick(&c->smp[s], row, c->ctx[s], c->n_ctx[s], u, NULL);

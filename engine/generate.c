@@ -34,18 +34,6 @@ typedef struct GenSeq {
     int32_t next;
 } GenSeq;
 
-static int append_bytes(GenSeq *s, const char *b, size_t n) {
-    if (s->n_bytes + n + 1 > s->cap_bytes) {
-        size_t cap = 2 * (s->n_bytes + n + 1) + 64;
-        char *t = realloc(s->bytes, cap);
-        if (!t) return -1;
-        s->bytes = t, s->cap_bytes = cap;
-    }
-    memcpy(s->bytes + s->n_bytes, b, n);
-    s->n_bytes += n;
-    return 0;
-}
-
 static void free_seqs(GenSeq *seq, int n) {
     for (int b = 0; seq && b < n; b++) {
         free(seq[b].ctx);
@@ -121,7 +109,8 @@ static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, 
     s->tok_end = malloc(sizeof(size_t) * (size_t)(max_new + 1));
     s->logprob = malloc(sizeof(double) * (size_t)(max_new + 1));
     *model_ids = malloc(sizeof(int) * n_ids);
-    if (!s->ctx || !s->tok_end || !s->logprob || !*model_ids || append_bytes(s, pr, strlen(pr))) {
+    if (!s->ctx || !s->tok_end || !s->logprob || !*model_ids ||
+        elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, pr, strlen(pr))) {
         free(ids);
         return elm_err(err, "out of memory");
     }
@@ -131,15 +120,6 @@ static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, 
     s->prompt_bytes = s->n_bytes;
     s->n_chars = elm_text_chars(s->bytes, s->n_bytes);
     return 0;
-}
-
-// log(sum(exp(x))) of a row, in double.
-static double log_sum_exp(const float *x, int n) {
-    double mx = -INFINITY, sum = 0;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx) mx = x[i];
-    for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
-    return mx + log(sum);
 }
 
 // Takes the token sampled for s at position pos (tok < 0: nothing was left) and decides
@@ -162,7 +142,7 @@ static void accept_token(GenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, in
         len = (size_t)snprintf(idbuf, sizeof idbuf, "%s<%d>", s->n_bytes ? " " : "", (int)tok);
         b = idbuf;
     }
-    if (append_bytes(s, b, len)) {
+    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, b, len)) {
         s->stop = "oom";
         return;
     }
@@ -238,7 +218,7 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
         for (int b = 0; b < n; b++) {
             if (seq[b].stop) continue;
             float *row = logits + (size_t)b * V;
-            double lse = log_sum_exp(row, V);
+            double lse = elm_log_sum_exp(row, V);
             // A text has at least one new token; a story never ends at <|endoftext|>.
             if ((pos == 0 || p->mode == ELM_GEN_STORY) && eot >= 0 && eot < V) row[eot] = -INFINITY;
             double u = elm_sample_uniform(p->seed, index[b], (uint64_t)pos);

@@ -230,3 +230,11 @@ int32_t elm_sampler_pick(ElmSampler *s, const float *logits, const int32_t *ctx,
     }
     return tok;
 }
+
+double elm_log_sum_exp(const float *x, int n) {
+    double mx = -INFINITY, sum = 0;
+    for (int i = 0; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    return mx + log(sum);
+}

@@ -63,4 +63,7 @@ int32_t elm_sample_draw(const double *q, int vocab, double u);
 double elm_sample_uniform(uint64_t seed, uint64_t index, uint64_t position);
 uint64_t elm_splitmix64(uint64_t x);
 
+// log(sum(exp(x))) of a row of logits, in double (for raw-model log-probabilities).
+double elm_log_sum_exp(const float *x, int n);
+
 #endif
