@@ -12,7 +12,8 @@ typedef struct ElmNaiveBayes {
     ElmNbKind kind;
     int n_classes, n_features;
     double *class_log_prior; // (C)
-    double *w;               // (C, F) multinomial: summed counts N_cj; Gaussian: mean
+    double *count;           // (F, C) multinomial: summed feature values N_cj, class fastest
+    double *w;               // (C, F) Gaussian: mean
     double alpha;            // multinomial smoothing
     double *log_total;       // (C) multinomial: log(N_c + alpha F)
     double *var;             // (C, F) Gaussian: variance + epsilon

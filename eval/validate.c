@@ -7,9 +7,7 @@
 // the tuned forest calls real are the "viable" ones. Optional k-fold CV of every model on all
 // rows gives the figures the tests compare with scikit-learn.
 #include "validate.h"
-#include "corpus.h"
-#include "forest.h"
-#include "gridsearch.h"
+#include "validate_setup.h"
 #include "metrics.h"
 #include "naive_bayes.h"
 #include "npy.h"
@@ -42,59 +40,6 @@ static int parse_models(const char *s, Models *m, ElmError *err) {
             return elm_err(err, "validate.models: \"%s\" is not nb, gnb or rf", t);
     }
     if (!m->nb && !m->gnb && !m->rf) return elm_err(err, "validate.models: no model named");
-    return 0;
-}
-
-static int forest_opts(const ElmConfig *cfg, const ElmRun *run, ElmForestOpts *o, ElmError *err) {
-    elm_forest_defaults(o);
-    o->n_estimators = (int)elm_cfg_int(cfg, "validate.rf.n_estimators");
-    o->criterion = elm_cfg_enum(cfg, "validate.rf.criterion") ? ELM_CRIT_ENTROPY : ELM_CRIT_GINI;
-    o->max_depth = (int)elm_cfg_int(cfg, "validate.rf.max_depth");
-    o->min_samples_split = (int)elm_cfg_int(cfg, "validate.rf.min_samples_split");
-    o->min_samples_leaf = (int)elm_cfg_int(cfg, "validate.rf.min_samples_leaf");
-    o->bootstrap = elm_cfg_bool(cfg, "validate.rf.bootstrap");
-    o->oob_score = elm_cfg_bool(cfg, "validate.rf.oob_score") && o->bootstrap;
-    o->seed = run->seed;
-    o->threads = run->threads;
-    const char *mf = elm_cfg_str(cfg, "validate.rf.max_features");
-    if (!strcmp(mf, "sqrt"))
-        o->max_feat = ELM_MAXF_SQRT;
-    else if (!strcmp(mf, "log2"))
-        o->max_feat = ELM_MAXF_LOG2;
-    else if (!strcmp(mf, "all"))
-        o->max_feat = ELM_MAXF_ALL;
-    else {
-        char *end;
-        double f = strtod(mf, &end);
-        if (end == mf || *end || !(f > 0 && f <= 1)) {
-            char where[256];
-            return elm_err(err,
-                           "%s: validate.rf.max_features = \"%s\": want sqrt, log2, all or a "
-                           "fraction in (0, 1]",
-                           elm_cfg_where(cfg, "validate.rf.max_features", where, sizeof where), mf);
-        }
-        o->max_feat = ELM_MAXF_FRACTION;
-        o->max_feat_frac = f;
-    }
-    return elm_forest_check(o, err);
-}
-
-static int read_grid(const ElmConfig *cfg, ElmGrid *g, ElmError *err) {
-    static const char *const axes[] = {
-        "n_estimators",     "criterion",    "max_depth", "min_samples_split",
-        "min_samples_leaf", "max_features", "bootstrap", NULL};
-    memset(g, 0, sizeof *g);
-    for (int i = 0; axes[i]; i++) {
-        char key[64];
-        snprintf(key, sizeof key, "validate.grid.%s", axes[i]);
-        const char *v = elm_cfg_str(cfg, key);
-        if (!v[0]) continue;
-        if (elm_grid_add(g, axes[i], v, err)) {
-            char where[256];
-            elm_err_prefix(err, "%s", elm_cfg_where(cfg, key, where, sizeof where));
-            return -1;
-        }
-    }
     return 0;
 }
 
@@ -145,45 +90,9 @@ static cJSON *numbers(const double *v, int n) {
 
 // ---- models on one train/test pair ---------------------------------------------------------
 
-typedef struct Split {
-    ElmCsr Xtr, Xte;
-    int *ytr, *yte, *rows_te;
-    int ntr, nte;
-} Split;
-
-static void split_free(Split *s) {
-    elm_csr_free(&s->Xtr), elm_csr_free(&s->Xte);
-    free(s->ytr), free(s->yte), free(s->rows_te);
-}
-
-// Rows with part[i] != test_part train, part[i] == test_part test.
-static int make_split(const ElmCsr *X, const int *y, const int *part, int test_part, Split *s,
-                      ElmError *err) {
-    int n = X->n_rows;
-    memset(s, 0, sizeof *s);
-    int *rows = malloc((size_t)n * sizeof *rows);
-    s->ytr = malloc((size_t)n * sizeof *s->ytr);
-    s->yte = malloc((size_t)n * sizeof *s->yte);
-    s->rows_te = malloc((size_t)n * sizeof *s->rows_te);
-    if (!rows || !s->ytr || !s->yte || !s->rows_te) {
-        free(rows);
-        split_free(s);
-        return elm_err(err, "out of memory splitting rows");
-    }
-    for (int i = 0; i < n; i++)
-        if (part[i] != test_part) rows[s->ntr] = i, s->ytr[s->ntr++] = y[i];
-    int rc = elm_csr_take_rows(X, rows, s->ntr, &s->Xtr, err);
-    for (int i = 0; i < n; i++)
-        if (part[i] == test_part) s->rows_te[s->nte] = i, s->yte[s->nte++] = y[i];
-    if (!rc) rc = elm_csr_take_rows(X, s->rows_te, s->nte, &s->Xte, err);
-    free(rows);
-    if (rc) split_free(s);
-    return rc;
-}
-
 // Fits NB of `kind` on the split and fills proba (nte, 2). Returns seconds or -1.
-static double run_nb(ElmNbKind kind, double smoothing, const Split *s, int threads, double *proba,
-                     ElmError *err) {
+static double run_nb(ElmNbKind kind, double smoothing, const ElmSplit *s, int threads,
+                     double *proba, ElmError *err) {
     double t0 = elm_now();
     ElmNaiveBayes nb;
     if (elm_nb_fit(&nb, kind, smoothing, &s->Xtr, s->ytr, 2, threads, err)) return -1;
@@ -219,8 +128,8 @@ static int run_cv(const ElmRun *run, const Models *m, const ElmCsr *X, const int
         goto done;
     }
     for (int f = 0; f < folds; f++) {
-        Split s;
-        if (make_split(X, y, fold, f, &s, err)) goto done;
+        ElmSplit s;
+        if (elm_split_make(X, y, fold, f, &s, err)) goto done;
         double t;
         if (m->nb) {
             if ((t = run_nb(ELM_NB_MULTINOMIAL, elm_cfg_float(cfg, "validate.nb.alpha"), &s,
@@ -250,10 +159,10 @@ static int run_cv(const ElmRun *run, const Models *m, const ElmCsr *X, const int
             elm_progress_update(&p, p.done + 1);
         }
         if (!m->rf) elm_progress_update(&p, p.done + 1);
-        split_free(&s);
+        elm_split_free(&s);
         continue;
     fail:
-        split_free(&s);
+        elm_split_free(&s);
         goto done;
     }
     elm_progress_finish(&p);
@@ -339,83 +248,24 @@ static int cmp_ranked(const void *a, const void *b) {
     return ((const Ranked *)a)->row - ((const Ranked *)b)->row;
 }
 
-// Keeps every text of the smaller class and as many random ones of the larger, so that 50%
-// accuracy means "cannot tell them apart" (the study's set was balanced by construction).
-static int balance(ElmCorpus *c, uint64_t seed, ElmError *err) {
-    int n1 = 0;
-    for (int i = 0; i < c->n; i++) n1 += c->label[i] == 1;
-    int n0 = c->n - n1, big = n1 > n0 ? 1 : 0, keep_big = n1 < n0 ? n1 : n0;
-    if (n1 == n0) return 0;
-    int n_big = big ? n1 : n0;
-    int *idx = malloc((size_t)n_big * sizeof *idx);
-    char *keep = calloc((size_t)c->n, 1);
-    if (!idx || !keep) {
-        free(idx), free(keep);
-        return elm_err(err, "out of memory balancing classes");
-    }
-    int m = 0;
-    for (int i = 0; i < c->n; i++) {
-        if (c->label[i] == big)
-            idx[m++] = i;
-        else
-            keep[i] = 1;
-    }
-    uint64_t s = seed ^ 0x510e527fade682d1ull;
-    for (int i = 0; i < keep_big; i++) { // partial Fisher-Yates
-        s += 0x9e3779b97f4a7c15ull;
-        uint64_t z = s;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
-        int j = i + (int)(z % (uint64_t)(n_big - i)), t = idx[i];
-        idx[i] = idx[j], idx[j] = t;
-        keep[idx[i]] = 1;
-    }
-    int w = 0;
-    for (int i = 0; i < c->n; i++) {
-        if (!keep[i]) {
-            free(c->text[i]);
-            continue;
-        }
-        c->text[w] = c->text[i], c->label[w] = c->label[i], c->line[w] = c->line[i];
-        w++;
-    }
-    c->n = w;
-    free(idx), free(keep);
-    return 0;
-}
-
 int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     Models models;
     ElmForestOpts rf;
     ElmGrid grid;
     if (parse_models(elm_cfg_str(cfg, "validate.models"), &models, err) ||
-        forest_opts(cfg, run, &rf, err) || read_grid(cfg, &grid, err))
+        elm_validate_forest_opts(run, &rf, err) || elm_validate_grid(cfg, &grid, err))
         return -1;
     ElmTextFeatOpts fo;
-    elm_textfeat_defaults(&fo);
-    fo.ngram_min = (int)elm_cfg_int(cfg, "validate.ngram_min");
-    fo.ngram_max = (int)elm_cfg_int(cfg, "validate.ngram_max");
-    fo.max_features = (int)elm_cfg_int(cfg, "validate.max_features");
-    fo.min_df = elm_cfg_float(cfg, "validate.min_df");
-    fo.max_df = elm_cfg_float(cfg, "validate.max_df");
-    fo.stop_words = elm_cfg_bool(cfg, "validate.stop_words");
-    fo.tfidf = elm_cfg_bool(cfg, "validate.tfidf");
-    fo.binary = elm_cfg_bool(cfg, "validate.binary");
-    if (elm_textfeat_check(&fo, err)) return elm_err_prefix(err, "[validate]"), -1;
+    if (elm_validate_feat_opts(cfg, &fo, err)) return -1;
 
     double t_start = elm_now();
     ElmCorpus c;
-    if (elm_corpus_load_config(&c, run, "validate", 1, err)) return -1;
-    if (elm_cfg_bool(cfg, "validate.balance") && balance(&c, run->seed, err)) {
-        elm_corpus_free(&c);
-        return -1;
-    }
+    if (elm_validate_load(&c, run, err)) return -1;
     int n = c.n, rc = -1;
     ElmTextFeat tf = {0};
     ElmCsr X = {0};
-    Split s = {0};
+    ElmSplit s = {0};
     int *is_test = malloc((size_t)n * sizeof *is_test), *fold = NULL;
     double *proba = NULL;
     int *pred = NULL;
@@ -468,7 +318,7 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
         }
     }
     if (export_dir && export_all(export_dir, &tf, &X, c.label, &c, fold, is_test, err)) goto done;
-    if (make_split(&X, c.label, is_test, 1, &s, err)) goto done;
+    if (elm_split_make(&X, c.label, is_test, 1, &s, err)) goto done;
     proba = malloc((size_t)s.nte * 2 * sizeof *proba);
     pred = malloc((size_t)s.nte * sizeof *pred);
     double *p_real = malloc((size_t)s.nte * sizeof *p_real);
@@ -492,6 +342,14 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
         if (t < 0) {
             free(p_real);
             goto done;
+        }
+        if (export_dir) { // the test rows' probabilities, (test, 2) row-major
+            elm_path_join(path, sizeof path, export_dir,
+                          k == 0 ? "proba_mnb.npy" : "proba_gnb.npy");
+            if (elm_npy_write(path, "<f8", proba, (size_t)s.nte * 2, 8, err)) {
+                free(p_real);
+                goto done;
+            }
         }
         elm_argmax_rows(proba, s.nte, 2, pred);
         for (int i = 0; i < s.nte; i++) p_real[i] = proba[2 * i + 1];
@@ -654,7 +512,7 @@ done:
     if (gres) elm_grid_results_free(gres, G);
     free(gres);
     cJSON_Delete(out);
-    split_free(&s);
+    elm_split_free(&s);
     free(proba), free(pred), free(is_test), free(fold);
     elm_csr_free(&X);
     elm_textfeat_free(&tf);

@@ -2,6 +2,7 @@
 test fits in CI's budget): TF-IDF features equal element by element, MultinomialNB and
 GaussianNB accuracy on the same 5 stratified folds within 0.5 points, random forest mean
 accuracy over 3 seeds within 1.5 points. Full-size comparisons: bench/validators."""
+import os
 import sys
 
 import numpy as np
@@ -51,6 +52,18 @@ def cv_accuracy(model, X, y, folds):
     return float(np.mean(acc))
 
 
+def compare_proba(name, model, e, X, exp, file, tol):
+    """elm's test-split probabilities against sklearn's predict_proba, every element."""
+    te = e["test"].astype(bool)
+    sk = model.fit(X[~te], e["labels"][~te]).predict_proba(X[te])
+    got = np.load(os.path.join(exp, file)).reshape(-1, 2)
+    if not c.check(got.shape == sk.shape, f"{name}: {got.shape} vs {sk.shape} probabilities"):
+        return
+    d = float(np.abs(got - sk).max())
+    print(f"{name} predict_proba on the {te.sum()} test rows: max |elm - sklearn| = {d:.2e}")
+    c.check(d <= tol, f"{name}: probabilities differ by {d:.3g} (> {tol})")
+
+
 # 1. TF-IDF as the study built it (stop words, 1-3 grams, 200,000 features) on 4,000 rows.
 study = dict(max_rows=4000, cv="true", folds=5, stop_words="true", ngram_min=1, ngram_max=3,
              max_features=200000)
@@ -88,6 +101,7 @@ if e is not None:
     sk_acc = cv_accuracy(MultinomialNB, e["X"], e["labels"], e["folds"])
     print(f"MultinomialNB 5-fold accuracy: elm {elm_acc:.4f} sklearn {sk_acc:.4f}")
     c.check(abs(elm_acc - sk_acc) <= 0.005, "MultinomialNB accuracy differs by more than 0.5 points")
+    compare_proba("MultinomialNB", MultinomialNB(), e, e["X"], exp, "proba_mnb.npy", 1e-10)
 
 # 3. GaussianNB (dense in sklearn, so a 3,000-term vocabulary).
 run, exp, p = validate(dict(max_rows=4000, cv="true", folds=5, max_features=3000, models="gnb"))
@@ -97,6 +111,7 @@ if c.check(p.returncode == 0, f"gnb run failed: {p.stderr}"):
     sk_acc = cv_accuracy(GaussianNB, e["X"].toarray(), e["labels"], e["folds"])
     print(f"GaussianNB 5-fold accuracy: elm {elm_acc:.4f} sklearn {sk_acc:.4f}")
     c.check(abs(elm_acc - sk_acc) <= 0.005, "GaussianNB accuracy differs by more than 0.5 points")
+    compare_proba("GaussianNB", GaussianNB(), e, e["X"].toarray(), exp, "proba_gnb.npy", 1e-9)
 
 # 4. Random forest, scikit-learn's defaults, 3 seeds (fewer trees and rows than the study, to
 # fit the test budget; bench/validators runs 100 trees on all rows).
