@@ -77,8 +77,11 @@ static const ElmCfgKey model_keys[] = {
 
 static const ElmCfgKey train_keys[] = {
     {"device", ELM_CFG_ENUM, "auto", 0, 0, "cpu|cuda|auto",
-     "where to train; auto = cpu in builds without CUDA"},
-    {"precision", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16", "arithmetic (bf16 needs device=cuda)"},
+     "where to train; auto = the GPU when precision = bf16 and one is present, else the CPU"},
+    {"precision", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16",
+     "fp32 (the CPU path) or bf16 mixed precision with fp32 master weights (the GPU path)"},
+    {"recompute", ELM_CFG_BOOL, "false", 0, 0, NULL,
+     "GPU: recompute the GELU outputs in the backward instead of keeping them (less memory)"},
     {"batch_size", ELM_CFG_INT, "8", 1, 65536, NULL, "sequences per micro-batch (B)"},
     {"seq_len", ELM_CFG_INT, "64", 1, 1048576, NULL,
      "tokens per sequence (T, at most model n_ctx)"},

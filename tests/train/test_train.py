@@ -315,6 +315,28 @@ def main():
         cj = json.load(open(os.path.join(run_f, "checkpoints", "step_1", "config.json")))
         c.check(cj.get("model_type") == "gpt2" and cj.get("n_layer") == 2 and cj.get("n_embd") == 64
                 and cj.get("vocab_size") == 50257, f"config.json: {cj}")
+    # ---- device selection: [train] device / precision ---------------------------------------
+    # The CPU trains in fp32; bf16 is the GPU path. Without a usable GPU, asking for one is a
+    # one-line error naming the key, written before any output; with one, the run's log says so.
+    start = [o for o in log_lines(run_a) if "start" in o]
+    c.check(start and start[0].get("device") == "cpu", f"run a's start line: {start}")
+    has_gpu = "gpu 0:" in run_elm("info").stdout
+    cfg_g, run_g = make_run(root, "g", steps=2)
+    for sets, needles in ((["train.device=cuda", "train.precision=bf16"], ["[train] device = cuda"]),
+                          (["train.device=cpu", "train.precision=bf16"],
+                           ["[train] precision = bf16", "device = cuda"]),
+                          (["train.device=cuda", "train.precision=fp32"],
+                           ["[train] device = cuda"]),
+                          (["train.device=auto", "train.precision=bf16"],
+                           ["[train] precision = bf16", "train.precision = fp32"])):
+        if has_gpu and sets[-1] == "train.precision=bf16" and sets[0] != "train.device=cpu":
+            continue  # these run on the GPU when one is present (tests/gpu covers them)
+        args = [a for kv in sets for a in ("--set", kv)]
+        p = run_elm("train", cfg_g, "--quiet", *args)
+        one_line_error(c, p, needles, " ".join(sets))
+        c.check(not os.path.exists(os.path.join(run_g, "checkpoints")) and
+                not os.path.exists(os.path.join(run_g, "train_log.jsonl")),
+                f"{' '.join(sets)}: wrote output before failing")
     shutil.rmtree(root, ignore_errors=True)
     c.done()
 
