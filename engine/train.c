@@ -225,28 +225,31 @@ static int dev_to_host(TrainCtx *c, ElmError *err) {
     return 0;
 }
 
-// Chooses the device from [train] device/precision and, for the GPU, uploads the host model.
-static int dev_open(TrainCtx *c, int B, int T, ElmError *err) {
-    const ElmConfig *cfg = &c->run->cfg;
-    int use_cuda;
+// The device [train] device/precision ask for: *use_cuda = 1 for the GPU. Checked before any
+// data or model is read, so a GPU request that cannot be met fails at once.
+static int choose_device(const ElmConfig *cfg, int *use_cuda, ElmError *err) {
     if (elm_gpt2_cuda_select(elm_cfg_str(cfg, "train.device"), elm_cfg_str(cfg, "train.precision"),
-                             &use_cuda, err))
+                             use_cuda, err))
         return -1;
-    if (!use_cuda) {
-        if (elm_cfg_enum(cfg, "train.precision") == 1) { // auto, and no GPU to take bf16
-            ElmGpuInfo info;
-            ElmError why = {{0}};
-            if (!elm_gpu_compiled())
-                snprintf(why.msg, sizeof why.msg, "built without CUDA");
-            else
-                elm_gpu_query(&info, 1, &why);
-            return elm_err(err,
-                           "[train] precision = bf16 needs a CUDA GPU and device = auto found "
-                           "none (%s); set train.precision = fp32 to train on the CPU",
-                           why.msg);
-        }
-        return 0;
+    if (!*use_cuda && elm_cfg_enum(cfg, "train.precision") == 1) { // auto, and no GPU for bf16
+        ElmGpuInfo info;
+        ElmError why = {{0}};
+        if (!elm_gpu_compiled())
+            snprintf(why.msg, sizeof why.msg, "built without CUDA");
+        else
+            elm_gpu_query(&info, 1, &why);
+        return elm_err(err,
+                       "[train] precision = bf16 needs a CUDA GPU and device = auto found none "
+                       "(%s); set train.precision = fp32 to train on the CPU",
+                       why.msg);
     }
+    return 0;
+}
+
+// For the GPU: the model on the device, uploaded from the host model (weights, moments, step).
+static int dev_open(TrainCtx *c, int use_cuda, int B, int T, ElmError *err) {
+    if (!use_cuda) return 0;
+    const ElmConfig *cfg = &c->run->cfg;
     ElmGpt2CudaOptions o = {0};
     o.matmul = elm_gpt2_cuda_matmul_from_name(elm_cfg_str(cfg, "model.matmul"));
     o.recompute = elm_cfg_bool(cfg, "train.recompute");
@@ -357,11 +360,13 @@ typedef struct TrainCfg {
     ElmSchedule sched;
     ElmAdamW opt;
     uint64_t seed;
+    int use_cuda; // train on the GPU
 } TrainCfg;
 
 static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
     const ElmConfig *c = &run->cfg;
     memset(t, 0, sizeof *t);
+    if (choose_device(c, &t->use_cuda, err)) return -1;
     t->B = (int)elm_cfg_int(c, "train.batch_size");
     t->T = (int)elm_cfg_int(c, "train.seq_len");
     t->accum = (int)elm_cfg_int(c, "train.grad_accum");
@@ -502,7 +507,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         goto done;
     }
 
-    if (dev_open(&c, tc.B, tc.T, err)) goto done;
+    if (dev_open(&c, tc.use_cuda, tc.B, tc.T, err)) goto done;
 
     // Steps: as configured, or what `epochs` passes over the shard take.
     long long total = tc.steps;

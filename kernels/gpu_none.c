@@ -17,11 +17,6 @@ int elm_gpu_query(ElmGpuInfo *out, int cap, ElmError *err) {
 
 #define NO_CUDA(err) elm_err(err, "GPU model: built without CUDA")
 
-int elm_gpt2_cuda_matmul_from_name(const char *name) {
-    (void)name;
-    return 0;
-}
-
 ElmGpt2Cuda *elm_gpt2_cuda_create(const ElmGpt2 *host, const ElmGpt2CudaOptions *opt,
                                   ElmError *err) {
     (void)host, (void)opt;
