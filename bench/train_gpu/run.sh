@@ -2,6 +2,8 @@
 # run.sh — elm's GPU benchmark, on the device machine (H100/H200), from the repo root.
 #   bash bench/train_gpu/run.sh check   build (sm_90a) + every GPU harness (ctest -L gpu) +
 #                                       kernel timings (matmul vs cuBLAS, attention vs SDPA)
+#   bash bench/train_gpu/run.sh e2e     `elm run configs/demo.ini` training on the GPU and on
+#                                       the CPU (also part of check)
 #   bash bench/train_gpu/run.sh train   GPT-2 124M (B=32) and 355M (B=16), T=1024, bf16: elm
 #                                       and ../shared/bench/hf_peer_bench.py in the SAME call
 #   bash bench/train_gpu/run.sh all     both (may not fit one 10-minute call)
@@ -52,6 +54,34 @@ check() {
     || echo "sdpa bench FAILED"
 }
 
+# `elm run` on the demo config twice, training on the GPU (bf16) and on the CPU (fp32): the
+# wiring of `elm train`'s GPU path end to end (device in the log, checkpoint, generate, report)
+# and the two final losses side by side.
+e2e() {
+  local base=(--set run.out_dir="$OUT/e2e" --set run.threads="$(nproc)" --quiet)
+  $BUILD/elm run configs/demo.ini "${base[@]}" --set run.name=demo-gpu --set train.device=cuda \
+    --set train.precision=bf16 >"$OUT/e2e_gpu.log" 2>&1
+  echo "e2e gpu: rc $? ($(tail -1 "$OUT/e2e_gpu.log"))"
+  $BUILD/elm run configs/demo.ini "${base[@]}" --set run.name=demo-cpu --set train.device=cpu \
+    >"$OUT/e2e_cpu.log" 2>&1
+  echo "e2e cpu: rc $?"
+  python3 - "$OUT/e2e" <<'PY'
+import json, sys
+def last(run):
+    try:
+        rows = [json.loads(l) for l in open(f"{sys.argv[1]}/{run}/train_log.jsonl")]
+    except OSError as e:
+        return None, None, str(e)
+    dev = next((r.get("device") for r in rows if "start" in r), None)
+    loss = [r["loss"] for r in rows if "loss" in r]
+    return dev, (loss[-1] if loss else None), f"{len(loss)} steps"
+g, c = last("demo-gpu"), last("demo-cpu")
+print(f"e2e: gpu device {g[0]} final loss {g[1]} ({g[2]}); cpu device {c[0]} final loss {c[1]} ({c[2]})")
+if g[1] is not None and c[1] is not None:
+    print(f"e2e: |gpu - cpu| final loss = {abs(g[1] - c[1]):.4f}")
+PY
+}
+
 train() {
   : >"$OUT/train.log"
   for cfg in "gpt2 32" "gpt2-medium 16"; do
@@ -66,9 +96,10 @@ train() {
 
 [ -x $BUILD/tests/gpu_test_train_step ] || build
 case $what in
-  check) check ;;
+  check) check; e2e | tee "$OUT/e2e.txt" ;;
+  e2e) e2e | tee "$OUT/e2e.txt" ;;
   train) train ;;
-  all) check; train ;;
-  *) echo "usage: run.sh check|train|all"; exit 2 ;;
+  all) check; e2e | tee "$OUT/e2e.txt"; train ;;
+  *) echo "usage: run.sh check|e2e|train|all"; exit 2 ;;
 esac
 python3 bench/train_gpu/summarize.py "$OUT"
