@@ -12,15 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FNV_OFFSET 1469598103934665603ULL
-#define FNV_PRIME 1099511628211ULL
-
-static uint64_t fnv(uint64_t h, const void *data, size_t n) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * FNV_PRIME;
-    return h;
-}
-
 static void pack_header(unsigned char h[ELM_STATE_HEADER_BYTES], const ElmTrainState *st) {
     memset(h, 0, ELM_STATE_HEADER_BYTES);
     memcpy(h, ELM_STATE_MAGIC, 8);
@@ -48,7 +39,7 @@ static int write_floats(FILE *f, const float *x, uint64_t n, uint64_t *h) {
             memcpy(buf, x + i, k * sizeof(float));
         else
             memset(buf, 0, k * sizeof(float));
-        *h = fnv(*h, buf, k * sizeof(float));
+        *h = elm_fnv1a(*h, buf, k * sizeof(float));
         if (fwrite(buf, sizeof(float), k, f) != k) return -1;
         i += k;
     }
@@ -60,7 +51,7 @@ int elm_state_write(const char *path, const ElmTrainState *st, const float *m, c
     unsigned char h[ELM_STATE_HEADER_BYTES];
     pack_header(h, st);
     // The checksum covers the data, so it is known only at the end: write it in place last.
-    uint64_t sum = fnv(FNV_OFFSET, h, 120);
+    uint64_t sum = elm_fnv1a(ELM_FNV_OFFSET, h, 120);
     ElmAtomicFile af;
     if (elm_atomic_open(&af, path, err)) return -1;
     if (fwrite(h, 1, sizeof h, af.f) != sizeof h || write_floats(af.f, m, st->n_params, &sum) ||
@@ -129,9 +120,9 @@ int elm_state_read(const char *path, ElmTrainState *st, float **m, float **v, El
     }
     int bad = fread(*m, sizeof(float), n, f) != n || fread(*v, sizeof(float), n, f) != n;
     fclose(f);
-    uint64_t sum = fnv(FNV_OFFSET, h, 120);
-    sum = fnv(sum, *m, n * sizeof(float));
-    sum = fnv(sum, *v, n * sizeof(float));
+    uint64_t sum = elm_fnv1a(ELM_FNV_OFFSET, h, 120);
+    sum = elm_fnv1a(sum, *m, n * sizeof(float));
+    sum = elm_fnv1a(sum, *v, n * sizeof(float));
     if (bad || sum != elm_le_get64(h + 120)) {
         free(*m), free(*v), *m = *v = NULL;
         return elm_err(err, "%s: checksum mismatch (the file is damaged)", path);

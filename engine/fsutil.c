@@ -160,11 +160,14 @@ void elm_path_join(char *out, size_t cap, const char *a, const char *b) {
         snprintf(out, cap, "%s/%s", a, b);
 }
 
-uint64_t elm_hash64(const void *data, size_t n, uint64_t seed) {
+uint64_t elm_fnv1a(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL ^ seed;
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
     return h;
+}
+
+uint64_t elm_hash64(const void *data, size_t n, uint64_t seed) {
+    return elm_fnv1a(ELM_FNV_OFFSET ^ seed, data, n);
 }
 
 int elm_hash_file(const char *path, char hex[17], ElmError *err) {

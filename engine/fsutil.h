@@ -37,6 +37,9 @@ int elm_read_file(const char *path, char **data, size_t *n, ElmError *err);
 // "<out_dir>/<name>/<rel>" into out.
 void elm_path_join(char *out, size_t cap, const char *a, const char *b);
 
+// FNV-1a 64-bit, continued from h over n more bytes (start from ELM_FNV_OFFSET).
+#define ELM_FNV_OFFSET 1469598103934665603ULL
+uint64_t elm_fnv1a(uint64_t h, const void *data, size_t n);
 // FNV-1a 64-bit of a buffer / of a file's bytes, as 16 hex digits (content hashes for caching).
 uint64_t elm_hash64(const void *data, size_t n, uint64_t seed);
 int elm_hash_file(const char *path, char hex[17], ElmError *err);
