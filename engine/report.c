@@ -202,17 +202,27 @@ static cJSON *curve_json(const Curve *c) {
     return o;
 }
 
-static int training(Report *r) {
+// Opens section `id` and the JSONL file <run>/<rel>: 1 = open (the caller reads jl, closes it
+// and ends the section), 0 = the file is absent (the section says `missing` and is ended),
+// -1 = the file cannot be read.
+static int jsonl_section(Report *r, const char *id, const char *title, const char *rel,
+                         const char *missing, ElmJsonl *jl) {
     char path[4200];
-    elm_run_path(r->run, "train_log.jsonl", path, sizeof path);
-    section(r, "training", "Training");
+    elm_run_path(r->run, rel, path, sizeof path);
+    section(r, id, title);
     if (!elm_file_exists(path)) {
-        not_run(r, "The train stage has not run.");
+        not_run(r, missing);
         end_section(r);
         return 0;
     }
+    return elm_jsonl_open(jl, path, r->err) ? -1 : 1;
+}
+
+static int training(Report *r) {
     ElmJsonl jl;
-    if (elm_jsonl_open(&jl, path, r->err)) return -1;
+    int open = jsonl_section(r, "training", "Training", "train_log.jsonl",
+                             "The train stage has not run.", &jl);
+    if (open <= 0) return open;
     Curve tr = {0}, va = {0};
     double tokens = 0;
     cJSON *o;
@@ -627,16 +637,10 @@ static int viable(Report *r) {
 }
 
 static int stories(Report *r) {
-    char path[4200];
-    elm_run_path(r->run, "generated/stories.jsonl", path, sizeof path);
-    section(r, "stories", "Short stories");
-    if (!elm_file_exists(path)) {
-        not_run(r, "No stories were generated (set [generate] stories = N).");
-        end_section(r);
-        return 0;
-    }
     ElmJsonl jl;
-    if (elm_jsonl_open(&jl, path, r->err)) return -1;
+    int open = jsonl_section(r, "stories", "Short stories", "generated/stories.jsonl",
+                             "No stories were generated (set [generate] stories = N).", &jl);
+    if (open <= 0) return open;
     cJSON *arr = cJSON_AddArrayToObject(r->metrics, "stories");
     int shown = (int)elm_cfg_int(&r->run->cfg, "report.stories_shown");
     cJSON *o;

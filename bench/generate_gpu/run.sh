@@ -24,22 +24,7 @@ CAP_S=${CAP_S:-100}
 export ELM_SHARED="$ROOT/shared"
 [ -d "$ELM_SHARED" ] || ELM_SHARED="$ROOT/../shared"
 
-if [ -d .debs ] && ls .debs/*.deb >/dev/null 2>&1; then
-  D=/tmp/elmdeps
-  if [ ! -d $D ]; then
-    mkdir -p $D
-    for f in .debs/*.deb; do dpkg -x "$f" $D; done
-    find $D -name '*.pc' -exec sed -i "s|^prefix=/usr\$|prefix=$D/usr|; s|=/usr/|=$D/usr/|g; s|-I/usr/|-I$D/usr/|g" {} +
-  fi
-  export PATH="$PATH:$D/usr/bin"
-  command -v pkg-config >/dev/null || ln -sf $D/usr/bin/pkgconf $D/usr/bin/pkg-config
-  export PKG_CONFIG_PATH="$D/usr/lib/x86_64-linux-gnu/pkgconfig:$D/usr/share/pkgconfig:${PKG_CONFIG_PATH:-}"
-  export LD_LIBRARY_PATH="$D/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
-  PREFIX="-DCMAKE_PREFIX_PATH=$D/usr"
-fi
-
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv \
-  | tee "$OUT/gpu.txt"
+. bench/gpu_deps.sh # the staged build dependencies; nvidia-smi into $OUT/gpu.txt
 
 t0=$(date +%s)
 cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release -DELM_CUDA=ON -DELM_NATIVE=OFF \
