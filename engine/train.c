@@ -7,8 +7,7 @@
 #include "hf.h"
 #include "progress.h"
 #include "sample.h"
-#include "../kernels/gpt2_cuda.h"
-#include "../kernels/gpu.h"
+#include "train_device.h"
 #include "../tokenizer/shard.h"
 
 #include <cjson/cJSON.h>
@@ -166,10 +165,9 @@ static int copy_file(const char *from, const char *to, ElmError *err) {
 
 typedef struct TrainCtx {
     ElmRun *run;
-    ElmGpt2 m;        // the model on the host: the CPU trains it; the GPU path keeps it for
-                      // checkpoints and samples (downloaded when they need it)
-    ElmGpt2Cuda *gpu; // NULL: train on the CPU
-    int host_stale;   // the GPU holds newer weights than m
+    ElmGpt2 m;          // the model on the host: the CPU trains it; the GPU path keeps it for
+                        // checkpoints and samples (downloaded when they need it)
+    ElmTrainDevice dev; // where the steps run
     TrainData d;
     ElmTrainState st;
     char root[4096];
@@ -177,94 +175,12 @@ typedef struct TrainCtx {
     int keep_last;
 } TrainCtx;
 
-// ---- one step's parts, on the CPU or the GPU ----------------------------------------------
-// The loop below calls only these; each is the CPU's elm_gpt2_* call or gpt2_cuda.h's
-// counterpart (bf16 mixed precision, fp32 master weights and moments on the GPU).
-
-static int dev_zero_grad(TrainCtx *c, ElmError *err) {
-    return c->gpu ? elm_gpt2_cuda_zero_grad(c->gpu, err) : elm_gpt2_zero_grad(&c->m, err);
-}
-
-// Forward and backward of scale * mean loss, accumulated into the gradients.
-static int dev_forward_backward(TrainCtx *c, const int *in, const int *tg, int B, int T,
-                                float scale, float *loss, ElmError *err) {
-    if (c->gpu) {
-        c->host_stale = 1;
-        return elm_gpt2_cuda_forward_backward(c->gpu, in, tg, B, T, scale, loss, err);
-    }
-    if (elm_gpt2_forward(&c->m, in, tg, B, T, err)) return -1;
-    *loss = c->m.mean_loss;
-    return elm_gpt2_backward(&c->m, scale, err);
-}
-
-static int dev_forward(TrainCtx *c, const int *in, const int *tg, int B, int T, float *loss,
-                       ElmError *err) {
-    if (c->gpu) return elm_gpt2_cuda_forward(c->gpu, in, tg, B, T, loss, err);
-    if (elm_gpt2_forward(&c->m, in, tg, B, T, err)) return -1;
-    *loss = c->m.mean_loss;
-    return 0;
-}
-
-// The global gradient norm before clipping (clipping to max_norm when above it).
-static int dev_clip(TrainCtx *c, float max_norm, float *norm, ElmError *err) {
-    if (c->gpu) return elm_gpt2_cuda_clip(c->gpu, max_norm, norm, err);
-    *norm = elm_gpt2_clip_grad(&c->m, max_norm);
-    return 0;
-}
-
-static int dev_update(TrainCtx *c, const ElmAdamW *opt, ElmError *err) {
-    if (c->gpu) return elm_gpt2_cuda_update(c->gpu, opt, err);
-    return elm_gpt2_adamw_step(&c->m, opt, err);
-}
-
-// Brings the host model up to date (weights, moments, adam_t) before a checkpoint or a sample.
-static int dev_to_host(TrainCtx *c, ElmError *err) {
-    if (!c->gpu || !c->host_stale) return 0;
-    if (elm_gpt2_cuda_download(c->gpu, &c->m, err)) return -1;
-    c->host_stale = 0;
-    return 0;
-}
-
-// The device [train] device/precision ask for: *use_cuda = 1 for the GPU. Checked before any
-// data or model is read, so a GPU request that cannot be met fails at once.
-static int choose_device(const ElmConfig *cfg, int *use_cuda, ElmError *err) {
-    if (elm_gpt2_cuda_select(elm_cfg_str(cfg, "train.device"), elm_cfg_str(cfg, "train.precision"),
-                             use_cuda, err))
-        return -1;
-    if (!*use_cuda && elm_cfg_enum(cfg, "train.precision") == 1) { // auto, and no GPU for bf16
-        ElmGpuInfo info;
-        ElmError why = {{0}};
-        if (!elm_gpu_compiled())
-            snprintf(why.msg, sizeof why.msg, "built without CUDA");
-        else
-            elm_gpu_query(&info, 1, &why);
-        return elm_err(err,
-                       "[train] precision = bf16 needs a CUDA GPU and device = auto found none "
-                       "(%s); set train.precision = fp32 to train on the CPU",
-                       why.msg);
-    }
-    return 0;
-}
-
-// For the GPU: the model on the device, uploaded from the host model (weights, moments, step).
-static int dev_open(TrainCtx *c, int use_cuda, int B, int T, ElmError *err) {
-    if (!use_cuda) return 0;
-    const ElmConfig *cfg = &c->run->cfg;
-    ElmGpt2CudaOptions o = {0};
-    o.matmul = elm_gpt2_cuda_matmul_from_name(elm_cfg_str(cfg, "model.matmul"));
-    o.recompute = elm_cfg_bool(cfg, "train.recompute");
-    o.max_B = B, o.max_T = T;
-    if (!(c->gpu = elm_gpt2_cuda_create(&c->m, &o, err))) {
-        elm_err_prefix(err, "[train] device = cuda");
-        return -1;
-    }
-    return 0;
-}
-
 static int save_checkpoint(TrainCtx *c, char *dir_out, size_t cap, ElmError *err) {
     char tmp[4096], p[4096];
     long long step = (long long)c->st.step;
-    if (dev_to_host(c, err) || elm_ckpt_begin(c->root, step, tmp, sizeof tmp, err)) return -1;
+    if (elm_train_device_to_host(&c->dev, err) ||
+        elm_ckpt_begin(c->root, step, tmp, sizeof tmp, err))
+        return -1;
     if (elm_hf_save(tmp, &c->m, err)) goto fail;
     if (c->vocab_json[0]) {
         snprintf(p, sizeof p, "%s/vocab.json", tmp);
@@ -329,7 +245,7 @@ static int evaluate(TrainCtx *c, int n_batches, int *inputs, int *targets, float
                 targets[b * T + t] = d->val[w * (size_t)T + (size_t)t + 1];
             }
         float loss;
-        if (dev_forward(c, inputs, targets, B, T, &loss, err)) return -1;
+        if (elm_train_device_forward(&c->dev, inputs, targets, B, T, &loss, err)) return -1;
         sum += loss;
     }
     *out = (float)(sum / n_batches);
@@ -338,7 +254,7 @@ static int evaluate(TrainCtx *c, int n_batches, int *inputs, int *targets, float
 
 static int take_sample(TrainCtx *c, const ElmBpe *bpe, int n_tokens, char **text, ElmError *err) {
     ElmGenParams p;
-    if (dev_to_host(c, err) || elm_generate_params(c->run, &p, err)) return -1;
+    if (elm_train_device_to_host(&c->dev, err) || elm_generate_params(c->run, &p, err)) return -1;
     p.mode = ELM_GEN_TWEET;
     p.max_new_tokens = n_tokens;
     p.max_chars = 1 << 30;
@@ -366,7 +282,7 @@ typedef struct TrainCfg {
 static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
     const ElmConfig *c = &run->cfg;
     memset(t, 0, sizeof *t);
-    if (choose_device(c, &t->use_cuda, err)) return -1;
+    if (elm_train_device_choose(c, &t->use_cuda, err)) return -1;
     t->B = (int)elm_cfg_int(c, "train.batch_size");
     t->T = (int)elm_cfg_int(c, "train.seq_len");
     t->accum = (int)elm_cfg_int(c, "train.grad_accum");
@@ -507,7 +423,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         goto done;
     }
 
-    if (dev_open(&c, tc.use_cuda, tc.B, tc.T, err)) goto done;
+    if (elm_train_device_open(&c.dev, &c.m, &run->cfg, tc.use_cuda, tc.B, tc.T, err)) goto done;
 
     // Steps: as configured, or what `epochs` passes over the shard take.
     long long total = tc.steps;
@@ -557,7 +473,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         cJSON_AddNumberToObject(o, "steps", (double)total);
         cJSON_AddNumberToObject(o, "tokens_per_step", (double)(bt * (size_t)tc.accum));
         cJSON_AddNumberToObject(o, "threads", run->threads);
-        cJSON_AddStringToObject(o, "device", c.gpu ? "cuda" : "cpu");
+        cJSON_AddStringToObject(o, "device", c.dev.gpu ? "cuda" : "cpu");
         if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
         log_json(log, o);
     }
@@ -568,13 +484,13 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     int stopped = 0;
     for (long long s = start; s < total; s++) {
         double t0 = elm_now();
-        if (dev_zero_grad(&c, err)) goto done;
+        if (elm_train_device_zero_grad(&c.dev, err)) goto done;
         double loss = 0;
         for (int a = 0; a < tc.accum; a++) {
             next_batch(&c.d, inputs, targets);
             float l;
-            if (dev_forward_backward(&c, inputs, targets, tc.B, tc.T, 1.0f / (float)tc.accum, &l,
-                                     err))
+            if (elm_train_device_forward_backward(&c.dev, inputs, targets, tc.B, tc.T,
+                                                  1.0f / (float)tc.accum, &l, err))
                 goto done;
             loss += l;
         }
@@ -589,7 +505,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
             goto done;
         }
         float norm;
-        if (dev_clip(&c, tc.clip, &norm, err)) goto done;
+        if (elm_train_device_clip(&c.dev, tc.clip, &norm, err)) goto done;
         if (!isfinite(norm)) {
             elm_err(err,
                     "step %lld: the gradient norm is %s; stopped before updating the "
@@ -598,7 +514,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
             goto done;
         }
         tc.opt.lr = elm_train_lr(tc.sched, tc.lr, tc.min_lr, tc.warmup, total, s);
-        if (dev_update(&c, &tc.opt, err)) goto done;
+        if (elm_train_device_update(&c.dev, &tc.opt, err)) goto done;
         c.st.step = (uint64_t)(s + 1);
         c.st.tokens_seen += (uint64_t)(bt * (size_t)tc.accum);
         double ms = 1000.0 * (elm_now() - t0);
@@ -661,7 +577,7 @@ done:
     free(inputs);
     free(targets);
     data_free(&c.d);
-    elm_gpt2_cuda_free(c.gpu);
+    elm_train_device_close(&c.dev);
     elm_gpt2_free(&c.m);
     return rc;
 }
