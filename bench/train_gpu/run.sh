@@ -72,6 +72,14 @@ train() {
       $BUILD/tests/gpu_test_train_step --bench $1 $2 1024 20 $mm 2>&1 | tee -a "$OUT/train.log" | grep RESULT
     done
   done
+  # The same two models through the user's path: `elm bench --only=train` on a config.
+  for cfg in "gpt2 32" "gpt2-medium 16"; do
+    set -- $cfg
+    printf '[run]\nname = bench-%s\nout_dir = %s\n[model]\npreset = %s\n[train]\nbatch_size = %s\nseq_len = 1024\ndevice = cuda\nprecision = bf16\n' \
+      "$1" "$OUT/elmbench" "$1" "$2" >"$OUT/elmbench_$1.ini"
+    $BUILD/elm bench "$OUT/elmbench_$1.ini" --only=train --warmup=3 --repeat=20 \
+      --json="$OUT/elmbench_$1.json" 2>&1 | tee -a "$OUT/train.log" | grep -E '^train|error'
+  done
   PYTHONUNBUFFERED=1 timeout 400 python3 shared/bench/hf_peer_bench.py train 2>&1 \
     | grep '^{' | tee "$OUT/peer.log"
 }
