@@ -4,6 +4,8 @@
 #                                       kernel timings (matmul vs cuBLAS, attention vs SDPA)
 #   bash bench/train_gpu/run.sh e2e     `elm run configs/demo.ini` training on the GPU and on
 #                                       the CPU (also part of check)
+#   bash bench/train_gpu/run.sh curve   300 steps of 124M on the seed tweets, CPU vs GPU
+#                                       validation loss at every eval (issue #6, acceptance 2)
 #   bash bench/train_gpu/run.sh train   GPT-2 124M (B=32) and 355M (B=16), T=1024, bf16: elm
 #                                       and ../shared/bench/hf_peer_bench.py in the SAME call
 #   bash bench/train_gpu/run.sh all     both (may not fit one 10-minute call)
@@ -64,6 +66,43 @@ if g[1] is not None and c[1] is not None:
 PY
 }
 
+# Acceptance 2 of issue #6: 300 steps of GPT-2 124M on the seed tweets, trained on the CPU
+# (fp32) and on the GPU (bf16) from the same initialisation and data order; the validation
+# loss at every eval (every 25 steps) compared, relative difference (goal <= 2%).
+curve() {
+  local base=(--set run.out_dir="$OUT/curve" --set run.threads="$(nproc)" --quiet
+              --set model.preset=gpt2 --set train.steps=300 --set train.batch_size=8
+              --set train.seq_len=128 --set train.warmup_steps=30 --set train.eval_every=25
+              --set train.eval_batches=8 --set train.checkpoint_every=0 --set train.sample_every=0)
+  # the config's ../../shared (beside the checkout) is ./shared on the device
+  sed "s|\.\./\.\./shared|$ROOT/shared|" configs/seed-accounts.ini >"$OUT/seed-accounts.ini"
+  for dev in cuda cpu; do
+    local prec=fp32; [ $dev = cuda ] && prec=bf16
+    local args=("${base[@]}" --set run.name=curve-$dev --set train.device=$dev --set train.precision=$prec)
+    local t0=$(date +%s)
+    for stage in ingest clean tokenize train; do
+      $BUILD/elm $stage "$OUT/seed-accounts.ini" "${args[@]}" >>"$OUT/curve_$dev.log" 2>&1 \
+        || { echo "curve $dev: $stage failed: $(tail -1 "$OUT/curve_$dev.log")"; break; }
+    done
+    echo "curve $dev: $(( $(date +%s) - t0 )) s"
+  done
+  python3 - "$OUT/curve" <<'PY'
+import json, sys
+def val(run):
+    try:
+        rows = [json.loads(l) for l in open(f"{sys.argv[1]}/{run}/train_log.jsonl")]
+    except OSError as e:
+        print(f"curve: {run}: {e}"); return {}
+    return {r["step"]: r["val_loss"] for r in rows if "val_loss" in r}
+g, c = val("curve-cuda"), val("curve-cpu")
+steps = sorted(set(g) & set(c))
+worst = max((abs(g[s] - c[s]) / c[s] for s in steps), default=float("nan"))
+for s in steps:
+    print(f"curve: step {s:4d}  val_loss cpu {c[s]:.4f}  gpu {g[s]:.4f}  rel {abs(g[s]-c[s])/c[s]:.4f}")
+print(f"curve: {len(steps)} evals, worst relative difference {worst:.4f} (goal <= 0.02)")
+PY
+}
+
 train() {
   : >"$OUT/train.log"
   for cfg in "gpt2 32" "gpt2-medium 16"; do
@@ -88,8 +127,9 @@ train() {
 case $what in
   check) check; e2e | tee "$OUT/e2e.txt" ;;
   e2e) e2e | tee "$OUT/e2e.txt" ;;
+  curve) curve | tee "$OUT/curve.txt" ;;
   train) train ;;
   all) check; e2e | tee "$OUT/e2e.txt"; train ;;
-  *) echo "usage: run.sh check|e2e|train|all"; exit 2 ;;
+  *) echo "usage: run.sh check|e2e|curve|train|all"; exit 2 ;;
 esac
 python3 bench/train_gpu/summarize.py "$OUT"
