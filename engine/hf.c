@@ -150,7 +150,7 @@ int elm_hf_read_config(const char *dir, ElmGpt2Config *cfg, ElmError *err) {
     }
     const cJSON *inner = cJSON_GetObjectItemCaseSensitive(root, "n_inner");
     if (inner && !cJSON_IsNull(inner) &&
-        (!cJSON_IsNumber(inner) || (int)inner->valuedouble != 4 * cfg->n_embd)) {
+        (!cJSON_IsNumber(inner) || inner->valuedouble != 4.0 * cfg->n_embd)) {
         elm_err(err, "%s: n_inner must be null or 4 * n_embd", path);
         goto done;
     }

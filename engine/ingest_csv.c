@@ -110,7 +110,8 @@ static int truthy(const char *s, size_t n) {
 }
 
 // A creation time given as Unix epoch seconds or milliseconds ("1610951206000.0") becomes
-// ISO 8601 UTC; anything else is kept as written.
+// ISO 8601 UTC; anything else is kept as written, a number past the year 9999 included (it
+// would not fit a time_t, and converting it would be undefined).
 static size_t epoch_to_iso(const char *s, size_t n, char *out, size_t cap) {
     if (n == 0 || n > 24) return 0;
     char tmp[32];
@@ -119,7 +120,8 @@ static size_t epoch_to_iso(const char *s, size_t n, char *out, size_t cap) {
     char *end;
     double v = strtod(tmp, &end);
     if (*end || !isdigit((unsigned char)tmp[0])) return 0;
-    if (v > 1e11) v /= 1000.0; // milliseconds
+    if (v > 1e11) v /= 1000.0;           // milliseconds
+    if (!(v < 253402300800.0)) return 0; // 10000-01-01T00:00:00Z
     time_t t = (time_t)v;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) return 0;

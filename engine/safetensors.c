@@ -233,6 +233,11 @@ int elm_st_open(ElmSafetensors *st, const char *path, ElmError *err) {
     const cJSON *item;
     cJSON_ArrayForEach(item, root) {
         if (strcmp(item->string, "__metadata__") == 0) {
+            // a second one would be parsed into arrays sized for itself after the first's
+            if (st->meta_keys) {
+                elm_err(err, "%s: __metadata__ appears twice in the header", path);
+                goto done;
+            }
             if (parse_metadata(st, item, err)) goto done;
             continue;
         }
@@ -348,6 +353,10 @@ int elm_st_read_i32(const ElmSafetensors *st, const ElmStTensor *t, int *out, si
     if (n != t->numel)
         return elm_err(err, "%s: tensor '%s' has %zu elements, expected %zu", st->path, t->name,
                        t->numel, n);
+    if (t->dtype != ELM_ST_I64 && t->dtype != ELM_ST_I32 && t->dtype != ELM_ST_I16 &&
+        t->dtype != ELM_ST_I8 && t->dtype != ELM_ST_U8 && t->dtype != ELM_ST_BOOL)
+        return elm_err(err, "%s: tensor '%s' has dtype %s, expected an integer type", st->path,
+                       t->name, dtypes[t->dtype].name);
     const unsigned char *src = st->data + t->begin;
     for (size_t i = 0; i < n; i++) {
         long long v;
@@ -377,9 +386,9 @@ int elm_st_read_i32(const ElmSafetensors *st, const ElmStTensor *t, int *out, si
         case ELM_ST_BOOL:
             v = src[i];
             break;
-        default:
-            return elm_err(err, "%s: tensor '%s' has dtype %s, expected an integer type", st->path,
-                           t->name, dtypes[t->dtype].name);
+        default: // the float types, refused above
+            v = 0;
+            break;
         }
         if (v < -2147483647LL - 1 || v > 2147483647LL)
             return elm_err(err, "%s: tensor '%s': value %lld at %zu does not fit an int", st->path,

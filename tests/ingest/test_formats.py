@@ -147,6 +147,16 @@ c.check([o["text"] for o in posts] == ["one", "two", "three", "four"], f"same st
 posts, rep = ingest("glob", [f"auto : {d}/twint_*.csv"])
 c.check(len(rep.get("sources", [])) == 2, "a glob names both CSV files (not the .gz)")
 
+# --- created_at as Unix epoch seconds or milliseconds ------------------------------------------
+# The last row was found by tests/fuzz/fuzz_ingest: a number past any time_t was converted with
+# undefined behaviour; such a number is now kept as written.
+path = write(os.path.join(d, "epoch.csv"), "id,created_at,tweet\n1,1610951206,secs\n"
+             "2,1610951206000.0,millis\n3,16109512061095120600000,huge\n")
+posts, rep = ingest("epoch", [f"auto : {path}"], *NOFILTER)
+c.check([o["created_at"] for o in posts] ==
+        ["2021-01-18T06:26:46Z", "2021-01-18T06:26:46Z", "16109512061095120600000"],
+        f"epoch created_at: {[o['created_at'] for o in posts]}")
+
 # --- invalid UTF-8: replace (vs Python), drop, error -----------------------------------------
 raw = []
 for i in range(200):

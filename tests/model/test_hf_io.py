@@ -191,8 +191,14 @@ bad_case("missing-tensor", ["transformer.ln_f.bias", "missing"],
          tensors={k: v for k, v in ref.items() if k != "transformer.ln_f.bias"})
 bad_case("extra-layer", ["transformer.h.1", "not part"], tensors=dict(ref), config={"n_layer": 1})
 bad_case("bad-config", ["config.json", "n_head"], tensors=dict(ref), config={"n_head": 5})
+# Found by fuzzing config.json: an n_inner past any int was converted with undefined behaviour.
+bad_case("n-inner-huge", ["config.json", "n_inner"], tensors=dict(ref), config={"n_inner": 1e30})
 bad_case("not-json", ["model.safetensors", "JSON"],
          raw=struct.pack("<Q", 16) + b"{not json at all" + fix_data)
+# Found by tests/fuzz/fuzz_safetensors: a second __metadata__ overflowed the metadata arrays.
+dup = json.dumps(fix_header)[:-1] + ', "__metadata__": {"a": "b", "c": "d"}}'
+bad_case("metadata-twice", ["model.safetensors", "__metadata__ appears twice"],
+         raw=struct.pack("<Q", len(dup)) + dup.encode() + fix_data)
 c.check(run_elm("export", os.path.join(work, "nowhere"), os.path.join(work, "x")).returncode != 0,
         "export of a missing folder fails")
 
