@@ -194,30 +194,92 @@ typedef struct {
     const char *text; // for string parsing
     size_t pos;
     FILE *file;
+    char **longv; // values of lines longer than libinih's buffer (see read_ini_line)
+    int n_long;
 } IniCtx;
+
+#define LONG_MARK '\x1f' // a stashed value's stand-in: LONG_MARK then its index
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+// A line too long for libinih's fixed buffer (INI_MAX_LINE, 200 bytes in Debian's build) would
+// be cut in two. So a long "key = value" line reaches libinih as "key = <mark><index>", its
+// value (trimmed, inline "; comment" removed, as libinih would) kept aside; a long comment as
+// an empty line; anything else cut, so libinih reports it, on the right line.
+static void stand_in(IniCtx *c, char *line, char *str, int num) {
+    char *s = line;
+    while (isspace((unsigned char)*s)) s++;
+    size_t sep = strcspn(s, "=:");
+    if (*s == ';' || *s == '#') {
+        snprintf(str, (size_t)num, "\n");
+        return;
+    }
+    if (*s != '[' && s[sep] && sep + 16 < (size_t)num) {
+        s[sep] = '\0';
+        char *value = s + sep + 1;
+        for (char *p = value; *p; p++)
+            if (*p == ';' && p > value && isspace((unsigned char)p[-1])) {
+                *p = '\0';
+                break;
+            }
+        char **grown = realloc(c->longv, (size_t)(c->n_long + 1) * sizeof *grown);
+        char *copy = dupstr(trim(value));
+        if (grown && copy) {
+            c->longv = grown;
+            c->longv[c->n_long] = copy;
+            snprintf(str, (size_t)num, "%s = %c%d\n", trim(s), LONG_MARK, c->n_long++);
+            return;
+        }
+        if (grown) c->longv = grown;
+        free(copy);
+    }
+    snprintf(str, (size_t)num, "%.*s\n", num - 2, line);
+}
 
 static char *read_ini_line(char *str, int num, void *stream) {
     IniCtx *c = stream;
+    char *line = NULL;
+    size_t len;
     if (c->file) {
-        char *r = fgets(str, num, c->file);
-        if (r) c->line++;
-        return r;
+        size_t cap = 0;
+        ssize_t n = getline(&line, &cap, c->file);
+        if (n < 0) {
+            free(line);
+            return NULL;
+        }
+        len = (size_t)n;
+    } else {
+        const char *p = c->text + c->pos;
+        if (!*p) return NULL;
+        len = strcspn(p, "\n");
+        if (p[len] == '\n') len++;
+        line = malloc(len + 1);
+        if (!line) return NULL;
+        memcpy(line, p, len);
+        line[len] = '\0';
+        c->pos += len;
     }
-    const char *p = c->text + c->pos;
-    if (!*p) return NULL;
-    int n = 0;
-    while (p[n] && p[n] != '\n' && n < num - 1) n++;
-    if (p[n] == '\n' && n < num - 1) n++;
-    memcpy(str, p, (size_t)n);
-    str[n] = '\0';
-    c->pos += (size_t)n;
     c->line++;
+    if (len < (size_t)num)
+        memcpy(str, line, len + 1);
+    else
+        stand_in(c, line, str, num);
+    free(line);
     return str;
 }
 
 static int on_ini_line(void *user, const char *section, const char *name, const char *value) {
     IniCtx *c = user;
     if (c->failed) return 1;
+    if (value && value[0] == LONG_MARK) {
+        int i = atoi(value + 1);
+        if (i >= 0 && i < c->n_long) value = c->longv[i];
+    }
     char where[600], hint[160];
     snprintf(where, sizeof where, "%s:%d", c->name, c->line);
     c->failed = 1;
@@ -270,6 +332,8 @@ static void set_origin(ElmConfig *cfg, const char *path) {
 
 static int run_ini(ElmConfig *cfg, IniCtx *c) {
     int rc = ini_parse_stream(read_ini_line, c, on_ini_line, c);
+    for (int i = 0; i < c->n_long; i++) free(c->longv[i]);
+    free(c->longv);
     if (c->failed) return -1;
     if (rc > 0)
         return elm_err(c->err, "%s:%d: not an INI line (expected key = value)", c->name, rc);

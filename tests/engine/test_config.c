@@ -27,6 +27,40 @@ int main(void) {
     CHECK(elm_cfg_bool(&c, "data.dedupe_ids") == 1, "default bool");
     elm_config_free(&c);
 
+    // Lines longer than libinih's 200-byte buffer: random lengths up to 5,000 for a value, a
+    // comment and a list item; values arrive whole (inline comment removed, as on short lines)
+    // and the lines after them keep their numbers.
+    srand(11);
+    for (int trial = 0; trial < 50; trial++) {
+        int n = 150 + rand() % 5000, m = 150 + rand() % 3000;
+        char *name = malloc((size_t)n + 1), *src = malloc((size_t)m + 1);
+        size_t cap = (size_t)n + m + 6000;
+        char *text = malloc(cap);
+        for (int i = 0; i < n; i++) name[i] = (char)('a' + rand() % 26);
+        for (int i = 0; i < m; i++) src[i] = (char)('A' + rand() % 26);
+        name[n] = src[m] = '\0';
+        int o = snprintf(text, cap, "[run]\n; ");
+        for (int i = 0; i < 300 + trial * 7; i++) text[o++] = 'c';
+        o += snprintf(text + o, cap - (size_t)o,
+                      "\nname = %s   ; why\n[data]\nsource = a : %s.csv\n[train]\nsteps = x\n",
+                      name, src);
+        CHECK(load(&c, text, &e) != 0 && strstr(e.msg, "t.ini:7:") != NULL,
+              "the line after long ones: %s", e.msg);
+        elm_config_free(&c);
+        text[o - 2] = '7'; // steps = 7
+        CHECK(load(&c, text, &e) == 0, "%s", e.msg);
+        CHECK(strcmp(elm_cfg_str(&c, "run.name"), name) == 0, "a %d-byte value arrives whole", n);
+        CHECK(elm_cfg_get(&c, "run.name")->line == 3, "long value's line");
+        char **items;
+        int k = elm_cfg_list(&c, "data.source", &items);
+        char want[6000];
+        snprintf(want, sizeof want, "a : %s.csv", src);
+        CHECK(k == 1 && strcmp(items[0], want) == 0, "a %d-byte list item arrives whole", m);
+        CHECK(elm_cfg_int(&c, "train.steps") == 7, "steps");
+        elm_config_free(&c);
+        free(name), free(src), free(text);
+    }
+
     // Random integers and enum choices round-trip with their line numbers.
     srand(7);
     for (int trial = 0; trial < 200; trial++) {
