@@ -3,6 +3,7 @@
 #include "bench_model.h"
 #include "fsutil.h"
 #include "gpt2.h"
+#include "stats.h"
 #include "train_device.h"
 #include "../tokenizer/shard.h"
 
@@ -10,18 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-// Median and min of v (sorted in place).
-static void summarize(double *v, int n, double *median, double *min) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    *median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    *min = v[0];
-}
 
 static double peak_rss_mb(void) {
     struct rusage ru;
@@ -114,8 +103,7 @@ int elm_bench_train(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *e
             goto done;
         if (step >= warmup) secs[step - warmup] = elm_now() - t0;
     }
-    double med, mn;
-    summarize(secs, repeat, &med, &mn);
+    double med = elm_median(secs, repeat), mn = elm_min(secs, repeat);
     cJSON_AddStringToObject(out, "device", dev.gpu ? "cuda" : "cpu");
     cJSON_AddStringToObject(out, "tokens", tok ? from : "random ids (no token shards)");
     cJSON_AddNumberToObject(out, "params", (double)m.num_parameters);
@@ -166,8 +154,7 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
             goto done;
         if (i >= warmup) rate[i - warmup] = r;
     }
-    double med, mn;
-    summarize(rate, repeat, &med, &mn);
+    double med = elm_median(rate, repeat), mn = elm_min(rate, repeat);
     cJSON_AddStringToObject(out, "device", "cpu");
     cJSON_AddNumberToObject(out, "params", (double)m.num_parameters);
     cJSON_AddNumberToObject(out, "batch_size", B);

@@ -8,24 +8,10 @@
 #include "naive_bayes.h"
 #include "validate_setup.h"
 #include "../engine/fsutil.h"
+#include "../engine/stats.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median_of(const double *v, int n) {
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s) return v[0];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return m;
-}
 
 // One part's timings: total, fit, predict per timed run.
 typedef struct Times {
@@ -35,13 +21,10 @@ typedef struct Times {
 
 static cJSON *times_json(const Times *t, double accuracy) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "seconds", median_of(t->total, t->n));
-    double mn = t->total[0];
-    for (int i = 1; i < t->n; i++)
-        if (t->total[i] < mn) mn = t->total[i];
-    cJSON_AddNumberToObject(o, "min_seconds", mn);
-    cJSON_AddNumberToObject(o, "fit_seconds", median_of(t->fit, t->n));
-    cJSON_AddNumberToObject(o, "predict_seconds", median_of(t->predict, t->n));
+    cJSON_AddNumberToObject(o, "seconds", elm_median(t->total, t->n));
+    cJSON_AddNumberToObject(o, "min_seconds", elm_min(t->total, t->n));
+    cJSON_AddNumberToObject(o, "fit_seconds", elm_median(t->fit, t->n));
+    cJSON_AddNumberToObject(o, "predict_seconds", elm_median(t->predict, t->n));
     cJSON_AddNumberToObject(o, "runs", t->n);
     cJSON_AddItemToObject(o, "run_seconds", cJSON_CreateDoubleArray(t->total, t->n));
     if (accuracy >= 0) cJSON_AddNumberToObject(o, "accuracy", accuracy);
