@@ -345,7 +345,7 @@ static int classifiers(Report *r) {
     if (elm_cfg_bool(&r->run->cfg, "report.compare_study")) {
         cJSON_AddNumberToObject(m, "study_tuned_rf_accuracy", 0.6252);
         elm_buf_printf(&r->body, "<tr class=\"muted\"><td>The Elm study's tuned random forest "
-                                 "(scikit-learn, 48-combination grid)</td><td class=\"n\">62.52%%"
+                                 "(scikit-learn, its grid search)</td><td class=\"n\">62.52%%"
                                  "</td><td class=\"n\">+12.52</td><td></td><td></td><td></td>"
                                  "<td></td></tr>\n");
     }
