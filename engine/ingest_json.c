@@ -34,9 +34,9 @@ static int present(const cJSON *o, const char *key) {
     return v && !cJSON_IsNull(v) && !(cJSON_IsString(v) && !v->valuestring[0]);
 }
 
-// The digits of a number-valued top-level key in the object text [a, b): tweet ids exceed the
-// 53 bits a double holds, so they are taken from the source, not from cJSON's double.
-static size_t raw_number(const char *a, const char *b, const char *key, char *out, size_t cap) {
+// Where the value of top-level key `key` starts in the object text [a, b) (which begins at the
+// object's '{'), or NULL.
+static const char *key_value(const char *a, const char *b, const char *key) {
     int depth = 0;
     size_t klen = strlen(key);
     for (const char *p = a; p < b; p++) {
@@ -49,17 +49,40 @@ static size_t raw_number(const char *a, const char *b, const char *key, char *ou
             if (q >= b || *q != ':') continue;
             q++;
             while (q < b && isspace((unsigned char)*q)) q++;
-            size_t n = 0;
-            while (q + n < b && isdigit((unsigned char)q[n])) n++;
-            if (n == 0 || n >= cap) return 0;
-            memcpy(out, q, n);
-            out[n] = '\0';
-            return n;
+            return q < b ? q : NULL;
         }
         if (*p == '{' || *p == '[') depth++;
         if (*p == '}' || *p == ']') depth--;
     }
-    return 0;
+    return NULL;
+}
+
+// The end (one past the closing '}') of the object starting at p, or NULL.
+static const char *object_end(const char *p, const char *b) {
+    int depth = 0;
+    for (; p < b; p++) {
+        if (*p == '"') {
+            for (p++; p < b && *p != '"'; p += *p == '\\' ? 2 : 1) {
+            }
+            continue;
+        }
+        if (*p == '{' || *p == '[') depth++;
+        if ((*p == '}' || *p == ']') && --depth == 0) return p + 1;
+    }
+    return NULL;
+}
+
+// The digits of a number-valued top-level key in the object text [a, b): tweet ids exceed the
+// 53 bits a double holds, so they are taken from the source, not from cJSON's double.
+static size_t raw_number(const char *a, const char *b, const char *key, char *out, size_t cap) {
+    const char *q = key_value(a, b, key);
+    if (!q) return 0;
+    size_t n = 0;
+    while (q + n < b && isdigit((unsigned char)q[n])) n++;
+    if (n == 0 || n >= cap) return 0;
+    memcpy(out, q, n);
+    out[n] = '\0';
+    return n;
 }
 
 static int emit_object(const char *path, const cJSON *item, const char *a, const char *b, int line,
@@ -83,9 +106,12 @@ static int emit_object(const char *path, const cJSON *item, const char *a, const
     const char *id = str_of(t, "id_str");
     if (!id) id = str_of(t, "id");
     if (!id && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t, "id"))) {
-        if (t == item && raw_number(a, b, "id", idbuf, sizeof idbuf))
+        // a wrapped post ({"tweet": {...}}): its id is one level down in the source text
+        const char *ta = t == item ? a : key_value(a, b, "tweet");
+        const char *tb = ta && *ta == '{' ? object_end(ta, b) : NULL;
+        if (ta && tb && raw_number(ta, tb, "id", idbuf, sizeof idbuf))
             id = idbuf;
-        else {
+        else { // not from the source (should not happen): the double, at most 17 digits right
             snprintf(idbuf, sizeof idbuf, "%.0f",
                      cJSON_GetObjectItemCaseSensitive(t, "id")->valuedouble);
             id = idbuf;

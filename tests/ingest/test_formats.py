@@ -126,6 +126,17 @@ for p in (path, gz(path)):
     c.check(posts and posts[3]["is_reply"] and not posts[4]["is_reply"], f"{p}: inReplyToTweetId")
     c.check(rep.get("sources", [{}])[0].get("format") == "jsonl", f"{p}: detected as jsonl")
 
+# Posts wrapped as {"tweet": {...}} with numeric ids one apart (the same double): both kept, each
+# with its exact id taken from the source text, in a JSON array and in JSON Lines.
+base = 1351053401438773248 + rng.randrange(1 << 20)
+wrapped = [{"tweet": {"id": base + i, "full_text": rand_text(), "created_at": "x"}} for i in range(6)]
+for name, text in (("wrapped-array", json.dumps(wrapped)),
+                   ("wrapped-jsonl", "\n".join(json.dumps(o) for o in wrapped) + "\n")):
+    path = write(os.path.join(d, name + ".json"), text)
+    posts, rep = ingest(name, [f"w : {path}"], *NOFILTER)
+    c.check([o["id"] for o in posts] == [str(base + i) for i in range(6)],
+            f"{name}: ids {[o['id'] for o in posts]}, want {base}..{base + 5}")
+
 # --- plain text ------------------------------------------------------------------------------
 texts = [rand_text().replace("\n", " ").replace("\r", " ") for _ in range(60)]
 path = write(os.path.join(d, "musings.txt"), "\n".join(texts) + "\n\n")
