@@ -23,6 +23,7 @@ static int run_info(const ElmCli *cli, ElmError *err) {
     int n = elm_gpu_query(info, 8, err);
     if (n < 0) return -1;
     if (n == 0) printf("gpu: no GPU (%s)\n", err->msg[0] ? err->msg : "none found");
+    if (elm_gpu_library()) printf("cuda library: %s\n", elm_gpu_library());
     for (int i = 0; i < n; i++)
         printf("gpu %d: %s, %.1f GiB, compute capability %d.%d, %d SMs\n", i, info[i].name,
                (double)info[i].total_mem / (1024.0 * 1024.0 * 1024.0), info[i].cc_major,

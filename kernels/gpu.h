@@ -23,6 +23,9 @@ int elm_gpu_compiled(void);
 // Fills up to `cap` devices; returns how many (0 = none, with the reason in err->msg but no
 // failure), or -1 on a real error.
 int elm_gpu_query(ElmGpuInfo *out, int cap, ElmError *err);
+// Where the CUDA side comes from: the path of libelm-cuda.so once loaded, "linked in" for
+// programs linked with it, NULL when it is not (yet) loaded or the build has no CUDA.
+const char *elm_gpu_library(void);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,10 @@ extern "C" int elm_gpu_compiled(void) {
     return 1;
 }
 
+extern "C" const char *elm_gpu_library(void) {
+    return "linked in";
+}
+
 extern "C" int elm_gpu_query(ElmGpuInfo *out, int cap, ElmError *err) {
     int n = 0;
     cudaError_t rc = cudaGetDeviceCount(&n);

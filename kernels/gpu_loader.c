@@ -21,9 +21,11 @@ extern const char elm_git_commit[];
 static pthread_once_t plugin_once = PTHREAD_ONCE_INIT;
 static const ElmCudaPluginApi *plugin;
 static char plugin_why[600];
+static char plugin_path[PATH_MAX + 64];
 
 static void *try_open(const char *path, char *tried, size_t cap) {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h) snprintf(plugin_path, sizeof plugin_path, "%s", path);
     if (!h) {
         size_t n = strlen(tried);
         snprintf(tried + n, cap - n, "%s%s", n ? "; " : "", dlerror());
@@ -81,6 +83,10 @@ static const ElmCudaPluginApi *api(ElmError *err) {
 
 int elm_gpu_compiled(void) {
     return 1;
+}
+
+const char *elm_gpu_library(void) {
+    return plugin ? plugin_path : NULL;
 }
 
 int elm_gpu_query(ElmGpuInfo *out, int cap, ElmError *err) {

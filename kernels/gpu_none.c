@@ -6,6 +6,10 @@ int elm_gpu_compiled(void) {
     return 0;
 }
 
+const char *elm_gpu_library(void) {
+    return NULL;
+}
+
 int elm_gpu_query(ElmGpuInfo *out, int cap, ElmError *err) {
     (void)out, (void)cap;
     elm_err(err, "built without CUDA");

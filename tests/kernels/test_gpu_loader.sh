@@ -26,6 +26,7 @@ check "elm links a CUDA library" bash -c "! ldd '$ELM' | grep -Eq 'libcuda|libcu
 # 2. The library missing: no GPU, with the reason; elm info still succeeds.
 out=$(ELM_CUDA_LIB="$tmp/none.so" "$ELM" info)
 check "missing library: $out" grep -q "^gpu: no GPU (the CUDA side of elm did not load" <<<"$out"
+check "missing library named as loaded: $out" bash -c "! grep -q '^cuda library:' <<<\"\$1\"" _ "$out"
 
 # 3. A library from another build (another commit): refused, named.
 cat >"$tmp/fake.c" <<'C'
@@ -54,6 +55,8 @@ check "train message is one line: $err" test "$(wc -l <<<"$err")" -eq 1
 
 # 5. The real library loads (beside the binary): a GPU line, or the CUDA runtime's own reason.
 out=$(env -u ELM_CUDA_LIB "$ELM" info)
+lib="$(cd "$(dirname "$ELM")" && pwd)/libelm-cuda.so"
+check "real library path: $out" grep -qxF "cuda library: $lib" <<<"$out"
 check "real library: $out" bash -c "grep -Eq '^gpu 0: |^gpu: no GPU \(' <<<\"\$1\" && ! grep -q 'did not load\|does not belong' <<<\"\$1\"" _ "$out"
 
 echo "$pass passed, $fail failed"
