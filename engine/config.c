@@ -196,6 +196,7 @@ typedef struct {
     FILE *file;
     char **longv; // values of lines longer than libinih's buffer (see read_ini_line)
     int n_long;
+    int long_line; // the line the last of them came from (only its value is a stand-in)
 } IniCtx;
 
 #define LONG_MARK '\x1f' // a stashed value's stand-in: LONG_MARK then its index
@@ -233,6 +234,7 @@ static void stand_in(IniCtx *c, char *line, char *str, int num) {
             c->longv = grown;
             c->longv[c->n_long] = copy;
             snprintf(str, (size_t)num, "%s = %c%d\n", trim(s), LONG_MARK, c->n_long++);
+            c->long_line = c->line;
             return;
         }
         if (grown) c->longv = grown;
@@ -278,7 +280,8 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
     if (c->failed) return 1;
     if (value && value[0] == LONG_MARK) {
         int i = atoi(value + 1);
-        if (i >= 0 && i < c->n_long) value = c->longv[i];
+        // a short line's own value may start with the mark too: it is taken as written
+        if (c->long_line == c->line && i == c->n_long - 1) value = c->longv[i];
     }
     char where[600], hint[160];
     snprintf(where, sizeof where, "%s:%d", c->name, c->line);

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ typedef struct Counts {
 
 typedef struct Account {
     char *name;
+    size_t len;
+    uint64_t hash;
     Counts c;
 } Account;
 
@@ -58,6 +61,8 @@ struct ElmIngestSink {
     FILE *out;
     Account *acc;
     int n_acc, cap_acc, last_acc;
+    int *acc_slot; // open addressing over acc by name hash: index + 1, 0 = empty
+    size_t acc_slot_cap;
     HashSet ids, texts;
     char *buf; // scratch for repaired text
     size_t buf_cap;
@@ -116,19 +121,41 @@ static int set_insert(HashSet *s, uint64_t h) { // 1 if new, 0 if present, -1 ou
 
 // ---- the sink -------------------------------------------------------------------------------
 
+// The account called name[0..len), added when new. A hash index over the names keeps this
+// O(1): a linear search per post was quadratic in the number of accounts (an archive of many
+// users, such as a keyword scrape, has one per few posts).
 static Account *account_get(ElmIngestSink *k, const char *name, size_t len) {
     if (k->last_acc >= 0) {
         Account *a = &k->acc[k->last_acc];
-        if (strlen(a->name) == len && memcmp(a->name, name, len) == 0) return a;
+        if (a->len == len && memcmp(a->name, name, len) == 0) return a;
     }
-    for (int i = 0; i < k->n_acc; i++)
-        if (strlen(k->acc[i].name) == len && memcmp(k->acc[i].name, name, len) == 0)
-            return &k->acc[k->last_acc = i];
+    uint64_t h = elm_hash64(name, len, 0xacc);
+    size_t mask = k->acc_slot_cap - 1, j = h & mask;
+    for (; k->acc_slot_cap && k->acc_slot[j]; j = (j + 1) & mask) {
+        Account *a = &k->acc[k->acc_slot[j] - 1];
+        if (a->hash == h && a->len == len && memcmp(a->name, name, len) == 0)
+            return &k->acc[k->last_acc = k->acc_slot[j] - 1];
+    }
     if (k->n_acc == k->cap_acc) {
+        if (k->cap_acc > INT_MAX / 2 - 1) return NULL;
         int cap = k->cap_acc ? k->cap_acc * 2 : 8;
         Account *na = realloc(k->acc, (size_t)cap * sizeof *na);
         if (!na) return NULL;
         k->acc = na, k->cap_acc = cap;
+    }
+    if ((size_t)(k->n_acc + 1) * 2 > k->acc_slot_cap) { // grow to at most half full, rehash
+        size_t cap = k->acc_slot_cap ? k->acc_slot_cap * 2 : 64;
+        int *slot = calloc(cap, sizeof *slot);
+        if (!slot) return NULL;
+        for (int i = 0; i < k->n_acc; i++) {
+            size_t s = k->acc[i].hash & (cap - 1);
+            while (slot[s]) s = (s + 1) & (cap - 1);
+            slot[s] = i + 1;
+        }
+        free(k->acc_slot);
+        k->acc_slot = slot, k->acc_slot_cap = cap;
+        j = h & (cap - 1);
+        while (slot[j]) j = (j + 1) & (cap - 1);
     }
     Account *a = &k->acc[k->n_acc];
     memset(a, 0, sizeof *a);
@@ -136,6 +163,8 @@ static Account *account_get(ElmIngestSink *k, const char *name, size_t len) {
     if (!a->name) return NULL;
     memcpy(a->name, name, len);
     a->name[len] = '\0';
+    a->len = len, a->hash = h;
+    k->acc_slot[j] = k->n_acc + 1;
     k->last_acc = k->n_acc++;
     return a;
 }
@@ -572,6 +601,7 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
     free(src);
     for (int i = 0; i < k.n_acc; i++) free(k.acc[i].name);
     free(k.acc);
+    free(k.acc_slot);
     free(k.ids.slot);
     free(k.texts.slot);
     free(k.buf);

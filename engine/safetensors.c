@@ -176,6 +176,31 @@ static int check_tiling(ElmSafetensors *st, ElmError *err) {
     return rc;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    const ElmStTensor *x = *(const ElmStTensor *const *)a, *y = *(const ElmStTensor *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x > y) - (x < y); // equal names stay in header order
+}
+
+// Sorts the tensors by name into st->by_name (elm_st_find's binary search) and refuses a name
+// that appears twice, naming the one whose second appearance comes first in the header (a
+// search per tensor made opening quadratic in the number of tensors).
+static int index_names(ElmSafetensors *st, ElmError *err) {
+    int n = st->n_tensors;
+    st->by_name = malloc((n ? n : 1) * sizeof *st->by_name);
+    if (!st->by_name) return elm_err(err, "%s: out of memory", st->path);
+    for (int i = 0; i < n; i++) st->by_name[i] = &st->tensors[i];
+    qsort(st->by_name, n, sizeof *st->by_name, cmp_name);
+    const ElmStTensor *dup = NULL;
+    for (int i = 1; i < n; i++)
+        if (strcmp(st->by_name[i - 1]->name, st->by_name[i]->name) == 0 &&
+            (!dup || st->by_name[i] < dup))
+            dup = st->by_name[i];
+    if (dup)
+        return elm_err(err, "%s: tensor '%s' appears twice in the header", st->path, dup->name);
+    return 0;
+}
+
 static int parse_metadata(ElmSafetensors *st, const cJSON *meta, ElmError *err) {
     if (!cJSON_IsObject(meta)) return elm_err(err, "%s: __metadata__ is not an object", st->path);
     int n = cJSON_GetArraySize(meta);
@@ -241,14 +266,10 @@ int elm_st_open(ElmSafetensors *st, const char *path, ElmError *err) {
             if (parse_metadata(st, item, err)) goto done;
             continue;
         }
-        if (elm_st_find(st, item->string)) {
-            elm_err(err, "%s: tensor '%s' appears twice in the header", path, item->string);
-            goto done;
-        }
         if (parse_tensor(st, item, &st->tensors[st->n_tensors], err)) goto done;
         st->n_tensors++;
     }
-    if (check_tiling(st, err)) goto done;
+    if (index_names(st, err) || check_tiling(st, err)) goto done;
     rc = 0;
 done:
     cJSON_Delete(root);
@@ -263,6 +284,7 @@ void elm_st_close(ElmSafetensors *st) {
         free(st->meta_values[i]);
     }
     free(st->tensors);
+    free(st->by_name);
     free(st->meta_keys);
     free(st->meta_values);
     free(st->file);
@@ -273,8 +295,16 @@ void elm_st_close(ElmSafetensors *st) {
 }
 
 const ElmStTensor *elm_st_find(const ElmSafetensors *st, const char *name) {
-    for (int i = 0; i < st->n_tensors; i++)
-        if (strcmp(st->tensors[i].name, name) == 0) return &st->tensors[i];
+    if (!st->by_name) return NULL;  // not opened, or closed
+    int lo = 0, hi = st->n_tensors; // binary search in [lo, hi)
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(st->by_name[mid]->name, name);
+        if (c == 0) return st->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

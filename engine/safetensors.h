@@ -51,6 +51,7 @@ typedef struct ElmSafetensors {
     size_t data_size;
     ElmStTensor *tensors; // in header order
     int n_tensors;
+    const ElmStTensor **by_name;     // the tensors sorted by name, for elm_st_find
     char **meta_keys, **meta_values; // __metadata__ (string values only, as the format says)
     int n_meta;
 } ElmSafetensors;

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,9 @@ static void data_free(TrainData *d) {
 
 // Fills inputs/targets (B, T) with the next micro-batch and advances the position.
 static void next_batch(TrainData *d, int *inputs, int *targets) {
-    if (d->cursor + (uint64_t)d->B > d->windows) d->epoch++, d->cursor = 0;
+    // written so that a cursor from a state.bin near 2^64 cannot wrap past the check
+    if (d->cursor > d->windows || d->windows - d->cursor < (uint64_t)d->B)
+        d->epoch++, d->cursor = 0;
     if (d->perm_epoch != d->epoch) {
         elm_train_epoch_order(d->perm, d->windows, d->seed, d->epoch);
         d->perm_epoch = d->epoch;
@@ -209,6 +212,11 @@ static int load_checkpoint(TrainCtx *c, const char *dir, ElmError *err) {
     snprintf(p, sizeof p, "%s/state.bin", dir);
     float *mm = NULL, *vv = NULL;
     if (elm_state_read(p, &c->st, &mm, &vv, err)) return -1;
+    if (c->st.step > (uint64_t)LLONG_MAX || c->st.adam_t > (uint64_t)LLONG_MAX) {
+        free(mm), free(vv);
+        return elm_err(err, "%s: step %llu / adam_t %llu out of range", p,
+                       (unsigned long long)c->st.step, (unsigned long long)c->st.adam_t);
+    }
     if (c->st.n_params != c->m.num_parameters) {
         free(mm), free(vv);
         return elm_err(err,

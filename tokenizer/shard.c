@@ -9,6 +9,8 @@
 int elm_shard_write(const char *path, const int32_t *ids, size_t n, uint32_t vocab_size,
                     uint32_t eot, uint64_t n_docs, ElmError *err) {
     uint32_t dtype = vocab_size <= 65536u ? 2u : 4u;
+    if (vocab_size == 0 || vocab_size > (uint32_t)INT32_MAX + 1)
+        return elm_err(err, "%s: vocab_size %u is not in 1..2^31", path, vocab_size);
     unsigned char hdr[ELM_SHARD_HEADER_BYTES] = {0};
     memcpy(hdr, ELM_SHARD_MAGIC, 8);
     elm_le_put32(hdr + 8, ELM_SHARD_VERSION);
@@ -74,6 +76,8 @@ int elm_shard_read(const char *path, ElmShardHeader *hdr, int32_t **ids, ElmErro
         bad = "dtype must be 2 or 4 bytes";
     else if (hdr->vocab_size == 0)
         bad = "vocab_size is 0";
+    else if (hdr->vocab_size > (uint32_t)INT32_MAX + 1)
+        bad = "vocab_size past 2^31 (ids are read as int32)";
     else if (hdr->dtype_bytes == 2 && hdr->vocab_size > 65536)
         bad = "vocab too big for uint16";
     else if (hdr->eot != 0xFFFFFFFFu && hdr->eot >= hdr->vocab_size)

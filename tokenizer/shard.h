@@ -11,7 +11,7 @@
 // Header, 64 bytes on disk:
 //   0  char[8]  magic "ELMTOK1\0"
 //   8  u32      version (1)
-//  12  u32      vocab_size
+//  12  u32      vocab_size (1..2^31: every id fits an int32)
 //  16  u32      dtype_bytes (2 = uint16 ids, 4 = uint32 ids; 2 whenever vocab_size <= 65536)
 //  20  u32      eot (id of <|endoftext|>, the document separator; 0xFFFFFFFF if none)
 //  24  u64      n_tokens

@@ -61,6 +61,21 @@ int main(void) {
         free(name), free(src), free(text);
     }
 
+    // A short line whose own value starts with the long-value stand-in's mark (0x1F, then
+    // digits) kept the earlier long line's value instead of its own.
+    {
+        char text[800];
+        int o = snprintf(text, sizeof text, "[generate]\nprompts = ");
+        for (int i = 0; i < 300; i++) text[o++] = 'y';
+        snprintf(text + o, sizeof text - (size_t)o, "\nprompts = \0370\n"); // 0x1F, '0'
+        CHECK(load(&c, text, &e) == 0, "%s", e.msg);
+        char **items;
+        int k = elm_cfg_list(&c, "generate.prompts", &items);
+        CHECK(k == 2 && strlen(items[0]) == 300 && strcmp(items[1], "\0370") == 0,
+              "a short value starting with 0x1F is taken as written: %d items", k);
+        elm_config_free(&c);
+    }
+
     // Random integers and enum choices round-trip with their line numbers.
     srand(7);
     for (int trial = 0; trial < 200; trial++) {

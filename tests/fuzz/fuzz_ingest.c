@@ -65,6 +65,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (rc) assert(strncmp(err.msg, "fuzz.in", 7) == 0);
     for (int i = 0; i < k.n_acc; i++) free(k.acc[i].name);
     free(k.acc);
+    free(k.acc_slot);
     free(k.ids.slot);
     free(k.texts.slot);
     free(k.buf);

@@ -2,7 +2,8 @@
 # run.sh — builds the fuzz harnesses and runs each for a while on its seed corpus.
 # Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET (60)] [TARGET...] (targets: ingest safetensors
 # clean bpe config state hfconfig;
-# default all). Crashes land in build-fuzz/crashes/<target>/.
+# default all). Crashes land in build-fuzz/crashes/<target>/. A target with a dictionary
+# tests/fuzz/<target>.dict (syntax and names its parser looks for) runs with -dict=.
 set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$SRC/build-fuzz}
@@ -19,8 +20,11 @@ status=0
 for t in $TARGETS; do
     work="$OUT/corpus/$t" # grows as the fuzzer finds new paths; the seeds stay in the repo
     mkdir -p "$work" "$OUT/crashes/$t"
-    echo "== fuzz_$t: ${SECONDS_EACH}s"
-    if ! "$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=65536 \
+    dict=
+    [ -f "$SRC/tests/fuzz/$t.dict" ] && dict="-dict=$SRC/tests/fuzz/$t.dict"
+    echo "== fuzz_$t: ${SECONDS_EACH}s${dict:+ ($t.dict)}"
+    # shellcheck disable=SC2086 # $dict: empty or one word
+    if ! "$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=65536 $dict \
         -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$OUT/crashes/$t/" -print_final_stats=1 \
         "$work" "$SRC/tests/fuzz/corpus/$t" 2>"$OUT/fuzz_$t.log"; then
         echo "fuzz_$t: FAILED, see $OUT/fuzz_$t.log and $OUT/crashes/$t/"

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import time
 
 from elmtest import Checks, read_jsonl, run_elm, tmpdir, write
 
@@ -167,6 +168,26 @@ posts, rep = ingest("epoch", [f"auto : {path}"], *NOFILTER)
 c.check([o["created_at"] for o in posts] ==
         ["2021-01-18T06:26:46Z", "2021-01-18T06:26:46Z", "16109512061095120600000"],
         f"epoch created_at: {[o['created_at'] for o in posts]}")
+
+# --- many accounts -----------------------------------------------------------------------------
+# Found while reviewing the readers for the second fuzz campaign: each post searched the
+# accounts seen so far one by one, so an archive of many users (a keyword scrape) took time
+# quadratic in their number (100,000 accounts: 30 s). Now a hash index: 200,000 posts by
+# 100,000 accounts take about a second.
+path = os.path.join(d, "many.jsonl")
+with open(path, "w") as f:
+    for i in range(200000):
+        f.write(json.dumps({"id": str(i), "user": f"user{i // 2}", "text": f"post {i}"}) + "\n")
+t0 = time.monotonic()
+posts, rep = ingest("many_accounts", [f"auto : {path}"], *NOFILTER)
+took = time.monotonic() - t0
+c.check(took < 15, f"many accounts: ingest took {took:.1f} s (quadratic?)")
+accs = rep.get("accounts", {})
+c.check(len(posts) == 200000 and len(accs) == 100000 and
+        all(a.get("read") == 2 and a.get("kept") == 2 for a in accs.values()),
+        f"many accounts: {len(posts)} posts, {len(accs)} accounts")
+c.check(accs.get("user4242", {}).get("read") == 2 and posts[8485]["account"] == "user4242",
+        "many accounts: each post counted under its own account")
 
 # --- invalid UTF-8: replace (vs Python), drop, error -----------------------------------------
 raw = []

@@ -48,6 +48,23 @@ int main(void) {
     CHECK(elm_shard_read(path, &h, &back, &e) != 0 && strstr(e.msg, "bad magic"), "%s", e.msg);
     CHECK(truncate(path, 10) == 0, "truncate");
     CHECK(elm_shard_read(path, &h, &back, &e) != 0 && strstr(e.msg, "shorter"), "%s", e.msg);
+    // Found by tests/fuzz/fuzz_state: a vocab_size past 2^31 let an id such as 0xC4504C45 pass
+    // the range check and come back as a negative int32. The fuzzer's input, 72 bytes.
+    static const unsigned char big_vocab[72] = {
+        'E',  'L', 'M', 'T', 'O', 'K', '1', 0,   1,   0,   0,   0,   0x51, 0xC4, 0x00,
+        0xE3, 4,   0,   0,   0,   0,   0,   0,   0,   2,   0,   0,   0,    0,    0,
+        0,    0,   2,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,    0,    0,
+        0,    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,    0,    0x20,
+        0,    0,   'E', 'L', 'M', 'S', 'E', 'L', 'E', 'L', 'P', 0xC4};
+    f = fopen(path, "wb");
+    fwrite(big_vocab, 1, sizeof big_vocab, f);
+    fclose(f);
+    back = NULL;
+    CHECK(elm_shard_read(path, &h, &back, &e) != 0 && !back && strstr(e.msg, path) &&
+              strstr(e.msg, "vocab_size past 2^31"),
+          "%s", e.msg);
+    CHECK(elm_shard_write(path, ids, 4, 0x80000001u, 0, 1, &e) != 0 && strstr(e.msg, "vocab_size"),
+          "writer: vocab past 2^31");
     unlink(path);
     ELM_TEST_DONE();
 }

@@ -274,6 +274,33 @@ def main():
     p = run_elm("train", cfg_n, "--resume", "--set", "train.batch_size=8", "--quiet")
     one_line_error(c, p, ["batch_size"], "resume with another batch size")
 
+    # A state.bin with a right checksum but a data cursor near 2^64: cursor + batch_size wrapped
+    # past the end-of-epoch check and the next batch was read far outside the window order.
+    # Now that check cannot wrap (a new epoch starts). A step past 2^63 is refused.
+    def fnv1a(h, data):  # elm_fnv1a; started from ELM_FNV_OFFSET (engine/fsutil.h)
+        for b in data:
+            h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+        return h
+
+    for field, off, val, ok in (("cursor", 56, 2**64 - 2, True), ("step", 16, 2**63, False)):
+        d = os.path.join(root, "crafted")
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(os.path.join(run_n, "checkpoints", "step_42"), d)
+        path = os.path.join(d, "state.bin")
+        raw = bytearray(read_bytes(path))
+        raw[off:off + 8] = struct.pack("<Q", val)
+        raw[120:128] = struct.pack("<Q", fnv1a(fnv1a(1469598103934665603, raw[:120]), raw[128:]))
+        open(path, "wb").write(bytes(raw))
+        p = run_elm("train", cfg_n, "--from", d, "--set", "train.steps=44", "--quiet")
+        if ok:
+            c.check(p.returncode == 0, f"state.bin {field} near 2^64: {p.returncode} {p.stderr}")
+            saved = read_bytes(os.path.join(run_n, "checkpoints", "step_44", "state.bin"))
+            epoch, cursor = struct.unpack("<QQ", saved[48:64])
+            c.check(epoch == struct.unpack("<Q", raw[48:56])[0] + 1 and cursor < 2**32,
+                    f"state.bin {field} near 2^64: saved epoch {epoch}, cursor {cursor}")
+        else:
+            one_line_error(c, p, ["state.bin", "out of range"], f"state.bin {field} past 2^63")
+
     # ---- the checkpoint in Python's safetensors: names, shapes, values -------------------------
     fixture = os.path.join(SHARED, "fixtures", "gpt2-tiny")
     text = TINY.replace("preset = custom", f"init = {fixture}\npreset = custom").replace(
