@@ -70,6 +70,17 @@ struct ElmIngestSink {
     uint64_t seen;
 };
 
+// Frees what reading built up (accounts and their index, the de-duplication sets, scratch);
+// the settings (langs) belong to the caller.
+static void sink_free_state(ElmIngestSink *k) {
+    for (int i = 0; i < k->n_acc; i++) free(k->acc[i].name);
+    free(k->acc);
+    free(k->acc_slot);
+    free(k->ids.slot);
+    free(k->texts.slot);
+    free(k->buf);
+}
+
 const char *elm_ingest_format_name(ElmIngestFormat f) {
     switch (f) {
     case ELM_FMT_CSV:
@@ -599,12 +610,7 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
     cJSON_Delete(report);
     for (int i = 0; i < n_items; i++) source_free(&src[i]);
     free(src);
-    for (int i = 0; i < k.n_acc; i++) free(k.acc[i].name);
-    free(k.acc);
-    free(k.acc_slot);
-    free(k.ids.slot);
-    free(k.texts.slot);
-    free(k.buf);
+    sink_free_state(&k);
     for (int i = 0; i < k.n_langs; i++) free(k.langs[i]);
     free(k.langs);
     return rc;

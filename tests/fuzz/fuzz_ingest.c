@@ -63,12 +63,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         rc = elm_ingest_read_json(k.path, d, size, fmt, &k, &err);
     // an error names the file and a line
     if (rc) assert(strncmp(err.msg, "fuzz.in", 7) == 0);
-    for (int i = 0; i < k.n_acc; i++) free(k.acc[i].name);
-    free(k.acc);
-    free(k.acc_slot);
-    free(k.ids.slot);
-    free(k.texts.slot);
-    free(k.buf);
+    sink_free_state(&k);
     free(d);
     return 0;
 }
