@@ -3,6 +3,7 @@
 #include "bench_model.h"
 #include "fsutil.h"
 #include "gpt2.h"
+#include "train.h"
 #include "stats.h"
 #include "train_device.h"
 #include "../tokenizer/shard.h"
@@ -21,8 +22,7 @@ static double peak_rss_mb(void) {
 static int32_t *load_tokens(const ElmRun *run, size_t *n, uint32_t *vocab, char *from, size_t cap,
                             ElmError *err) {
     char dir[4096];
-    if (elm_cfg_path(&run->cfg, "train.data", dir, sizeof dir) != 0)
-        elm_run_path(run, "tokens", dir, sizeof dir);
+    elm_train_data_dir(run, dir, sizeof dir);
     snprintf(from, cap, "%s/train.bin", dir);
     if (!elm_file_exists(from)) return NULL;
     ElmShardHeader h;
@@ -73,11 +73,9 @@ int elm_bench_train(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *e
         goto done;
     }
     if (elm_train_device_open(&dev, &m, cfg, use_cuda, B, T, err)) goto done;
-    ElmAdamW opt = {(float)elm_cfg_float(cfg, "train.lr"), (float)elm_cfg_float(cfg, "train.beta1"),
-                    (float)elm_cfg_float(cfg, "train.beta2"),
-                    (float)elm_cfg_float(cfg, "train.eps"),
-                    (float)elm_cfg_float(cfg, "train.weight_decay")};
-    float clip = (float)elm_cfg_float(cfg, "train.grad_clip"), loss = 0, norm = 0;
+    ElmAdamW opt;
+    float clip, loss = 0, norm = 0;
+    elm_train_adamw_from_cfg(cfg, &opt, &clip);
     uint64_t s = run->seed * 0x9e3779b97f4a7c15ull + 1, pos = 0;
     for (int step = 0; step < warmup + repeat; step++) {
         double t0 = elm_now();

@@ -80,10 +80,22 @@ static void next_batch(TrainData *d, int *inputs, int *targets) {
     d->cursor += (uint64_t)d->B;
 }
 
+void elm_train_data_dir(const ElmRun *run, char *dir, size_t cap) {
+    if (elm_cfg_path(&run->cfg, "train.data", dir, cap) != 0) elm_run_path(run, "tokens", dir, cap);
+}
+
+void elm_train_adamw_from_cfg(const ElmConfig *cfg, ElmAdamW *opt, float *clip) {
+    opt->lr = (float)elm_cfg_float(cfg, "train.lr");
+    opt->beta1 = (float)elm_cfg_float(cfg, "train.beta1");
+    opt->beta2 = (float)elm_cfg_float(cfg, "train.beta2");
+    opt->eps = (float)elm_cfg_float(cfg, "train.eps");
+    opt->weight_decay = (float)elm_cfg_float(cfg, "train.weight_decay");
+    *clip = (float)elm_cfg_float(cfg, "train.grad_clip");
+}
+
 static int load_data(const ElmRun *run, TrainData *d, int B, int T, ElmError *err) {
     char dir[4096], path[4096];
-    if (elm_cfg_path(&run->cfg, "train.data", dir, sizeof dir) != 0)
-        elm_run_path(run, "tokens", dir, sizeof dir);
+    elm_train_data_dir(run, dir, sizeof dir);
     ElmShardHeader h, hv;
     snprintf(path, sizeof path, "%s/train.bin", dir);
     if (!elm_file_exists(path))
@@ -300,11 +312,7 @@ static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
     t->min_lr = (float)elm_cfg_float(c, "train.min_lr");
     t->warmup = elm_cfg_int(c, "train.warmup_steps");
     t->sched = (ElmSchedule)elm_cfg_enum(c, "train.schedule");
-    t->opt.weight_decay = (float)elm_cfg_float(c, "train.weight_decay");
-    t->opt.beta1 = (float)elm_cfg_float(c, "train.beta1");
-    t->opt.beta2 = (float)elm_cfg_float(c, "train.beta2");
-    t->opt.eps = (float)elm_cfg_float(c, "train.eps");
-    t->clip = (float)elm_cfg_float(c, "train.grad_clip");
+    elm_train_adamw_from_cfg(c, &t->opt, &t->clip);
     t->eval_every = (int)elm_cfg_int(c, "train.eval_every");
     t->eval_batches = (int)elm_cfg_int(c, "train.eval_batches");
     t->sample_every = (int)elm_cfg_int(c, "train.sample_every");

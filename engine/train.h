@@ -5,6 +5,7 @@
 #define ELM_TRAIN_H
 
 #include "error.h"
+#include "gpt2.h"
 #include "run.h"
 
 #include <signal.h>
@@ -40,6 +41,12 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
                        ElmError *err);
 // The same with default options (no resume, no stop flag).
 int elm_train_run(ElmRun *run, ElmError *err);
+
+// What `elm train` and `elm bench` read alike from [train]: the token shards' folder
+// (train.data, else <run>/tokens) into dir, and the AdamW settings (lr = train.lr, the peak)
+// with the clipping norm train.grad_clip.
+void elm_train_data_dir(const ElmRun *run, char *dir, size_t cap);
+void elm_train_adamw_from_cfg(const ElmConfig *cfg, ElmAdamW *opt, float *clip);
 
 // The learning rate of step s (0-based) of a run of `total` steps: linear warmup
 // lr * (s + 1) / warmup for s < warmup, then by schedule with d = (s - warmup) /
