@@ -7,8 +7,7 @@ extern const char elm_git_commit[];
 static const ElmCudaPluginApi api = {
     .version = ELM_CUDA_PLUGIN_VERSION,
     .commit = elm_git_commit,
-    .sizes = {sizeof(ElmError), sizeof(ElmGpt2), sizeof(ElmGenParams), sizeof(ElmGpt2CudaOptions),
-              sizeof(ElmGpuInfo)},
+    .sizes = ELM_CUDA_PLUGIN_SIZES,
     .gpu_query = elm_gpu_query,
     .gpt2_create = elm_gpt2_cuda_create,
     .gpt2_free = elm_gpt2_cuda_free,

@@ -17,11 +17,17 @@
 #define ELM_CUDA_PLUGIN_VERSION 1
 #define ELM_CUDA_PLUGIN_SYMBOL "elm_cuda_plugin_api"
 #define ELM_CUDA_PLUGIN_FILE "libelm-cuda.so"
+// The structs both sides pass: their sizes must agree between the binary and the library.
+#define ELM_CUDA_PLUGIN_SIZES                                                                      \
+    {                                                                                              \
+        sizeof(ElmError), sizeof(ElmGpt2), sizeof(ElmGenParams), sizeof(ElmGpt2CudaOptions),       \
+            sizeof(ElmGpuInfo)                                                                     \
+    }
 
 typedef struct ElmCudaPluginApi {
     int version;        // ELM_CUDA_PLUGIN_VERSION
     const char *commit; // the build's git commit: the binary and the library must agree
-    size_t sizes[5];    // sizeof ElmError, ElmGpt2, ElmGenParams, ElmGpt2CudaOptions, ElmGpuInfo
+    size_t sizes[5];    // ELM_CUDA_PLUGIN_SIZES as the library was built
 
     int (*gpu_query)(ElmGpuInfo *out, int cap, ElmError *err);
 

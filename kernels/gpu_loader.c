@@ -61,8 +61,7 @@ static void plugin_load(void) {
     const ElmCudaPluginApi *(*get)(void) =
         (const ElmCudaPluginApi *(*)(void))dlsym(h, ELM_CUDA_PLUGIN_SYMBOL);
     const ElmCudaPluginApi *a = get ? get() : NULL;
-    size_t want[5] = {sizeof(ElmError), sizeof(ElmGpt2), sizeof(ElmGenParams),
-                      sizeof(ElmGpt2CudaOptions), sizeof(ElmGpuInfo)};
+    size_t want[5] = ELM_CUDA_PLUGIN_SIZES;
     if (!a || a->version != ELM_CUDA_PLUGIN_VERSION || memcmp(a->sizes, want, sizeof want) != 0 ||
         strcmp(a->commit, elm_git_commit) != 0) {
         snprintf(plugin_why, sizeof plugin_why,

@@ -33,8 +33,7 @@ cat >"$tmp/fake.c" <<'C'
 #include "kernels/cuda_plugin.h"
 static const ElmCudaPluginApi fake = {
     .version = ELM_CUDA_PLUGIN_VERSION, .commit = "0000000-another-build",
-    .sizes = {sizeof(ElmError), sizeof(ElmGpt2), sizeof(ElmGenParams),
-              sizeof(ElmGpt2CudaOptions), sizeof(ElmGpuInfo)}};
+    .sizes = ELM_CUDA_PLUGIN_SIZES};
 const ElmCudaPluginApi *elm_cuda_plugin_api(void) { return &fake; }
 C
 $CC -std=c11 -shared -fPIC -D_GNU_SOURCE -I"$SRC" $(pkg-config --cflags-only-I libcjson) \
