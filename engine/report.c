@@ -202,6 +202,25 @@ static cJSON *curve_json(const Curve *c) {
     return o;
 }
 
+// Loads the JSON file <run>/<rel> and opens section `id`: 1 = *json holds it, with member `key`
+// when key is not NULL (the caller writes the section, ends it and deletes *json); 0 = the file
+// or the member is absent (the section says `missing` and is ended); -1 = not readable JSON.
+static int json_section(Report *r, const char *id, const char *title, const char *rel,
+                        const char *key, const char *missing, cJSON **json) {
+    int absent;
+    *json = load_json(r, rel, &absent);
+    if (!*json && !absent) return -1;
+    section(r, id, title);
+    if (!*json || (key && !cJSON_GetObjectItemCaseSensitive(*json, key))) {
+        not_run(r, missing);
+        end_section(r);
+        cJSON_Delete(*json);
+        *json = NULL;
+        return 0;
+    }
+    return 1;
+}
+
 // Opens section `id` and the JSONL file <run>/<rel>: 1 = open (the caller reads jl, closes it
 // and ends the section), 0 = the file is absent (the section says `missing` and is ended),
 // -1 = the file cannot be read.
@@ -282,17 +301,11 @@ static const struct {
               {"random_forest", "Random forest"}};
 
 static int classifiers(Report *r) {
-    int missing;
-    cJSON *v = load_json(r, "validate/metrics.json", &missing);
-    if (!v && !missing) return -1;
-    section(r, "classifiers", "Real or generated? The classifiers");
-    const cJSON *test = v ? cJSON_GetObjectItemCaseSensitive(v, "test") : NULL;
-    if (!test) {
-        not_run(r, "The validate stage has not run.");
-        end_section(r);
-        cJSON_Delete(v);
-        return 0;
-    }
+    cJSON *v;
+    int open = json_section(r, "classifiers", "Real or generated? The classifiers",
+                            "validate/metrics.json", "test", "The validate stage has not run.", &v);
+    if (open <= 0) return open;
+    const cJSON *test = cJSON_GetObjectItemCaseSensitive(v, "test");
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
     const cJSON *grid = cJSON_GetObjectItemCaseSensitive(v, "grid");
     cJSON *m = cJSON_AddObjectToObject(r->metrics, "classifiers");
@@ -586,15 +599,10 @@ static int words_and_topics(Report *r) {
 
 // ---- viable tweets and stories ----
 static int viable(Report *r) {
-    int missing;
-    cJSON *sum = load_json(r, "viable.json", &missing);
-    if (!sum && !missing) return -1;
-    section(r, "viable", "Viable tweets");
-    if (!sum) {
-        not_run(r, "The viable stage has not run.");
-        end_section(r);
-        return 0;
-    }
+    cJSON *sum;
+    int open = json_section(r, "viable", "Viable tweets", "viable.json", NULL,
+                            "The viable stage has not run.", &sum);
+    if (open <= 0) return open;
     cJSON *m = cJSON_AddObjectToObject(r->metrics, "viable");
     double cand = num(sum, "candidates"), kept = num(sum, "kept");
     cJSON_AddNumberToObject(m, "candidates", cand);
