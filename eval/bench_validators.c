@@ -2,13 +2,13 @@
 // features and split as `elm validate`, so a peer given the features `elm validate --export`
 // writes sees the same problem. Times are wall seconds of the calls alone (no process start,
 // no file reading), each part's median over `repeat` runs after `warmup` runs.
-#include "bench_validators.h"
-#include "forest.h"
-#include "metrics.h"
-#include "naive_bayes.h"
-#include "validate_setup.h"
-#include "../engine/fsutil.h"
-#include "../engine/stats.h"
+#include "eval/bench_validators.h"
+#include "eval/forest.h"
+#include "eval/metrics.h"
+#include "eval/naive_bayes.h"
+#include "eval/validate_setup.h"
+#include "engine/base/fsutil.h"
+#include "engine/base/stats.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 #ifndef ELM_BENCH_VALIDATORS_H
 #define ELM_BENCH_VALIDATORS_H
 
-#include "../engine/run.h"
+#include "engine/config/run.h"
 
 #include <cjson/cJSON.h>
 

@@ -1,6 +1,6 @@
 // coherence.c — word (co-)occurrence counts over documents or sliding windows, and the three
 // coherence measures built on them. eps = 1e-12 as in gensim.
-#include "coherence.h"
+#include "eval/coherence.h"
 
 #include <math.h>
 #include <stdlib.h>

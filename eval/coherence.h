@@ -5,7 +5,7 @@
 #ifndef ELM_COHERENCE_H
 #define ELM_COHERENCE_H
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <stdint.h>
 

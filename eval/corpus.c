@@ -1,7 +1,7 @@
 // corpus.c — reading labelled texts from JSONL and CSV (libcsv, quoted fields, embedded newlines).
-#include "corpus.h"
-#include "../engine/fsutil.h"
-#include "gridsearch.h"
+#include "eval/corpus.h"
+#include "engine/base/fsutil.h"
+#include "eval/gridsearch.h"
 
 #include <cjson/cJSON.h>
 #include <csv.h>

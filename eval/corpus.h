@@ -4,8 +4,8 @@
 #ifndef ELM_CORPUS_H
 #define ELM_CORPUS_H
 
-#include "../engine/error.h"
-#include "../engine/run.h"
+#include "engine/base/error.h"
+#include "engine/config/run.h"
 
 typedef struct ElmCorpus {
     char **text;

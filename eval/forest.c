@@ -12,8 +12,9 @@
 // Every node seeds its random draws from its path from the root, so a tree cut at depth d is
 // the tree grown with max_depth = d (the grid search uses this), and the first k trees of a
 // forest are the forest of k trees.
-#include "forest.h"
-#include "../engine/progress.h"
+#include "eval/forest.h"
+#include "engine/base/rng.h"
+#include "engine/base/progress.h"
 
 #include <float.h>
 #include <math.h>
@@ -57,27 +58,7 @@ int elm_forest_max_features(const ElmForestOpts *o, int F) {
     return m < 1 ? 1 : m > F ? F : m;
 }
 
-// ---- random numbers: splitmix64, seeded per tree and per node ----------------------------
-
-static uint64_t mix64(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rng_next(uint64_t *s) {
-    *s += 0x9e3779b97f4a7c15ull;
-    uint64_t z = *s;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-// Uniform in [0, n).
-static uint64_t rng_below(uint64_t *s, uint64_t n) {
-    return (uint64_t)((rng_next(s) >> 11) * 0x1.0p-53 * n);
-}
+// Random numbers: elm_rng (SplitMix64), seeded per tree and per node.
 
 // ---- impurity ---------------------------------------------------------------------------
 
@@ -359,11 +340,11 @@ static int grow(Builder *b, int start, int end, int depth, uint64_t seed, int le
             while (f_left > 0 && (visited < b->mf || nonconst == 0)) {
                 if (k_left == 0) break; // only absent (constant) features remain
                 visited++;
-                if ((int64_t)rng_below(&rng, (uint64_t)f_left) >= k_left) {
+                if ((int64_t)elm_rng_below(&rng, (uint64_t)f_left) >= k_left) {
                     f_left--; // an absent feature: constant 0 here
                     continue;
                 }
-                int at = drawn + (int)rng_below(&rng, (uint64_t)k_left);
+                int at = drawn + (int)elm_rng_below(&rng, (uint64_t)k_left);
                 int32_t f = P->list[at], g = P->list[drawn];
                 P->list[drawn] = f, P->lpos[f] = drawn;
                 P->list[at] = g, P->lpos[g] = at;
@@ -403,8 +384,8 @@ static int grow(Builder *b, int start, int end, int depth, uint64_t seed, int le
         nd->threshold = best.threshold;
         b->importance[f] += wn * imp - wl * impurity(o->criterion, lw, C, wl) -
                             (wn - wl) * impurity(o->criterion, rw, C, wn - wl);
-        uint64_t seed_l = mix64(seed ^ 0x5851f42d4c957f2dull),
-                 seed_r = mix64(seed ^ 0x14057b7ef767814full);
+        uint64_t seed_l = elm_rng_mix(seed ^ 0x5851f42d4c957f2dull),
+                 seed_r = elm_rng_mix(seed ^ 0x14057b7ef767814full);
         int small_left = mid - start <= end - mid;
         int ss = small_left ? start : mid, se = small_left ? mid : end;
         if (present_level(b, level + 1)) return -1;
@@ -461,7 +442,7 @@ static int builder_init(Builder *b, const ElmForestOpts *o, const ElmCsr *X, con
 }
 
 static uint64_t tree_seed(uint64_t seed, int t) {
-    return mix64(mix64(seed) ^ (uint64_t)(t + 1));
+    return elm_rng_mix(elm_rng_mix(seed) ^ (uint64_t)(t + 1));
 }
 
 // Tree t's bootstrap counts (all 1 without bootstrap); returns the RNG state after the draws.
@@ -469,7 +450,7 @@ static uint64_t bootstrap(const ElmForestOpts *o, int t, int n, double *w) {
     uint64_t rng = tree_seed(o->seed, t);
     if (o->bootstrap) {
         for (int i = 0; i < n; i++) w[i] = 0;
-        for (int i = 0; i < n; i++) w[rng_below(&rng, (uint64_t)n)] += 1;
+        for (int i = 0; i < n; i++) w[elm_rng_below(&rng, (uint64_t)n)] += 1;
     } else {
         for (int i = 0; i < n; i++) w[i] = 1;
     }
@@ -492,7 +473,7 @@ static int fit_tree(Builder *b, int t, ElmTree *tree) {
         wc[b->y[b->samples[i]]] += b->w[b->samples[i]];
         wn += b->w[b->samples[i]];
     }
-    int rc = grow(b, 0, b->n_in, 0, mix64(rng), 0, -1, 0, wc, wn);
+    int rc = grow(b, 0, b->n_in, 0, elm_rng_mix(rng), 0, -1, 0, wc, wn);
     present_clear(&b->levels[0]);
     if (rc) return -1;
     // Per tree: decrease normalised to sum 1 (trees of one node add nothing), kept sparse in

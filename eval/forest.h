@@ -5,7 +5,7 @@
 #ifndef ELM_FOREST_H
 #define ELM_FOREST_H
 
-#include "sparse.h"
+#include "eval/sparse.h"
 
 #include <stdint.h>
 

@@ -1,19 +1,13 @@
 // gridsearch.c — stratified folds and splits, grid parsing, and the shared-forest grid search.
-#include "gridsearch.h"
-#include "metrics.h"
-#include "../engine/progress.h"
+#include "eval/gridsearch.h"
+#include "engine/base/rng.h"
+#include "eval/metrics.h"
+#include "engine/base/progress.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t mix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 // The rows of class c, shuffled (Fisher-Yates) with the seed.
 static int *class_rows(const int *y, int n, int c, uint64_t *rng, int *count) {
@@ -25,7 +19,7 @@ static int *class_rows(const int *y, int n, int c, uint64_t *rng, int *count) {
     for (int i = 0; i < n; i++)
         if (y[i] == c) r[m++] = i;
     for (int i = m - 1; i > 0; i--) {
-        int j = (int)(mix(rng) % (uint64_t)(i + 1)), t = r[i];
+        int j = (int)(elm_rng_next(rng) % (uint64_t)(i + 1)), t = r[i];
         r[i] = r[j], r[j] = t;
     }
     *count = m;

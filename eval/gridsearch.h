@@ -3,7 +3,7 @@
 #ifndef ELM_GRIDSEARCH_H
 #define ELM_GRIDSEARCH_H
 
-#include "forest.h"
+#include "eval/forest.h"
 
 #include <stddef.h>
 #include <stdint.h>

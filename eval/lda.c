@@ -7,8 +7,9 @@
 // phinorm_dw to the sufficient statistics. M-step: lambda_kw = beta + exp(E[log beta_kw])
 // sstats_kw. Documents are independent in the E-step, so threads split them and sum their
 // statistics.
-#include "lda.h"
-#include "../engine/progress.h"
+#include "eval/lda.h"
+#include "engine/base/rng.h"
+#include "engine/base/progress.h"
 
 #include <math.h>
 #ifdef _OPENMP
@@ -46,15 +47,8 @@ static double lgam(double x) {
     return lgamma_r(x, &sign);
 }
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static double rng_unif(uint64_t *s) {
-    return ((rng_next(s) >> 11) + 0.5) * 0x1.0p-53;
+    return ((elm_rng_next(s) >> 11) + 0.5) * 0x1.0p-53;
 }
 
 // Gamma(shape, 1) for shape >= 1 (Marsaglia & Tsang 2000).

@@ -5,7 +5,7 @@
 #ifndef ELM_LDA_H
 #define ELM_LDA_H
 
-#include "sparse.h"
+#include "eval/sparse.h"
 
 #include <stdint.h>
 

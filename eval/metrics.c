@@ -1,5 +1,5 @@
 // metrics.c — accuracy, precision/recall/F1, confusion counts and ROC AUC (Mann-Whitney U).
-#include "metrics.h"
+#include "eval/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -9,8 +9,8 @@
 // Writing sum_j (x_j - mu_j)^2 / v_j = sum_j mu_j^2 / v_j + sum_{x_j != 0} (x_j^2 - 2 x_j
 // mu_j) / v_j, the dense part is a per-class constant, so a row costs O(nnz) instead of O(F):
 // the reason elm needs no dense copy of a 200,000-column TF-IDF matrix.
-#include "naive_bayes.h"
-#include "../kernels/vlog.h"
+#include "eval/naive_bayes.h"
+#include "engine/base/vlog.h"
 
 #include <float.h>
 #include <math.h>

@@ -4,7 +4,7 @@
 #ifndef ELM_NAIVE_BAYES_H
 #define ELM_NAIVE_BAYES_H
 
-#include "sparse.h"
+#include "eval/sparse.h"
 
 typedef enum { ELM_NB_MULTINOMIAL, ELM_NB_GAUSSIAN } ElmNbKind;
 

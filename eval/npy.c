@@ -1,6 +1,6 @@
 // npy.c — the .npy format, version 1.0: magic, header dict padded to 64 bytes, raw data.
-#include "npy.h"
-#include "../engine/fsutil.h"
+#include "eval/npy.h"
+#include "engine/base/fsutil.h"
 
 #include <stdio.h>
 #include <string.h>

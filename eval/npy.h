@@ -3,7 +3,7 @@
 #ifndef ELM_NPY_H
 #define ELM_NPY_H
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 // sparse.c — CSR allocation, transpose and row selection.
-#include "sparse.h"
+#include "eval/sparse.h"
 
 #include <stdlib.h>
 #include <string.h>

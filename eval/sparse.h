@@ -3,7 +3,7 @@
 #ifndef ELM_SPARSE_H
 #define ELM_SPARSE_H
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <stdint.h>
 

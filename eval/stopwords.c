@@ -1,7 +1,7 @@
 // stopwords.c — the English stop-word list elm's text features drop when stop_words is on.
 // The 318 words of scikit-learn's ENGLISH_STOP_WORDS (from the Glasgow Information Retrieval
 // Group's list), so elm's features equal scikit-learn's; sorted for binary search.
-#include "stopwords.h"
+#include "eval/stopwords.h"
 
 #include <string.h>
 

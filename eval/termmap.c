@@ -1,5 +1,5 @@
 // termmap.c — string -> id hash map (FNV-1a, linear probing, load factor <= 1/2).
-#include "termmap.h"
+#include "eval/termmap.h"
 
 #include <stdlib.h>
 #include <string.h>

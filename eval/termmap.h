@@ -3,7 +3,7 @@
 #ifndef ELM_TERMMAP_H
 #define ELM_TERMMAP_H
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
 // maximal runs of word characters (letters, digits, '_') at least two characters long; stop
 // words go before n-grams are formed; n-grams join tokens with one space. The vocabulary is
 // sorted, then pruned by document frequency, then cut to max_features by total count.
-#include "textfeat.h"
-#include "stopwords.h"
+#include "eval/textfeat.h"
+#include "eval/stopwords.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <locale.h>

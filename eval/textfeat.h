@@ -5,8 +5,8 @@
 #ifndef ELM_TEXTFEAT_H
 #define ELM_TEXTFEAT_H
 
-#include "sparse.h"
-#include "termmap.h"
+#include "eval/sparse.h"
+#include "eval/termmap.h"
 
 typedef struct ElmTextFeatOpts {
     int ngram_min, ngram_max; // word n-gram range, inclusive (1, 1)

@@ -2,15 +2,16 @@
 // their topics are comparable), held-out perplexity on a random share of documents, coherence
 // of each topic's top words, an optional sweep over k / alpha / beta, the mean topic share of
 // real vs generated texts, and the top words of each side.
-#include "topics.h"
-#include "coherence.h"
-#include "corpus.h"
-#include "lda.h"
-#include "npy.h"
-#include "textfeat.h"
-#include "topwords.h"
-#include "../engine/fsutil.h"
-#include "../engine/progress.h"
+#include "eval/topics.h"
+#include "engine/base/rng.h"
+#include "eval/coherence.h"
+#include "eval/corpus.h"
+#include "eval/lda.h"
+#include "eval/npy.h"
+#include "eval/textfeat.h"
+#include "eval/topwords.h"
+#include "engine/base/fsutil.h"
+#include "engine/base/progress.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -148,12 +149,7 @@ int elm_topics_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
     uint64_t rng = run->seed ^ 0x243f6a8885a308d3ull;
     int ntr = 0, nho = 0;
     for (int i = 0; i < n; i++) {
-        rng += 0x9e3779b97f4a7c15ull;
-        uint64_t z = rng;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
-        held[i] = (double)(z >> 11) * 0x1.0p-53 < hf;
+        held[i] = elm_rng_unif(&rng) < hf;
     }
     for (int i = 0; i < n; i++)
         if (!held[i]) rows[ntr++] = i;

@@ -1,10 +1,10 @@
 // topics.h — the `elm topics` stage: LDA topics of real and generated tweets (topic words,
 // held-out perplexity, coherence, a k/alpha/beta sweep, topic shares per source) and top words
-// real vs generated, into <run>/topics/topics.json. Called by engine/cmd_topics.c.
+// real vs generated, into <run>/topics/topics.json. Called by engine/app/cmd_topics.c.
 #ifndef ELM_TOPICS_H
 #define ELM_TOPICS_H
 
-#include "../engine/run.h"
+#include "engine/config/run.h"
 
 int elm_topics_run(ElmRun *run, ElmError *err);
 // With export_dir: also the count matrix, vocabulary, held-out flags, source labels and the

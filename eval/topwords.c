@@ -1,6 +1,6 @@
 // topwords.c — word counts per side, ranked; exclusive words are set differences of the top lists.
-#include "topwords.h"
-#include "textfeat.h"
+#include "eval/topwords.h"
+#include "eval/textfeat.h"
 
 #include <stdlib.h>
 #include <string.h>

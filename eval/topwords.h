@@ -3,7 +3,7 @@
 #ifndef ELM_TOPWORDS_H
 #define ELM_TOPWORDS_H
 
-#include "termmap.h"
+#include "eval/termmap.h"
 
 typedef struct ElmTopWord {
     const char *word; // points into ElmTopWords.terms

@@ -6,14 +6,14 @@
 // Accuracy near 50% means the generated tweets pass for real ones. The generated test tweets
 // the tuned forest calls real are the "viable" ones. Optional k-fold CV of every model on all
 // rows gives the figures the tests compare with scikit-learn.
-#include "validate.h"
-#include "validate_setup.h"
-#include "metrics.h"
-#include "naive_bayes.h"
-#include "npy.h"
-#include "textfeat.h"
-#include "../engine/fsutil.h"
-#include "../engine/progress.h"
+#include "eval/validate.h"
+#include "eval/validate_setup.h"
+#include "eval/metrics.h"
+#include "eval/naive_bayes.h"
+#include "eval/npy.h"
+#include "eval/textfeat.h"
+#include "engine/base/fsutil.h"
+#include "engine/base/progress.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -1,10 +1,10 @@
 // validate.h — the `elm validate` stage: real-vs-generated classifiers (Naive Bayes, random
 // forest with grid search) on TF-IDF features; writes <run>/validate/metrics.json and
-// viable.jsonl. Called by engine/cmd_validate.c.
+// viable.jsonl. Called by engine/app/cmd_validate.c.
 #ifndef ELM_VALIDATE_H
 #define ELM_VALIDATE_H
 
-#include "../engine/run.h"
+#include "engine/config/run.h"
 
 int elm_validate_run(ElmRun *run, ElmError *err);
 // As elm_validate_run; with export_dir, also writes the features (CSR as indptr/indices/data

@@ -1,6 +1,7 @@
 // validate_setup.c — the parts of `elm validate` that `elm bench` repeats: reading the
 // [validate] options, loading (and balancing) the texts, and splitting the feature rows.
-#include "validate_setup.h"
+#include "eval/validate_setup.h"
+#include "engine/base/rng.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,11 +131,7 @@ static int balance(ElmCorpus *c, uint64_t seed, ElmError *err) {
     }
     uint64_t s = seed ^ 0x510e527fade682d1ull;
     for (int i = 0; i < keep_big; i++) { // partial Fisher-Yates
-        s += 0x9e3779b97f4a7c15ull;
-        uint64_t z = s;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
+        uint64_t z = elm_rng_next(&s);
         int j = i + (int)(z % (uint64_t)(n_big - i)), t = idx[i];
         idx[i] = idx[j], idx[j] = t;
         keep[idx[i]] = 1;

@@ -3,11 +3,11 @@
 #ifndef ELM_VALIDATE_SETUP_H
 #define ELM_VALIDATE_SETUP_H
 
-#include "corpus.h"
-#include "gridsearch.h"
-#include "sparse.h"
-#include "textfeat.h"
-#include "../engine/run.h"
+#include "eval/corpus.h"
+#include "eval/gridsearch.h"
+#include "eval/sparse.h"
+#include "eval/textfeat.h"
+#include "engine/config/run.h"
 
 // The feature options: validate.ngram_min/max, max_features, min_df, max_df, stop_words,
 // tfidf, binary (checked).

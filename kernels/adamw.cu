@@ -1,6 +1,6 @@
 // adamw.cu — AdamW and the global gradient norm (see adamw.h).
-#include "adamw.h"
-#include "cuda_ctx_impl.cuh"
+#include "kernels/adamw.h"
+#include "kernels/cuda_ctx_impl.cuh"
 
 __global__ void adamw_kernel(float *p, bf16 *work, const float *grad, float *m, float *v, size_t n,
                              float lr, float b1, float b2, float eps, float wd, float bc1,

@@ -4,7 +4,7 @@
 #ifndef ELM_CU_ADAMW_H
 #define ELM_CU_ADAMW_H
 
-#include "cuda_ctx.h"
+#include "kernels/cuda_ctx.h"
 
 #include <stddef.h>
 

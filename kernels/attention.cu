@@ -1,9 +1,9 @@
 // attention.cu — causal flash attention, forward and backward, versions 1 (scalar) and 2 (tensor
 // cores). See attention.h. Scores are kept in the log2 domain inside the kernels (exp2 is one
 // instruction): s2 = q.k * scale * log2(e); lse is stored in natural log.
-#include "attention.h"
-#include "cuda_ctx_impl.cuh"
-#include "mma.cuh"
+#include "kernels/attention.h"
+#include "kernels/cuda_ctx_impl.cuh"
+#include "kernels/mma.cuh"
 
 #include <float.h>
 

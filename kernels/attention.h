@@ -4,7 +4,7 @@
 #ifndef ELM_CU_ATTENTION_H
 #define ELM_CU_ATTENTION_H
 
-#include "cuda_ctx.h"
+#include "kernels/cuda_ctx.h"
 
 #ifdef __cplusplus
 extern "C" {

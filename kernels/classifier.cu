@@ -1,6 +1,6 @@
 // classifier.cu — fused softmax + cross-entropy + gradient (see classifier.h). One block per row.
-#include "classifier.h"
-#include "cuda_ctx_impl.cuh"
+#include "kernels/classifier.h"
+#include "kernels/cuda_ctx_impl.cuh"
 
 #include <float.h>
 

@@ -3,7 +3,7 @@
 #ifndef ELM_CUDA_COMMON_CUH
 #define ELM_CUDA_COMMON_CUH
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>

@@ -1,6 +1,6 @@
 // cuda_ctx.cu — device context, memory helpers, event timers and host bf16 conversion.
 // Every CUDA and cuBLAS call is checked and reported through ElmError.
-#include "cuda_ctx_impl.cuh"
+#include "kernels/cuda_ctx_impl.cuh"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 #ifndef ELM_CUDA_CTX_H
 #define ELM_CUDA_CTX_H
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
 #ifndef ELM_CUDA_CTX_IMPL_CUH
 #define ELM_CUDA_CTX_IMPL_CUH
 
-#include "cuda_common.cuh"
-#include "cuda_ctx.h"
+#include "kernels/cuda_common.cuh"
+#include "kernels/cuda_ctx.h"
 
 #include <cublasLt.h>
 #include <cublas_v2.h>

@@ -1,6 +1,6 @@
 // elementwise.cu — GELU and residual kernels (see elementwise.h): grid-stride, memory-bound.
-#include "elementwise.h"
-#include "cuda_ctx_impl.cuh"
+#include "kernels/elementwise.h"
+#include "kernels/cuda_ctx_impl.cuh"
 
 __global__ void gelu_forward_kernel(bf16 *out, const bf16 *inp, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;

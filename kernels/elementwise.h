@@ -3,7 +3,7 @@
 #ifndef ELM_CU_ELEMENTWISE_H
 #define ELM_CU_ELEMENTWISE_H
 
-#include "cuda_ctx.h"
+#include "kernels/cuda_ctx.h"
 
 #include <stddef.h>
 

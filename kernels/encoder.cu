@@ -1,7 +1,7 @@
 // encoder.cu — token + position embedding kernels (see encoder.h). Memory-bound: one pass over
 // the (B,T,C) activations, gathers from wte.
-#include "encoder.h"
-#include "cuda_ctx_impl.cuh"
+#include "kernels/encoder.h"
+#include "kernels/cuda_ctx_impl.cuh"
 
 __global__ void encoder_forward_kernel(bf16 *out, const int *inp, const bf16 *wte, const bf16 *wpe,
                                        int B, int T, int C) {

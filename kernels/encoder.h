@@ -3,7 +3,7 @@
 #ifndef ELM_CU_ENCODER_H
 #define ELM_CU_ENCODER_H
 
-#include "cuda_ctx.h"
+#include "kernels/cuda_ctx.h"
 
 #ifdef __cplusplus
 extern "C" {

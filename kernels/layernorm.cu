@@ -1,7 +1,7 @@
 // layernorm.cu — layer norm kernels (see layernorm.h). One warp per row; rows are short
 // (C <= a few thousand), so the row stays in L1 between the statistics pass and the write pass.
-#include "layernorm.h"
-#include "cuda_ctx_impl.cuh"
+#include "kernels/layernorm.h"
+#include "kernels/cuda_ctx_impl.cuh"
 
 #define LN_EPS 1e-5f
 

@@ -1,8 +1,8 @@
 // matmul.cu — elm's own bf16 tensor-core matmul (versions 1-2), the cuBLASLt path with fused
 // epilogues, and the bias-gradient reduction. See matmul.h for the operand conventions.
-#include "matmul.h"
-#include "cuda_ctx_impl.cuh"
-#include "mma.cuh"
+#include "kernels/matmul.h"
+#include "kernels/cuda_ctx_impl.cuh"
+#include "kernels/mma.cuh"
 
 #include <cuda.h>
 
@@ -210,7 +210,6 @@ __global__ void __launch_bounds__(V2_THREADS) mm_v2(MmParams p) {
 // swizzled tiles, zeros outside the matrix) completing on one mbarrier per stage; two
 // warpgroups each run m64n128k16 wgmma on their 64 rows, operands straight from shared memory.
 // Other layouts, other GPUs and builds without sm_90a fall back to version 2.
-// UNVERIFIED: written without a GPU; tests/gpu/test_matmul checks it on the first H100 run.
 #define V3_BM 128
 #define V3_BN 128
 #define V3_BK 64

@@ -3,7 +3,7 @@
 #ifndef ELM_CU_MATMUL_H
 #define ELM_CU_MATMUL_H
 
-#include "cuda_ctx.h"
+#include "kernels/cuda_ctx.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,8 +44,8 @@ typedef enum ElmCuMatmulImpl {
 //   1: shared-memory tiled FMA, one fp32 accumulator per thread — the simple reference
 //   2: mma.sync m16n8k16 bf16 tensor cores, ldmatrix, 3-stage cp.async pipeline, 128x128x32 tiles
 //   3: Hopper (sm_90a) wgmma + TMA, 128x128x64 tiles, 4 stages — forward layout (trans_a = 0,
-//      trans_b = 1) on compute capability 9.0 only; anything else runs version 2. UNVERIFIED.
-// version 0 = the best measured one (2 until version 3 is checked and timed on an H100).
+//      trans_b = 1) on compute capability 9.0 only; anything else runs version 2.
+// version 0 = the best measured one (2 until version 3 is checked and timed: docs/cuda.md).
 #define ELM_CU_MATMUL_VERSIONS 3
 
 int elm_cu_matmul(ElmCudaCtx *ctx, const ElmCuMatmul *mm, ElmCuMatmulImpl impl, ElmError *err);

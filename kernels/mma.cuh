@@ -8,7 +8,7 @@
 #ifndef ELM_MMA_CUH
 #define ELM_MMA_CUH
 
-#include "cuda_common.cuh"
+#include "kernels/cuda_common.cuh"
 
 __device__ __forceinline__ uint32_t elm_smem_addr(const void *p) {
     return (uint32_t)__cvta_generic_to_shared(p);

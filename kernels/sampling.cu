@@ -2,9 +2,9 @@
 // logits row a few times: log-sum-exp, penalties and bans in place, the alive count and maximum,
 // radix selection of the top-k value (counts) and of the top-p cut (probability mass), then a
 // block-wide prefix sum over ids for the draw.
-#include "cuda_ctx_impl.cuh"
-#include "sampling.h"
-#include "sampling_kernel.cuh"
+#include "kernels/cuda_ctx_impl.cuh"
+#include "kernels/sampling.h"
+#include "kernels/sampling_kernel.cuh"
 
 #include <math.h>
 

@@ -1,6 +1,6 @@
-// sampling.h — engine/sample.h's sampler on the GPU: one block per sequence applies the
+// sampling.h — engine/generate/sample.h's sampler on the GPU: one block per sequence applies the
 // repetition penalty, no-repeat n-gram bans, temperature (0 = greedy), top-k and top-p to a row
-// of fp32 logits and draws with elm_sample_uniform. Called by engine/batcher_cuda.c and
+// of fp32 logits and draws with elm_sample_uniform. Called by kernels/gpu/batcher_cuda.c and
 // tests/gpu/test_sampling_gpu.c.
 //
 // Same order of processors, same tie rules (top-k keeps every token equal to the k-th value;
@@ -13,7 +13,7 @@
 #ifndef ELM_CU_SAMPLING_H
 #define ELM_CU_SAMPLING_H
 
-#include "cuda_ctx.h"
+#include "kernels/cuda_ctx.h"
 
 #include <stdint.h>
 

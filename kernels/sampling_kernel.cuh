@@ -1,14 +1,14 @@
 // sampling_kernel.cuh — the GPU sampler's kernel (see sampling.h), in a header so that
-// tests/sampling/test_sampling_emu.sh can also compile it on the CPU against a thread-per-lane
-// emulation of the few CUDA primitives it uses (tests/sampling/cuda_emu.h). Included by
+// tests/kernels/test_sampling_emu.sh can also compile it on the CPU against a thread-per-lane
+// emulation of the few CUDA primitives it uses (tests/kernels/cuda_emu.h). Included by
 // sampling.cu only.
 #ifndef ELM_SAMPLING_KERNEL_CUH
 #define ELM_SAMPLING_KERNEL_CUH
 
 #ifndef ELM_CUDA_EMU
-#include "cuda_common.cuh"
+#include "kernels/cuda_common.cuh"
 #endif
-#include "sampling.h"
+#include "kernels/sampling.h"
 
 #include <math.h>
 #include <stdint.h>

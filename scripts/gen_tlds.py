@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Generates engine/tlds.c from twitter-text's TLD conformance file (tlds.json).
+"""Generates engine/data/tlds.c from twitter-text's TLD conformance file (tlds.json).
 
 elm must not read ../shared at run time, so the top-level domains the URL extractor accepts are
 compiled in: each list as a sorted array and as one regular expression shaped like a trie
 (common prefixes factored out), which PCRE2 matches far faster than a flat 1,500-way alternation.
 
-usage: python3 scripts/gen_tlds.py [../shared/data/twitter-text-conformance/tlds.json] > engine/tlds.c
+usage: python3 scripts/gen_tlds.py [../shared/data/twitter-text-conformance/tlds.json] > engine/data/tlds.c
 """
 import json
 import os

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite from a fresh clone: dependencies, build, the Python peers in
-# build/venv, then every CTest test (GPU tests report "skipped" without a GPU).
+# The whole test suite from a fresh clone: dependencies, build, the formatting check, a second
+# build without CUDA (build-nocuda), the Python peers in build/venv, then every CTest test (GPU
+# tests report "skipped" without a GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-# The report test renders the page in headless Chromium (Debian's package).
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "elm: installing chromium for the report test" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
+# The test-only tools: clang-format for the formatting check, Chromium for the report test.
+for tool in clang-format chromium; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "elm: installing $tool for the tests" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$tool" >/dev/null
+  fi
+done
+# Every tracked C/CUDA source is formatted as .clang-format says.
+git ls-files -z '*.c' '*.h' '*.cu' '*.cuh' '*.cpp' | xargs -0 clang-format --dry-run -Werror
+echo "elm: formatting checked"
+# The CPU-only build (what a machine without nvcc builds) must build too.
+cmake -S . -B build-nocuda -DCMAKE_BUILD_TYPE=Release ${ELM_CMAKE_ARGS:-} -DELM_CUDA=OFF >/dev/null
+cmake --build build-nocuda -j "$(nproc)" --target elm
+echo "elm: CPU-only build (-DELM_CUDA=OFF) built"
 if [ ! -x build/venv/bin/python ]; then
   python3 -m venv build/venv
 fi

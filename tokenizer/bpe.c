@@ -8,10 +8,11 @@
 // "Rank" is the position of the token's merge in vocab.bpe. Like tiktoken, any adjacent pair
 // whose bytes concatenate to a mergeable token can merge (not only the pair its merge line
 // names), so the pair table holds every split of every merged token.
-#include "bpe.h"
-#include "byteunicode.h"
-#include "pretok.h"
-#include "../engine/fsutil.h"
+#include "tokenizer/bpe.h"
+#include "engine/base/hash.h"
+#include "tokenizer/byteunicode.h"
+#include "tokenizer/pretok.h"
+#include "engine/base/fsutil.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -38,19 +39,7 @@ struct ElmBpe {
 };
 
 static uint64_t hash_bytes(const void *data, size_t n) {
-    const unsigned char *p = data;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        h = (h ^ v) * 0xFF51AFD7ED558CCDull;
-        h ^= h >> 32;
-        p += 8, n -= 8;
-    }
-    uint64_t v = 0;
-    memcpy(&v, p, n);
-    h = (h ^ v) * 0xC4CEB9FE1A85EC53ull;
-    return h ^ (h >> 29);
+    return elm_hash_key(0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full), data, n);
 }
 
 static uint64_t hash_pair(uint64_t key) {

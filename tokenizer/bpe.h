@@ -3,7 +3,7 @@
 #ifndef ELM_BPE_H
 #define ELM_BPE_H
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 // byteunicode.c — GPT-2's byte <-> unicode alphabet (see byteunicode.h).
-#include "byteunicode.h"
+#include "tokenizer/byteunicode.h"
 
 static int printable(int b) {
     return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);

@@ -1,6 +1,6 @@
 // pretok.c — GPT-2 pre-tokenisation through PCRE2 JIT (see pretok.h).
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "pretok.h"
+#include "tokenizer/pretok.h"
 
 #include <pcre2.h>
 #include <stdint.h>

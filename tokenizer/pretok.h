@@ -4,7 +4,7 @@
 #ifndef ELM_PRETOK_H
 #define ELM_PRETOK_H
 
-#include "../engine/error.h"
+#include "engine/base/error.h"
 
 #include <stddef.h>
 

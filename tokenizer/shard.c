@@ -1,6 +1,6 @@
-#include "shard.h"
-#include "../engine/le.h"
-#include "../engine/fsutil.h"
+#include "tokenizer/shard.h"
+#include "engine/base/le.h"
+#include "engine/base/fsutil.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,12 +1,13 @@
 // tokenize.c — the `elm tokenize` stage (see tokenize.h): clean.jsonl -> split by document with
 // the run seed -> (train a vocabulary) -> encode on all threads -> token shards + tokens.json.
-#include "tokenize.h"
-#include "bpe.h"
-#include "corpus.h"
-#include "shard.h"
-#include "train.h"
-#include "../engine/fsutil.h"
-#include "../engine/progress.h"
+#include "tokenizer/tokenize.h"
+#include "engine/base/rng.h"
+#include "tokenizer/bpe.h"
+#include "tokenizer/bpe_corpus.h"
+#include "tokenizer/shard.h"
+#include "tokenizer/bpe_train.h"
+#include "engine/base/fsutil.h"
+#include "engine/base/progress.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -107,13 +108,6 @@ static int read_docs(const char *path, int threads, Docs *d, ElmError *err) {
     return rc;
 }
 
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 // Marks round(fraction * n) documents as validation (at least 1 when fraction > 0 and n >= 2,
 // always leaving one for training), chosen by a seeded shuffle.
 static size_t choose_val(size_t n, double fraction, uint64_t seed, unsigned char *is_val) {
@@ -126,7 +120,7 @@ static size_t choose_val(size_t n, double fraction, uint64_t seed, unsigned char
     for (size_t i = 0; i < n; i++) perm[i] = i;
     uint64_t s = seed ^ 0x746F6B656E697A65ull; // "tokenize"
     for (size_t i = 0; i < n_val; i++) {
-        size_t j = i + (size_t)(splitmix64(&s) % (n - i));
+        size_t j = i + (size_t)(elm_rng_next(&s) % (n - i));
         size_t t = perm[i];
         perm[i] = perm[j], perm[j] = t;
         is_val[perm[i]] = 1;

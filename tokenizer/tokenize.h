@@ -4,8 +4,8 @@
 #ifndef ELM_TOKENIZE_H
 #define ELM_TOKENIZE_H
 
-#include "../engine/error.h"
-#include "../engine/run.h"
+#include "engine/base/error.h"
+#include "engine/config/run.h"
 
 int elm_tokenize_run(ElmRun *run, ElmError *err);
 

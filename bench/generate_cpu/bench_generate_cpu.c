@@ -2,10 +2,11 @@
 // shape with random weights and random prompts: with the KV cache (elm_generate_batch, the
 // code `elm generate` runs) and without it (the same sampler, the full forward recomputed for
 // every new token). Run by bench/generate_cpu/run.sh (not a test); one JSON line per run.
-#include "engine/fsutil.h"
-#include "engine/generate.h"
-#include "engine/gpt2.h"
-#include "engine/sample.h"
+#include "engine/base/fsutil.h"
+#include "engine/base/rng.h"
+#include "engine/generate/generate.h"
+#include "engine/model/gpt2.h"
+#include "engine/generate/sample.h"
 #include "tokenizer/bpe.h"
 
 #include <stdio.h>
@@ -22,7 +23,7 @@ static char **random_prompts(int B, int words, uint64_t seed) {
     for (int b = 0; b < B; b++) {
         p[b] = calloc((size_t)words * 8 + 1, 1);
         for (int w = 0; w < words; w++) {
-            seed = elm_splitmix64(seed);
+            seed = elm_rng_mix(seed);
             if (w) strcat(p[b], " ");
             strcat(p[b], WORDS[seed % (sizeof WORDS / sizeof WORDS[0])]);
         }

@@ -3,10 +3,10 @@
 //   bench_bpe encode VOCAB_DIR DOCS_FILE THREADS  -> one JSON line: seconds, tokens, bytes
 //   bench_bpe train DOCS_FILE VOCAB_SIZE THREADS OUT_DIR -> one JSON line: seconds, merges
 // DOCS_FILE holds the documents separated by NUL bytes.
-#include "engine/fsutil.h"
+#include "engine/base/fsutil.h"
 #include "tokenizer/bpe.h"
-#include "tokenizer/corpus.h"
-#include "tokenizer/train.h"
+#include "tokenizer/bpe_corpus.h"
+#include "tokenizer/bpe_train.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 // bench_train_cpu.c — times ElmGpt2 training steps and KV-cache decoding on the CPU.
 // Run by bench/train_cpu/run.sh (not a test); prints one JSON line per measurement.
-#include "engine/gpt2.h"
-#include "engine/layers.h"
-#include "engine/fsutil.h"
+#include "engine/model/gpt2.h"
+#include "engine/model/layers.h"
+#include "engine/base/fsutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,9 +13,11 @@ mkdir -p "$OUT/obj"
 
 # elm's library sources as the main build takes them without CUDA: no main.c, none of the
 # CUDA-side C files (gpu_none.c and batcher_cuda.c's stub stand in).
-SOURCES=$(ls "$SRC"/engine/*.c "$SRC"/tokenizer/*.c "$SRC"/eval/*.c "$SRC"/kernels/*.c |
-          grep -v -e '/engine/main\.c$' -e '/kernels/gpu_loader\.c$' -e '/kernels/cuda_plugin\.c$' \
-                  -e '/kernels/gpt2_cuda\.c$' -e '/kernels/decode\.c$')
+SOURCES=$(ls "$SRC"/engine/*/*.c "$SRC"/tokenizer/*.c "$SRC"/eval/*.c "$SRC"/kernels/*.c \
+               "$SRC"/kernels/gpu/*.c |
+          grep -v -e '/engine/app/main\.c$' -e '/kernels/gpu/gpu_loader\.c$' \
+                  -e '/kernels/gpu/cuda_plugin\.c$' -e '/kernels/gpu/gpt2_cuda\.c$' \
+                  -e '/kernels/gpu/decode\.c$')
 
 # version.c as cmake/version.cmake writes it
 VERSION=$(sed -n 's/^project(elm VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
@@ -26,7 +28,8 @@ cmp -s "$OUT/version.c.new" "$OUT/version.c" 2>/dev/null || mv "$OUT/version.c.n
 rm -f "$OUT/version.c.new"
 
 # one object per source, rebuilt when the source or any header is newer (headers: coarse)
-NEWEST_H=$(ls -t "$SRC"/engine/*.h "$SRC"/tokenizer/*.h "$SRC"/eval/*.h "$SRC"/kernels/*.h | head -1)
+NEWEST_H=$(ls -t "$SRC"/engine/*/*.h "$SRC"/tokenizer/*.h "$SRC"/eval/*.h "$SRC"/kernels/*.h \
+               "$SRC"/kernels/gpu/*.h | head -1)
 for s in $SOURCES "$OUT/version.c"; do
     o="$OUT/obj/$(echo "${s#$SRC/}" | tr / _ | sed 's/\.c$/.o/')"
     if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$NEWEST_H" -nt "$o" ]; then echo "$s $o"; fi

@@ -4,8 +4,8 @@
 // The input (made valid UTF-8, as the cleaner's contract asks) is cleaned with elm's default
 // options and with each action applied to every entity type; the output must be valid UTF-8,
 // NUL-terminated and no longer than the input (cleaning only drops or collapses bytes).
-#include "engine/clean.h"
-#include "engine/utf8.h"
+#include "engine/data/clean.h"
+#include "engine/base/utf8.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
 // from a file and from a string. Built by tests/fuzz/build.sh.
 //
 // A config that loads is then printed and read through every accessor the stages use.
-#include "engine/clean.h"
-#include "engine/config.h"
+#include "engine/data/clean.h"
+#include "engine/config/config.h"
 #include "fuzz_util.h"
 
 #include <assert.h>

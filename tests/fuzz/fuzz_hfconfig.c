@@ -1,6 +1,6 @@
 // fuzz_hfconfig.c — libFuzzer harness for an HF model folder's config.json (elm_hf_read_config),
 // the file `elm import` and [model] init read first. Built by tests/fuzz/build.sh.
-#include "engine/hf.h"
+#include "engine/model/hf.h"
 #include "fuzz_util.h"
 
 #include <assert.h>

@@ -5,7 +5,7 @@
 // writer) runs behind a check of every post: each string is read byte by byte over its stated
 // length, so ASan catches a length that runs past the reader's buffer.
 #define elm_ingest_emit elm_ingest_emit_real
-#include "engine/ingest.c"
+#include "engine/data/ingest.c"
 #undef elm_ingest_emit
 
 #include <assert.h>

@@ -3,7 +3,7 @@
 //
 // A file that opens must keep every promise safetensors.h makes: each tensor's bytes inside
 // the data, exactly numel * dtype size of them; each tensor reads back as floats or ints.
-#include "engine/safetensors.h"
+#include "engine/model/safetensors.h"
 #include "fuzz_util.h"
 
 #include <assert.h>

@@ -3,9 +3,10 @@
 //
 // The input is read as given and, so the fuzzer gets past the checksum, a second time with its
 // magic and checksum (bytes 120..128) made right; then as a token shard.
-#include "engine/checkpoint.h"
-#include "engine/fsutil.h"
-#include "engine/le.h"
+#include "engine/model/checkpoint.h"
+#include "engine/base/hash.h"
+#include "engine/base/fsutil.h"
+#include "engine/base/le.h"
 #include "tokenizer/shard.h"
 #include "fuzz_util.h"
 
@@ -34,8 +35,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         if (!fixed) return 0;
         memcpy(fixed, data, size);
         memcpy(fixed, ELM_STATE_MAGIC, 8);
-        uint64_t sum = elm_fnv1a(ELM_FNV_OFFSET, fixed, 120);
-        sum = elm_fnv1a(sum, fixed + ELM_STATE_HEADER_BYTES, size - ELM_STATE_HEADER_BYTES);
+        uint64_t sum = elm_hash_fnv1a(ELM_HASH_FNV_OFFSET, fixed, 120);
+        sum = elm_hash_fnv1a(sum, fixed + ELM_STATE_HEADER_BYTES, size - ELM_STATE_HEADER_BYTES);
         elm_le_put64(fixed + 120, sum);
         read_state(fixed, size);
         free(fixed);

@@ -3,7 +3,7 @@
 // random GPT-2 (every tensor, with and without weight decay), over several steps.
 #include "gpucheck.h"
 
-#include "engine/gpt2.h"
+#include "engine/model/gpt2.h"
 #include "kernels/adamw.h"
 
 int main(int argc, char **argv) {

@@ -3,7 +3,7 @@
 // inputs, odd T and head sizes 16..128; timings of the GPT-2 124M shape in --bench mode.
 #include "gpucheck.h"
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 #include "kernels/attention.h"
 
 typedef struct Shape {

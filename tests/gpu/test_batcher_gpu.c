@@ -21,9 +21,9 @@ int main(void) {
 #else
 
 #include "elmtest.h"
-#include "engine/batcher_cuda.h"
-#include "engine/fsutil.h"
-#include "engine/hf.h"
+#include "kernels/gpu/batcher_cuda.h"
+#include "engine/base/fsutil.h"
+#include "engine/model/hf.h"
 
 #define NREQ 96
 

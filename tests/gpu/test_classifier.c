@@ -3,7 +3,7 @@
 // ignored targets (< 0), an odd vocabulary and a padded row stride.
 #include "gpucheck.h"
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 #include "kernels/classifier.h"
 
 static void check_shape(GpuCheck *gc, int BT, int V, int ld) {

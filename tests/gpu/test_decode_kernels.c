@@ -12,8 +12,8 @@ int main(void) {
 #else
 
 #include "elmtest.h"
-#include "engine/gpt2.h"
-#include "kernels/decode.h"
+#include "engine/model/gpt2.h"
+#include "kernels/gpu/decode.h"
 
 static uint64_t rng = 0x5eed1234abcdull;
 

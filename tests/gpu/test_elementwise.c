@@ -2,7 +2,7 @@
 // add against layers.h on fresh random inputs of odd length.
 #include "gpucheck.h"
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 #include "kernels/elementwise.h"
 
 static void check_n(GpuCheck *gc, int n) {

@@ -2,7 +2,7 @@
 // elm_encoder_forward/backward on fresh random tokens and embeddings, odd T and C.
 #include "gpucheck.h"
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 #include "kernels/encoder.h"
 
 static void check_shape(GpuCheck *gc, int B, int T, int C, int V, int maxT) {

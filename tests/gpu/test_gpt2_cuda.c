@@ -4,10 +4,10 @@
 // with both matmul implementations (elm's kernels, cuBLASLt).
 #include "gpucheck.h"
 
-#include "engine/gpt2.h"
-#include "engine/hf.h"
-#include "engine/safetensors.h"
-#include "kernels/gpt2_cuda.h"
+#include "engine/model/gpt2.h"
+#include "engine/model/hf.h"
+#include "engine/model/safetensors.h"
+#include "kernels/gpu/gpt2_cuda.h"
 
 static char fixture[4096];
 

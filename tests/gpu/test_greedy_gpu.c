@@ -11,9 +11,9 @@ int main(void) {
 #else
 
 #include "elmtest.h"
-#include "engine/gpt2.h"
-#include "engine/hf.h"
-#include "kernels/decode.h"
+#include "engine/model/gpt2.h"
+#include "engine/model/hf.h"
+#include "kernels/gpu/decode.h"
 #include "kernels/sampling.h"
 
 #define PROMPT 8

@@ -3,7 +3,7 @@
 // inputs at odd C; timing at the GPT-2 shape in --bench mode.
 #include "gpucheck.h"
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 #include "kernels/layernorm.h"
 
 static void check_shape(GpuCheck *gc, int N, int C) {

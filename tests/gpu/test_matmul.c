@@ -4,7 +4,7 @@
 // fp32 accumulation of weight gradients; then timings (ratios vs cuBLAS) in --bench mode.
 #include "gpucheck.h"
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 #include "kernels/matmul.h"
 
 typedef struct Shape {

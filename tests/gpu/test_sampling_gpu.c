@@ -1,4 +1,4 @@
-// The GPU sampler vs engine/sample.h on the same fp32 logits, contexts and uniforms:
+// The GPU sampler vs engine/generate/sample.h on the same fp32 logits, contexts and uniforms:
 //  1. token agreement per row over random rows for each processor setting (>= 99.5% equal;
 //     a token may differ only where a value is within fp32 rounding of a boundary), greedy
 //     exactly, and log-probabilities within 1e-3;
@@ -13,9 +13,9 @@ int main(void) {
 #else
 
 #include "elmtest.h"
-#include "engine/sample.h"
+#include "engine/generate/sample.h"
 #include "kernels/sampling.h"
-#include "sampling/chisq.h"
+#include "generate/chisq.h"
 
 #include <math.h>
 

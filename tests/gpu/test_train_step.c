@@ -5,8 +5,8 @@
 // prints tok/s, ms/step, MFU and peak device memory for GPT-2 PRESET (gpt2, gpt2-medium).
 #include "gpucheck.h"
 
-#include "engine/gpt2.h"
-#include "kernels/gpt2_cuda.h"
+#include "engine/model/gpt2.h"
+#include "kernels/gpu/gpt2_cuda.h"
 
 #include <time.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA side as a plugin (kernels/gpu_loader.c, libelm-cuda.so): the `elm` binary of a CUDA
+# The CUDA side as a plugin (kernels/gpu/gpu_loader.c, libelm-cuda.so): the `elm` binary of a CUDA
 # build links no CUDA library; a missing library or one from another build means "no GPU" with
 # the reason (elm info exits 0, a GPU request fails with one line); the real library loads.
 # Skipped in builds without CUDA.
@@ -30,7 +30,7 @@ check "missing library named as loaded: $out" bash -c "! grep -q '^cuda library:
 
 # 3. A library from another build (another commit): refused, named.
 cat >"$tmp/fake.c" <<'C'
-#include "kernels/cuda_plugin.h"
+#include "kernels/gpu/cuda_plugin.h"
 static const ElmCudaPluginApi fake = {
     .version = ELM_CUDA_PLUGIN_VERSION, .commit = "0000000-another-build",
     .sizes = ELM_CUDA_PLUGIN_SIZES};

@@ -3,8 +3,8 @@
 // errors that name the key.
 #include "elmtest.h"
 
-#include "kernels/gpt2_cuda.h"
-#include "kernels/gpu.h"
+#include "kernels/gpu/gpt2_cuda.h"
+#include "kernels/gpu/gpu.h"
 
 #include <string.h>
 

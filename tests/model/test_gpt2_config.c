@@ -2,8 +2,8 @@
 // seeded) and init = PATH (an HF folder whose config must agree), parameter counts.
 #include "elmtest.h"
 
-#include "engine/config.h"
-#include "engine/gpt2.h"
+#include "engine/config/config.h"
+#include "engine/model/gpt2.h"
 
 #include <math.h>
 #include <stdio.h>

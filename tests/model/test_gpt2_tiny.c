@@ -3,11 +3,11 @@
 // the KV cache; once with elm's own matmul loops and once with BLAS (when built with one).
 #include "elmtest.h"
 
-#include "engine/fsutil.h"
-#include "engine/gpt2.h"
-#include "engine/hf.h"
-#include "engine/layers.h"
-#include "engine/safetensors.h"
+#include "engine/base/fsutil.h"
+#include "engine/model/gpt2.h"
+#include "engine/model/hf.h"
+#include "engine/model/layers.h"
+#include "engine/model/safetensors.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 // random tiny shapes with odd T and C; matmul loops vs BLAS; results identical on 1 and 2 threads.
 #include "elmtest.h"
 
-#include "engine/layers.h"
+#include "engine/model/layers.h"
 
 #include <math.h>
 #include <omp.h>

@@ -4,7 +4,7 @@
 // exactly (random bytes, huge whitespace/letter runs); decode refuses ids out of range.
 #include "elmtest.h"
 #include "tokenizer/bpe.h"
-#include "tokenizer/corpus.h"
+#include "tokenizer/bpe_corpus.h"
 #include "tokenizer/pretok.h"
 
 #include <string.h>

@@ -277,7 +277,7 @@ def main():
     # A state.bin with a right checksum but a data cursor near 2^64: cursor + batch_size wrapped
     # past the end-of-epoch check and the next batch was read far outside the window order.
     # Now that check cannot wrap (a new epoch starts). A step past 2^63 is refused.
-    def fnv1a(h, data):  # elm_fnv1a; started from ELM_FNV_OFFSET (engine/fsutil.h)
+    def fnv1a(h, data):  # elm_hash_fnv1a; started from ELM_HASH_FNV_OFFSET (engine/base/hash.h)
         for b in data:
             h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
         return h

@@ -2,10 +2,11 @@
 // data order, state.bin (round trip and every kind of damage). test_train.py also runs it as
 // a tool: `shard PATH VOCAB N SEED` writes a token shard with elm_shard_write.
 #include "elmtest.h"
-#include "engine/checkpoint.h"
-#include "engine/fsutil.h"
-#include "engine/sample.h"
-#include "engine/train.h"
+#include "engine/base/rng.h"
+#include "engine/model/checkpoint.h"
+#include "engine/base/fsutil.h"
+#include "engine/generate/sample.h"
+#include "engine/train/train.h"
 #include "tokenizer/shard.h"
 
 #include <math.h>
@@ -23,7 +24,7 @@ static int write_shard(const char *path, int vocab, long n, uint64_t seed) {
     long docs = 1;
     ids[0] = 0;
     for (long i = 1; i < n; i++) {
-        r = elm_splitmix64(r);
+        r = elm_rng_mix(r);
         if (r % 40 == 0) {
             ids[i] = 0;
             docs++;

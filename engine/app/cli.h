@@ -1,0 +1,43 @@
+// cli.h — the command table and parsed command line of the `elm` binary.
+// main.c parses argv against a command's option list; each cmd_*.c defines one ElmCommand.
+#ifndef ELM_CLI_H
+#define ELM_CLI_H
+
+#include "engine/base/error.h"
+#include "engine/config/run.h"
+#include "engine/base/version.h"
+
+#define ELM_CLI_MAX 64
+
+typedef struct ElmCli {
+    const char *command;
+    const char *pos[ELM_CLI_MAX]; // positional arguments, in order
+    int n_pos;
+    const char *opt_name[ELM_CLI_MAX]; // command options given ("--resume", "--vocab")
+    const char *opt_val[ELM_CLI_MAX];  // their values ("" for flags)
+    int n_opt;
+    char *sets[ELM_CLI_MAX]; // --set section.key=value, in order
+    int n_sets;
+    int quiet;
+} ElmCli;
+
+typedef struct ElmCommand {
+    const char *name;
+    const char *summary; // one line for `elm --help`
+    const char *usage;   // full text for `elm <command> --help`
+    // Options the command accepts besides --set/--quiet/--help: "--name" is a flag,
+    // "--name=" takes a value. NULL-terminated.
+    const char *options[16];
+    int (*fn)(const ElmCli *cli, ElmError *err);
+} ElmCommand;
+
+// All commands, NULL-terminated (commands.c).
+extern const ElmCommand *const elm_commands[];
+
+// The value of option `name` ("" for a flag that was given), or NULL when absent.
+const char *elm_cli_opt(const ElmCli *cli, const char *name);
+// Opens the run from the first positional argument (the config; NULL-safe: defaults only when
+// `required` is 0 and none was given).
+int elm_cli_open_run(const ElmCli *cli, ElmRun *run, int required, ElmError *err);
+
+#endif

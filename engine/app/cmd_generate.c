@@ -1,0 +1,55 @@
+// cmd_generate.c — `elm generate`: sample tweets (or stories) from a checkpoint.
+// Registered in commands.c; the work is in generate.c.
+#include "engine/app/cli.h"
+#include "engine/generate/gen_device.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int run_generate(const ElmCli *cli, ElmError *err) {
+    ElmRun run;
+    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    int mode = -1;
+    const char *m = elm_cli_opt(cli, "--mode");
+    if (m) {
+        if (strcmp(m, "tweet") == 0)
+            mode = ELM_GEN_TWEET;
+        else if (strcmp(m, "story") == 0)
+            mode = ELM_GEN_STORY;
+        else {
+            elm_run_close(&run);
+            return elm_err(err, "--mode must be tweet or story, got '%s'", m);
+        }
+    }
+    long long count = -1;
+    const char *c = elm_cli_opt(cli, "--count");
+    if (c) {
+        char *end;
+        count = strtoll(c, &end, 10);
+        if (!c[0] || *end || count < 0) {
+            elm_run_close(&run);
+            return elm_err(err, "--count expects a non-negative integer, got '%s'", c);
+        }
+    }
+    int rc = elm_gen_device_run(&run, mode, count, err);
+    elm_run_close(&run);
+    return rc;
+}
+
+const ElmCommand elm_cmd_generate = {
+    .name = "generate",
+    .summary = "sample tweets and stories from a checkpoint",
+    .usage =
+        "usage: elm generate CONFIG.ini [--mode tweet|story] [--count N]\n\n"
+        "Samples [generate] count texts from the latest checkpoint under <run>/checkpoints\n"
+        "(or [generate] checkpoint) with the KV cache, temperature, top-k, top-p,\n"
+        "repetition penalty and no-repeat n-grams, and writes one JSON object per line to\n"
+        "<run>/generated/tweets.jsonl (stories.jsonl in story mode):\n"
+        "{\"index\", \"seed\", \"prompt\", \"text\", \"tokens\", \"mean_logprob\", \"stop\"}.\n\n"
+        "  --mode M    tweet (<= max_chars, cut at a word) or story (ends at a sentence)\n"
+        "  --count N   number of texts (overrides [generate] count)\n\n"
+        "Semantics of every setting: docs/train.md.\n",
+    .options = {"--mode=", "--count=", NULL},
+    .fn = run_generate,
+};

@@ -1,0 +1,41 @@
+// cmd_info.c — `elm info`: version, build features, CPU threads and the GPU (or "no GPU").
+// The first thing to run on a new machine.
+#include "engine/app/cli.h"
+#include "kernels/gpu/gpu.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int run_info(const ElmCli *cli, ElmError *err) {
+    (void)cli;
+    printf("elm %s (commit %s)\n", elm_version, elm_git_commit);
+    printf("cpu threads: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+#ifdef _OPENMP
+    printf("openmp: yes (max threads %d)\n", omp_get_max_threads());
+#else
+    printf("openmp: no\n");
+#endif
+    printf("cuda build: %s\n", elm_gpu_compiled() ? "yes" : "no");
+    ElmGpuInfo info[8];
+    int n = elm_gpu_query(info, 8, err);
+    if (n < 0) return -1;
+    if (n == 0) printf("gpu: no GPU (%s)\n", err->msg[0] ? err->msg : "none found");
+    if (elm_gpu_library()) printf("cuda library: %s\n", elm_gpu_library());
+    for (int i = 0; i < n; i++)
+        printf("gpu %d: %s, %.1f GiB, compute capability %d.%d, %d SMs\n", i, info[i].name,
+               (double)info[i].total_mem / (1024.0 * 1024.0 * 1024.0), info[i].cc_major,
+               info[i].cc_minor, info[i].sm_count);
+    err->msg[0] = '\0';
+    return 0;
+}
+
+const ElmCommand elm_cmd_info = {
+    .name = "info",
+    .summary = "version, build features, CPU threads and GPU",
+    .usage = "usage: elm info\n\nPrints the elm version and commit, whether CUDA was built in,\n"
+             "and each GPU's name, memory and compute capability (or \"no GPU\").\n",
+    .fn = run_info,
+};

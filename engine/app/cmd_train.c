@@ -1,0 +1,75 @@
+// cmd_train.c — `elm train`: train or fine-tune GPT-2 on <run>/tokens (CPU; CUDA later).
+// Owns the SIGINT/SIGTERM flag the training loop polls between steps.
+#include "engine/app/cli.h"
+#include "engine/train/train.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+// CLI-layer state: set by the signal handler, read by the loop through ElmTrainOptions.stop.
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void print_sample(void *ctx, long long step, const char *text) {
+    if (*(const int *)ctx) return;
+    fprintf(stderr, "\nsample at step %lld: %s\n", step, text);
+}
+
+static int run_train(const ElmCli *cli, ElmError *err) {
+    ElmRun run;
+    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; // a second Ctrl-C stops at once (checkpoints are atomic)
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    stop_requested = 0;
+
+    ElmTrainOptions o = {0};
+    o.resume = elm_cli_opt(cli, "--resume") != NULL || elm_cli_opt(cli, "--from") != NULL;
+    o.resume_from = elm_cli_opt(cli, "--from");
+    o.stop = &stop_requested;
+    o.on_sample = print_sample;
+    o.ctx = &run.quiet;
+    ElmTrainResult r;
+    int rc = elm_train_run_with(&run, &o, &r, err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc == 0 && !run.quiet) {
+        if (r.stopped)
+            fprintf(stderr, "stopped at step %lld of %lld; saved %s (continue with --resume)\n",
+                    r.step, r.total, r.checkpoint);
+        else if (r.step == r.first_step)
+            fprintf(stderr, "nothing to do: the run is at step %lld of %lld\n", r.step, r.total);
+        else
+            fprintf(stderr, "trained steps %lld..%lld of %lld: loss %.4f%s; saved %s\n",
+                    r.first_step + 1, r.step, r.total, r.loss, "", r.checkpoint);
+    }
+    elm_run_close(&run);
+    return rc;
+}
+
+const ElmCommand elm_cmd_train = {
+    .name = "train",
+    .summary = "train or fine-tune GPT-2 on the token shards",
+    .usage =
+        "usage: elm train CONFIG.ini [--resume | --from CHECKPOINT_DIR]\n\n"
+        "Trains the [model] GPT-2 on <run>/tokens/train.bin (or [train] data) with AdamW,\n"
+        "warmup + cosine/linear decay, gradient clipping and accumulation, as [train] says.\n"
+        "Writes <run>/train_log.jsonl (one line per step, plus eval/sample/checkpoint lines)\n"
+        "and <run>/checkpoints/step_N/ (model.safetensors + config.json in Hugging Face's\n"
+        "GPT-2 layout, vocab.json + merges.txt, and state.bin with the optimizer state).\n\n"
+        "  --resume        continue exactly from the latest checkpoint\n"
+        "  --from DIR      continue from that checkpoint folder\n\n"
+        "Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and exits 0.\n"
+        "Formats and settings: docs/train.md.\n",
+    .options = {"--resume", "--from=", NULL},
+    .fn = run_train,
+};

@@ -1,0 +1,402 @@
+// pipeline.c — stage caching by content hash, one child process per stage, the run manifest.
+#include "engine/app/pipeline.h"
+#include "engine/base/hash.h"
+#include "engine/app/cli.h"
+#include "engine/base/fsutil.h"
+#include "kernels/gpu/gpu.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <dirent.h>
+
+// Adds "path": hash for every regular file matching `pattern` (a file, a folder = its files,
+// or a glob) into obj; a pattern matching nothing adds nothing (outputs list what must exist).
+static int hash_pattern(cJSON *obj, const char *pattern, const char *label_base, ElmError *err) {
+    glob_t g;
+    int rc = glob(pattern, 0, NULL, &g);
+    if (rc == GLOB_NOMATCH) return 0;
+    if (rc != 0) return elm_err(err, "%s: cannot expand pattern", pattern);
+    int status = 0;
+    for (size_t i = 0; i < g.gl_pathc && status == 0; i++) {
+        const char *p = g.gl_pathv[i];
+        const char *label = p;
+        size_t lb = strlen(label_base);
+        if (lb && strncmp(p, label_base, lb) == 0 && p[lb] == '/') label = p + lb + 1;
+        if (elm_is_dir(p)) {
+            char sub[4200];
+            snprintf(sub, sizeof sub, "%s/*", p);
+            status = hash_pattern(obj, sub, label_base, err);
+            continue;
+        }
+        char hex[17];
+        if (elm_hash_file(p, hex, err))
+            status = -1;
+        else if (!cJSON_GetObjectItemCaseSensitive(obj, label))
+            cJSON_AddStringToObject(obj, label, hex);
+    }
+    globfree(&g);
+    return status;
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s) {
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+}
+
+static int value_matches(const ElmCfgValue *v, const char *const *sections,
+                         const char *const *keys) {
+    for (int i = 0; i < 4 && sections[i]; i++)
+        if (strcmp(v->section->name, sections[i]) == 0) return 1;
+    for (int i = 0; i < 4 && keys[i]; i++) {
+        size_t ls = strlen(v->section->name);
+        if (strncmp(keys[i], v->section->name, ls) == 0 && keys[i][ls] == '.' &&
+            strcmp(keys[i] + ls + 1, v->spec->key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+// The stage's settings as "section.key=value" lines: what, besides its inputs, shapes its result.
+static char *stage_settings(const ElmRun *run, const ElmStage *st) {
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    append(&buf, &len, &cap, "");
+    for (int i = 0; i < run->cfg.n_values; i++) {
+        const ElmCfgValue *v = &run->cfg.values[i];
+        if (!value_matches(v, st->sections, st->settings)) continue;
+        char line[8300];
+        if (v->spec->type == ELM_CFG_LIST) {
+            for (int j = 0; j < v->n_items; j++) {
+                snprintf(line, sizeof line, "%s.%s+=%s\n", v->section->name, v->spec->key,
+                         v->items[j]);
+                append(&buf, &len, &cap, line);
+            }
+        } else {
+            snprintf(line, sizeof line, "%s.%s=%s\n", v->section->name, v->spec->key,
+                     v->text ? v->text : "");
+            append(&buf, &len, &cap, line);
+        }
+    }
+    return buf;
+}
+
+// Inputs of a stage: "@section.key" names config paths (lists of "ACCOUNT : PATH" for sources,
+// or a folder/file; "scratch"/empty means none); anything else is relative to the run folder.
+static int stage_inputs(const ElmRun *run, const ElmStage *st, cJSON *inputs, ElmError *err) {
+    for (int i = 0; i < 8 && st->inputs[i]; i++) {
+        const char *in = st->inputs[i];
+        char path[4200];
+        if (in[0] == '@') {
+            const ElmCfgValue *v = elm_cfg_get(&run->cfg, in + 1);
+            int n = v->spec->type == ELM_CFG_LIST ? v->n_items : 1;
+            for (int j = 0; j < n; j++) {
+                const char *s =
+                    v->spec->type == ELM_CFG_LIST ? v->items[j] : (v->text ? v->text : "");
+                const char *colon = v->spec->type == ELM_CFG_LIST ? strchr(s, ':') : NULL;
+                if (colon) s = colon + 1;
+                while (*s == ' ' || *s == '\t') s++;
+                if (!*s || strcmp(s, "scratch") == 0) continue;
+                char trimmed[4096];
+                snprintf(trimmed, sizeof trimmed, "%s", s);
+                for (size_t k = strlen(trimmed);
+                     k > 0 && (trimmed[k - 1] == ' ' || trimmed[k - 1] == '\t'); k--)
+                    trimmed[k - 1] = '\0';
+                elm_cfg_resolve(&run->cfg, trimmed, path, sizeof path);
+                if (hash_pattern(inputs, path, "", err)) return -1;
+            }
+        } else {
+            elm_run_path(run, in, path, sizeof path);
+            if (hash_pattern(inputs, path, run->dir, err)) return -1;
+        }
+    }
+    return 0;
+}
+
+static int outputs_present(const ElmRun *run, const ElmStage *st) {
+    for (int i = 0; i < 4 && st->outputs[i]; i++) {
+        char path[4200];
+        elm_run_path(run, st->outputs[i], path, sizeof path);
+        glob_t g;
+        int rc = glob(path, 0, NULL, &g);
+        globfree(&g);
+        if (rc != 0) return 0;
+    }
+    return 1;
+}
+
+static cJSON *config_json(const ElmConfig *cfg) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *sec = NULL;
+    const ElmCfgSection *cur = NULL;
+    for (int i = 0; i < cfg->n_values; i++) {
+        const ElmCfgValue *v = &cfg->values[i];
+        if (v->section != cur) {
+            cur = v->section;
+            sec = cJSON_AddObjectToObject(root, cur->name);
+        }
+        switch (v->spec->type) {
+        case ELM_CFG_INT:
+            cJSON_AddNumberToObject(sec, v->spec->key, (double)v->i);
+            break;
+        case ELM_CFG_FLOAT:
+            cJSON_AddNumberToObject(sec, v->spec->key, v->f);
+            break;
+        case ELM_CFG_BOOL:
+            cJSON_AddBoolToObject(sec, v->spec->key, (int)v->i);
+            break;
+        case ELM_CFG_LIST: {
+            cJSON *arr = cJSON_AddArrayToObject(sec, v->spec->key);
+            for (int j = 0; j < v->n_items; j++)
+                cJSON_AddItemToArray(arr, cJSON_CreateString(v->items[j]));
+            break;
+        }
+        default:
+            cJSON_AddStringToObject(sec, v->spec->key, v->text ? v->text : "");
+            break;
+        }
+    }
+    return root;
+}
+
+static int write_json(const char *path, cJSON *obj, ElmError *err) {
+    char *text = cJSON_Print(obj);
+    if (!text) return elm_err(err, "out of memory");
+    size_t n = strlen(text);
+    text[n] = '\n';
+    int rc = elm_write_file_atomic(path, text, n + 1, err);
+    free(text);
+    return rc;
+}
+
+static volatile sig_atomic_t interrupted; // CLI-level: set by SIGINT/SIGTERM while a stage runs
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+// Runs one stage in a child; fills wall time and peak RSS; the child's error comes back on a pipe.
+static int run_child(ElmRun *run, const ElmStage *st, double *wall, long *rss_kb, ElmError *err) {
+    int fds[2];
+    if (pipe(fds) != 0) return elm_err(err, "pipe: %s", strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    double t0 = elm_now();
+    pid_t pid = fork();
+    if (pid < 0) return elm_err(err, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        ElmError cerr = {{0}};
+        int rc = st->fn(run, &cerr);
+        if (rc) {
+            size_t n = strlen(cerr.msg);
+            if (write(fds[1], cerr.msg, n) < 0) _exit(3);
+        }
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc ? 1 : 0);
+    }
+    close(fds[1]);
+    char msg[ELM_ERROR_MAX] = {0};
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof msg - 1 && (r = read(fds[0], msg + got, sizeof msg - 1 - got)) > 0)
+        got += (size_t)r;
+    close(fds[0]);
+    int status = 0;
+    struct rusage ru;
+    while (wait4(pid, &status, 0, &ru) < 0) {
+        if (errno != EINTR) return elm_err(err, "wait: %s", strerror(errno));
+    }
+    *wall = elm_now() - t0;
+    *rss_kb = ru.ru_maxrss;
+    if (WIFSIGNALED(status))
+        return elm_err(err, "stage %s: crashed (signal %d)", st->name, WTERMSIG(status));
+    if (WEXITSTATUS(status) != 0)
+        return elm_err(err, "stage %s: %s", st->name, msg[0] ? msg : "failed");
+    return 0;
+}
+
+// The first GPU's name, asked in a child process: CUDA must not be initialised in this parent,
+// since the stages it forks could not use CUDA after that (and would inherit its memory).
+static int gpu_name(char *out, size_t cap) {
+    int fds[2];
+    out[0] = '\0';
+    if (!elm_gpu_compiled() || pipe(fds) != 0) return 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]), close(fds[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        ElmGpuInfo gi;
+        ElmError e = {{0}};
+        if (elm_gpu_query(&gi, 1, &e) > 0 && write(fds[1], gi.name, strlen(gi.name)) < 0) _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (got < cap - 1 && (r = read(fds[0], out + got, cap - 1 - got)) > 0) got += (size_t)r;
+    out[got] = '\0';
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return got > 0;
+}
+
+static const ElmStage *find_stage(const ElmStage *stages, const char *name) {
+    for (const ElmStage *s = stages; s->name; s++)
+        if (strcmp(s->name, name) == 0) return s;
+    return NULL;
+}
+
+static cJSON *prev_stage(cJSON *manifest, const char *name) {
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(manifest, "stages"), *it;
+    cJSON_ArrayForEach(it, arr) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) return it;
+    }
+    return NULL;
+}
+
+int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptions *opt,
+                     ElmError *err) {
+    if (opt->from && !find_stage(stages, opt->from))
+        return elm_err(err, "--from %s: no such stage", opt->from);
+    if (opt->only && !find_stage(stages, opt->only))
+        return elm_err(err, "--only %s: no such stage", opt->only);
+    if (elm_run_mkdir(run, err)) return -1;
+    char mpath[4200];
+    elm_run_path(run, "manifest.json", mpath, sizeof mpath);
+
+    cJSON *old = NULL;
+    char *text;
+    size_t n;
+    ElmError ignore;
+    if (elm_file_exists(mpath) && elm_read_file(mpath, &text, &n, &ignore) == 0) {
+        old = cJSON_Parse(text);
+        free(text);
+    }
+
+    cJSON *man = cJSON_CreateObject();
+    cJSON *ver = cJSON_AddObjectToObject(man, "elm");
+    cJSON_AddStringToObject(ver, "version", elm_version);
+    cJSON_AddStringToObject(ver, "commit", elm_git_commit);
+    cJSON_AddStringToObject(man, "config_file", run->cfg.path);
+    cJSON_AddItemToObject(man, "config", config_json(&run->cfg));
+    cJSON_AddNumberToObject(man, "seed", (double)run->seed);
+    cJSON_AddNumberToObject(man, "threads", run->threads);
+    cJSON *dev = cJSON_AddObjectToObject(man, "device");
+    cJSON_AddBoolToObject(dev, "cuda_build", elm_gpu_compiled());
+    char gpu[256];
+    if (gpu_name(gpu, sizeof gpu))
+        cJSON_AddStringToObject(dev, "gpu", gpu);
+    else
+        cJSON_AddNullToObject(dev, "gpu");
+    cJSON *out_stages = cJSON_AddArrayToObject(man, "stages");
+
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    int status = 0, forced_from = 0;
+    double t_all = elm_now();
+    for (const ElmStage *st = stages; st->name && status == 0; st++) {
+        if (opt->from && strcmp(st->name, opt->from) == 0) forced_from = 1;
+        cJSON *prev = old ? prev_stage(old, st->name) : NULL;
+        if (opt->only && strcmp(st->name, opt->only) != 0) {
+            // Not selected: keep what the last manifest said about it.
+            if (prev) cJSON_AddItemToArray(out_stages, cJSON_Duplicate(prev, 1));
+            continue;
+        }
+        cJSON *entry = cJSON_CreateObject();
+        cJSON_AddStringToObject(entry, "name", st->name);
+        cJSON *inputs = cJSON_CreateObject();
+        if (stage_inputs(run, st, inputs, err)) {
+            cJSON_Delete(inputs);
+            cJSON_Delete(entry);
+            elm_err_prefix(err, "stage %s", st->name);
+            status = -1;
+            break;
+        }
+        char *settings = stage_settings(run, st);
+        char *inputs_text = cJSON_PrintUnformatted(inputs);
+        char fp[17], sh[17];
+        uint64_t hs = elm_hash_bytes(0x13198a2e03707344ULL, settings, strlen(settings));
+        uint64_t hf = elm_hash_bytes(hs, inputs_text, strlen(inputs_text));
+        snprintf(sh, sizeof sh, "%016llx", (unsigned long long)hs);
+        snprintf(fp, sizeof fp, "%016llx", (unsigned long long)hf);
+        free(inputs_text);
+        free(settings);
+        cJSON_AddStringToObject(entry, "fingerprint", fp);
+        cJSON_AddStringToObject(entry, "settings_hash", sh);
+        cJSON_AddItemToObject(entry, "inputs", inputs);
+
+        cJSON *pfp = prev ? cJSON_GetObjectItemCaseSensitive(prev, "fingerprint") : NULL;
+        int cached = !opt->force && !forced_from && !opt->only && cJSON_IsString(pfp) &&
+                     strcmp(pfp->valuestring, fp) == 0 && outputs_present(run, st);
+        if (cached) {
+            cJSON_AddStringToObject(entry, "status", "cached");
+            cJSON *w = cJSON_GetObjectItemCaseSensitive(prev, "wall_s");
+            cJSON *m = cJSON_GetObjectItemCaseSensitive(prev, "peak_rss_mb");
+            cJSON_AddNumberToObject(entry, "wall_s", cJSON_IsNumber(w) ? w->valuedouble : 0);
+            cJSON_AddNumberToObject(entry, "peak_rss_mb", cJSON_IsNumber(m) ? m->valuedouble : 0);
+            if (!run->quiet) fprintf(stderr, "elm run: %-9s cached\n", st->name);
+        } else {
+            if (!run->quiet) fprintf(stderr, "elm run: %-9s running\n", st->name);
+            double wall = 0;
+            long rss = 0;
+            status = run_child(run, st, &wall, &rss, err);
+            if (status == 0 && !outputs_present(run, st))
+                status =
+                    elm_err(err, "stage %s: finished without writing %s", st->name, st->outputs[0]);
+            cJSON_AddStringToObject(entry, "status", status == 0 ? "ran" : "failed");
+            cJSON_AddNumberToObject(entry, "wall_s", wall);
+            cJSON_AddNumberToObject(entry, "peak_rss_mb", (double)rss / 1024.0);
+            if (!run->quiet && status == 0)
+                fprintf(stderr, "elm run: %-9s done in %.1f s, peak %.0f MiB\n", st->name, wall,
+                        (double)rss / 1024.0);
+        }
+        cJSON *outs = cJSON_CreateObject();
+        for (int i = 0; status == 0 && i < 4 && st->outputs[i]; i++) {
+            char path[4200];
+            elm_run_path(run, st->outputs[i], path, sizeof path);
+            if (hash_pattern(outs, path, run->dir, err)) status = -1;
+        }
+        cJSON_AddItemToObject(entry, "outputs", outs);
+        cJSON_AddItemToArray(out_stages, entry);
+        if (status == 0 && interrupted)
+            status = elm_err(err, "interrupted after stage %s", st->name);
+        cJSON_DeleteItemFromObject(man, "total_wall_s");
+        cJSON_AddNumberToObject(man, "total_wall_s", elm_now() - t_all);
+        ElmError werr;
+        if (write_json(mpath, man, &werr) && status == 0) {
+            *err = werr;
+            status = -1;
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    cJSON_Delete(man);
+    cJSON_Delete(old);
+    return status;
+}

@@ -1,0 +1,36 @@
+// pipeline.h — `elm run`: the stages in order, each re-run only when its inputs' content or its
+// settings changed, with <run>/manifest.json recording versions, config, hashes, time, memory.
+#ifndef ELM_PIPELINE_H
+#define ELM_PIPELINE_H
+
+#include "engine/base/error.h"
+#include "engine/config/run.h"
+
+typedef int (*ElmStageFn)(ElmRun *run, ElmError *err);
+
+// One stage: its function, the config sections that shape its result, the files (relative to
+// the run folder, globs allowed) it reads, and the files it must leave behind.
+typedef struct ElmStage {
+    const char *name;
+    ElmStageFn fn;
+    const char *sections[4];
+    const char *settings[4]; // single keys ("run.seed") that also shape the result
+    const char *inputs[8];
+    const char *outputs[4];
+} ElmStage;
+
+typedef struct ElmPipelineOptions {
+    int force;        // re-run every selected stage
+    const char *from; // first stage to run (earlier ones must be cached or are run if stale)
+    const char *only; // run just this stage
+} ElmPipelineOptions;
+
+// The study's stages, NULL-name terminated (pipeline_stages.c).
+extern const ElmStage elm_pipeline_stages[];
+
+// Runs the pipeline over `stages`. Each stage runs in a child process so its peak memory is its
+// own and a crash cannot corrupt the manifest; its error comes back as one line naming it.
+int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptions *opt,
+                     ElmError *err);
+
+#endif

@@ -1,0 +1,43 @@
+// fsutil.h — files the safe way: atomic writes (temp + fsync + rename), folders, whole-file
+// reads that see through gzip, the clock. Used by every stage that writes outputs.
+#ifndef ELM_FSUTIL_H
+#define ELM_FSUTIL_H
+
+#include "engine/base/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+// An output file written under a temporary name and renamed into place on commit, so a failed
+// run never leaves a half-written file where a good one is expected.
+typedef struct ElmAtomicFile {
+    FILE *f;
+    char path[4096];
+    char tmp[4096];
+} ElmAtomicFile;
+
+int elm_atomic_open(ElmAtomicFile *af, const char *path, ElmError *err);
+// Flushes, fsyncs, renames into place and fsyncs the folder. Closes the file either way.
+int elm_atomic_commit(ElmAtomicFile *af, ElmError *err);
+// Closes and removes the temporary file (safe to call after a commit, then a no-op).
+void elm_atomic_abort(ElmAtomicFile *af);
+// Writes a whole buffer atomically.
+int elm_write_file_atomic(const char *path, const void *data, size_t n, ElmError *err);
+
+// mkdir -p.
+int elm_mkdirs(const char *path, ElmError *err);
+int elm_file_exists(const char *path);
+int elm_is_dir(const char *path);
+
+// Reads a whole file; gzip files are decompressed transparently (truncated gzip is an error).
+// The buffer is NUL-terminated (not counted in *n). Caller frees.
+int elm_read_file(const char *path, char **data, size_t *n, ElmError *err);
+
+// "<out_dir>/<name>/<rel>" into out.
+void elm_path_join(char *out, size_t cap, const char *a, const char *b);
+
+// Wall-clock seconds (monotonic).
+double elm_now(void);
+
+#endif

@@ -1,0 +1,292 @@
+// gen_device.c — the generate stage: the device choice, the CPU run, the GPU run, and the
+// study's generate stage (tweets, then stories). See gen_device.h.
+#include "engine/generate/gen_device.h"
+#include "engine/base/fsutil.h"
+#include "engine/base/progress.h"
+#include "engine/generate/stories.h"
+#include "engine/generate/text.h"
+#include "engine/model/hf.h"
+#include "kernels/gpu/batcher_cuda.h"
+#include "kernels/gpu/gpu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// device is generate.device's enum index (0 cpu, 1 cuda, 2 auto). Returns 1 for the GPU, 0 for
+// the CPU, -1 (err filled) for cuda in a build or on a machine without a usable GPU.
+static int pick_device(int device, ElmError *err) {
+    if (device == 0) return 0;
+    ElmGpuInfo info;
+    ElmError why = {{0}};
+    int n = elm_gpu_compiled() ? elm_gpu_query(&info, 1, &why) : 0;
+    if (device == 2) return n > 0 ? 1 : 0;
+    if (!elm_gpu_compiled())
+        return elm_err(err, "generate.device = cuda, but this elm was built without CUDA");
+    if (n <= 0)
+        return elm_err(err, "generate.device = cuda, but no GPU is usable: %s",
+                       why.msg[0] ? why.msg : "none found");
+    return 1;
+}
+
+// ---- the CPU run --------------------------------------------------------------------------
+
+// Every prompt is checked before anything is written (a bad one fails the run up front).
+static int check_prompts(char **prompts, int n_prompts, int max_chars, ElmError *err) {
+    for (int i = 0; i < n_prompts; i++) {
+        size_t len = strlen(prompts[i]);
+        if (elm_text_chars(prompts[i], len) > (size_t)max_chars)
+            return elm_err(err, "prompt %d has %zu characters, more than max_chars %d", i + 1,
+                           elm_text_chars(prompts[i], len), max_chars);
+    }
+    return 0;
+}
+
+// The output file of a run: <run>/generated/<tweets|stories>.jsonl, written as a ".part".
+typedef struct GenOut {
+    FILE *f;
+    char gdir[4096], path[4096], part[4096];
+} GenOut;
+
+static int out_open(ElmRun *run, ElmGenMode mode, GenOut *o, ElmError *err) {
+    elm_run_path(run, "generated", o->gdir, sizeof o->gdir);
+    if (elm_mkdirs(o->gdir, err)) return -1;
+    snprintf(o->path, sizeof o->path, "%s/%s", o->gdir,
+             mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
+    snprintf(o->part, sizeof o->part, "%s.part", o->path);
+    if (!(o->f = fopen(o->part, "w")))
+        return elm_err(err, "%s: cannot write: %s", o->part, strerror(errno));
+    return 0;
+}
+
+// Closes the ".part", renames it into place and makes the rename durable.
+static int out_commit(GenOut *o, ElmError *err) {
+    int bad = fclose(o->f) != 0;
+    o->f = NULL;
+    if (bad) return elm_err(err, "%s: write failed: %s", o->part, strerror(errno));
+    if (rename(o->part, o->path) != 0)
+        return elm_err(err, "%s: cannot rename into place: %s", o->path, strerror(errno));
+    int dfd = open(o->gdir, O_RDONLY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+// Writes one finished batch and makes it reach the disk before the next starts.
+static int write_batch(GenOut *o, const ElmGenParams *p, const char **bp, const uint64_t *idx,
+                       ElmGenText *texts, int n, long long *new_tokens, ElmError *err) {
+    int bad = 0;
+    for (int b = 0; b < n; b++) {
+        if (elm_generate_write_line(o->f, bp[b], &texts[b], idx[b], p->seed)) bad = 1;
+        *new_tokens += texts[b].n_tokens;
+        elm_gen_text_free(&texts[b]);
+    }
+    if (bad || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)
+        return elm_err(err, "%s: write failed: %s", o->part, strerror(errno));
+    return 0;
+}
+
+// The batches of the CPU run: count texts, batch at a time, prompts taken round-robin.
+static int cpu_batches(ElmRun *run, ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
+                       char **prompts, int n_prompts, long long count, int batch, GenOut *o,
+                       ElmError *err) {
+    ElmGenText *texts = calloc((size_t)batch, sizeof *texts);
+    const char **bp = calloc((size_t)batch, sizeof *bp);
+    uint64_t *idx = calloc((size_t)batch, sizeof *idx);
+    int rc = -1;
+    if (!texts || !bp || !idx) {
+        elm_err(err, "out of memory");
+        goto done;
+    }
+    ElmProgress prog;
+    elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
+                       (uint64_t)count, run->quiet);
+    double t0 = elm_now();
+    long long new_tokens = 0;
+    for (long long start = 0; start < count; start += batch) {
+        int n = count - start < batch ? (int)(count - start) : batch;
+        for (int b = 0; b < n; b++) {
+            idx[b] = (uint64_t)(start + b);
+            bp[b] = n_prompts ? prompts[(start + b) % n_prompts] : "";
+        }
+        if (elm_generate_batch(m, bpe, p, bp, idx, n, texts, err)) goto done;
+        if (write_batch(o, p, bp, idx, texts, n, &new_tokens, err)) goto done;
+        double el = elm_now() - t0;
+        snprintf(prog.extra, sizeof prog.extra, "%.1f tok/s", el > 0 ? new_tokens / el : 0.0);
+        elm_progress_update(&prog, (uint64_t)(start + n));
+    }
+    elm_progress_finish(&prog);
+    rc = 0;
+done:
+    free(texts);
+    free(bp);
+    free(idx);
+    return rc;
+}
+
+static int cpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError *err) {
+    int batch = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
+    char dir[4096];
+    if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
+    ElmGpt2 m;
+    if (elm_hf_load(dir, &m, err)) return -1;
+    m.threads = run->threads;
+    ElmBpe *bpe = elm_generate_load_bpe(run, dir, err);
+    char **prompts = NULL;
+    int n_prompts = 0, rc = -1;
+    GenOut o = {0};
+    if (!bpe || elm_generate_load_prompts(run, &prompts, &n_prompts, err)) goto done;
+    if (check_prompts(prompts, n_prompts, p->max_chars, err)) goto done;
+    if (batch > count && count > 0) batch = (int)count;
+    if (out_open(run, p->mode, &o, err)) goto done;
+    if (cpu_batches(run, &m, bpe, p, prompts, n_prompts, count, batch, &o, err)) goto done;
+    rc = out_commit(&o, err);
+done:
+    if (o.f) fclose(o.f);
+    elm_generate_free_prompts(prompts, n_prompts);
+    if (bpe) elm_bpe_free(bpe);
+    elm_gpt2_free(&m);
+    return rc;
+}
+
+// ---- the GPU run --------------------------------------------------------------------------
+
+// The output file while texts arrive.
+typedef struct Sink {
+    FILE *f;
+    const char *part;
+    uint64_t seed;
+    long long lines, since_sync, sync_every, tokens;
+    ElmProgress prog;
+    double t0;
+} Sink;
+
+static int sink_sync(Sink *k, ElmError *err) {
+    if (fflush(k->f) != 0 || fsync(fileno(k->f)) != 0)
+        return elm_err(err, "%s: write failed: %s", k->part, strerror(errno));
+    k->since_sync = 0;
+    return 0;
+}
+
+static int emit_line(void *user, uint64_t index, const char *prompt, const ElmGenText *t,
+                     ElmError *err) {
+    Sink *k = user;
+    if (elm_generate_write_line(k->f, prompt, t, index, k->seed))
+        return elm_err(err, "%s: write failed: %s", k->part, strerror(errno));
+    k->lines++;
+    k->tokens += t->n_tokens;
+    if (++k->since_sync >= k->sync_every && sink_sync(k, err)) return -1;
+    double el = elm_now() - k->t0;
+    snprintf(k->prog.extra, sizeof k->prog.extra, "%.0f tok/s on the GPU",
+             el > 0 ? k->tokens / el : 0.0);
+    elm_progress_update(&k->prog, (uint64_t)k->lines);
+    return 0;
+}
+
+// The GPU run: continuous batching (batcher.h) over the CUDA backend, lines in index order as
+// texts finish, fsync'ed every batch_size lines, renamed into place at the end.
+static int gpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError *err) {
+    int slots = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
+    if (count > 0 && slots > count) slots = (int)count;
+    if (slots < 1) slots = 1;
+    char dir[4096], gdir[4096], path[4096], part[4096];
+    if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
+    ElmGpt2 m;
+    if (elm_hf_load(dir, &m, err)) return -1;
+    m.threads = run->threads;
+    ElmBpe *bpe = elm_generate_load_bpe(run, dir, err);
+    char **prompts = NULL;
+    int n_prompts = 0, rc = -1, cap = 0;
+    ElmBatchBackend *be = NULL;
+    Sink k = {0};
+    if (!bpe || elm_generate_load_prompts(run, &prompts, &n_prompts, err)) goto done;
+    ElmBatchJob job = {.params = p,
+                       .bpe = bpe,
+                       .prompts = (const char *const *)prompts,
+                       .n_prompts = n_prompts,
+                       .first_index = 0,
+                       .count = count,
+                       .n_ctx = m.config.n_ctx,
+                       .emit = emit_line,
+                       .user = &k};
+    // Prompts are checked (and the slot size found) before anything is written.
+    if (elm_batch_capacity(&job, &cap, err)) goto done;
+    if (!(be = elm_batch_cuda_create(NULL, &m, p, elm_bpe_eot(bpe), slots, cap, 1, err))) goto done;
+    elm_run_path(run, "generated", gdir, sizeof gdir);
+    if (elm_mkdirs(gdir, err)) goto done;
+    snprintf(path, sizeof path, "%s/%s", gdir,
+             p->mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
+    snprintf(part, sizeof part, "%s.part", path);
+    if (!(k.f = fopen(part, "w"))) {
+        elm_err(err, "%s: cannot write: %s", part, strerror(errno));
+        goto done;
+    }
+    k.part = part;
+    k.seed = p->seed;
+    k.sync_every = slots;
+    elm_progress_start(&k.prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
+                       (uint64_t)count, run->quiet);
+    k.t0 = elm_now();
+    ElmBatchStats st;
+    if (elm_batch_run(&job, be, &st, err) || sink_sync(&k, err)) goto done;
+    snprintf(k.prog.extra, sizeof k.prog.extra, "%.0f tok/s on the GPU, slots %.1f%% busy",
+             k.tokens / (elm_now() - k.t0 + 1e-9), 100.0 * st.busy / (st.total ? st.total : 1));
+    elm_progress_finish(&k.prog);
+    int bad = fclose(k.f) != 0;
+    k.f = NULL;
+    if (bad) {
+        elm_err(err, "%s: write failed: %s", part, strerror(errno));
+        goto done;
+    }
+    if (rename(part, path) != 0) {
+        elm_err(err, "%s: cannot rename into place: %s", path, strerror(errno));
+        goto done;
+    }
+    int dfd = open(gdir, O_RDONLY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = 0;
+done:
+    if (k.f) {
+        fclose(k.f);
+        unlink(part); // no partial output: the run failed
+    }
+    elm_batch_cuda_free(be);
+    elm_generate_free_prompts(prompts, n_prompts);
+    if (bpe) elm_bpe_free(bpe);
+    elm_gpt2_free(&m);
+    return rc;
+}
+
+// ---- the stage ----------------------------------------------------------------------------
+
+int elm_gen_device_run(ElmRun *run, int mode, long long count_override, ElmError *err) {
+    ElmGenParams p;
+    if (elm_generate_params(run, &p, err)) return -1;
+    if (mode >= 0) {
+        p.mode = mode == ELM_GEN_STORY ? ELM_GEN_STORY : ELM_GEN_TWEET;
+        if (elm_cfg_int(&run->cfg, "generate.max_new_tokens") == 0)
+            p.max_new_tokens = p.mode == ELM_GEN_STORY ? 512 : 96;
+        if (elm_cfg_int(&run->cfg, "generate.max_chars") == 0)
+            p.max_chars = p.mode == ELM_GEN_STORY ? 2000 : 280;
+    }
+    long long count =
+        count_override >= 0 ? count_override : elm_cfg_int(&run->cfg, "generate.count");
+    int on_gpu = pick_device(elm_cfg_enum(&run->cfg, "generate.device"), err);
+    if (on_gpu < 0) return -1;
+    return on_gpu ? gpu_run(run, &p, count, err) : cpu_run(run, &p, count, err);
+}
+
+int elm_gen_device_stage(ElmRun *run, ElmError *err) {
+    if (elm_gen_device_run(run, ELM_GEN_TWEET, -1, err)) return -1;
+    long long stories = 0;
+    if (elm_stories_prompts(run, &stories, err)) return -1;
+    return stories > 0 ? elm_gen_device_run(run, ELM_GEN_STORY, stories, err) : 0;
+}

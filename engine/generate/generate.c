@@ -1,0 +1,420 @@
+// generate.c — batches of sequences through the KV cache, cut to tweet or story limits, and
+// `elm generate`'s output files (see generate.h for the semantics).
+#include "engine/generate/generate.h"
+#include "engine/model/checkpoint.h"
+#include "engine/base/fsutil.h"
+#include "engine/model/hf.h"
+#include "engine/base/progress.h"
+#include "engine/generate/text.h"
+#include "tokenizer/tokenize.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// ---- one batch ----------------------------------------------------------------------------
+
+// What one sequence of a batch accumulates while it is sampled.
+typedef struct GenSeq {
+    int32_t *ctx; // sampler context: prompt ids then new ids
+    int n_prompt, n_ctx, model_len;
+    char *bytes; // prompt + new token bytes
+    size_t n_bytes, cap_bytes, prompt_bytes;
+    size_t *tok_end; // byte end of each new token
+    double *logprob; // raw-model log-probability of each new token
+    int n_new;
+    size_t n_chars;
+    const char *stop;
+    int32_t next;
+} GenSeq;
+
+static void free_seqs(GenSeq *seq, int n) {
+    for (int b = 0; seq && b < n; b++) {
+        free(seq[b].ctx);
+        free(seq[b].bytes);
+        free(seq[b].tok_end);
+        free(seq[b].logprob);
+    }
+    free(seq);
+}
+
+void elm_gen_text_free(ElmGenText *t) {
+    free(t->text);
+    t->text = NULL;
+}
+
+int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, size_t prompt_bytes,
+                   const size_t *tok_end, const double *logprob, int n_new, const char *stop,
+                   ElmGenText *out) {
+    size_t cut;
+    if (p->mode == ELM_GEN_STORY)
+        cut = elm_text_cut_sentence(bytes, n_bytes, prompt_bytes, p->max_chars);
+    else
+        cut = elm_text_cut_words(bytes, n_bytes, prompt_bytes, p->max_chars,
+                                 strcmp(stop, "eot") == 0 || strcmp(stop, "banned") == 0);
+    while (cut > prompt_bytes && elm_text_is_space((unsigned char)bytes[cut - 1])) cut--;
+    out->n_tokens = 0;
+    double sum = 0;
+    for (int k = 0; k < n_new && tok_end[k] <= cut; k++) {
+        sum += logprob[k];
+        out->n_tokens++;
+    }
+    out->mean_logprob = out->n_tokens ? sum / out->n_tokens : 0.0;
+    out->stop = stop;
+    out->text = elm_text_sanitize(bytes, cut);
+    return out->text ? 0 : -1;
+}
+
+// Cuts a finished sequence and fills out.
+static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
+    return elm_gen_finish(p, s->bytes, s->n_bytes, s->prompt_bytes, s->tok_end, s->logprob,
+                          s->n_new, s->stop, out);
+}
+
+// Encodes prompt b: s->ctx gets the prompt ids (room for max_new more), *model_ids the model's
+// context [<|endoftext|>] + prompt ids.
+static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, int max_new,
+                         int maxT, uint64_t index, int **model_ids, ElmError *err) {
+    size_t cap = 16, n_ids = 0;
+    int32_t *ids = malloc(sizeof(int32_t) * cap);
+    if (!ids) return elm_err(err, "out of memory");
+    if (eot >= 0) ids[n_ids++] = eot;
+    if (pr[0] && !bpe) {
+        free(ids);
+        return elm_err(err, "a prompt needs a tokenizer");
+    }
+    if (pr[0] && elm_bpe_encode(bpe, pr, strlen(pr), 0, &ids, &n_ids, &cap, err)) {
+        free(ids);
+        return -1;
+    }
+    int start = eot >= 0 ? 1 : 0;
+    if (n_ids == 0) {
+        free(ids);
+        return elm_err(err, "unconditional sampling needs <|endoftext|> in the vocabulary");
+    }
+    if ((int)n_ids >= maxT) {
+        free(ids);
+        return elm_err(err, "prompt of text %llu has %zu tokens; the model's context holds %d",
+                       (unsigned long long)index, n_ids - (size_t)start, maxT);
+    }
+    s->n_prompt = s->n_ctx = (int)n_ids - start;
+    s->model_len = (int)n_ids;
+    s->ctx = malloc(sizeof(int32_t) * (size_t)(s->n_prompt + max_new + 1));
+    s->tok_end = malloc(sizeof(size_t) * (size_t)(max_new + 1));
+    s->logprob = malloc(sizeof(double) * (size_t)(max_new + 1));
+    *model_ids = malloc(sizeof(int) * n_ids);
+    if (!s->ctx || !s->tok_end || !s->logprob || !*model_ids ||
+        elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, pr, strlen(pr))) {
+        free(ids);
+        return elm_err(err, "out of memory");
+    }
+    memcpy(s->ctx, ids + start, sizeof(int32_t) * (size_t)s->n_prompt);
+    for (size_t i = 0; i < n_ids; i++) (*model_ids)[i] = ids[i];
+    free(ids);
+    s->prompt_bytes = s->n_bytes;
+    s->n_chars = elm_text_chars(s->bytes, s->n_bytes);
+    return 0;
+}
+
+// Takes the token sampled for s at position pos (tok < 0: nothing was left) and decides
+// whether the sequence goes on.
+static void accept_token(GenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, int eot, int kvT,
+                         int pos, int32_t tok, double logprob) {
+    if (tok < 0) {
+        s->stop = "banned";
+        return;
+    }
+    if (tok == eot) {
+        s->stop = "eot";
+        return;
+    }
+    size_t len = 0;
+    char idbuf[24];
+    const char *b = bpe ? elm_bpe_token_bytes(bpe, tok, &len) : NULL;
+    if (!b) {
+        // No tokenizer (or an id beyond it): the text shows the id.
+        len = (size_t)snprintf(idbuf, sizeof idbuf, "%s<%d>", s->n_bytes ? " " : "", (int)tok);
+        b = idbuf;
+    }
+    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, b, len)) {
+        s->stop = "oom";
+        return;
+    }
+    // Count over the whole text: a character may be split across tokens.
+    s->n_chars = elm_text_chars(s->bytes, s->n_bytes);
+    s->ctx[s->n_ctx++] = tok;
+    s->tok_end[s->n_new] = s->n_bytes;
+    s->logprob[s->n_new] = logprob;
+    s->n_new++;
+    s->model_len++;
+    if (s->n_chars > (size_t)p->max_chars)
+        s->stop = "max_chars";
+    else if (pos + 1 >= p->max_new_tokens)
+        s->stop = "max_tokens";
+    else if (s->model_len > kvT)
+        s->stop = "context";
+    else
+        s->next = tok;
+}
+
+int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
+                       const char *const *prompts, const uint64_t *index, int n, ElmGenText *out,
+                       ElmError *err) {
+    const int V = m->config.vocab_size, maxT = m->config.n_ctx;
+    const int eot = bpe ? elm_bpe_eot(bpe) : -1;
+    const int max_new = p->max_new_tokens;
+    if (n <= 0) return 0;
+    if (max_new <= 0 || p->max_chars <= 0)
+        return elm_err(err, "max_new_tokens and max_chars must be positive");
+    if (bpe && elm_bpe_vocab_size(bpe) > V)
+        return elm_err(err, "the vocabulary has %d tokens but the model only %d",
+                       elm_bpe_vocab_size(bpe), V);
+    memset(out, 0, sizeof(ElmGenText) * (size_t)n);
+    GenSeq *seq = calloc((size_t)n, sizeof *seq);
+    ElmSampler *smp = calloc((size_t)n, sizeof *smp);
+    int **model_ids = calloc((size_t)n, sizeof *model_ids);
+    float *logits = malloc(sizeof(float) * (size_t)V * (size_t)n);
+    int *feed = malloc(sizeof(int) * (size_t)n);
+    int32_t *picked = malloc(sizeof(int32_t) * (size_t)n);
+    double *lp = malloc(sizeof(double) * (size_t)n);
+    int rc = -1, max_len = 0;
+    if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp) {
+        elm_err(err, "out of memory");
+        goto done;
+    }
+    for (int b = 0; b < n; b++) {
+        const char *pr = prompts && prompts[b] ? prompts[b] : "";
+        if (encode_prompt(&seq[b], bpe, eot, pr, max_new, maxT, index[b], &model_ids[b], err) ||
+            elm_sampler_init(&smp[b], &p->sample, V, err))
+            goto done;
+        if (seq[b].model_len > max_len) max_len = seq[b].model_len;
+        if (p->max_chars < (int)seq[b].n_chars) {
+            elm_err(err, "the prompt of text %llu has %zu characters, more than max_chars %d",
+                    (unsigned long long)index[b], seq[b].n_chars, p->max_chars);
+            goto done;
+        }
+    }
+    // The cache holds the longest context plus the new tokens (at most n_ctx positions).
+    int kvT = max_len + max_new < maxT ? max_len + max_new : maxT;
+    if (m->kv == NULL || m->kvB != n || m->kvT < kvT) {
+        if (elm_gpt2_kv_alloc(m, n, kvT, err)) goto done;
+    } else {
+        elm_gpt2_kv_reset(m);
+    }
+    kvT = m->kvT;
+    for (int b = 0; b < n; b++)
+        if (elm_gpt2_prefill(m, b, model_ids[b], seq[b].model_len, logits + (size_t)b * V, err))
+            goto done;
+
+    for (int pos = 0; pos < max_new; pos++) {
+        // Sample every live sequence (independently: each has its own sampler and uniforms).
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < n; b++) {
+            if (seq[b].stop) continue;
+            float *row = logits + (size_t)b * V;
+            double lse = elm_log_sum_exp(row, V);
+            // A text has at least one new token; a story never ends at <|endoftext|>.
+            if ((pos == 0 || p->mode == ELM_GEN_STORY) && eot >= 0 && eot < V) row[eot] = -INFINITY;
+            double u = elm_sample_uniform(p->seed, index[b], (uint64_t)pos);
+            picked[b] = elm_sampler_pick(&smp[b], row, seq[b].ctx, seq[b].n_ctx, u, NULL);
+            lp[b] = picked[b] >= 0 ? (double)row[picked[b]] - lse : 0.0;
+        }
+        int live = 0;
+        for (int b = 0; b < n; b++) {
+            if (seq[b].stop) continue;
+            accept_token(&seq[b], bpe, p, eot, kvT, pos, picked[b], lp[b]);
+            if (!seq[b].stop) live++;
+        }
+        if (!live) break;
+        // Finished sequences are fed a dummy token into an emptied slot (their cache is no
+        // longer needed), so they never overflow the cache while others go on.
+        for (int b = 0; b < n; b++) {
+            feed[b] = seq[b].stop ? 0 : seq[b].next;
+            if (seq[b].stop) m->kv_pos[b] = 0;
+        }
+        if (elm_gpt2_decode_step(m, feed, logits, err)) goto done;
+    }
+    for (int b = 0; b < n; b++) {
+        if (!seq[b].stop) seq[b].stop = "max_tokens";
+        if (strcmp(seq[b].stop, "oom") == 0 || finish_seq(&seq[b], p, &out[b])) {
+            elm_err(err, "out of memory");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    if (rc) {
+        for (int b = 0; b < n; b++) elm_gen_text_free(&out[b]);
+    }
+    for (int b = 0; model_ids && b < n; b++) free(model_ids[b]);
+    free(model_ids);
+    free(logits);
+    free(feed);
+    free(picked);
+    free(lp);
+    for (int b = 0; smp && b < n; b++) elm_sampler_free(&smp[b]);
+    free(smp);
+    free_seqs(seq, n);
+    return rc;
+}
+
+// ---- `elm generate` -------------------------------------------------------------------------
+
+int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err) {
+    const ElmConfig *c = &run->cfg;
+    memset(p, 0, sizeof *p);
+    p->sample.temperature = (float)elm_cfg_float(c, "generate.temperature");
+    p->sample.top_k = (int)elm_cfg_int(c, "generate.top_k");
+    p->sample.top_p = (float)elm_cfg_float(c, "generate.top_p");
+    p->sample.repetition_penalty = (float)elm_cfg_float(c, "generate.repetition_penalty");
+    p->sample.no_repeat_ngram = (int)elm_cfg_int(c, "generate.no_repeat_ngram");
+    p->mode = elm_cfg_enum(c, "generate.mode") == 1 ? ELM_GEN_STORY : ELM_GEN_TWEET;
+    p->max_new_tokens = (int)elm_cfg_int(c, "generate.max_new_tokens");
+    p->max_chars = (int)elm_cfg_int(c, "generate.max_chars");
+    long long seed = elm_cfg_int(c, "generate.seed");
+    p->seed = seed < 0 ? run->seed : (uint64_t)seed;
+    if (p->max_new_tokens == 0) p->max_new_tokens = p->mode == ELM_GEN_STORY ? 512 : 96;
+    if (p->max_chars == 0) p->max_chars = p->mode == ELM_GEN_STORY ? 2000 : 280;
+    (void)err;
+    return 0;
+}
+
+int elm_generate_checkpoint_dir(const ElmRun *run, char *out, size_t cap, ElmError *err) {
+    if (elm_cfg_path(&run->cfg, "generate.checkpoint", out, cap) == 0) {
+        if (!elm_is_dir(out)) return elm_err(err, "generate.checkpoint = %s: no such folder", out);
+        return 0;
+    }
+    char root[4096];
+    elm_ckpt_root(run->dir, root, sizeof root);
+    if (elm_ckpt_latest(root, out, cap) < 0)
+        return elm_err(err,
+                       "no checkpoint under %s (run `elm train` first, or set "
+                       "generate.checkpoint to a model folder)",
+                       root);
+    return 0;
+}
+
+static int has_pair(const char *dir, const char *a, const char *b, char *pa, char *pb, size_t cap) {
+    snprintf(pa, cap, "%s/%s", dir, a);
+    snprintf(pb, cap, "%s/%s", dir, b);
+    return elm_file_exists(pa) && elm_file_exists(pb);
+}
+
+int elm_generate_vocab_dir(const ElmRun *run, char *out, size_t cap) {
+    ElmError e;
+    char a[4096], b[4096];
+    if (elm_tokenize_vocab_dir(run, out, cap, &e) != 0) return -1;
+    return has_pair(out, "encoder.json", "vocab.bpe", a, b, sizeof a) ? 0 : -1;
+}
+
+ElmBpe *elm_generate_load_bpe(const ElmRun *run, const char *model_dir, ElmError *err) {
+    char a[4096], b[4096], dir[4096];
+    if (model_dir && has_pair(model_dir, "vocab.json", "merges.txt", a, b, sizeof a))
+        return elm_bpe_load(a, b, err);
+    if (model_dir && has_pair(model_dir, "encoder.json", "vocab.bpe", a, b, sizeof a))
+        return elm_bpe_load(a, b, err);
+    if (run && elm_generate_vocab_dir(run, dir, sizeof dir) == 0) return elm_bpe_load_dir(dir, err);
+    elm_err(err,
+            "no tokenizer vocabulary: %s has no vocab.json + merges.txt and [tokenizer] "
+            "names none",
+            model_dir ? model_dir : "the model folder");
+    return NULL;
+}
+
+// Prompts from generate.prompts then generate.prompts_file (one per non-empty line).
+static int load_prompts(const ElmRun *run, char ***out, int *n_out, ElmError *err) {
+    char **items = NULL;
+    int n_items = elm_cfg_list(&run->cfg, "generate.prompts", &items);
+    char path[4096];
+    char *data = NULL;
+    size_t n_data = 0;
+    int n_file = 0;
+    if (elm_cfg_path(&run->cfg, "generate.prompts_file", path, sizeof path) == 0) {
+        if (elm_read_file(path, &data, &n_data, err)) return -1;
+        for (size_t i = 0; i < n_data; i++)
+            if (data[i] == '\n') n_file++;
+        n_file++;
+    }
+    char **pr = calloc((size_t)(n_items + n_file + 1), sizeof *pr);
+    if (!pr) {
+        free(data);
+        return elm_err(err, "out of memory");
+    }
+    int n = 0;
+    for (int i = 0; i < n_items; i++) pr[n++] = strdup(items[i]);
+    if (data) {
+        if (memchr(data, '\0', n_data)) {
+            free(data);
+            free(pr);
+            return elm_err(err, "%s: contains a NUL byte", path);
+        }
+        for (char *p = data; p && *p;) {
+            char *nl = strchr(p, '\n');
+            if (nl) *nl = '\0';
+            size_t len = strlen(p);
+            if (len && p[len - 1] == '\r') p[--len] = '\0';
+            if (len) pr[n++] = strdup(p);
+            p = nl ? nl + 1 : NULL;
+        }
+        free(data);
+    }
+    for (int i = 0; i < n; i++)
+        if (!pr[i]) {
+            for (int j = 0; j < n; j++) free(pr[j]);
+            free(pr);
+            return elm_err(err, "out of memory");
+        }
+    *out = pr;
+    *n_out = n;
+    return 0;
+}
+
+static void free_prompts(char **pr, int n) {
+    for (int i = 0; pr && i < n; i++) free(pr[i]);
+    free(pr);
+}
+
+static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
+                      uint64_t seed) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return -1;
+    cJSON_AddNumberToObject(o, "index", (double)index);
+    cJSON_AddNumberToObject(o, "seed", (double)seed);
+    char *pr = elm_text_sanitize(prompt, strlen(prompt)); // JSON strings must be UTF-8
+    if (!pr) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    cJSON_AddStringToObject(o, "prompt", pr);
+    free(pr);
+    cJSON_AddStringToObject(o, "text", t->text);
+    cJSON_AddNumberToObject(o, "tokens", t->n_tokens);
+    cJSON_AddNumberToObject(o, "mean_logprob", t->mean_logprob);
+    cJSON_AddStringToObject(o, "stop", t->stop);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s) return -1;
+    int bad = fputs(s, f) < 0 || fputc('\n', f) == EOF;
+    free(s);
+    return bad ? -1 : 0;
+}
+
+// ---- shared with gen_device.c (the GPU run writes the same prompts and lines) --------------
+
+int elm_generate_load_prompts(const ElmRun *run, char ***out, int *n, ElmError *err) {
+    return load_prompts(run, out, n, err);
+}
+
+void elm_generate_free_prompts(char **prompts, int n) {
+    free_prompts(prompts, n);
+}
+
+int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
+                            uint64_t seed) {
+    return write_line(f, prompt, t, index, seed);
+}

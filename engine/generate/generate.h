@@ -1,0 +1,82 @@
+// generate.h — `elm generate`: prompts -> batches of sequences through the KV cache -> the
+// sampler (sample.h) -> tweets or stories cut to their limits -> <run>/generated/*.jsonl.
+// Called by cmd_generate.c, by `elm run`, and by train.c for its periodic samples.
+//
+// A text is its prompt followed by new tokens. The context fed to the model is
+// [<|endoftext|>] + encode(prompt) (GPT-2's document start); the sampler's context (for the
+// repetition penalty and no-repeat n-grams) is encode(prompt) + the new tokens. Sequence i of
+// a run draws with elm_sample_uniform(seed, i, position), so its text does not depend on the
+// batch it was sampled in. A sequence ends at <|endoftext|> (tweet mode, never as the first
+// new token; story mode never samples it), at max_new_tokens, once the text passes max_chars
+// characters, or when the model's context is full. Then the text is cut: tweet mode cuts a
+// truncated text at its last word boundary within max_chars; story mode ends every text at its last
+// sentence boundary within max_chars (a word boundary if it has none). Trailing white space is
+// dropped and invalid UTF-8 becomes U+FFFD.
+#ifndef ELM_GENERATE_H
+#define ELM_GENERATE_H
+
+#include "engine/base/error.h"
+#include "engine/model/gpt2.h"
+#include "engine/config/run.h"
+#include "engine/generate/sample.h"
+#include "tokenizer/bpe.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { ELM_GEN_TWEET, ELM_GEN_STORY } ElmGenMode;
+
+typedef struct ElmGenParams {
+    ElmSampleParams sample;
+    ElmGenMode mode;
+    int max_new_tokens; // > 0
+    int max_chars;      // > 0, prompt included
+    uint64_t seed;
+} ElmGenParams;
+
+typedef struct ElmGenText {
+    char *text;          // prompt + continuation after the cut, valid UTF-8, NUL-terminated
+    int n_tokens;        // new tokens whose bytes are all inside text
+    double mean_logprob; // their mean log-probability under the raw model (0 when none)
+    const char *stop;    // "eot", "max_tokens", "max_chars", "context" or "banned"
+} ElmGenText;
+
+// Samples one batch: texts for sequence indices index[0..n) continuing prompts[0..n)
+// ("" = unconditional). Uses (and re-allocates as needed) m's KV cache. out[i].text is
+// malloc'd (elm_gen_text_free).
+int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
+                       const char *const *prompts, const uint64_t *index, int n, ElmGenText *out,
+                       ElmError *err);
+void elm_gen_text_free(ElmGenText *t);
+
+// Cuts a finished text (bytes = prompt + new tokens; tok_end[k] = byte end of new token k) to
+// its mode's limits and fills out: the text, the new tokens inside the cut and their mean
+// log-probability. Shared by elm_generate_batch and the continuous batcher.
+int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, size_t prompt_bytes,
+                   const size_t *tok_end, const double *logprob, int n_new, const char *stop,
+                   ElmGenText *out);
+
+// Reads [generate] into p (resolving the mode's defaults; seed -1 = run.seed).
+int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err);
+
+// The model folder generate reads: [generate] checkpoint, else the latest <run>/checkpoints.
+int elm_generate_checkpoint_dir(const ElmRun *run, char *out, size_t cap, ElmError *err);
+
+// The tokenizer's vocabulary folder (encoder.json + vocab.bpe) as elm_tokenize_vocab_dir
+// names it, when it holds both files; -1 otherwise.
+int elm_generate_vocab_dir(const ElmRun *run, char *out, size_t cap);
+
+// Finds the BPE vocabulary for a model folder: the folder's own vocab.json + merges.txt (HF
+// names, which train copies into every checkpoint), else encoder.json + vocab.bpe there,
+// else the tokenizer's configured vocabulary. NULL + err when none is found.
+ElmBpe *elm_generate_load_bpe(const ElmRun *run, const char *model_dir, ElmError *err);
+
+// The pieces gen_device.c (the GPU run) shares: the prompt list (generate.prompts then
+// generate.prompts_file), and one JSONL output line.
+int elm_generate_load_prompts(const ElmRun *run, char ***out, int *n, ElmError *err);
+void elm_generate_free_prompts(char **prompts, int n);
+int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
+                            uint64_t seed);
+
+#endif

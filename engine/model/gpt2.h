@@ -1,0 +1,211 @@
+// gpt2.h — ElmGpt2: GPT-2 on the CPU in fp32: parameters, forward/backward, AdamW, KV-cache
+// decoding. Called by `elm train`, `elm generate`, `elm import/export` and the CUDA path.
+//
+// Memory: parameters live in ONE buffer carved into the 16 tensors of ElmGpt2Params by a size
+// table in llm.c's order; gradients and the AdamW moments mirror it element for element
+// (so a flat index means the same scalar in params_memory, grads_memory, adam_m, adam_v).
+// Activations are one buffer sized for the (B, T) of the last forward (grown on demand).
+// Linear weights are (OC, C) — see layers.h; hf.h converts from/to Hugging Face's layout.
+#ifndef ELM_GPT2_H
+#define ELM_GPT2_H
+
+#include "engine/config/config.h"
+#include "engine/base/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ElmGpt2Config {
+    int n_layer;    // L
+    int n_head;     // NH
+    int n_embd;     // C (divisible by NH)
+    int n_ctx;      // maxT: positions (HF n_positions)
+    int vocab_size; // V (no padding)
+} ElmGpt2Config;
+
+// Fills cfg from a preset name: "gpt2" (124M: 12/12/768), "gpt2-medium" (355M: 24/16/1024),
+// "gpt2-large" (774M: 36/20/1280), "gpt2-xl" (1558M: 48/25/1600); n_ctx 1024, vocab 50257.
+int elm_gpt2_preset(const char *name, ElmGpt2Config *cfg, ElmError *err);
+// Checks ranges (all > 0, n_embd % n_head == 0); `what` names the source in the message.
+int elm_gpt2_config_check(const ElmGpt2Config *cfg, const char *what, ElmError *err);
+
+#define ELM_GPT2_NUM_TENSORS 16
+
+// The parameter tensors, llm.c order. L = n_layer, C = n_embd, V = vocab, maxT = n_ctx.
+typedef struct ElmGpt2Params {
+    float *wte;      // (V, C)    token embedding, also the tied LM head
+    float *wpe;      // (maxT, C) position embedding
+    float *ln1w;     // (L, C)
+    float *ln1b;     // (L, C)
+    float *qkvw;     // (L, 3C, C)  HF attn.c_attn.weight transposed
+    float *qkvb;     // (L, 3C)
+    float *attprojw; // (L, C, C)   HF attn.c_proj.weight transposed
+    float *attprojb; // (L, C)
+    float *ln2w;     // (L, C)
+    float *ln2b;     // (L, C)
+    float *fcw;      // (L, 4C, C)  HF mlp.c_fc.weight transposed
+    float *fcb;      // (L, 4C)
+    float *fcprojw;  // (L, C, 4C)  HF mlp.c_proj.weight transposed
+    float *fcprojb;  // (L, C)
+    float *lnfw;     // (C)
+    float *lnfb;     // (C)
+} ElmGpt2Params;
+
+// Name, rank and shape of parameter tensor i (0..15) for a config; shape has rank entries
+// (the leading L of per-layer tensors included). Names are llm.c's ("wte", "qkvw", ...).
+typedef struct ElmGpt2TensorInfo {
+    const char *name;
+    int rank; // 1, 2 or 3 (per-layer tensors carry the leading L)
+    int shape[3];
+    size_t size;   // elements
+    size_t offset; // elements from params_memory
+    int decay;     // 1 when AdamW's weight decay applies (the tensor per layer has >= 2 dims)
+} ElmGpt2TensorInfo;
+void elm_gpt2_tensor_info(const ElmGpt2Config *cfg, int i, ElmGpt2TensorInfo *info);
+
+// Activations of one forward pass for (B, T); NH = n_head.
+typedef struct ElmGpt2Acts {
+    float *encoded;   // (B, T, C)
+    float *ln1;       // (L, B, T, C)
+    float *ln1_mean;  // (L, B, T)
+    float *ln1_rstd;  // (L, B, T)
+    float *qkv;       // (L, B, T, 3C)
+    float *atty;      // (L, B, T, C)
+    float *att;       // (L, B, NH, T, T)
+    float *attproj;   // (L, B, T, C)
+    float *residual2; // (L, B, T, C)
+    float *ln2;       // (L, B, T, C)
+    float *ln2_mean;  // (L, B, T)
+    float *ln2_rstd;  // (L, B, T)
+    float *fch;       // (L, B, T, 4C)
+    float *fch_gelu;  // (L, B, T, 4C)
+    float *fcproj;    // (L, B, T, C)
+    float *residual3; // (L, B, T, C)
+    float *lnf;       // (B, T, C)
+    float *lnf_mean;  // (B, T)
+    float *lnf_rstd;  // (B, T)
+    float *logits;    // (B, T, V)
+    float *probs;     // (B, T, V)  softmax, only with targets
+    float *losses;    // (B, T)
+} ElmGpt2Acts;
+#define ELM_GPT2_NUM_ACTS 22
+
+// AdamW hyper-parameters for one step (the train loop passes the scheduled lr).
+typedef struct ElmAdamW {
+    float lr;
+    float beta1, beta2;
+    float eps;
+    float weight_decay; // decoupled; applied only to tensors with decay = 1
+} ElmAdamW;
+
+typedef struct ElmGpt2 {
+    ElmGpt2Config config;
+    int threads;  // OpenMP threads for every call (0 = leave the OpenMP default alone)
+    int use_blas; // 1 = cblas_sgemm for the matrix products (when built with one); default 0
+
+    ElmGpt2Params params;
+    float *params_memory;
+    size_t num_parameters;
+    ElmGpt2Params grads; // allocated by elm_gpt2_alloc_grads / the first backward
+    float *grads_memory;
+
+    float *adam_m, *adam_v; // AdamW moments (num_parameters each), allocated by the first step
+    long long adam_t;       // AdamW steps taken (bias correction); save/restore it to resume
+
+    // Activations for (B, T) of the last forward, and gradient buffers the backward uses:
+    // grad_acts has the same names but ONE layer's worth (reused for every layer) and no
+    // logits/probs (the logits' gradient overwrites acts.probs).
+    ElmGpt2Acts acts, grad_acts;
+    float *acts_memory, *grad_acts_memory;
+    size_t acts_capacity, grad_acts_capacity; // floats allocated
+    int B, T;
+    int *inputs, *targets; // copies of the last forward's (B, T) ids (targets NULL = none)
+    size_t io_capacity;
+    float mean_loss; // of the last forward with targets; -1 without
+    int n_targets;   // targets >= 0 in the last forward (the loss is their mean)
+    int have_probs;  // acts.probs holds the last forward's softmax (not yet used by a backward)
+
+    // KV cache (elm_gpt2_kv_alloc): k and v per layer, per sequence, per position.
+    float *kv;    // (L, kvB, kvT, 2, C): [k | v] for each position
+    int *kv_pos;  // (kvB) tokens held per sequence
+    int kvB, kvT; // sequences, positions per sequence (<= n_ctx)
+    float *kv_scratch;
+    size_t kv_scratch_capacity;
+} ElmGpt2;
+
+// Allocates parameters (zeroed) for cfg; no gradients or activations yet.
+int elm_gpt2_init(ElmGpt2 *m, const ElmGpt2Config *cfg, ElmError *err);
+void elm_gpt2_free(ElmGpt2 *m);
+
+// GPT-2's initialisation from a seed: every weight matrix and embedding ~ N(0, 0.02), the
+// residual projections (attprojw, fcprojw) ~ N(0, 0.02 / sqrt(2 L)), biases 0, layer-norm
+// weights 1 and biases 0. Deterministic for a seed, independent of threads.
+void elm_gpt2_init_random(ElmGpt2 *m, uint64_t seed);
+
+// Forward pass over inputs (B, T) with ids in [0, V) and T <= n_ctx. With targets (B, T)
+// (ids, or < 0 to ignore a position) m->mean_loss is the mean loss over the targets >= 0 and
+// the softmax is kept for the backward; without (NULL) only logits are computed. Logits are
+// in m->acts.logits (B, T, V) either way (with targets they are the pre-softmax values still).
+// Out-of-range ids or sizes are an error.
+int elm_gpt2_forward(ElmGpt2 *m, const int *inputs, const int *targets, int B, int T,
+                     ElmError *err);
+
+// Sets every gradient to 0 (allocating them on first use).
+int elm_gpt2_zero_grad(ElmGpt2 *m, ElmError *err);
+
+// Backward of `scale * mean_loss` of the last forward (which needs targets), ACCUMULATED into
+// m->grads: scale 1 for one batch, 1/k for each of k accumulated micro-batches.
+int elm_gpt2_backward(ElmGpt2 *m, float scale, ElmError *err);
+
+// Global L2 norm of all gradients (accumulated in double, fixed order).
+float elm_gpt2_grad_norm(const ElmGpt2 *m);
+// PyTorch's clip_grad_norm_: when norm > max_norm, gradients *= max_norm / (norm + 1e-6).
+// Returns the norm before clipping. max_norm <= 0 only measures.
+float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm);
+
+// One AdamW step on every parameter, PyTorch's torch.optim.AdamW exactly (t = ++adam_t):
+//   p -= lr * wd * p (decay tensors only); m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+//   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err);
+
+// ---- KV-cache inference ------------------------------------------------------------------
+// Allocates a cache for n_seq sequences of up to max_T (<= n_ctx) positions each, all empty.
+int elm_gpt2_kv_alloc(ElmGpt2 *m, int n_seq, int max_T, ElmError *err);
+// Empties every sequence (keeps the memory).
+void elm_gpt2_kv_reset(ElmGpt2 *m);
+// Appends n tokens to sequence `seq` in one pass and writes the logits after the last of
+// them into logits (V). n >= 1; an overflow of max_T is an error.
+int elm_gpt2_prefill(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits, ElmError *err);
+// Appends tokens[b] to each sequence b of the cache (all kvB of them) and writes the logits
+// for the next token into logits (kvB, V).
+int elm_gpt2_decode_step(ElmGpt2 *m, const int *tokens, float *logits, ElmError *err);
+
+// Argmax of logits (V) (the lowest id on ties), for greedy decoding.
+int elm_gpt2_argmax(const float *logits, int V);
+
+// Decode throughput for benchmarks: B sequences, a prompt of prompt_len tokens each (ids from
+// the seed), then n_new greedy tokens, either with the KV cache (use_cache = 1: prefill + one
+// decode step per token) or by recomputing the full forward each token. *tok_per_s counts new
+// tokens (B * n_new) per second of the whole call.
+int elm_gpt2_decode_bench(ElmGpt2 *m, int B, int prompt_len, int n_new, int use_cache,
+                          uint64_t seed, double *tok_per_s, ElmError *err);
+
+// ---- from the [model] config section -----------------------------------------------------
+// Resolves [model] (preset or custom sizes; vocab_size 0 takes tokenizer_vocab) into cfg.
+int elm_gpt2_config_from_cfg(const ElmConfig *cfg, int tokenizer_vocab, ElmGpt2Config *out,
+                             ElmError *err);
+// Builds the model [model] describes: init = scratch -> random weights from seed; init = PATH
+// -> an HF GPT-2 folder (its config.json wins; a preset/custom size that disagrees is an error
+// naming both). threads is applied; [model] matmul concerns the CUDA path only.
+int elm_gpt2_open_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, int tokenizer_vocab, uint64_t seed,
+                           int threads, ElmError *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

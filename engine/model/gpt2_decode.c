@@ -1,0 +1,252 @@
+// gpt2_decode.c — ElmGpt2 inference with a KV cache: prefill a prompt, then one token per
+// sequence per step (see gpt2.h). Called by `elm generate` and the decode benchmark.
+#include "engine/model/gpt2.h"
+
+#include "engine/base/fsutil.h"
+#include "engine/model/layers.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_threads(const ElmGpt2 *m) {
+    if (m->threads > 0) {
+        omp_set_num_threads(m->threads);
+    }
+}
+
+static void mm_forward(const ElmGpt2 *m, float *out, const float *inp, const float *w,
+                       const float *b, int N, int C, int OC) {
+    if (m->use_blas)
+        elm_matmul_forward_blas(out, inp, w, b, 1, N, C, OC);
+    else
+        elm_matmul_forward_loops(out, inp, w, b, 1, N, C, OC);
+}
+
+// Scratch floats for N rows at once: x, ln, atty, tmp (C each), qkv (3C), fch (4C),
+// mean/rstd (1 each), attention scores (kvT per row and head).
+static size_t scratch_floats(const ElmGpt2 *m, int N) {
+    size_t C = m->config.n_embd, NH = m->config.n_head;
+    return (size_t)N * (11 * C + 2 + NH * (size_t)m->kvT);
+}
+
+int elm_gpt2_kv_alloc(ElmGpt2 *m, int n_seq, int max_T, ElmError *err) {
+    const ElmGpt2Config *c = &m->config;
+    if (n_seq < 1 || max_T < 1 || max_T > c->n_ctx)
+        return elm_err(err, "kv cache: %d sequences of %d positions (n_ctx %d) is not possible",
+                       n_seq, max_T, c->n_ctx);
+    free(m->kv);
+    free(m->kv_pos);
+    free(m->kv_scratch);
+    m->kvB = n_seq;
+    m->kvT = max_T;
+    size_t n = (size_t)c->n_layer * n_seq * max_T * 2 * c->n_embd;
+    m->kv = malloc(n * sizeof(float));
+    m->kv_pos = calloc(n_seq, sizeof(int));
+    int rows = n_seq > max_T ? n_seq : max_T;
+    m->kv_scratch_capacity = scratch_floats(m, rows);
+    m->kv_scratch = malloc(m->kv_scratch_capacity * sizeof(float));
+    if (!m->kv || !m->kv_pos || !m->kv_scratch) {
+        free(m->kv);
+        free(m->kv_pos);
+        free(m->kv_scratch);
+        m->kv = m->kv_scratch = NULL;
+        m->kv_pos = NULL;
+        m->kvB = m->kvT = 0;
+        return elm_err(err, "kv cache: out of memory for %d x %d positions", n_seq, max_T);
+    }
+    return 0;
+}
+
+void elm_gpt2_kv_reset(ElmGpt2 *m) {
+    if (m->kv_pos) memset(m->kv_pos, 0, m->kvB * sizeof(int));
+}
+
+// Runs N new rows through the model. Row r is token tokens[r] of sequence seq[r] at position
+// pos[r]; its k and v enter the cache before attention, so rows of one sequence given in
+// position order attend to each other causally. Logits (n_out, V) are written for the last
+// n_out rows.
+static void kv_forward(ElmGpt2 *m, const int *seq, const int *pos, const int *tokens, int N,
+                       int n_out, float *logits) {
+    const ElmGpt2Config *c = &m->config;
+    int L = c->n_layer, NH = c->n_head, C = c->n_embd, V = c->vocab_size, hs = C / NH;
+    int kvT = m->kvT, kvB = m->kvB;
+    const ElmGpt2Params *p = &m->params;
+    float *s = m->kv_scratch;
+    float *x = s, *ln = x + (size_t)N * C, *atty = ln + (size_t)N * C, *tmp = atty + (size_t)N * C;
+    float *qkv = tmp + (size_t)N * C, *fch = qkv + (size_t)N * 3 * C;
+    float *mean = fch + (size_t)N * 4 * C, *rstd = mean + N, *scores = rstd + N;
+    float scale = 1.0f / sqrtf((float)hs);
+
+    for (int r = 0; r < N; r++) {
+        const float *we = p->wte + (size_t)tokens[r] * C, *pe = p->wpe + (size_t)pos[r] * C;
+        for (int i = 0; i < C; i++) x[(size_t)r * C + i] = we[i] + pe[i];
+    }
+    for (int l = 0; l < L; l++) {
+        size_t lc = (size_t)l * C;
+        float *cache = m->kv + (size_t)l * kvB * kvT * 2 * C;
+        elm_layernorm_forward(ln, mean, rstd, x, p->ln1w + lc, p->ln1b + lc, 1, N, C);
+        mm_forward(m, qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
+        for (int r = 0; r < N; r++) {
+            float *kv = cache + ((size_t)seq[r] * kvT + pos[r]) * 2 * C;
+            memcpy(kv, qkv + (size_t)r * 3 * C + C, 2 * C * sizeof(float));
+        }
+#pragma omp parallel for collapse(2) schedule(static) if (((size_t)N * m->kvT * C) >= ELM_PAR_MIN)
+        for (int r = 0; r < N; r++) {
+            for (int h = 0; h < NH; h++) {
+                const float *q = qkv + (size_t)r * 3 * C + h * hs;
+                const float *base = cache + (size_t)seq[r] * kvT * 2 * C;
+                float *a = scores + ((size_t)r * NH + h) * kvT;
+                int n = pos[r] + 1;
+                float maxv = -INFINITY;
+                for (int j = 0; j < n; j++) {
+                    const float *k = base + (size_t)j * 2 * C + h * hs;
+                    float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+                    for (int i = 0; i < hs; i++) d += q[i] * k[i];
+                    d *= scale;
+                    a[j] = d;
+                    if (d > maxv) maxv = d;
+                }
+                float sum = 0.0f;
+                for (int j = 0; j < n; j++) {
+                    a[j] = expf(a[j] - maxv);
+                    sum += a[j];
+                }
+                float inv = 1.0f / sum;
+                float *o = atty + (size_t)r * C + h * hs;
+                for (int i = 0; i < hs; i++) o[i] = 0.0f;
+                for (int j = 0; j < n; j++) {
+                    const float *v = base + (size_t)j * 2 * C + C + h * hs;
+                    float aj = a[j] * inv;
+#pragma omp simd
+                    for (int i = 0; i < hs; i++) o[i] += aj * v[i];
+                }
+            }
+        }
+        mm_forward(m, tmp, atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C);
+        elm_residual_forward(x, x, tmp, N * C);
+        elm_layernorm_forward(ln, mean, rstd, x, p->ln2w + lc, p->ln2b + lc, 1, N, C);
+        mm_forward(m, fch, ln, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C);
+        elm_gelu_forward(fch, fch, N * 4 * C);
+        mm_forward(m, tmp, fch, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C);
+        elm_residual_forward(x, x, tmp, N * C);
+    }
+    const float *xo = x + (size_t)(N - n_out) * C;
+    elm_layernorm_forward(ln, mean, rstd, xo, p->lnfw, p->lnfb, 1, n_out, C);
+    mm_forward(m, logits, ln, p->wte, NULL, n_out, C, V);
+}
+
+static int check_tokens(const ElmGpt2 *m, const int *tokens, int n, ElmError *err) {
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->config.vocab_size)
+            return elm_err(err, "decode: token id %d is outside [0, %d)", tokens[i],
+                           m->config.vocab_size);
+    return 0;
+}
+
+int elm_gpt2_prefill(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits, ElmError *err) {
+    if (!m->kv) return elm_err(err, "prefill: no KV cache (call elm_gpt2_kv_alloc)");
+    if (seq < 0 || seq >= m->kvB)
+        return elm_err(err, "prefill: sequence %d outside the cache's %d", seq, m->kvB);
+    if (n < 1) return elm_err(err, "prefill: empty prompt");
+    if (m->kv_pos[seq] + n > m->kvT)
+        return elm_err(err, "prefill: %d + %d tokens exceed the cache's %d positions",
+                       m->kv_pos[seq], n, m->kvT);
+    if (check_tokens(m, tokens, n, err)) return -1;
+    set_threads(m);
+    int *meta = malloc(2 * (size_t)n * sizeof(int));
+    if (!meta) return elm_err(err, "prefill: out of memory");
+    for (int i = 0; i < n; i++) {
+        meta[i] = seq;
+        meta[n + i] = m->kv_pos[seq] + i;
+    }
+    kv_forward(m, meta, meta + n, tokens, n, 1, logits);
+    free(meta);
+    m->kv_pos[seq] += n;
+    return 0;
+}
+
+int elm_gpt2_decode_step(ElmGpt2 *m, const int *tokens, float *logits, ElmError *err) {
+    if (!m->kv) return elm_err(err, "decode: no KV cache (call elm_gpt2_kv_alloc)");
+    int B = m->kvB;
+    for (int b = 0; b < B; b++)
+        if (m->kv_pos[b] >= m->kvT)
+            return elm_err(err, "decode: sequence %d is full (%d positions)", b, m->kvT);
+    if (check_tokens(m, tokens, B, err)) return -1;
+    set_threads(m);
+    int *seq = malloc(B * sizeof(int));
+    if (!seq) return elm_err(err, "decode: out of memory");
+    for (int b = 0; b < B; b++) seq[b] = b;
+    kv_forward(m, seq, m->kv_pos, tokens, B, B, logits);
+    free(seq);
+    for (int b = 0; b < B; b++) m->kv_pos[b]++;
+    return 0;
+}
+
+int elm_gpt2_argmax(const float *logits, int V) {
+    int best = 0;
+    for (int i = 1; i < V; i++)
+        if (logits[i] > logits[best]) best = i;
+    return best;
+}
+
+int elm_gpt2_decode_bench(ElmGpt2 *m, int B, int prompt_len, int n_new, int use_cache,
+                          uint64_t seed, double *tok_per_s, ElmError *err) {
+    const ElmGpt2Config *c = &m->config;
+    int V = c->vocab_size, total = prompt_len + n_new;
+    if (B < 1 || prompt_len < 1 || n_new < 1 || total > c->n_ctx)
+        return elm_err(err, "decode bench: %d x (%d + %d) tokens do not fit n_ctx %d", B,
+                       prompt_len, n_new, c->n_ctx);
+    int *seqs = malloc((size_t)B * total * sizeof(int));
+    int *next = malloc((size_t)B * sizeof(int));
+    float *logits = malloc((size_t)B * V * sizeof(float));
+    if (!seqs || !next || !logits) {
+        free(seqs);
+        free(next);
+        free(logits);
+        return elm_err(err, "decode bench: out of memory");
+    }
+    uint64_t s = seed;
+    for (int i = 0; i < B * total; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        seqs[i] = (int)((s >> 33) % (uint64_t)V);
+    }
+    int rc = 0;
+    double t0 = elm_now();
+    if (use_cache) {
+        rc = elm_gpt2_kv_alloc(m, B, total, err);
+        for (int b = 0; !rc && b < B; b++) {
+            rc = elm_gpt2_prefill(m, b, seqs + (size_t)b * total, prompt_len,
+                                  logits + (size_t)b * V, err);
+            if (!rc) next[b] = elm_gpt2_argmax(logits + (size_t)b * V, V);
+        }
+        for (int t = 0; !rc && t < n_new; t++) {
+            for (int b = 0; b < B; b++) seqs[(size_t)b * total + prompt_len + t] = next[b];
+            if (t == n_new - 1) break;
+            rc = elm_gpt2_decode_step(m, next, logits, err);
+            for (int b = 0; !rc && b < B; b++) next[b] = elm_gpt2_argmax(logits + (size_t)b * V, V);
+        }
+    } else {
+        // Recompute: every sequence's full prefix each step, one forward over (B, len).
+        int *batch = malloc((size_t)B * total * sizeof(int));
+        if (!batch) rc = elm_err(err, "decode bench: out of memory");
+        for (int t = 0; !rc && t < n_new; t++) {
+            int len = prompt_len + t;
+            for (int b = 0; b < B; b++)
+                memcpy(batch + (size_t)b * len, seqs + (size_t)b * total, len * sizeof(int));
+            rc = elm_gpt2_forward(m, batch, NULL, B, len, err);
+            for (int b = 0; !rc && b < B; b++)
+                seqs[(size_t)b * total + len] =
+                    elm_gpt2_argmax(m->acts.logits + ((size_t)b * len + len - 1) * V, V);
+        }
+        free(batch);
+    }
+    double dt = elm_now() - t0;
+    if (!rc) *tok_per_s = (double)B * n_new / (dt > 0 ? dt : 1e-9);
+    free(seqs);
+    free(next);
+    free(logits);
+    return rc;
+}

@@ -1,0 +1,600 @@
+// train.c — the training loop of `elm train` (see train.h; formats in docs/train.md).
+#include "engine/train/train.h"
+#include "engine/base/rng.h"
+#include "engine/model/checkpoint.h"
+#include "engine/base/fsutil.h"
+#include "engine/generate/generate.h"
+#include "engine/model/gpt2.h"
+#include "engine/model/hf.h"
+#include "engine/base/progress.h"
+#include "engine/generate/sample.h"
+#include "engine/train/train_device.h"
+#include "tokenizer/shard.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// ---- schedule and data order ------------------------------------------------------------
+
+float elm_train_lr(ElmSchedule sched, float lr, float min_lr, long long warmup, long long total,
+                   long long s) {
+    if (s < warmup) return lr * (float)(s + 1) / (float)warmup;
+    if (sched == ELM_SCHED_CONSTANT || total <= warmup) return lr;
+    double d = (double)(s - warmup) / (double)(total - warmup);
+    if (d > 1) d = 1;
+    if (sched == ELM_SCHED_LINEAR) return (float)(lr - (lr - min_lr) * d);
+    return (float)(min_lr + (lr - min_lr) * 0.5 * (1.0 + cos(M_PI * d)));
+}
+
+void elm_train_epoch_order(uint32_t *perm, size_t n_windows, uint64_t seed, uint64_t epoch) {
+    for (size_t i = 0; i < n_windows; i++) perm[i] = (uint32_t)i;
+    uint64_t r = elm_rng_mix(elm_rng_mix(seed) + epoch);
+    for (size_t i = n_windows; i > 1; i--) {
+        r = elm_rng_mix(r);
+        size_t j = (size_t)(r % (uint64_t)i);
+        uint32_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
+    }
+}
+
+// The training and validation token streams and the position in the data order.
+typedef struct TrainData {
+    int32_t *train, *val;
+    size_t n_train, n_val;
+    uint32_t vocab;
+    int B, T;
+    size_t windows;   // training windows of T + 1 tokens
+    size_t per_epoch; // micro-batches per epoch = windows / B
+    uint32_t *perm;   // the order of the current epoch
+    uint64_t seed, epoch, cursor, perm_epoch;
+} TrainData;
+
+static void data_free(TrainData *d) {
+    free(d->train);
+    free(d->val);
+    free(d->perm);
+}
+
+// Fills inputs/targets (B, T) with the next micro-batch and advances the position.
+static void next_batch(TrainData *d, int *inputs, int *targets) {
+    // written so that a cursor from a state.bin near 2^64 cannot wrap past the check
+    if (d->cursor > d->windows || d->windows - d->cursor < (uint64_t)d->B)
+        d->epoch++, d->cursor = 0;
+    if (d->perm_epoch != d->epoch) {
+        elm_train_epoch_order(d->perm, d->windows, d->seed, d->epoch);
+        d->perm_epoch = d->epoch;
+    }
+    for (int b = 0; b < d->B; b++) {
+        const int32_t *w = d->train + (size_t)d->perm[d->cursor + (uint64_t)b] * (size_t)d->T;
+        for (int t = 0; t < d->T; t++) {
+            inputs[b * d->T + t] = w[t];
+            targets[b * d->T + t] = w[t + 1];
+        }
+    }
+    d->cursor += (uint64_t)d->B;
+}
+
+void elm_train_data_dir(const ElmRun *run, char *dir, size_t cap) {
+    if (elm_cfg_path(&run->cfg, "train.data", dir, cap) != 0) elm_run_path(run, "tokens", dir, cap);
+}
+
+void elm_train_adamw_from_cfg(const ElmConfig *cfg, ElmAdamW *opt, float *clip) {
+    opt->lr = (float)elm_cfg_float(cfg, "train.lr");
+    opt->beta1 = (float)elm_cfg_float(cfg, "train.beta1");
+    opt->beta2 = (float)elm_cfg_float(cfg, "train.beta2");
+    opt->eps = (float)elm_cfg_float(cfg, "train.eps");
+    opt->weight_decay = (float)elm_cfg_float(cfg, "train.weight_decay");
+    *clip = (float)elm_cfg_float(cfg, "train.grad_clip");
+}
+
+static int load_data(const ElmRun *run, TrainData *d, int B, int T, ElmError *err) {
+    char dir[4096], path[4096];
+    elm_train_data_dir(run, dir, sizeof dir);
+    ElmShardHeader h, hv;
+    snprintf(path, sizeof path, "%s/train.bin", dir);
+    if (!elm_file_exists(path))
+        return elm_err(err, "%s: not found (run `elm tokenize` first, or set train.data)", path);
+    if (elm_shard_read(path, &h, &d->train, err)) return -1;
+    d->n_train = (size_t)h.n_tokens;
+    d->vocab = h.vocab_size;
+    d->B = B, d->T = T;
+    d->windows = d->n_train > 0 ? (d->n_train - 1) / (size_t)T : 0;
+    if (d->windows < (size_t)B)
+        return elm_err(err,
+                       "%s: %zu tokens make %zu windows of seq_len+1 = %d tokens, fewer "
+                       "than batch_size %d",
+                       path, d->n_train, d->windows, T + 1, B);
+    if (d->windows > UINT32_MAX) return elm_err(err, "%s: too many windows", path);
+    d->per_epoch = d->windows / (size_t)B;
+    d->perm = malloc(sizeof(uint32_t) * d->windows);
+    if (!d->perm) return elm_err(err, "out of memory");
+    d->perm_epoch = UINT64_MAX;
+    snprintf(path, sizeof path, "%s/val.bin", dir);
+    if (elm_file_exists(path)) {
+        if (elm_shard_read(path, &hv, &d->val, err)) return -1;
+        if (hv.vocab_size != h.vocab_size)
+            return elm_err(err, "%s: vocab_size %u differs from train.bin's %u", path,
+                           hv.vocab_size, h.vocab_size);
+        d->n_val = (size_t)hv.n_tokens;
+    }
+    return 0;
+}
+
+// ---- the log ----------------------------------------------------------------------------
+
+// Keeps the lines of <run>/train_log.jsonl up to step `keep` (a resumed run rewrites what the
+// interrupted one logged after its checkpoint), or empties it (keep < 0); opens for append.
+static FILE *open_log(const char *path, long long keep, ElmError *err) {
+    char *data = NULL;
+    size_t n = 0;
+    if (keep >= 0 && elm_file_exists(path)) {
+        if (elm_read_file(path, &data, &n, err)) return NULL;
+        size_t o = 0;
+        for (char *p = data; p < data + n;) {
+            char *nl = memchr(p, '\n', (size_t)(data + n - p));
+            if (!nl) break; // a torn last line is dropped
+            long long s = -1;
+            if (sscanf(p, "{\"step\":%lld", &s) == 1 && s <= keep) {
+                memmove(data + o, p, (size_t)(nl + 1 - p));
+                o += (size_t)(nl + 1 - p);
+            }
+            p = nl + 1;
+        }
+        n = o;
+    }
+    int rc = elm_write_file_atomic(path, data ? data : "", data ? n : 0, err);
+    free(data);
+    if (rc) return NULL;
+    FILE *f = fopen(path, "a");
+    if (!f) elm_err(err, "%s: cannot append: %s", path, strerror(errno));
+    return f;
+}
+
+static void log_json(FILE *f, cJSON *o) {
+    char *s = cJSON_PrintUnformatted(o);
+    if (s) {
+        fputs(s, f);
+        fputc('\n', f);
+        fflush(f);
+        free(s);
+    }
+    cJSON_Delete(o);
+}
+
+// ---- checkpoints ------------------------------------------------------------------------
+
+static int copy_file(const char *from, const char *to, ElmError *err) {
+    char *data = NULL;
+    size_t n = 0;
+    if (elm_read_file(from, &data, &n, err)) return -1;
+    int rc = elm_write_file_atomic(to, data, n, err);
+    free(data);
+    return rc;
+}
+
+typedef struct TrainCtx {
+    ElmRun *run;
+    ElmGpt2 m;          // the model on the host: the CPU trains it; the GPU path keeps it for
+                        // checkpoints and samples (downloaded when they need it)
+    ElmTrainDevice dev; // where the steps run
+    TrainData d;
+    ElmTrainState st;
+    char root[4096];
+    char vocab_json[4096], merges_txt[4096]; // "" when no vocabulary is known
+    int keep_last;
+} TrainCtx;
+
+static int save_checkpoint(TrainCtx *c, char *dir_out, size_t cap, ElmError *err) {
+    char tmp[4096], p[4096];
+    long long step = (long long)c->st.step;
+    if (elm_train_device_to_host(&c->dev, err) ||
+        elm_ckpt_begin(c->root, step, tmp, sizeof tmp, err))
+        return -1;
+    if (elm_hf_save(tmp, &c->m, err)) goto fail;
+    if (c->vocab_json[0]) {
+        snprintf(p, sizeof p, "%s/vocab.json", tmp);
+        if (copy_file(c->vocab_json, p, err)) goto fail;
+        snprintf(p, sizeof p, "%s/merges.txt", tmp);
+        if (copy_file(c->merges_txt, p, err)) goto fail;
+    }
+    c->st.adam_t = (uint64_t)c->m.adam_t;
+    c->st.n_params = c->m.num_parameters;
+    c->st.epoch = c->d.epoch;
+    c->st.cursor = c->d.cursor;
+    snprintf(p, sizeof p, "%s/state.bin", tmp);
+    if (elm_state_write(p, &c->st, c->m.adam_m, c->m.adam_v, err)) goto fail;
+    return elm_ckpt_commit(c->root, step, tmp, c->keep_last, dir_out, cap, err);
+fail:
+    elm_err_prefix(err, "checkpoint step %lld", step);
+    ElmError ignore;
+    elm_rmtree(tmp, &ignore);
+    return -1;
+}
+
+// Loads a checkpoint folder into c->m and c->st for --resume.
+static int load_checkpoint(TrainCtx *c, const char *dir, ElmError *err) {
+    char p[4096];
+    if (elm_hf_load(dir, &c->m, err)) return -1;
+    snprintf(p, sizeof p, "%s/state.bin", dir);
+    float *mm = NULL, *vv = NULL;
+    if (elm_state_read(p, &c->st, &mm, &vv, err)) return -1;
+    if (c->st.step > (uint64_t)LLONG_MAX || c->st.adam_t > (uint64_t)LLONG_MAX) {
+        free(mm), free(vv);
+        return elm_err(err, "%s: step %llu / adam_t %llu out of range", p,
+                       (unsigned long long)c->st.step, (unsigned long long)c->st.adam_t);
+    }
+    if (c->st.n_params != c->m.num_parameters) {
+        free(mm), free(vv);
+        return elm_err(err,
+                       "%s: holds %llu optimizer values per moment but the model has %zu "
+                       "parameters",
+                       p, (unsigned long long)c->st.n_params, c->m.num_parameters);
+    }
+    free(c->m.adam_m);
+    free(c->m.adam_v);
+    c->m.adam_m = mm;
+    c->m.adam_v = vv;
+    c->m.adam_t = (long long)c->st.adam_t;
+    return 0;
+}
+
+// ---- evaluation and samples ----------------------------------------------------------------
+
+// Mean loss over n_batches micro-batches of the validation stream, taken in order from its
+// start (the same windows at every evaluation). NAN when the stream holds no window.
+static int evaluate(TrainCtx *c, int n_batches, int *inputs, int *targets, float *out,
+                    ElmError *err) {
+    const TrainData *d = &c->d;
+    int T = d->T;
+    size_t windows = d->n_val > 1 ? (d->n_val - 1) / (size_t)T : 0;
+    *out = NAN;
+    if (windows == 0) return 0;
+    int B = windows < (size_t)d->B ? (int)windows : d->B;
+    double sum = 0;
+    size_t w = 0;
+    for (int k = 0; k < n_batches; k++) {
+        for (int b = 0; b < B; b++, w = (w + 1) % windows)
+            for (int t = 0; t < T; t++) {
+                inputs[b * T + t] = d->val[w * (size_t)T + (size_t)t];
+                targets[b * T + t] = d->val[w * (size_t)T + (size_t)t + 1];
+            }
+        float loss;
+        if (elm_train_device_forward(&c->dev, inputs, targets, B, T, &loss, err)) return -1;
+        sum += loss;
+    }
+    *out = (float)(sum / n_batches);
+    return 0;
+}
+
+static int take_sample(TrainCtx *c, const ElmBpe *bpe, int n_tokens, char **text, ElmError *err) {
+    ElmGenParams p;
+    if (elm_train_device_to_host(&c->dev, err) || elm_generate_params(c->run, &p, err)) return -1;
+    p.mode = ELM_GEN_TWEET;
+    p.max_new_tokens = n_tokens;
+    p.max_chars = 1 << 30;
+    const char *prompt = "";
+    uint64_t index = c->st.step;
+    ElmGenText t;
+    if (elm_generate_batch(&c->m, bpe, &p, &prompt, &index, 1, &t, err)) return -1;
+    *text = t.text;
+    return 0;
+}
+
+// ---- the loop -----------------------------------------------------------------------------
+
+typedef struct TrainCfg {
+    int B, T, accum, eval_every, eval_batches, sample_every, sample_tokens, keep_last;
+    long long steps, warmup, ckpt_every;
+    double epochs;
+    float lr, min_lr, clip;
+    ElmSchedule sched;
+    ElmAdamW opt;
+    uint64_t seed;
+    int use_cuda; // train on the GPU
+} TrainCfg;
+
+static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
+    const ElmConfig *c = &run->cfg;
+    memset(t, 0, sizeof *t);
+    if (elm_train_device_choose(c, &t->use_cuda, err)) return -1;
+    t->B = (int)elm_cfg_int(c, "train.batch_size");
+    t->T = (int)elm_cfg_int(c, "train.seq_len");
+    t->accum = (int)elm_cfg_int(c, "train.grad_accum");
+    t->steps = elm_cfg_int(c, "train.steps");
+    t->epochs = elm_cfg_float(c, "train.epochs");
+    t->lr = (float)elm_cfg_float(c, "train.lr");
+    t->min_lr = (float)elm_cfg_float(c, "train.min_lr");
+    t->warmup = elm_cfg_int(c, "train.warmup_steps");
+    t->sched = (ElmSchedule)elm_cfg_enum(c, "train.schedule");
+    elm_train_adamw_from_cfg(c, &t->opt, &t->clip);
+    t->eval_every = (int)elm_cfg_int(c, "train.eval_every");
+    t->eval_batches = (int)elm_cfg_int(c, "train.eval_batches");
+    t->sample_every = (int)elm_cfg_int(c, "train.sample_every");
+    t->sample_tokens = (int)elm_cfg_int(c, "train.sample_tokens");
+    t->ckpt_every = elm_cfg_int(c, "train.checkpoint_every");
+    t->keep_last = (int)elm_cfg_int(c, "train.keep_last");
+    long long seed = elm_cfg_int(c, "train.seed");
+    t->seed = seed < 0 ? run->seed : (uint64_t)seed;
+    if (t->min_lr > t->lr)
+        return elm_err(err, "train.min_lr = %g is above train.lr = %g", t->min_lr, t->lr);
+    if ((long long)t->B * t->T > (1LL << 31) / 64)
+        return elm_err(err, "train.batch_size * train.seq_len = %lld is too large",
+                       (long long)t->B * t->T);
+    return 0;
+}
+
+// On resume the checkpoint's shape must be the one [model] describes.
+static int check_model_matches(const ElmRun *run, const ElmGpt2Config *have, const char *from,
+                               int vocab, ElmError *err) {
+    ElmGpt2Config want;
+    if (elm_gpt2_config_from_cfg(&run->cfg, vocab, &want, err)) return -1;
+    if (memcmp(&want, have, sizeof want) != 0)
+        return elm_err(err,
+                       "%s: the checkpoint is n_layer %d, n_head %d, n_embd %d, n_ctx %d, "
+                       "vocab %d but [model] describes %d, %d, %d, %d, %d",
+                       from, have->n_layer, have->n_head, have->n_embd, have->n_ctx,
+                       have->vocab_size, want.n_layer, want.n_head, want.n_embd, want.n_ctx,
+                       want.vocab_size);
+    return 0;
+}
+
+static cJSON *log_obj(long long step) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", (double)step);
+    return o;
+}
+
+// A float as the shortest text that reads back to the same float (9 significant digits).
+static void add_float(cJSON *o, const char *key, float x) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.9g", (double)x);
+    if (isfinite(x))
+        cJSON_AddRawToObject(o, key, buf);
+    else
+        cJSON_AddStringToObject(o, key, buf);
+}
+
+int elm_train_run(ElmRun *run, ElmError *err) {
+    ElmTrainOptions o = {0};
+    ElmTrainResult r;
+    return elm_train_run_with(run, &o, &r, err);
+}
+
+int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult *res,
+                       ElmError *err) {
+    TrainCfg tc;
+    TrainCtx c;
+    memset(&c, 0, sizeof c);
+    memset(res, 0, sizeof *res);
+    res->loss = res->val_loss = NAN;
+    c.run = run;
+    if (read_cfg(run, &tc, err)) return -1;
+    c.keep_last = tc.keep_last;
+    elm_ckpt_root(run->dir, c.root, sizeof c.root);
+
+    int rc = -1;
+    int *inputs = NULL, *targets = NULL;
+    FILE *log = NULL;
+    ElmBpe *bpe = NULL;
+    if (load_data(run, &c.d, tc.B, tc.T, err)) goto done;
+    c.d.seed = tc.seed;
+
+    // The model: a fresh one from [model], or the checkpoint being resumed.
+    char from[4096] = "";
+    if (opts->resume) {
+        if (opts->resume_from && opts->resume_from[0])
+            snprintf(from, sizeof from, "%s", opts->resume_from);
+        else if (elm_ckpt_latest(c.root, from, sizeof from) < 0) {
+            elm_err(err, "--resume: no checkpoint under %s", c.root);
+            goto done;
+        }
+        if (load_checkpoint(&c, from, err)) goto done;
+        ElmTrainState *s = &c.st;
+        if (s->batch_size != (uint32_t)tc.B || s->seq_len != (uint32_t)tc.T ||
+            s->grad_accum != (uint32_t)tc.accum) {
+            elm_err(err,
+                    "%s: saved with batch_size %u, seq_len %u, grad_accum %u; resuming "
+                    "exactly needs the same (the config says %d, %d, %d)",
+                    from, s->batch_size, s->seq_len, s->grad_accum, tc.B, tc.T, tc.accum);
+            goto done;
+        }
+        if (check_model_matches(run, &c.m.config, from, (int)c.d.vocab, err)) goto done;
+        if (s->seed != tc.seed) {
+            elm_err(err, "%s: saved with data seed %llu but train.seed gives %llu", from,
+                    (unsigned long long)s->seed, (unsigned long long)tc.seed);
+            goto done;
+        }
+        c.d.epoch = s->epoch, c.d.cursor = s->cursor;
+    } else {
+        long long latest = elm_ckpt_latest(c.root, NULL, 0);
+        if (latest >= 0) {
+            elm_err(err,
+                    "%s already holds step_%lld: pass --resume to continue, or remove the "
+                    "folder to start over",
+                    c.root, latest);
+            goto done;
+        }
+        if (elm_gpt2_open_from_cfg(&c.m, &run->cfg, (int)c.d.vocab, run->seed, run->threads, err))
+            goto done;
+        c.st.seed = tc.seed;
+        c.st.batch_size = (uint32_t)tc.B, c.st.seq_len = (uint32_t)tc.T;
+        c.st.grad_accum = (uint32_t)tc.accum;
+    }
+    c.m.threads = run->threads;
+    c.st.vocab_size = (uint32_t)c.m.config.vocab_size;
+    if ((uint32_t)c.m.config.vocab_size < c.d.vocab) {
+        elm_err(err, "the token shards use a vocabulary of %u but the model has %d tokens",
+                c.d.vocab, c.m.config.vocab_size);
+        goto done;
+    }
+    if (tc.T > c.m.config.n_ctx) {
+        elm_err(err, "train.seq_len = %d is longer than the model's context n_ctx = %d", tc.T,
+                c.m.config.n_ctx);
+        goto done;
+    }
+
+    if (elm_train_device_open(&c.dev, &c.m, &run->cfg, tc.use_cuda, tc.B, tc.T, err)) goto done;
+
+    // Steps: as configured, or what `epochs` passes over the shard take.
+    long long total = tc.steps;
+    if (total == 0) total = (long long)ceil(tc.epochs * (double)c.d.per_epoch / tc.accum);
+    if (total < 1) total = 1;
+    long long start = (long long)c.st.step;
+    res->first_step = res->step = start;
+    res->total = total;
+
+    // The vocabulary travels with every checkpoint, so each one is a complete HF folder.
+    char vdir[4096];
+    if (elm_generate_vocab_dir(run, vdir, sizeof vdir) == 0) {
+        snprintf(c.vocab_json, sizeof c.vocab_json, "%s/encoder.json", vdir);
+        snprintf(c.merges_txt, sizeof c.merges_txt, "%s/vocab.bpe", vdir);
+    } else if (from[0]) {
+        snprintf(c.vocab_json, sizeof c.vocab_json, "%s/vocab.json", from);
+        snprintf(c.merges_txt, sizeof c.merges_txt, "%s/merges.txt", from);
+        if (!elm_file_exists(c.vocab_json) || !elm_file_exists(c.merges_txt))
+            c.vocab_json[0] = c.merges_txt[0] = '\0';
+    }
+    // Samples need the vocabulary (to decode, and for <|endoftext|> as the start token).
+    char sample_note[256] = "";
+    if (tc.sample_every > 0) {
+        ElmError e2;
+        if (c.vocab_json[0]) bpe = elm_bpe_load(c.vocab_json, c.merges_txt, &e2);
+        if (!bpe)
+            snprintf(sample_note, sizeof sample_note, "samples are off: %s",
+                     c.vocab_json[0] ? e2.msg : "no tokenizer vocabulary ([tokenizer] vocab)");
+        if (!bpe) tc.sample_every = 0;
+    }
+
+    size_t bt = (size_t)tc.B * (size_t)tc.T;
+    inputs = malloc(sizeof(int) * bt);
+    targets = malloc(sizeof(int) * bt);
+    if (!inputs || !targets) {
+        elm_err(err, "out of memory");
+        goto done;
+    }
+    if (elm_run_mkdir(run, err)) goto done;
+    char log_path[4096];
+    elm_run_path(run, "train_log.jsonl", log_path, sizeof log_path);
+    if (!(log = open_log(log_path, opts->resume ? start : -1, err))) goto done;
+    {
+        cJSON *o = log_obj(start);
+        cJSON_AddStringToObject(o, opts->resume ? "resume" : "start", from[0] ? from : "scratch");
+        cJSON_AddNumberToObject(o, "params", (double)c.m.num_parameters);
+        cJSON_AddNumberToObject(o, "steps", (double)total);
+        cJSON_AddNumberToObject(o, "tokens_per_step", (double)(bt * (size_t)tc.accum));
+        cJSON_AddNumberToObject(o, "threads", run->threads);
+        cJSON_AddStringToObject(o, "device", c.dev.gpu ? "cuda" : "cpu");
+        if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
+        log_json(log, o);
+    }
+
+    ElmProgress prog;
+    elm_progress_start(&prog, "train", "steps", (uint64_t)(total - start), run->quiet);
+    long long last_ckpt = opts->resume ? start : -1;
+    int stopped = 0;
+    for (long long s = start; s < total; s++) {
+        double t0 = elm_now();
+        if (elm_train_device_zero_grad(&c.dev, err)) goto done;
+        double loss = 0;
+        for (int a = 0; a < tc.accum; a++) {
+            next_batch(&c.d, inputs, targets);
+            float l;
+            if (elm_train_device_forward_backward(&c.dev, inputs, targets, tc.B, tc.T,
+                                                  1.0f / (float)tc.accum, &l, err))
+                goto done;
+            loss += l;
+        }
+        float fl = (float)(loss / tc.accum);
+        if (!isfinite(fl)) {
+            char note[64] = "no checkpoint was written yet";
+            if (last_ckpt >= 0) snprintf(note, sizeof note, "step_%lld is intact", last_ckpt);
+            elm_err(err,
+                    "step %lld: the loss is %s; stopped before updating the weights (%s; "
+                    "try a lower train.lr)",
+                    s + 1, isnan(fl) ? "NaN" : "infinite", note);
+            goto done;
+        }
+        float norm;
+        if (elm_train_device_clip(&c.dev, tc.clip, &norm, err)) goto done;
+        if (!isfinite(norm)) {
+            elm_err(err,
+                    "step %lld: the gradient norm is %s; stopped before updating the "
+                    "weights (try a lower train.lr)",
+                    s + 1, isnan(norm) ? "NaN" : "infinite");
+            goto done;
+        }
+        tc.opt.lr = elm_train_lr(tc.sched, tc.lr, tc.min_lr, tc.warmup, total, s);
+        if (elm_train_device_update(&c.dev, &tc.opt, err)) goto done;
+        c.st.step = (uint64_t)(s + 1);
+        c.st.tokens_seen += (uint64_t)(bt * (size_t)tc.accum);
+        double ms = 1000.0 * (elm_now() - t0);
+        double tok_s = ms > 0 ? (double)(bt * (size_t)tc.accum) / (ms / 1000.0) : 0;
+        res->loss = fl;
+        res->step = s + 1;
+
+        cJSON *o = log_obj(s + 1);
+        add_float(o, "loss", fl);
+        add_float(o, "lr", tc.opt.lr);
+        add_float(o, "grad_norm", norm);
+        cJSON_AddNumberToObject(o, "tokens", (double)c.st.tokens_seen);
+        cJSON_AddNumberToObject(o, "epoch", (double)c.d.epoch);
+        cJSON_AddNumberToObject(o, "ms", floor(ms * 10 + 0.5) / 10);
+        cJSON_AddNumberToObject(o, "tok_per_s", floor(tok_s + 0.5));
+        log_json(log, o);
+        snprintf(prog.extra, sizeof prog.extra,
+                 "step %lld  loss %.4f  lr %.2e  norm %.3f  %.0f tok/s", s + 1, fl, tc.opt.lr, norm,
+                 tok_s);
+        elm_progress_update(&prog, (uint64_t)(s + 1 - start));
+
+        int last = s + 1 == total;
+        if (tc.eval_every > 0 && ((s + 1) % tc.eval_every == 0 || last)) {
+            float vl;
+            if (evaluate(&c, tc.eval_batches, inputs, targets, &vl, err)) goto done;
+            if (!isnan(vl)) {
+                res->val_loss = vl;
+                o = log_obj(s + 1);
+                add_float(o, "val_loss", vl);
+                log_json(log, o);
+            }
+        }
+        if (tc.sample_every > 0 && (s + 1) % tc.sample_every == 0) {
+            char *text = NULL;
+            if (take_sample(&c, bpe, tc.sample_tokens, &text, err)) goto done;
+            o = log_obj(s + 1);
+            cJSON_AddStringToObject(o, "sample", text);
+            log_json(log, o);
+            if (opts->on_sample) opts->on_sample(opts->ctx, s + 1, text);
+            free(text);
+        }
+        stopped = opts->stop && *opts->stop;
+        if (last || stopped || (tc.ckpt_every > 0 && (s + 1) % tc.ckpt_every == 0)) {
+            if (save_checkpoint(&c, res->checkpoint, sizeof res->checkpoint, err)) goto done;
+            last_ckpt = s + 1;
+            char rel[64];
+            snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
+            o = log_obj(s + 1);
+            cJSON_AddStringToObject(o, "checkpoint", rel);
+            log_json(log, o);
+        }
+        if (stopped) break;
+    }
+    res->stopped = stopped;
+    elm_progress_finish(&prog);
+    rc = 0;
+done:
+    if (log) fclose(log);
+    if (bpe) elm_bpe_free(bpe);
+    free(inputs);
+    free(targets);
+    data_free(&c.d);
+    elm_train_device_close(&c.dev);
+    elm_gpt2_free(&c.m);
+    return rc;
+}
