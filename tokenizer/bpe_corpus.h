@@ -1,4 +1,4 @@
-// corpus.h — encodes many documents at once on several threads, keeping their order.
+// bpe_corpus.h — encodes many documents at once on several threads, keeping their order.
 // Used by `elm tokenize` (shards, --batch) and the benchmark.
 #ifndef ELM_CORPUS_H
 #define ELM_CORPUS_H

@@ -1,4 +1,4 @@
-// train.c — byte-level BPE training (see train.h).
+// bpe_train.c — byte-level BPE training (see bpe_train.h).
 //
 // 1. Pre-tokenise every document with GPT-2's pattern and count distinct pieces ("words"), on
 //    all threads, one hash table per thread, merged at the end.

@@ -1,5 +1,5 @@
 // byteunicode.h — GPT-2's byte <-> unicode alphabet: how encoder.json and vocab.bpe spell bytes
-// as printable characters, and the order of the 256 single-byte tokens. Used by bpe.c, train.c.
+// as printable characters, and the order of the 256 single-byte tokens. Used by bpe.c, bpe_train.c.
 #ifndef ELM_BYTEUNICODE_H
 #define ELM_BYTEUNICODE_H
 

@@ -1,6 +1,6 @@
 // pretok.h — GPT-2's pre-tokenisation: splits text into the pieces BPE runs on, with the regex
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ through PCRE2 JIT.
-// Used by bpe.c (encoding) and train.c (word counts).
+// Used by bpe.c (encoding) and bpe_train.c (word counts).
 #ifndef ELM_PRETOK_H
 #define ELM_PRETOK_H
 

@@ -1,4 +1,4 @@
-// strbuf.h — a growable byte string with printf-style appends.
+// buf.h — a growable byte string with printf-style appends.
 // Used by the report and SVG writers to build pages in memory before one atomic write.
 #ifndef ELM_STRBUF_H
 #define ELM_STRBUF_H

@@ -1,5 +1,5 @@
 // clean.c — the cleaner: one pass over each post that decodes HTML entities, finds entities
-// (entities.c), writes the kept text with whitespace collapsed, and applies the length filters.
+// (extract.c), writes the kept text with whitespace collapsed, and applies the length filters.
 // Buffers live in the ElmCleaner and only grow, so the loop over posts does not allocate.
 #include "engine/data/clean.h"
 

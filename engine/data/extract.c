@@ -1,4 +1,4 @@
-// entities.c — tweet entity detection with PCRE2 (UTF + UCP, JIT-compiled).
+// extract.c — tweet entity detection with PCRE2 (UTF + UCP, JIT-compiled).
 //
 // URLs, mentions, hashtags and cashtags follow the rules twitter-text documents and its
 // conformance suite checks (tests/data/test_conformance.c): each pattern consumes the character

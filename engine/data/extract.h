@@ -1,4 +1,4 @@
-// entities.h — finds tweet entities in UTF-8 text: URLs, @mentions (and lists), #hashtags and
+// extract.h — finds tweet entities in UTF-8 text: URLs, @mentions (and lists), #hashtags and
 // $cashtags as twitter-text defines them (its conformance suite is the test), plus emoji, ASCII
 // smileys, reserved words (RT, FAV) and numbers. Used by the cleaner (clean.c) and its tests.
 #ifndef ELM_ENTITIES_H

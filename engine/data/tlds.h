@@ -1,5 +1,5 @@
 // tlds.h — the top-level domains twitter-text accepts in URLs (generated into tlds.c by
-// scripts/gen_tlds.py). Used by the entity extractor (entities.c) and its tests.
+// scripts/gen_tlds.py). Used by the entity extractor (extract.c) and its tests.
 #ifndef ELM_TLDS_H
 #define ELM_TLDS_H
 

@@ -1,4 +1,4 @@
-// textcut.c — character counts and the tweet/story cuts of textcut.h.
+// text.c — character counts and the tweet/story cuts of text.h.
 #include "engine/generate/text.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-// textcut.h — characters of UTF-8 text and where tweets and stories are cut to their limits.
+// text.h — characters of UTF-8 text and where tweets and stories are cut to their limits.
 // Called by generate.c (and its tests); no model involved.
 #ifndef ELM_TEXTCUT_H
 #define ELM_TEXTCUT_H
