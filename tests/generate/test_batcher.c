@@ -4,7 +4,7 @@
 // mean log-probability within 1e-5 (elm's gemm blocks rows, so a row's last bits can depend on
 // its place in the batch); every request is emitted once, in index order;
 // the slots stay full while requests wait. Tweet and story modes, sampled and greedy.
-#include "elmtest.h"
+#include "generate/batcher_fixture.h"
 #include "engine/base/rng.h"
 
 #include "engine/generate/batcher.h"
@@ -218,23 +218,9 @@ static void run_scheduler(const ElmBpe *bpe) {
 }
 
 int main(void) {
-    const char *shared = elm_test_shared();
-    if (!shared) return 1;
-    char dir[4096];
-    ElmError err = {{0}};
     ElmGpt2 m;
-    snprintf(dir, sizeof dir, "%s/fixtures/gpt2-tiny", shared);
-    if (elm_hf_load(dir, &m, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    m.threads = 1; // CI shares 2 cores: spinning OpenMP threads cost more than they give
-    snprintf(dir, sizeof dir, "%s/data/gpt2-vocab", shared);
-    ElmBpe *bpe = elm_bpe_load_dir(dir, &err);
-    if (!bpe) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
+    ElmBpe *bpe;
+    if (bf_load_tiny(&m, &bpe)) return 1;
     run_scheduler(bpe);
     ElmGenParams p = {.sample = {.temperature = 0.9f,
                                  .top_k = 40,

@@ -3,7 +3,7 @@
 // equal for 1, 3 and 8 slots — tweets with prompts of several lengths (prefix forward + step-folded
 // last id), unconditional tweets (context <|endoftext|> only), greedy, stories. Built and run by
 // test_batcher_cuda_on_host.sh.
-#include "elmtest.h"
+#include "generate/batcher_fixture.h"
 
 #include "kernels/gpu/batcher_cuda.h"
 #include "engine/model/hf.h"
@@ -97,23 +97,9 @@ static void compare(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p, int n_
 }
 
 int main(void) {
-    const char *shared = elm_test_shared();
-    if (!shared) return 1;
-    char dir[4096];
-    ElmError err = {{0}};
     ElmGpt2 m;
-    snprintf(dir, sizeof dir, "%s/fixtures/gpt2-tiny", shared);
-    if (elm_hf_load(dir, &m, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    m.threads = 1;
-    snprintf(dir, sizeof dir, "%s/data/gpt2-vocab", shared);
-    ElmBpe *bpe = elm_bpe_load_dir(dir, &err);
-    if (!bpe) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
+    ElmBpe *bpe;
+    if (bf_load_tiny(&m, &bpe)) return 1;
     ElmGenParams p = {.sample = {0.9f, 40, 0.95f, 1.1f, 3},
                       .mode = ELM_GEN_TWEET,
                       .max_new_tokens = 12,
