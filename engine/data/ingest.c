@@ -98,12 +98,6 @@ const char *elm_ingest_format_name(ElmIngestFormat f) {
     return "?";
 }
 
-int elm_ingest_line_of(const char *data, size_t off) {
-    int line = 1;
-    for (const char *p = data; (p = memchr(p, '\n', (size_t)(data + off - p))); p++) line++;
-    return line;
-}
-
 // ---- hash set -------------------------------------------------------------------------------
 
 static int set_insert(HashSet *s, uint64_t h) { // 1 if new, 0 if present, -1 out of memory
