@@ -57,8 +57,8 @@ int elm_bench_train(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *e
     }
     int rc = -1, V = m.config.vocab_size;
     size_t bt = (size_t)B * T;
-    int *in = malloc(bt * sizeof *in), *tg = malloc(bt * sizeof *tg);
-    double *secs = malloc((size_t)repeat * sizeof *secs);
+    int *in = elm_malloc(bt * sizeof *in, err), *tg = elm_malloc(bt * sizeof *tg, err);
+    double *secs = elm_malloc((size_t)repeat * sizeof *secs, err);
     ElmTrainDevice dev = {0};
     if (T > m.config.n_ctx) {
         elm_err(err, "train.seq_len = %d is longer than the model's n_ctx = %d", T, m.config.n_ctx);
@@ -68,10 +68,7 @@ int elm_bench_train(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *e
         elm_err(err, "%s: %zu tokens, fewer than one batch of %zu", from, n_tok, bt + 1);
         goto done;
     }
-    if (!in || !tg || !secs) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
+    if (!in || !tg || !secs) goto done; // err says "out of memory"
     if (elm_train_device_open(&dev, &m, cfg, use_cuda, B, T, err)) goto done;
     ElmAdamW opt;
     float clip, loss = 0, norm = 0;
@@ -140,12 +137,9 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
         return -1;
     if (n_new <= 0) n_new = 64; // max_new_tokens = 0 means "as the mode decides"
     if (prompt + n_new > m.config.n_ctx) n_new = m.config.n_ctx - prompt;
-    double *rate = malloc((size_t)repeat * sizeof *rate);
+    double *rate = elm_malloc((size_t)repeat * sizeof *rate, err);
     int rc = -1;
-    if (!rate) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
+    if (!rate) goto done;
     for (int i = 0; i < warmup + repeat; i++) {
         double r;
         if (elm_gpt2_decode_bench(&m, B, prompt, n_new, 1, run->seed + (uint64_t)i, &r, err))

@@ -2,6 +2,7 @@
 // with a vocabulary for humans and scripts. Registered in commands.c.
 #include "engine/app/cli.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/buf.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/bpe_corpus.h"
 #include "tokenizer/shard.h"
@@ -15,37 +16,17 @@
 #include <omp.h>
 #endif
 
-// Growable output buffer, written to stdout at the end.
-typedef struct Buf {
-    char *p;
-    size_t n, cap;
-} Buf;
-
-static int buf_put(Buf *b, const void *data, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t c = b->cap ? b->cap : 1 << 16;
-        while (c < b->n + n) c *= 2;
-        char *p = realloc(b->p, c);
-        if (!p) return -1;
-        b->p = p, b->cap = c;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-    return 0;
+// Appends ids as one line of decimal numbers; -1 when out of memory.
+static int buf_ids(ElmBuf *b, const int32_t *ids, size_t n) {
+    for (size_t i = 0; i < n; i++) elm_buf_printf(b, i ? " %d" : "%d", ids[i]);
+    elm_buf_append(b, "\n", 1);
+    return b->oom ? -1 : 0;
 }
 
-static int buf_ids(Buf *b, const int32_t *ids, size_t n) {
-    char tmp[16];
-    for (size_t i = 0; i < n; i++) {
-        int len = snprintf(tmp, sizeof tmp, i ? " %d" : "%d", ids[i]);
-        if (buf_put(b, tmp, (size_t)len)) return -1;
-    }
-    return buf_put(b, "\n", 1);
-}
-
-static int flush_stdout(Buf *b, ElmError *err) {
-    int ok = fwrite(b->p, 1, b->n, stdout) == b->n && fflush(stdout) == 0;
-    free(b->p);
+// Writes the output, built in memory, to stdout and frees it.
+static int flush_stdout(ElmBuf *b, ElmError *err) {
+    int ok = fwrite(b->data, 1, b->len, stdout) == b->len && fflush(stdout) == 0;
+    elm_buf_free(b);
     return ok ? 0 : elm_err(err, "writing to stdout failed");
 }
 
@@ -53,8 +34,8 @@ static int flush_stdout(Buf *b, ElmError *err) {
 static int parse_ids(const char *s, size_t n, int32_t **ids, size_t *n_ids, const char *where,
                      ElmError *err) {
     size_t cap = 16, k = 0;
-    int32_t *out = malloc(cap * sizeof *out);
-    if (!out) return elm_err(err, "out of memory");
+    int32_t *out = elm_malloc(cap * sizeof *out, err);
+    if (!out) return -1;
     for (size_t i = 0; i < n;) {
         if (s[i] == ' ' || s[i] == '\t' || s[i] == ',' || s[i] == '\r') {
             i++;
@@ -72,8 +53,8 @@ static int parse_ids(const char *s, size_t n, int32_t **ids, size_t *n_ids, cons
                            (int)(e - i > 40 ? 40 : e - i), s + i);
         }
         if (k == cap) {
-            int32_t *p = realloc(out, (cap *= 2) * sizeof *out);
-            if (!p) return free(out), elm_err(err, "out of memory");
+            int32_t *p = elm_realloc(out, (cap *= 2) * sizeof *out, err);
+            if (!p) return free(out), -1;
             out = p;
         }
         out[k++] = (int32_t)v;
@@ -100,11 +81,11 @@ static int encode_batch(const ElmBpe *bpe, const char *path, int special, ElmErr
     size_t n_lines = 0;
     for (size_t i = 0; i < n; i++) n_lines += data[i] == '\n';
     if (n && data[n - 1] != '\n') n_lines++;
-    const char **texts = malloc((n_lines + 1) * sizeof *texts);
-    size_t *lens = malloc((n_lines + 1) * sizeof *lens);
+    const char **texts = elm_malloc((n_lines + 1) * sizeof *texts, err);
+    size_t *lens = elm_malloc((n_lines + 1) * sizeof *lens, err);
     if (!texts || !lens) {
         free(data), free(texts), free(lens);
-        return elm_err(err, "out of memory");
+        return -1;
     }
     // Decode hex in place: each line's bytes overwrite its first half.
     size_t line = 0;
@@ -138,11 +119,11 @@ static int encode_batch(const ElmBpe *bpe, const char *path, int special, ElmErr
     size_t *off;
     int rc = elm_bpe_encode_docs(bpe, texts, lens, line, special, threads, NULL, &ids, &off, err);
     if (!rc) {
-        Buf out = {0};
+        ElmBuf out = {0};
         for (size_t i = 0; !rc && i < line; i++)
             if (buf_ids(&out, ids + off[i], off[i + 1] - off[i]))
                 rc = elm_err(err, "out of memory");
-        rc = rc ? (free(out.p), -1) : flush_stdout(&out, err);
+        rc = rc ? (elm_buf_free(&out), -1) : flush_stdout(&out, err);
         free(ids), free(off);
     }
     free(data), free(texts), free(lens);
@@ -154,7 +135,7 @@ static int decode_batch(const ElmBpe *bpe, const char *path, ElmError *err) {
     char *data;
     size_t n;
     if (elm_read_file(path, &data, &n, err)) return -1;
-    Buf out = {0};
+    ElmBuf out = {0};
     size_t line = 0;
     int rc = 0;
     for (char *p = data, *end = data + n; !rc && p < end;) {
@@ -178,15 +159,17 @@ static int decode_batch(const ElmBpe *bpe, const char *path, ElmError *err) {
         static const char hex[] = "0123456789abcdef";
         for (size_t i = 0; !rc && i < m; i++) {
             char h[2] = {hex[(unsigned char)text[i] >> 4], hex[(unsigned char)text[i] & 15]};
-            if (buf_put(&out, h, 2)) rc = elm_err(err, "out of memory");
+            elm_buf_append(&out, h, 2);
+            if (out.oom) rc = elm_err(err, "out of memory");
         }
         free(text);
-        if (!rc && buf_put(&out, "\n", 1)) rc = elm_err(err, "out of memory");
+        if (!rc) elm_buf_append(&out, "\n", 1);
+        if (!rc && out.oom) rc = elm_err(err, "out of memory");
         p = nl ? nl + 1 : end;
     }
     free(data);
     if (rc) {
-        free(out.p);
+        elm_buf_free(&out);
         return -1;
     }
     return flush_stdout(&out, err);
@@ -240,7 +223,7 @@ static int run_tokenize(const ElmCli *cli, ElmError *err) {
     if (enc) {
         int32_t *ids = NULL;
         size_t n = 0, cap = 0;
-        Buf out = {0};
+        ElmBuf out = {0};
         rc = elm_bpe_encode(bpe, enc, strlen(enc), special, &ids, &n, &cap, err);
         if (!rc)
             rc = buf_ids(&out, ids, n) ? elm_err(err, "out of memory") : flush_stdout(&out, err);
@@ -255,9 +238,10 @@ static int run_tokenize(const ElmCli *cli, ElmError *err) {
         if (!text) {
             rc = -1;
         } else {
-            Buf out = {0};
-            rc = buf_put(&out, text, m) || buf_put(&out, "\n", 1) ? elm_err(err, "out of memory")
-                                                                  : flush_stdout(&out, err);
+            ElmBuf out = {0};
+            elm_buf_append(&out, text, m);
+            elm_buf_append(&out, "\n", 1);
+            rc = out.oom ? elm_err(err, "out of memory") : flush_stdout(&out, err);
             free(text);
         }
     }

@@ -3,6 +3,7 @@
 #include "engine/base/hash.h"
 #include "engine/app/cli.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/buf.h"
 #include "kernels/gpu/gpu.h"
 
 #include <cjson/cJSON.h>
@@ -47,16 +48,6 @@ static int hash_pattern(cJSON *obj, const char *pattern, const char *label_base,
     return status;
 }
 
-static void append(char **buf, size_t *len, size_t *cap, const char *s) {
-    size_t n = strlen(s);
-    if (*len + n + 1 > *cap) {
-        *cap = (*len + n + 1) * 2;
-        *buf = realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, s, n + 1);
-    *len += n;
-}
-
 static int value_matches(const ElmCfgValue *v, const char *const *sections,
                          const char *const *keys) {
     for (int i = 0; i < 4 && sections[i]; i++)
@@ -71,27 +62,28 @@ static int value_matches(const ElmCfgValue *v, const char *const *sections,
 }
 
 // The stage's settings as "section.key=value" lines: what, besides its inputs, shapes its result.
+// NULL when out of memory.
 static char *stage_settings(const ElmRun *run, const ElmStage *st) {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    append(&buf, &len, &cap, "");
+    ElmBuf b = {0};
+    elm_buf_append(&b, "", 0);
     for (int i = 0; i < run->cfg.n_values; i++) {
         const ElmCfgValue *v = &run->cfg.values[i];
         if (!value_matches(v, st->sections, st->settings)) continue;
-        char line[8300];
+        char line[8300]; // a longer line is cut here, as it always was: the fingerprints stay
         if (v->spec->type == ELM_CFG_LIST) {
             for (int j = 0; j < v->n_items; j++) {
                 snprintf(line, sizeof line, "%s.%s+=%s\n", v->section->name, v->spec->key,
                          v->items[j]);
-                append(&buf, &len, &cap, line);
+                elm_buf_append(&b, line, strlen(line));
             }
         } else {
             snprintf(line, sizeof line, "%s.%s=%s\n", v->section->name, v->spec->key,
                      v->text ? v->text : "");
-            append(&buf, &len, &cap, line);
+            elm_buf_append(&b, line, strlen(line));
         }
     }
-    return buf;
+    if (b.oom) elm_buf_free(&b);
+    return b.data;
 }
 
 // Inputs of a stage: "@section.key" names config paths (lists of "ACCOUNT : PATH" for sources,
@@ -277,16 +269,8 @@ static cJSON *prev_stage(cJSON *manifest, const char *name) {
     return NULL;
 }
 
-int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptions *opt,
-                     ElmError *err) {
-    if (opt->from && !find_stage(stages, opt->from))
-        return elm_err(err, "--from %s: no such stage", opt->from);
-    if (opt->only && !find_stage(stages, opt->only))
-        return elm_err(err, "--only %s: no such stage", opt->only);
-    if (elm_run_mkdir(run, err)) return -1;
-    char mpath[4200];
-    elm_run_path(run, "manifest.json", mpath, sizeof mpath);
-
+// The last run's manifest, or NULL when there is none or it cannot be read.
+static cJSON *manifest_load(const char *mpath) {
     cJSON *old = NULL;
     char *text;
     size_t n;
@@ -295,7 +279,11 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
         old = cJSON_Parse(text);
         free(text);
     }
+    return old;
+}
 
+// The new manifest's head: elm's version, the config, the seed, the threads and the device.
+static cJSON *manifest_create(const ElmRun *run) {
     cJSON *man = cJSON_CreateObject();
     cJSON *ver = cJSON_AddObjectToObject(man, "elm");
     cJSON_AddStringToObject(ver, "version", elm_version);
@@ -311,6 +299,101 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
         cJSON_AddStringToObject(dev, "gpu", gpu);
     else
         cJSON_AddNullToObject(dev, "gpu");
+    return man;
+}
+
+// A stage's manifest entry so far: its name, fingerprint (also into fp), settings hash and the
+// hashes of its inputs. NULL on error, with err prefixed by the stage's name.
+static cJSON *stage_entry(const ElmRun *run, const ElmStage *st, char fp[17], ElmError *err) {
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "name", st->name);
+    cJSON *inputs = cJSON_CreateObject();
+    char *settings = NULL;
+    if (stage_inputs(run, st, inputs, err) ||
+        (!(settings = stage_settings(run, st)) && elm_err(err, "out of memory"))) {
+        cJSON_Delete(inputs);
+        cJSON_Delete(entry);
+        elm_err_prefix(err, "stage %s", st->name);
+        return NULL;
+    }
+    char *inputs_text = cJSON_PrintUnformatted(inputs);
+    char sh[17];
+    uint64_t hs = elm_hash_bytes(0x13198a2e03707344ULL, settings, strlen(settings));
+    uint64_t hf = elm_hash_bytes(hs, inputs_text, strlen(inputs_text));
+    snprintf(sh, sizeof sh, "%016llx", (unsigned long long)hs);
+    snprintf(fp, 17, "%016llx", (unsigned long long)hf);
+    free(inputs_text);
+    free(settings);
+    cJSON_AddStringToObject(entry, "fingerprint", fp);
+    cJSON_AddStringToObject(entry, "settings_hash", sh);
+    cJSON_AddItemToObject(entry, "inputs", inputs);
+    return entry;
+}
+
+// A cached stage keeps the last run's wall time and peak memory.
+static void stage_cached(const ElmRun *run, const ElmStage *st, const cJSON *prev, cJSON *entry) {
+    cJSON_AddStringToObject(entry, "status", "cached");
+    cJSON *w = cJSON_GetObjectItemCaseSensitive(prev, "wall_s");
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(prev, "peak_rss_mb");
+    cJSON_AddNumberToObject(entry, "wall_s", cJSON_IsNumber(w) ? w->valuedouble : 0);
+    cJSON_AddNumberToObject(entry, "peak_rss_mb", cJSON_IsNumber(m) ? m->valuedouble : 0);
+    if (!run->quiet) fprintf(stderr, "elm run: %-9s cached\n", st->name);
+}
+
+// Runs the stage in a child and checks that it wrote its outputs.
+static int stage_execute(ElmRun *run, const ElmStage *st, cJSON *entry, ElmError *err) {
+    if (!run->quiet) fprintf(stderr, "elm run: %-9s running\n", st->name);
+    double wall = 0;
+    long rss = 0;
+    int status = run_child(run, st, &wall, &rss, err);
+    if (status == 0 && !outputs_present(run, st))
+        status = elm_err(err, "stage %s: finished without writing %s", st->name, st->outputs[0]);
+    cJSON_AddStringToObject(entry, "status", status == 0 ? "ran" : "failed");
+    cJSON_AddNumberToObject(entry, "wall_s", wall);
+    cJSON_AddNumberToObject(entry, "peak_rss_mb", (double)rss / 1024.0);
+    if (!run->quiet && status == 0)
+        fprintf(stderr, "elm run: %-9s done in %.1f s, peak %.0f MiB\n", st->name, wall,
+                (double)rss / 1024.0);
+    return status;
+}
+
+// Adds the hashes of the stage's outputs to entry (none after a failure).
+static int stage_outputs(const ElmRun *run, const ElmStage *st, cJSON *entry, int status,
+                         ElmError *err) {
+    cJSON *outs = cJSON_CreateObject();
+    for (int i = 0; status == 0 && i < 4 && st->outputs[i]; i++) {
+        char path[4200];
+        elm_run_path(run, st->outputs[i], path, sizeof path);
+        if (hash_pattern(outs, path, run->dir, err)) status = -1;
+    }
+    cJSON_AddItemToObject(entry, "outputs", outs);
+    return status;
+}
+
+// Rewrites the manifest with the total wall time so far; a write error counts only when the
+// stages went well.
+static int manifest_write(const char *mpath, cJSON *man, double t_all, int status, ElmError *err) {
+    cJSON_DeleteItemFromObject(man, "total_wall_s");
+    cJSON_AddNumberToObject(man, "total_wall_s", elm_now() - t_all);
+    ElmError werr;
+    if (write_json(mpath, man, &werr) && status == 0) {
+        *err = werr;
+        status = -1;
+    }
+    return status;
+}
+
+int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptions *opt,
+                     ElmError *err) {
+    if (opt->from && !find_stage(stages, opt->from))
+        return elm_err(err, "--from %s: no such stage", opt->from);
+    if (opt->only && !find_stage(stages, opt->only))
+        return elm_err(err, "--only %s: no such stage", opt->only);
+    if (elm_run_mkdir(run, err)) return -1;
+    char mpath[4200];
+    elm_run_path(run, "manifest.json", mpath, sizeof mpath);
+    cJSON *old = manifest_load(mpath);
+    cJSON *man = manifest_create(run);
     cJSON *out_stages = cJSON_AddArrayToObject(man, "stages");
 
     struct sigaction sa = {0}, old_int, old_term;
@@ -328,71 +411,25 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             if (prev) cJSON_AddItemToArray(out_stages, cJSON_Duplicate(prev, 1));
             continue;
         }
-        cJSON *entry = cJSON_CreateObject();
-        cJSON_AddStringToObject(entry, "name", st->name);
-        cJSON *inputs = cJSON_CreateObject();
-        if (stage_inputs(run, st, inputs, err)) {
-            cJSON_Delete(inputs);
-            cJSON_Delete(entry);
-            elm_err_prefix(err, "stage %s", st->name);
+        char fp[17];
+        cJSON *entry = stage_entry(run, st, fp, err);
+        if (!entry) {
             status = -1;
             break;
         }
-        char *settings = stage_settings(run, st);
-        char *inputs_text = cJSON_PrintUnformatted(inputs);
-        char fp[17], sh[17];
-        uint64_t hs = elm_hash_bytes(0x13198a2e03707344ULL, settings, strlen(settings));
-        uint64_t hf = elm_hash_bytes(hs, inputs_text, strlen(inputs_text));
-        snprintf(sh, sizeof sh, "%016llx", (unsigned long long)hs);
-        snprintf(fp, sizeof fp, "%016llx", (unsigned long long)hf);
-        free(inputs_text);
-        free(settings);
-        cJSON_AddStringToObject(entry, "fingerprint", fp);
-        cJSON_AddStringToObject(entry, "settings_hash", sh);
-        cJSON_AddItemToObject(entry, "inputs", inputs);
-
+        // Reuse the last result when nothing that shapes it changed, else run the stage.
         cJSON *pfp = prev ? cJSON_GetObjectItemCaseSensitive(prev, "fingerprint") : NULL;
         int cached = !opt->force && !forced_from && !opt->only && cJSON_IsString(pfp) &&
                      strcmp(pfp->valuestring, fp) == 0 && outputs_present(run, st);
-        if (cached) {
-            cJSON_AddStringToObject(entry, "status", "cached");
-            cJSON *w = cJSON_GetObjectItemCaseSensitive(prev, "wall_s");
-            cJSON *m = cJSON_GetObjectItemCaseSensitive(prev, "peak_rss_mb");
-            cJSON_AddNumberToObject(entry, "wall_s", cJSON_IsNumber(w) ? w->valuedouble : 0);
-            cJSON_AddNumberToObject(entry, "peak_rss_mb", cJSON_IsNumber(m) ? m->valuedouble : 0);
-            if (!run->quiet) fprintf(stderr, "elm run: %-9s cached\n", st->name);
-        } else {
-            if (!run->quiet) fprintf(stderr, "elm run: %-9s running\n", st->name);
-            double wall = 0;
-            long rss = 0;
-            status = run_child(run, st, &wall, &rss, err);
-            if (status == 0 && !outputs_present(run, st))
-                status =
-                    elm_err(err, "stage %s: finished without writing %s", st->name, st->outputs[0]);
-            cJSON_AddStringToObject(entry, "status", status == 0 ? "ran" : "failed");
-            cJSON_AddNumberToObject(entry, "wall_s", wall);
-            cJSON_AddNumberToObject(entry, "peak_rss_mb", (double)rss / 1024.0);
-            if (!run->quiet && status == 0)
-                fprintf(stderr, "elm run: %-9s done in %.1f s, peak %.0f MiB\n", st->name, wall,
-                        (double)rss / 1024.0);
-        }
-        cJSON *outs = cJSON_CreateObject();
-        for (int i = 0; status == 0 && i < 4 && st->outputs[i]; i++) {
-            char path[4200];
-            elm_run_path(run, st->outputs[i], path, sizeof path);
-            if (hash_pattern(outs, path, run->dir, err)) status = -1;
-        }
-        cJSON_AddItemToObject(entry, "outputs", outs);
+        if (cached)
+            stage_cached(run, st, prev, entry);
+        else
+            status = stage_execute(run, st, entry, err);
+        status = stage_outputs(run, st, entry, status, err);
         cJSON_AddItemToArray(out_stages, entry);
         if (status == 0 && interrupted)
             status = elm_err(err, "interrupted after stage %s", st->name);
-        cJSON_DeleteItemFromObject(man, "total_wall_s");
-        cJSON_AddNumberToObject(man, "total_wall_s", elm_now() - t_all);
-        ElmError werr;
-        if (write_json(mpath, man, &werr) && status == 0) {
-            *err = werr;
-            status = -1;
-        }
+        status = manifest_write(mpath, man, t_all, status, err);
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -300,15 +300,8 @@ static const struct {
               {"random_forest_untuned", "Random forest (defaults)"},
               {"random_forest", "Random forest"}};
 
-static int classifiers(Report *r) {
-    cJSON *v;
-    int open = json_section(r, "classifiers", "Real or generated? The classifiers",
-                            "validate/metrics.json", "test", "The validate stage has not run.", &v);
-    if (open <= 0) return open;
-    const cJSON *test = cJSON_GetObjectItemCaseSensitive(v, "test");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
-    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(v, "grid");
-    cJSON *m = cJSON_AddObjectToObject(r->metrics, "classifiers");
+// The majority-class baseline: the accuracy of always guessing the larger side.
+static void classifier_baseline(Report *r, cJSON *m, const cJSON *data) {
     double n_real = num(data, "real"), n_gen = num(data, "generated");
     double majority = fmax(n_real, n_gen) / (n_real + n_gen);
     cJSON_AddNumberToObject(m, "real", n_real);
@@ -320,12 +313,16 @@ static int classifiers(Report *r) {
                    "cannot tell them apart</b>: the imitation is good. (Always guessing the larger "
                    "class would score %.1f%%.)</p>\n",
                    n_real, n_gen, 100 * majority);
+}
+
+// One table row per model that ran; fills labels, acc (percent) and cm (row-major 2x2
+// confusion) for the charts and returns how many models it found.
+static int classifier_table(Report *r, cJSON *m, const cJSON *test, const cJSON *grid,
+                            const char *labels[4], double acc[4], double cm[4][4]) {
     elm_buf_printf(&r->body, "<table><tr><th>model</th><th class=\"n\">accuracy</th>"
                              "<th class=\"n\">vs 50%%</th><th class=\"n\">precision</th>"
                              "<th class=\"n\">recall</th><th class=\"n\">F1</th>"
                              "<th class=\"n\">ROC AUC</th></tr>\n");
-    const char *labels[4];
-    double acc[4], cm[4][4];
     int k = 0;
     for (size_t i = 0; i < sizeof MODELS / sizeof *MODELS; i++) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(test, MODELS[i].key);
@@ -363,6 +360,12 @@ static int classifiers(Report *r) {
                                  "<td></td></tr>\n");
     }
     elm_buf_printf(&r->body, "</table>\n");
+    return k;
+}
+
+// The accuracy bar chart and one confusion heatmap per model.
+static void classifier_charts(Report *r, const char *labels[4], const double acc[4],
+                              double cm[4][4], int k) {
     const double *vals[] = {acc};
     const char *names[] = {"accuracy %"};
     elm_svg_bar_chart(&r->body, "Held-out accuracy (50% = indistinguishable)", labels, k, vals,
@@ -375,124 +378,145 @@ static int classifiers(Report *r) {
         elm_svg_heatmap(&r->body, title, rows, cols, cm[i], 2, 2, "%.0f", 70);
     }
     elm_buf_printf(&r->body, "</div>\n");
+}
 
-    // Grid search and feature importances of the forest.
-    if (grid) {
-        cJSON *g = cJSON_AddObjectToObject(m, "grid");
-        double combos = num(grid, "combinations"), best = num(grid, "best_cv_accuracy");
-        cJSON_AddNumberToObject(g, "combinations", combos);
-        cJSON_AddNumberToObject(g, "folds", num(grid, "folds"));
-        cJSON_AddNumberToObject(g, "best_cv_accuracy", best);
-        cJSON_AddItemToObject(g, "best",
-                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(grid, "best"), 1));
-        char *best_text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(grid, "best"));
-        elm_buf_printf(&r->body,
-                       "<h3>Grid search</h3><p>%.0f combinations, %.0f-fold stratified "
-                       "cross-validation; best mean accuracy %.2f%% with <code>",
-                       combos, num(grid, "folds"), 100 * best);
-        elm_buf_html(&r->body, best_text ? best_text : "");
-        elm_buf_printf(&r->body, "</code>.</p>\n");
-        free(best_text);
-    }
+// The forest's grid search: combinations, folds and the best parameters.
+static void grid_search(Report *r, cJSON *m, const cJSON *grid) {
+    cJSON *g = cJSON_AddObjectToObject(m, "grid");
+    double combos = num(grid, "combinations"), best = num(grid, "best_cv_accuracy");
+    cJSON_AddNumberToObject(g, "combinations", combos);
+    cJSON_AddNumberToObject(g, "folds", num(grid, "folds"));
+    cJSON_AddNumberToObject(g, "best_cv_accuracy", best);
+    cJSON_AddItemToObject(g, "best",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(grid, "best"), 1));
+    char *best_text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(grid, "best"));
+    elm_buf_printf(&r->body,
+                   "<h3>Grid search</h3><p>%.0f combinations, %.0f-fold stratified "
+                   "cross-validation; best mean accuracy %.2f%% with <code>",
+                   combos, num(grid, "folds"), 100 * best);
+    elm_buf_html(&r->body, best_text ? best_text : "");
+    elm_buf_printf(&r->body, "</code>.</p>\n");
+    free(best_text);
+}
+
+// The forest's 20 most important features, as a bar chart.
+static void feature_importances(Report *r, cJSON *m, const cJSON *test) {
     const cJSON *rf = cJSON_GetObjectItemCaseSensitive(test, "random_forest");
     const cJSON *feats = rf ? cJSON_GetObjectItemCaseSensitive(rf, "top_features") : NULL;
     int nf = cJSON_GetArraySize(feats);
-    if (nf > 0) {
-        if (nf > 20) nf = 20;
-        const char **fl = calloc((size_t)nf, sizeof(char *));
-        double *fv = calloc((size_t)nf, sizeof(double));
-        cJSON *arr = cJSON_AddArrayToObject(m, "feature_importances");
-        for (int i = 0; i < nf; i++) {
-            const cJSON *f = cJSON_GetArrayItem(feats, i);
-            const char *term = elm_json_str(f, "term");
-            fl[i] = term ? term : "?", fv[i] = num(f, "importance");
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "term", fl[i]);
-            cJSON_AddNumberToObject(e, "importance", fv[i]);
-            cJSON_AddItemToArray(arr, e);
-        }
-        const double *fvs[] = {fv};
-        const char *fn[] = {"importance"};
-        elm_svg_bar_chart(&r->body, "Random forest: the features that give generated tweets away",
-                          fl, nf, fvs, fn, 1, "%.4f", 720);
-        free(fl), free(fv);
+    if (nf <= 0) return;
+    if (nf > 20) nf = 20;
+    const char **fl = calloc((size_t)nf, sizeof(char *));
+    double *fv = calloc((size_t)nf, sizeof(double));
+    cJSON *arr = cJSON_AddArrayToObject(m, "feature_importances");
+    for (int i = 0; i < nf; i++) {
+        const cJSON *f = cJSON_GetArrayItem(feats, i);
+        const char *term = elm_json_str(f, "term");
+        fl[i] = term ? term : "?", fv[i] = num(f, "importance");
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "term", fl[i]);
+        cJSON_AddNumberToObject(e, "importance", fv[i]);
+        cJSON_AddItemToArray(arr, e);
     }
+    const double *fvs[] = {fv};
+    const char *fn[] = {"importance"};
+    elm_svg_bar_chart(&r->body, "Random forest: the features that give generated tweets away", fl,
+                      nf, fvs, fn, 1, "%.4f", 720);
+    free(fl), free(fv);
+}
+
+static int classifiers(Report *r) {
+    cJSON *v;
+    int open = json_section(r, "classifiers", "Real or generated? The classifiers",
+                            "validate/metrics.json", "test", "The validate stage has not run.", &v);
+    if (open <= 0) return open;
+    const cJSON *test = cJSON_GetObjectItemCaseSensitive(v, "test");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(v, "grid");
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "classifiers");
+    classifier_baseline(r, m, data);
+    const char *labels[4];
+    double acc[4], cm[4][4];
+    int k = classifier_table(r, m, test, grid, labels, acc, cm);
+    classifier_charts(r, labels, acc, cm, k);
+    if (grid) grid_search(r, m, grid);
+    feature_importances(r, m, test);
     end_section(r);
     cJSON_Delete(v);
     return 0;
 }
 
 // ---- top words and LDA topics (topics/topics.json) ----
-static int words_and_topics(Report *r) {
-    int missing;
-    cJSON *t = load_json(r, "topics/topics.json", &missing);
-    if (!t && !missing) return -1;
+// One bar chart per side: that side's 20 most frequent words, with both sides' frequencies.
+static void top_words_charts(Report *r, cJSON *m, const cJSON *tw) {
+    static const char *sides[] = {"real", "generated"};
+    elm_buf_printf(&r->body, "<p>Normalised frequency of each side's most frequent words "
+                             "(stop words removed).</p><div class=\"charts\">");
+    for (int s = 0; s < 2; s++) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, sides[s]);
+        int n = cJSON_GetArraySize(list);
+        if (n > 20) n = 20;
+        const char **wl = calloc((size_t)n + 1, sizeof(char *));
+        double *fr = calloc((size_t)n + 1, sizeof(double)),
+               *fg = calloc((size_t)n + 1, sizeof(double));
+        cJSON *arr = cJSON_AddArrayToObject(m, sides[s]);
+        for (int i = 0; i < n; i++) {
+            const cJSON *w = cJSON_GetArrayItem(list, i);
+            const char *word = elm_json_str(w, "word");
+            wl[i] = word ? word : "?";
+            fr[i] = num(w, "freq_real"), fg[i] = num(w, "freq_generated");
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "word", wl[i]);
+            cJSON_AddNumberToObject(e, "freq_real", fr[i]);
+            cJSON_AddNumberToObject(e, "freq_generated", fg[i]);
+            cJSON_AddItemToArray(arr, e);
+        }
+        const double *vals[] = {fr, fg};
+        const char *names[] = {"real", "generated"};
+        char title[64];
+        snprintf(title, sizeof title, "Top words of the %s tweets", sides[s]);
+        elm_svg_bar_chart(&r->body, title, wl, n, vals, names, 2, "%.4f", 520);
+        free(wl), free(fr), free(fg);
+    }
+    elm_buf_printf(&r->body, "</div>\n");
+}
+
+// The words in one side's top list and not the other's, as chips.
+static void top_words_only(Report *r, cJSON *m, const cJSON *tw) {
+    static const char *only[] = {"only_real", "only_generated"};
+    static const char *only_label[] = {"Only in the real top words",
+                                       "Only in the generated top words"};
+    for (int s = 0; s < 2; s++) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, only[s]);
+        cJSON_AddItemToObject(m, only[s], cJSON_Duplicate(list, 1));
+        elm_buf_printf(&r->body, "<p><b>%s:</b> <span class=\"chips\">", only_label[s]);
+        const cJSON *w;
+        cJSON_ArrayForEach(w, list) {
+            if (!cJSON_IsString(w)) continue;
+            elm_buf_printf(&r->body, "<span>");
+            elm_buf_html(&r->body, w->valuestring);
+            elm_buf_printf(&r->body, "</span>");
+        }
+        elm_buf_printf(&r->body, "</span></p>\n");
+    }
+}
+
+static void top_words(Report *r, const cJSON *t) {
     section(r, "words", "Top words, real vs generated");
     const cJSON *tw = t ? cJSON_GetObjectItemCaseSensitive(t, "top_words") : NULL;
     if (!tw) {
         not_run(r, "The topics stage has not run.");
         end_section(r);
-    } else {
-        cJSON *m = cJSON_AddObjectToObject(r->metrics, "top_words");
-        static const char *sides[] = {"real", "generated"};
-        elm_buf_printf(&r->body, "<p>Normalised frequency of each side's most frequent words "
-                                 "(stop words removed).</p><div class=\"charts\">");
-        for (int s = 0; s < 2; s++) {
-            const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, sides[s]);
-            int n = cJSON_GetArraySize(list);
-            if (n > 20) n = 20;
-            const char **wl = calloc((size_t)n + 1, sizeof(char *));
-            double *fr = calloc((size_t)n + 1, sizeof(double)),
-                   *fg = calloc((size_t)n + 1, sizeof(double));
-            cJSON *arr = cJSON_AddArrayToObject(m, sides[s]);
-            for (int i = 0; i < n; i++) {
-                const cJSON *w = cJSON_GetArrayItem(list, i);
-                const char *word = elm_json_str(w, "word");
-                wl[i] = word ? word : "?";
-                fr[i] = num(w, "freq_real"), fg[i] = num(w, "freq_generated");
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "word", wl[i]);
-                cJSON_AddNumberToObject(e, "freq_real", fr[i]);
-                cJSON_AddNumberToObject(e, "freq_generated", fg[i]);
-                cJSON_AddItemToArray(arr, e);
-            }
-            const double *vals[] = {fr, fg};
-            const char *names[] = {"real", "generated"};
-            char title[64];
-            snprintf(title, sizeof title, "Top words of the %s tweets", sides[s]);
-            elm_svg_bar_chart(&r->body, title, wl, n, vals, names, 2, "%.4f", 520);
-            free(wl), free(fr), free(fg);
-        }
-        elm_buf_printf(&r->body, "</div>\n");
-        static const char *only[] = {"only_real", "only_generated"};
-        static const char *only_label[] = {"Only in the real top words",
-                                           "Only in the generated top words"};
-        for (int s = 0; s < 2; s++) {
-            const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, only[s]);
-            cJSON_AddItemToObject(m, only[s], cJSON_Duplicate(list, 1));
-            elm_buf_printf(&r->body, "<p><b>%s:</b> <span class=\"chips\">", only_label[s]);
-            const cJSON *w;
-            cJSON_ArrayForEach(w, list) {
-                if (!cJSON_IsString(w)) continue;
-                elm_buf_printf(&r->body, "<span>");
-                elm_buf_html(&r->body, w->valuestring);
-                elm_buf_printf(&r->body, "</span>");
-            }
-            elm_buf_printf(&r->body, "</span></p>\n");
-        }
-        end_section(r);
+        return;
     }
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "top_words");
+    top_words_charts(r, m, tw);
+    top_words_only(r, m, tw);
+    end_section(r);
+}
 
-    section(r, "topics", "Topics (LDA)");
-    const cJSON *lda = t ? cJSON_GetObjectItemCaseSensitive(t, "lda") : NULL;
-    const cJSON *topics = t ? cJSON_GetObjectItemCaseSensitive(t, "topics") : NULL;
-    if (!lda || !topics) {
-        not_run(r, "The topics stage has not run.");
-        end_section(r);
-        cJSON_Delete(t);
-        return 0;
-    }
-    cJSON *m = cJSON_AddObjectToObject(r->metrics, "topics");
+// The fitted LDA's hyperparameters, perplexity and coherences.
+static void lda_summary(Report *r, cJSON *m, const cJSON *lda) {
     static const char *lf[] = {"k",
                                "alpha",
                                "beta",
@@ -509,6 +533,10 @@ static int words_and_topics(Report *r) {
                    num(lda, "k"), num(lda, "alpha"), num(lda, "beta"),
                    num(lda, "heldout_perplexity"), num(lda, "coherence_umass"),
                    num(lda, "coherence_npmi"), num(lda, "coherence_c_v"));
+}
+
+// One table row per topic (its words, both sides' shares, NPMI) and the shares' bar chart.
+static void topic_table(Report *r, cJSON *m, const cJSON *topics) {
     int n = cJSON_GetArraySize(topics);
     const char **tl = calloc((size_t)n + 1, sizeof(char *));
     char(*names)[24] = calloc((size_t)n + 1, 24);
@@ -548,51 +576,74 @@ static int words_and_topics(Report *r) {
     const char *sn[] = {"real", "generated"};
     elm_svg_bar_chart(&r->body, "Topic shares: real vs generated", tl, n, vals, sn, 2, "%.3f", 720);
     free(tl), free(names), free(sr), free(sg);
+}
 
-    const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(t, "sweep");
+// The sweep over the number of topics: a table and the coherence and perplexity curves.
+static void topic_sweep(Report *r, cJSON *m, const cJSON *sweep) {
     int ns = cJSON_GetArraySize(sweep);
-    if (ns > 0) {
-        cJSON *sw = cJSON_AddArrayToObject(m, "sweep");
-        double *k = calloc((size_t)ns, sizeof(double)), *cv = calloc((size_t)ns, sizeof(double)),
-               *np = calloc((size_t)ns, sizeof(double)), *pp = calloc((size_t)ns, sizeof(double));
+    if (ns <= 0) return;
+    cJSON *sw = cJSON_AddArrayToObject(m, "sweep");
+    double *k = calloc((size_t)ns, sizeof(double)), *cv = calloc((size_t)ns, sizeof(double)),
+           *np = calloc((size_t)ns, sizeof(double)), *pp = calloc((size_t)ns, sizeof(double));
+    elm_buf_printf(&r->body, "<h3>Sweep</h3><table><tr><th class=\"n\">k</th><th class=\"n\">"
+                             "alpha</th><th class=\"n\">beta</th><th class=\"n\">held-out "
+                             "perplexity</th><th class=\"n\">UMass</th><th class=\"n\">NPMI</th>"
+                             "<th class=\"n\">c_v</th></tr>\n");
+    for (int i = 0; i < ns; i++) {
+        const cJSON *e = cJSON_GetArrayItem(sweep, i);
+        cJSON *o = cJSON_CreateObject();
+        static const char *sf[] = {"k",
+                                   "alpha",
+                                   "beta",
+                                   "heldout_perplexity",
+                                   "coherence_umass",
+                                   "coherence_npmi",
+                                   "coherence_c_v"};
+        for (int j = 0; j < 7; j++) cJSON_AddNumberToObject(o, sf[j], num(e, sf[j]));
+        cJSON_AddItemToArray(sw, o);
+        k[i] = num(e, "k"), cv[i] = num(e, "coherence_c_v"), np[i] = num(e, "coherence_npmi");
+        pp[i] = num(e, "heldout_perplexity");
         elm_buf_printf(&r->body,
-                       "<h3>Sweep</h3><table><tr><th class=\"n\">k</th><th class=\"n\">"
-                       "alpha</th><th class=\"n\">beta</th><th class=\"n\">held-out "
-                       "perplexity</th><th class=\"n\">UMass</th><th class=\"n\">NPMI</th>"
-                       "<th class=\"n\">c_v</th></tr>\n");
-        for (int i = 0; i < ns; i++) {
-            const cJSON *e = cJSON_GetArrayItem(sweep, i);
-            cJSON *o = cJSON_CreateObject();
-            static const char *sf[] = {"k",
-                                       "alpha",
-                                       "beta",
-                                       "heldout_perplexity",
-                                       "coherence_umass",
-                                       "coherence_npmi",
-                                       "coherence_c_v"};
-            for (int j = 0; j < 7; j++) cJSON_AddNumberToObject(o, sf[j], num(e, sf[j]));
-            cJSON_AddItemToArray(sw, o);
-            k[i] = num(e, "k"), cv[i] = num(e, "coherence_c_v"), np[i] = num(e, "coherence_npmi");
-            pp[i] = num(e, "heldout_perplexity");
-            elm_buf_printf(&r->body,
-                           "<tr><td class=\"n\">%.0f</td><td class=\"n\">%.3g</td>"
-                           "<td class=\"n\">%.3g</td><td class=\"n\">%.1f</td>"
-                           "<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
-                           "<td class=\"n\">%.3f</td></tr>\n",
-                           k[i], num(e, "alpha"), num(e, "beta"), pp[i], num(e, "coherence_umass"),
-                           np[i], cv[i]);
-        }
-        elm_buf_printf(&r->body, "</table><div class=\"charts\">\n");
-        ElmSeries coh[2] = {{"c_v", k, cv, ns}, {"NPMI", k, np, ns}};
-        elm_svg_line_chart(&r->body, "Coherence by number of topics", "topics (k)", "coherence",
-                           coh, 2, 520, 280);
-        ElmSeries per[1] = {{"held-out perplexity", k, pp, ns}};
-        elm_svg_line_chart(&r->body, "Held-out perplexity by number of topics", "topics (k)",
-                           "perplexity", per, 1, 520, 280);
-        elm_buf_printf(&r->body, "</div>\n");
-        free(k), free(cv), free(np), free(pp);
+                       "<tr><td class=\"n\">%.0f</td><td class=\"n\">%.3g</td>"
+                       "<td class=\"n\">%.3g</td><td class=\"n\">%.1f</td>"
+                       "<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
+                       "<td class=\"n\">%.3f</td></tr>\n",
+                       k[i], num(e, "alpha"), num(e, "beta"), pp[i], num(e, "coherence_umass"),
+                       np[i], cv[i]);
     }
+    elm_buf_printf(&r->body, "</table><div class=\"charts\">\n");
+    ElmSeries coh[2] = {{"c_v", k, cv, ns}, {"NPMI", k, np, ns}};
+    elm_svg_line_chart(&r->body, "Coherence by number of topics", "topics (k)", "coherence", coh, 2,
+                       520, 280);
+    ElmSeries per[1] = {{"held-out perplexity", k, pp, ns}};
+    elm_svg_line_chart(&r->body, "Held-out perplexity by number of topics", "topics (k)",
+                       "perplexity", per, 1, 520, 280);
+    elm_buf_printf(&r->body, "</div>\n");
+    free(k), free(cv), free(np), free(pp);
+}
+
+static void lda_topics(Report *r, const cJSON *t) {
+    section(r, "topics", "Topics (LDA)");
+    const cJSON *lda = t ? cJSON_GetObjectItemCaseSensitive(t, "lda") : NULL;
+    const cJSON *topics = t ? cJSON_GetObjectItemCaseSensitive(t, "topics") : NULL;
+    if (!lda || !topics) {
+        not_run(r, "The topics stage has not run.");
+        end_section(r);
+        return;
+    }
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "topics");
+    lda_summary(r, m, lda);
+    topic_table(r, m, topics);
+    topic_sweep(r, m, cJSON_GetObjectItemCaseSensitive(t, "sweep"));
     end_section(r);
+}
+
+static int words_and_topics(Report *r) {
+    int missing;
+    cJSON *t = load_json(r, "topics/topics.json", &missing);
+    if (!t && !missing) return -1;
+    top_words(r, t);
+    lda_topics(r, t);
     cJSON_Delete(t);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "engine/data/extract.h"
 
 #include "engine/data/tlds.h"
+#include "engine/base/buf.h"
 
 #include <pcre2.h>
 #include <stdint.h>
@@ -94,18 +95,10 @@ const char *elm_entity_name(int type) {
 // ---- building the patterns ------------------------------------------------------------------
 
 static char *str_cat(const char *const *parts) {
-    size_t len = 0;
-    for (int i = 0; parts[i]; i++) len += strlen(parts[i]);
-    char *s = malloc(len + 1);
-    if (!s) return NULL;
-    char *p = s;
-    for (int i = 0; parts[i]; i++) {
-        size_t l = strlen(parts[i]);
-        memcpy(p, parts[i], l);
-        p += l;
-    }
-    *p = '\0';
-    return s;
+    ElmBuf b = {0};
+    for (int i = 0; parts[i]; i++) elm_buf_append(&b, parts[i], strlen(parts[i]));
+    if (b.oom) elm_buf_free(&b);
+    return b.data;
 }
 
 static pcre2_code *compile(const char *pattern, uint32_t flags, const char *name, ElmError *err) {
@@ -126,16 +119,13 @@ static pcre2_code *compile(const char *pattern, uint32_t flags, const char *name
     return re;
 }
 
-ElmEntities *elm_entities_new(ElmError *err) {
-    ElmEntities *x = calloc(1, sizeof *x);
-    if (!x) {
-        elm_err(err, "entities: out of memory");
-        return NULL;
-    }
+// The URL pattern and the ASCII-domain pattern, both ending in one of the TLDs; -1 when out of
+// memory.
+static int url_patterns(char **url, char **ascii) {
+    *url = NULL, *ascii = NULL;
     const char *gtld[] = {"(?:", elm_tld_generic_re, TLD_GUARD, ")", NULL};
     const char *cctld[] = {"(?:", elm_tld_country_re, TLD_GUARD, ")", NULL};
     char *g = str_cat(gtld), *c = str_cat(cctld);
-    char *url = NULL, *ascii = NULL;
     if (g && c) {
         const char *url_parts[] = {"(",
                                    URL_PRECEDING,
@@ -148,18 +138,16 @@ ElmEntities *elm_entities_new(ElmError *err) {
                                    NULL};
         const char *ascii_parts[] = {
             "(?:(?:[\\-a-z0-9" LATIN_ACCENTS "]+)\\.)+(?:", g, "|", c, "|" PUNYCODE ")", NULL};
-        url = str_cat(url_parts);
-        ascii = str_cat(ascii_parts);
+        *url = str_cat(url_parts);
+        *ascii = str_cat(ascii_parts);
     }
     free(g);
     free(c);
-    if (!url || !ascii) {
-        free(url);
-        free(ascii);
-        free(x);
-        elm_err(err, "entities: out of memory");
-        return NULL;
-    }
+    return *url && *ascii ? 0 : -1;
+}
+
+// Compiles every pattern into x->re; -1 with err naming the pattern that failed.
+static int compile_patterns(ElmEntities *x, const char *url, const char *ascii, ElmError *err) {
     struct {
         int id;
         const char *pattern;
@@ -204,26 +192,48 @@ ElmEntities *elm_entities_new(ElmError *err) {
          "(?<![\\p{L}\\p{N}_.,:/$#@\\-])[\\-+]?[0-9]+(?:[.,:/][0-9]+)*(?![\\p{L}\\p{N}_\\-])", 0,
          "number"},
     };
-    int ok = 1;
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0] && ok; i++) {
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         x->re[specs[i].id] = compile(specs[i].pattern, specs[i].flags, specs[i].name, err);
-        if (!x->re[specs[i].id]) ok = 0;
+        if (!x->re[specs[i].id]) return -1;
     }
+    return 0;
+}
+
+// The match data, the match context with its backtracking bound, and the JIT stack.
+static int match_setup(ElmEntities *x, ElmError *err) {
+    int ok = 1;
+    x->md = pcre2_match_data_create(16, NULL);
+    x->mctx = pcre2_match_context_create(NULL);
+    x->jit = pcre2_jit_stack_create(64 * 1024, 4 * 1024 * 1024, NULL);
+    if (!x->md || !x->mctx) ok = 0, elm_err(err, "entities: out of memory");
+    if (x->jit && x->mctx) pcre2_jit_stack_assign(x->mctx, NULL, x->jit);
+    // A long run of dotted labels ("a.a.a.a...", 20 KB) makes the URL search quadratic:
+    // each start position backtracks through the whole run (9 s for that post). A bound
+    // on backtracking per search keeps it under a millisecond; a search that hits it
+    // finds nothing more in that word. Real posts stay far below it: the conformance
+    // suite and the seed tweets give the same entities with and without the bound.
+    if (x->mctx) pcre2_set_match_limit(x->mctx, ELM_ENTITIES_MATCH_LIMIT);
+    return ok ? 0 : -1;
+}
+
+ElmEntities *elm_entities_new(ElmError *err) {
+    ElmEntities *x = calloc(1, sizeof *x);
+    if (!x) {
+        elm_err(err, "entities: out of memory");
+        return NULL;
+    }
+    char *url, *ascii;
+    if (url_patterns(&url, &ascii)) {
+        free(url);
+        free(ascii);
+        free(x);
+        elm_err(err, "entities: out of memory");
+        return NULL;
+    }
+    int ok = compile_patterns(x, url, ascii, err) == 0;
     free(url);
     free(ascii);
-    if (ok) {
-        x->md = pcre2_match_data_create(16, NULL);
-        x->mctx = pcre2_match_context_create(NULL);
-        x->jit = pcre2_jit_stack_create(64 * 1024, 4 * 1024 * 1024, NULL);
-        if (!x->md || !x->mctx) ok = 0, elm_err(err, "entities: out of memory");
-        if (x->jit && x->mctx) pcre2_jit_stack_assign(x->mctx, NULL, x->jit);
-        // A long run of dotted labels ("a.a.a.a...", 20 KB) makes the URL search quadratic:
-        // each start position backtracks through the whole run (9 s for that post). A bound
-        // on backtracking per search keeps it under a millisecond; a search that hits it
-        // finds nothing more in that word. Real posts stay far below it: the conformance
-        // suite and the seed tweets give the same entities with and without the bound.
-        if (x->mctx) pcre2_set_match_limit(x->mctx, ELM_ENTITIES_MATCH_LIMIT);
-    }
+    if (ok) ok = match_setup(x, err) == 0;
     if (!ok) {
         elm_entities_free(x);
         return NULL;

@@ -98,12 +98,6 @@ const char *elm_ingest_format_name(ElmIngestFormat f) {
     return "?";
 }
 
-int elm_ingest_line_of(const char *data, size_t off) {
-    int line = 1;
-    for (const char *p = data; (p = memchr(p, '\n', (size_t)(data + off - p))); p++) line++;
-    return line;
-}
-
 // ---- hash set -------------------------------------------------------------------------------
 
 static int set_insert(HashSet *s, uint64_t h) { // 1 if new, 0 if present, -1 out of memory
@@ -498,6 +492,80 @@ static char **split_languages(const char *s, int *n) {
     return out;
 }
 
+// The sink's filters from [data]; everything else starts empty.
+static void sink_from_config(const ElmConfig *cfg, ElmIngestSink *k) {
+    memset(k, 0, sizeof *k);
+    k->last_acc = -1;
+    k->drop_retweets = elm_cfg_bool(cfg, "data.drop_retweets");
+    k->drop_replies = elm_cfg_bool(cfg, "data.drop_replies");
+    k->dedupe_ids = elm_cfg_bool(cfg, "data.dedupe_ids");
+    k->dedupe_text = elm_cfg_bool(cfg, "data.dedupe_text");
+    k->utf8_mode = elm_cfg_enum(cfg, "data.invalid_utf8");
+    k->langs = split_languages(elm_cfg_str(cfg, "data.languages"), &k->n_langs);
+}
+
+// Reads one file of source s with the reader for its format into the sink, and adds the file
+// to the report's sources.
+static int ingest_file(const Source *s, const char *path, ElmIngestSink *k, cJSON *jsources,
+                       ElmError *err) {
+    char stem[512], account[512] = "";
+    file_stem(path, stem, sizeof stem);
+    char *data;
+    size_t n;
+    if (elm_read_file(path, &data, &n, err)) return -1;
+    if (is_blank(data, n)) {
+        free(data);
+        return elm_err(err, "%s:1: empty file (no posts)", path);
+    }
+    ElmIngestFormat fmt = elm_ingest_detect(data, n);
+    if (fmt == ELM_FMT_TWEETS_JS && !s->account) {
+        archive_account(path, account, sizeof account);
+        if (account[0]) snprintf(stem, sizeof stem, "%s", account);
+    }
+    k->path = path;
+    k->account = s->account;
+    k->stem = stem;
+    k->file_read = 0;
+    int rc;
+    if (fmt == ELM_FMT_CSV)
+        rc = elm_ingest_read_csv(path, data, n, k, err);
+    else if (fmt == ELM_FMT_TEXT)
+        rc = elm_ingest_read_text(path, data, n, k, err);
+    else
+        rc = elm_ingest_read_json(path, data, n, fmt, k, err);
+    free(data);
+    if (rc) return rc;
+    cJSON *js = cJSON_CreateObject();
+    cJSON_AddStringToObject(js, "path", path);
+    cJSON_AddStringToObject(js, "account", s->account ? s->account : "auto");
+    cJSON_AddStringToObject(js, "format", elm_ingest_format_name(fmt));
+    cJSON_AddNumberToObject(js, "read", (double)k->file_read);
+    cJSON_AddItemToArray(jsources, js);
+    return 0;
+}
+
+static Counts ingest_totals(const ElmIngestSink *k) {
+    Counts total;
+    memset(&total, 0, sizeof total);
+    for (int i = 0; i < k->n_acc; i++) {
+        total.read += k->acc[i].c.read;
+        total.kept += k->acc[i].c.kept;
+        total.utf8_replaced += k->acc[i].c.utf8_replaced;
+        for (int d = 0; d < DROP_COUNT; d++) total.dropped[d] += k->acc[i].c.dropped[d];
+    }
+    return total;
+}
+
+// ingest.json's text: the sources read so far in report, then per-account and total counts;
+// NULL when out of memory.
+static char *ingest_report(cJSON *report, const ElmIngestSink *k, const Counts *total) {
+    cJSON *jacc = cJSON_AddObjectToObject(report, "accounts");
+    for (int i = 0; i < k->n_acc; i++)
+        cJSON_AddItemToObject(jacc, k->acc[i].name, counts_json(&k->acc[i].c));
+    cJSON_AddItemToObject(report, "total", counts_json(total));
+    return cJSON_Print(report);
+}
+
 int elm_ingest_run(ElmRun *run, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     char **items;
@@ -505,20 +573,12 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
     if (n_items <= 0)
         return elm_err(err, "%s: [data] lists no source (add e.g. `source = auto : tweets.csv`)",
                        cfg->path[0] ? cfg->path : "config");
-    Source *src = calloc((size_t)n_items, sizeof *src);
-    if (!src) return elm_err(err, "out of memory");
+    Source *src = elm_calloc((size_t)n_items, sizeof *src, err);
+    if (!src) return -1;
     int rc = 0;
     for (int i = 0; i < n_items && rc == 0; i++) rc = source_parse(cfg, items[i], &src[i], err);
-
     ElmIngestSink k;
-    memset(&k, 0, sizeof k);
-    k.last_acc = -1;
-    k.drop_retweets = elm_cfg_bool(cfg, "data.drop_retweets");
-    k.drop_replies = elm_cfg_bool(cfg, "data.drop_replies");
-    k.dedupe_ids = elm_cfg_bool(cfg, "data.dedupe_ids");
-    k.dedupe_text = elm_cfg_bool(cfg, "data.dedupe_text");
-    k.utf8_mode = elm_cfg_enum(cfg, "data.invalid_utf8");
-    k.langs = split_languages(elm_cfg_str(cfg, "data.languages"), &k.n_langs);
+    sink_from_config(cfg, &k);
 
     char corpus_path[4096], report_path[4096];
     elm_run_path(run, "corpus.jsonl", corpus_path, sizeof corpus_path);
@@ -531,56 +591,12 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
     k.out = opened ? af.f : NULL;
     cJSON *report = cJSON_CreateObject();
     cJSON *jsources = cJSON_AddArrayToObject(report, "sources");
+    // Every file of every source into corpus.jsonl.
     if (rc == 0) elm_progress_start(&k.progress, "ingest", "posts", 0, run->quiet);
-    for (int i = 0; i < n_items && rc == 0; i++) {
-        for (size_t f = 0; f < src[i].g.gl_pathc && rc == 0; f++) {
-            const char *path = src[i].g.gl_pathv[f];
-            char stem[512], account[512] = "";
-            file_stem(path, stem, sizeof stem);
-            char *data;
-            size_t n;
-            if (elm_read_file(path, &data, &n, err)) {
-                rc = -1;
-                break;
-            }
-            if (is_blank(data, n)) {
-                free(data);
-                rc = elm_err(err, "%s:1: empty file (no posts)", path);
-                break;
-            }
-            ElmIngestFormat fmt = elm_ingest_detect(data, n);
-            if (fmt == ELM_FMT_TWEETS_JS && !src[i].account) {
-                archive_account(path, account, sizeof account);
-                if (account[0]) snprintf(stem, sizeof stem, "%s", account);
-            }
-            k.path = path;
-            k.account = src[i].account;
-            k.stem = stem;
-            k.file_read = 0;
-            if (fmt == ELM_FMT_CSV)
-                rc = elm_ingest_read_csv(path, data, n, &k, err);
-            else if (fmt == ELM_FMT_TEXT)
-                rc = elm_ingest_read_text(path, data, n, &k, err);
-            else
-                rc = elm_ingest_read_json(path, data, n, fmt, &k, err);
-            free(data);
-            if (rc) break;
-            cJSON *js = cJSON_CreateObject();
-            cJSON_AddStringToObject(js, "path", path);
-            cJSON_AddStringToObject(js, "account", src[i].account ? src[i].account : "auto");
-            cJSON_AddStringToObject(js, "format", elm_ingest_format_name(fmt));
-            cJSON_AddNumberToObject(js, "read", (double)k.file_read);
-            cJSON_AddItemToArray(jsources, js);
-        }
-    }
-    Counts total;
-    memset(&total, 0, sizeof total);
-    for (int i = 0; i < k.n_acc; i++) {
-        total.read += k.acc[i].c.read;
-        total.kept += k.acc[i].c.kept;
-        total.utf8_replaced += k.acc[i].c.utf8_replaced;
-        for (int d = 0; d < DROP_COUNT; d++) total.dropped[d] += k.acc[i].c.dropped[d];
-    }
+    for (int i = 0; i < n_items && rc == 0; i++)
+        for (size_t f = 0; f < src[i].g.gl_pathc && rc == 0; f++)
+            rc = ingest_file(&src[i], src[i].g.gl_pathv[f], &k, jsources, err);
+    Counts total = ingest_totals(&k);
     if (rc == 0) {
         elm_progress_update(&k.progress, k.seen);
         elm_progress_finish(&k.progress);
@@ -588,15 +604,9 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
             rc = elm_err(err, "no post kept: %llu read, all dropped by the [data] filters",
                          (unsigned long long)total.read);
     }
+    // The counts to JSON, then both files.
     char *text = NULL;
-    if (rc == 0) {
-        cJSON *jacc = cJSON_AddObjectToObject(report, "accounts");
-        for (int i = 0; i < k.n_acc; i++)
-            cJSON_AddItemToObject(jacc, k.acc[i].name, counts_json(&k.acc[i].c));
-        cJSON_AddItemToObject(report, "total", counts_json(&total));
-        text = cJSON_Print(report);
-        if (!text) rc = elm_err(err, "out of memory");
-    }
+    if (rc == 0 && !(text = ingest_report(report, &k, &total))) rc = elm_err(err, "out of memory");
     if (rc == 0) {
         rc = elm_atomic_commit(&af, err);
         opened = 0;

@@ -3,6 +3,7 @@
 // inside an unquoted field taken literally. Rows are fed one physical line at a time so errors
 // can name the line a row starts on.
 #include "engine/data/ingest_internal.h"
+#include "engine/base/buf.h"
 
 #include <csv.h>
 #include <ctype.h>
@@ -30,8 +31,7 @@ typedef struct CsvState {
     ElmIngestSink *sink;
     ElmError *err;
     int failed;
-    char *buf; // the current row's fields, back to back
-    size_t len, cap;
+    ElmBuf row; // the current row's fields, back to back
     size_t *off, *flen;
     int nf, capf;
     int ncols; // 0 until the header row is read
@@ -60,20 +60,15 @@ static void on_field(void *s, size_t len, void *data) {
         }
         st->capf = cap;
     }
-    if (st->len + len + 1 > st->cap) {
-        size_t cap = (st->len + len + 1) * 2;
-        char *b = realloc(st->buf, cap);
-        if (!b) {
-            st->failed = 1;
-            elm_err(st->err, "%s: out of memory", st->path);
-            return;
-        }
-        st->buf = b, st->cap = cap;
+    size_t at = st->row.len;
+    elm_buf_append(&st->row, s, len);
+    if (st->row.oom) {
+        st->failed = 1;
+        elm_err(st->err, "%s: out of memory", st->path);
+        return;
     }
-    if (len) memcpy(st->buf + st->len, s, len);
-    st->off[st->nf] = st->len;
+    st->off[st->nf] = at;
     st->flen[st->nf] = len;
-    st->len += len;
     st->nf++;
 }
 
@@ -81,7 +76,7 @@ static void take_header(CsvState *st) {
     st->ncols = st->nf;
     for (int c = 0; c < C_COUNT; c++) st->col[c] = -1, st->rank[c] = 99;
     for (int i = 0; i < st->nf; i++) {
-        const char *name = st->buf + st->off[i];
+        const char *name = st->row.data + st->off[i];
         size_t n = st->flen[i];
         while (n && (*name == ' ' || *name == '\xef')) { // spaces, a UTF-8 byte order mark
             size_t skip = *name == ' ' ? 1 : (n >= 3 ? 3 : n);
@@ -102,7 +97,7 @@ static const char *field(const CsvState *st, int c, size_t *n) {
         return NULL;
     }
     *n = st->flen[i];
-    return st->buf + st->off[i];
+    return st->row.data + st->off[i];
 }
 
 static int truthy(const char *s, size_t n) {
@@ -180,7 +175,7 @@ static void on_row(int c, void *data) {
         if (elm_ingest_emit(st->sink, &p, st->err)) st->failed = 1;
     }
     st->nf = 0;
-    st->len = 0;
+    st->row.len = 0;
 }
 
 int elm_ingest_read_csv(const char *path, const char *data, size_t n, ElmIngestSink *sink,
@@ -225,7 +220,7 @@ int elm_ingest_read_csv(const char *path, const char *data, size_t n, ElmIngestS
     }
     if (!st.failed) csv_fini(&p, on_field, on_row, &st);
     csv_free(&p);
-    free(st.buf);
+    elm_buf_free(&st.row);
     free(st.off);
     free(st.flen);
     return st.failed ? -1 : 0;

@@ -51,7 +51,4 @@ int elm_ingest_read_json(const char *path, const char *data, size_t n, ElmIngest
 int elm_ingest_read_text(const char *path, const char *data, size_t n, ElmIngestSink *sink,
                          ElmError *err);
 
-// 1-based line number of byte offset `off` in data.
-int elm_ingest_line_of(const char *data, size_t off);
-
 #endif
