@@ -1,4 +1,4 @@
-// test_gpt2_cuda.c — the whole GPU model (kernels/gpt2_cuda) against PyTorch + transformers on
+// test_gpt2_cuda.c — the whole GPU model (kernels/gpu/gpt2_cuda) against PyTorch + transformers on
 // ../shared/fixtures/gpt2-tiny (logits, loss, every gradient, ten AdamW steps) and against the
 // CPU model (30 steps of the same training, step by step; download -> CPU forward for resuming),
 // with both matmul implementations (elm's kernels, cuBLASLt).
