@@ -270,14 +270,21 @@ static cJSON *prev_stage(cJSON *manifest, const char *name) {
 }
 
 // The last run's manifest, or NULL when there is none or it cannot be read.
-static cJSON *manifest_load(const char *mpath) {
-    cJSON *old = NULL;
+// The last run's manifest, or NULL: none, or one that is damaged (not JSON, or without a
+// "stages" array), which means no cache at all and a warning, never a wrong cache hit.
+static cJSON *manifest_load(const char *mpath, int quiet) {
     char *text;
     size_t n;
     ElmError ignore;
-    if (elm_file_exists(mpath) && elm_read_file(mpath, &text, &n, &ignore) == 0) {
-        old = cJSON_Parse(text);
-        free(text);
+    if (!elm_file_exists(mpath) || elm_read_file(mpath, &text, &n, &ignore) != 0) return NULL;
+    cJSON *old = cJSON_Parse(text);
+    free(text);
+    if (!old || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(old, "stages"))) {
+        if (!quiet)
+            fprintf(stderr, "elm run: %s is damaged (%s); every stage runs again\n", mpath,
+                    old ? "no stages array" : "not JSON");
+        cJSON_Delete(old);
+        return NULL;
     }
     return old;
 }
@@ -328,6 +335,33 @@ static cJSON *stage_entry(const ElmRun *run, const ElmStage *st, char fp[17], El
     cJSON_AddStringToObject(entry, "settings_hash", sh);
     cJSON_AddItemToObject(entry, "inputs", inputs);
     return entry;
+}
+
+// 1 when the last run's result of this stage can stand: it finished (status "ran" or "cached")
+// with the same fingerprint, and every output it recorded is there with the hash it recorded
+// and no other file has appeared among them. 0 otherwise, -1 on a read error.
+static int stage_reusable(const ElmRun *run, const ElmStage *st, const cJSON *prev, const char *fp,
+                          ElmError *err) {
+    if (!prev) return 0;
+    const cJSON *pfp = cJSON_GetObjectItemCaseSensitive(prev, "fingerprint");
+    const cJSON *pst = cJSON_GetObjectItemCaseSensitive(prev, "status");
+    const cJSON *pouts = cJSON_GetObjectItemCaseSensitive(prev, "outputs");
+    if (!cJSON_IsString(pfp) || strcmp(pfp->valuestring, fp) != 0) return 0;
+    if (!cJSON_IsString(pst) ||
+        (strcmp(pst->valuestring, "ran") != 0 && strcmp(pst->valuestring, "cached") != 0))
+        return 0;
+    if (!cJSON_IsObject(pouts) || !outputs_present(run, st)) return 0;
+    cJSON *now = cJSON_CreateObject();
+    if (!now) return elm_err(err, "out of memory");
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 4 && st->outputs[i]; i++) {
+        char path[4200];
+        elm_run_path(run, st->outputs[i], path, sizeof path);
+        rc = hash_pattern(now, path, run->dir, err);
+    }
+    int same = rc == 0 && cJSON_Compare(now, pouts, 1);
+    cJSON_Delete(now);
+    return rc ? -1 : same;
 }
 
 // A cached stage keeps the last run's wall time and peak memory.
@@ -392,7 +426,7 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
     if (elm_run_mkdir(run, err)) return -1;
     char mpath[4200];
     elm_run_path(run, "manifest.json", mpath, sizeof mpath);
-    cJSON *old = manifest_load(mpath);
+    cJSON *old = manifest_load(mpath, run->quiet);
     cJSON *man = manifest_create(run);
     cJSON *out_stages = cJSON_AddArrayToObject(man, "stages");
 
@@ -418,9 +452,13 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             break;
         }
         // Reuse the last result when nothing that shapes it changed, else run the stage.
-        cJSON *pfp = prev ? cJSON_GetObjectItemCaseSensitive(prev, "fingerprint") : NULL;
-        int cached = !opt->force && !forced_from && !opt->only && cJSON_IsString(pfp) &&
-                     strcmp(pfp->valuestring, fp) == 0 && outputs_present(run, st);
+        int cached =
+            !opt->force && !forced_from && !opt->only && stage_reusable(run, st, prev, fp, err);
+        if (cached < 0) {
+            cJSON_Delete(entry);
+            status = -1;
+            break;
+        }
         if (cached)
             stage_cached(run, st, prev, entry);
         else
@@ -431,6 +469,8 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             status = elm_err(err, "interrupted after stage %s", st->name);
         status = manifest_write(mpath, man, t_all, status, err);
     }
+    // The stages --only skipped after the last one that ran keep their records too.
+    if (status == 0 && opt->only) status = manifest_write(mpath, man, t_all, status, err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     cJSON_Delete(man);

@@ -1,0 +1,115 @@
+"""The cache of `elm run` never takes a failed, interrupted or tampered stage as done (issue #21,
+reproductions 2, 4 and 7, and a damaged manifest). Each case ends with a plain rerun whose
+tweets.jsonl and metrics.json (timings aside) must equal those of an uninterrupted run:
+- Ctrl-C (SIGINT to the run's process group) once training has written its first checkpoint:
+  the rerun trains again instead of taking the half-trained model as the study's;
+- `--only clean` after a full run keeps the later stages' records (they stay cached);
+- tweets.jsonl overwritten by hand (`elm generate --count 5`): the output hash no longer matches
+  the manifest, so generate runs again (and any later stage whose inputs then differ);
+- a truncated manifest.json: a warning naming it, then every stage runs, no crash."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from elmtest import ELM, Checks, SOURCE, run_elm, tmpdir  # noqa: E402
+
+c = Checks()
+out = tmpdir()
+demo = os.path.join(SOURCE, "configs", "demo.ini")
+small = ["--set", "train.steps=40", "--set", "train.eval_every=10", "--set", "train.checkpoint_every=10",
+         "--set", "generate.count=60", "--set", "generate.stories=1", "--set", "generate.max_new_tokens=30",
+         "--set", "validate.models=nb", "--set", "topics.iterations=5", "--set", "topics.sweep.k=2,3",
+         "--set", f"run.out_dir={out}"]
+
+
+def args(name, *extra):
+    return [demo, *small, "--set", f"run.name={name}", *extra]
+
+
+def run(name, *extra, quiet=True):
+    p = run_elm("run", *args(name, *extra), *(["--quiet"] if quiet else []))
+    c.check(p.returncode == 0, f"elm run {name} {extra}: {p.stderr.strip()[-400:]}")
+    return p
+
+
+def statuses(name):
+    man = json.load(open(os.path.join(out, name, "manifest.json")))
+    return {s["name"]: s.get("status") for s in man["stages"]}
+
+
+def result(name):
+    """tweets.jsonl's bytes and metrics.json without timings and the run's name."""
+    m = json.load(open(os.path.join(out, name, "metrics.json")))
+    m.pop("timings", None)
+    m.get("run", {}).pop("name", None)
+    with open(os.path.join(out, name, "generated", "tweets.jsonl"), "rb") as f:
+        return f.read(), m
+
+
+def same_as_ref(name, what):
+    tweets, m = result(name)
+    c.check(tweets == ref_tweets, f"{what}: tweets.jsonl differs from the uninterrupted run's")
+    c.check(m == ref_metrics, f"{what}: metrics.json differs: "
+            + str([k for k in set(m) | set(ref_metrics) if m.get(k) != ref_metrics.get(k)]))
+
+
+run("ref")
+ref_tweets, ref_metrics = result("ref")
+c.check(ref_tweets.count(b"\n") == 60, "the reference run wrote 60 tweets")
+
+# Ctrl-C during training, then the same command again.
+p = subprocess.Popen([ELM, "run", *args("int"), "--quiet"], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE, text=True, start_new_session=True)
+first = os.path.join(out, "int", "checkpoints", "step_10")
+t0 = time.time()
+while not os.path.isdir(first) and p.poll() is None and time.time() - t0 < 120:
+    time.sleep(0.02)
+os.killpg(p.pid, signal.SIGINT)
+_, err = p.communicate(timeout=120)
+c.check(p.returncode != 0, f"the interrupted run exits non-zero ({p.returncode})")
+st = statuses("int")
+landed = st.get("train") == "failed" and "generate" not in st
+c.check(landed, f"the interrupt landed in training: {st}")
+run("int")
+st = statuses("int")
+c.check(st["train"] == "ran", f"the rerun trains again (train {st['train']})")
+same_as_ref("int", "after Ctrl-C in training")
+
+# --only keeps the other stages' records.
+run("only")
+run("only", "--only", "clean")
+st = statuses("only")
+c.check(list(st) == list(statuses("ref")), f"--only clean keeps every stage's record: {list(st)}")
+run("only")
+st = statuses("only")
+c.check(all(v == "cached" for v in st.values()), f"after --only clean, a plain run is all cached: {st}")
+
+# An output changed behind the cache's back.
+p = run_elm("generate", *args("only"), "--count", "5", "--quiet")
+c.check(p.returncode == 0, f"elm generate --count 5: {p.stderr.strip()[-300:]}")
+run("only")
+st = statuses("only")
+c.check(st["generate"] == "ran", f"a tampered tweets.jsonl re-runs generate: {st}")
+c.check(all(st[s] == "cached" for s in ("ingest", "clean", "tokenize", "train")),
+        f"the stages before generate stay cached: {st}")
+same_as_ref("only", "after tweets.jsonl was overwritten")
+
+# A damaged manifest means no cache, with a warning.
+mpath = os.path.join(out, "only", "manifest.json")
+with open(mpath, "rb") as f:
+    text = f.read()
+with open(mpath, "wb") as f:
+    f.write(text[: len(text) // 2])
+p = run("only", quiet=False)
+c.check("manifest.json is damaged" in p.stderr, f"the damaged manifest is named: {p.stderr[:300]}")
+st = statuses("only")
+c.check(all(v == "ran" for v in st.values()), f"with a damaged manifest every stage runs: {st}")
+same_as_ref("only", "after a damaged manifest")
+
+shutil.rmtree(out, ignore_errors=True)
+c.done()
