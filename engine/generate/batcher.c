@@ -37,16 +37,13 @@ static void free_prompts(Prompt *pr, int n) {
 static Prompt *encode_prompts(const ElmBatchJob *job, int *n_out, ElmError *err) {
     int n = job->n_prompts > 0 ? job->n_prompts : 1;
     int eot = job->bpe ? elm_bpe_eot(job->bpe) : -1;
-    Prompt *pr = calloc((size_t)n, sizeof *pr);
-    if (!pr) {
-        elm_err(err, "out of memory");
-        return NULL;
-    }
+    Prompt *pr = elm_calloc((size_t)n, sizeof *pr, err);
+    if (!pr) return NULL;
     for (int i = 0; i < n; i++) {
         const char *text = job->n_prompts > 0 && job->prompts[i] ? job->prompts[i] : "";
         size_t cap = 16, n_ids = 0;
-        int32_t *ids = malloc(sizeof(int32_t) * cap);
-        if (!ids) goto oom;
+        int32_t *ids = elm_malloc(sizeof(int32_t) * cap, err);
+        if (!ids) goto fail;
         pr[i].ids = ids;
         if (eot >= 0) ids[n_ids++] = eot;
         if (text[0] && !job->bpe) {
@@ -76,8 +73,6 @@ static Prompt *encode_prompts(const ElmBatchJob *job, int *n_out, ElmError *err)
     }
     *n_out = n;
     return pr;
-oom:
-    elm_err(err, "out of memory");
 fail:
     free_prompts(pr, n);
     return NULL;
@@ -182,18 +177,17 @@ typedef struct Sched {
 static int sched_open(Sched *r, const ElmBatchJob *job, int S, ElmError *err) {
     const int max_new = job->params->max_new_tokens;
     r->S = S;
-    r->slot = calloc((size_t)S, sizeof *r->slot);
-    r->live = calloc((size_t)S, 1), r->cont = calloc((size_t)S, 1);
-    r->pos = calloc((size_t)S, sizeof *r->pos);
-    r->tok = calloc((size_t)S, sizeof *r->tok);
-    r->lp = calloc((size_t)S, sizeof *r->lp);
-    if (!r->slot || !r->live || !r->cont || !r->pos || !r->tok || !r->lp)
-        return elm_err(err, "out of memory");
+    r->slot = elm_calloc((size_t)S, sizeof *r->slot, err);
+    r->live = elm_calloc((size_t)S, 1, err), r->cont = elm_calloc((size_t)S, 1, err);
+    r->pos = elm_calloc((size_t)S, sizeof *r->pos, err);
+    r->tok = elm_calloc((size_t)S, sizeof *r->tok, err);
+    r->lp = elm_calloc((size_t)S, sizeof *r->lp, err);
+    if (!r->slot || !r->live || !r->cont || !r->pos || !r->tok || !r->lp) return -1;
     for (int s = 0; s < S; s++) {
         r->slot[s].req = -1;
-        r->slot[s].t.tok_end = malloc(sizeof(size_t) * (size_t)max_new);
-        r->slot[s].t.logprob = malloc(sizeof(double) * (size_t)max_new);
-        if (!r->slot[s].t.tok_end || !r->slot[s].t.logprob) return elm_err(err, "out of memory");
+        r->slot[s].t.tok_end = elm_malloc(sizeof(size_t) * (size_t)max_new, err);
+        r->slot[s].t.logprob = elm_malloc(sizeof(double) * (size_t)max_new, err);
+        if (!r->slot[s].t.tok_end || !r->slot[s].t.logprob) return -1;
     }
     return 0;
 }

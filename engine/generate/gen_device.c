@@ -72,14 +72,11 @@ static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
 static int cpu_batches(ElmRun *run, ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
                        char **prompts, int n_prompts, long long count, int batch, ElmAtomicFile *o,
                        ElmError *err) {
-    ElmGenText *texts = calloc((size_t)batch, sizeof *texts);
-    const char **bp = calloc((size_t)batch, sizeof *bp);
-    uint64_t *idx = calloc((size_t)batch, sizeof *idx);
+    ElmGenText *texts = elm_calloc((size_t)batch, sizeof *texts, err);
+    const char **bp = elm_calloc((size_t)batch, sizeof *bp, err);
+    uint64_t *idx = elm_calloc((size_t)batch, sizeof *idx, err);
     int rc = -1;
-    if (!texts || !bp || !idx) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
+    if (!texts || !bp || !idx) goto done;
     ElmProgress prog;
     elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
                        (uint64_t)count, run->quiet);

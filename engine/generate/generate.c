@@ -75,8 +75,8 @@ static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
 static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, int max_new,
                          int maxT, uint64_t index, int **model_ids, ElmError *err) {
     size_t cap = 16, n_ids = 0;
-    int32_t *ids = malloc(sizeof(int32_t) * cap);
-    if (!ids) return elm_err(err, "out of memory");
+    int32_t *ids = elm_malloc(sizeof(int32_t) * cap, err);
+    if (!ids) return -1;
     if (eot >= 0) ids[n_ids++] = eot;
     if (pr[0] && !bpe) {
         free(ids);
@@ -166,18 +166,15 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
         return elm_err(err, "the vocabulary has %d tokens but the model only %d",
                        elm_bpe_vocab_size(bpe), V);
     memset(out, 0, sizeof(ElmGenText) * (size_t)n);
-    GenSeq *seq = calloc((size_t)n, sizeof *seq);
-    ElmSampler *smp = calloc((size_t)n, sizeof *smp);
-    int **model_ids = calloc((size_t)n, sizeof *model_ids);
-    float *logits = malloc(sizeof(float) * (size_t)V * (size_t)n);
-    int *feed = malloc(sizeof(int) * (size_t)n);
-    int32_t *picked = malloc(sizeof(int32_t) * (size_t)n);
-    double *lp = malloc(sizeof(double) * (size_t)n);
+    GenSeq *seq = elm_calloc((size_t)n, sizeof *seq, err);
+    ElmSampler *smp = elm_calloc((size_t)n, sizeof *smp, err);
+    int **model_ids = elm_calloc((size_t)n, sizeof *model_ids, err);
+    float *logits = elm_malloc(sizeof(float) * (size_t)V * (size_t)n, err);
+    int *feed = elm_malloc(sizeof(int) * (size_t)n, err);
+    int32_t *picked = elm_malloc(sizeof(int32_t) * (size_t)n, err);
+    double *lp = elm_malloc(sizeof(double) * (size_t)n, err);
     int rc = -1, max_len = 0;
-    if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
+    if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp) goto done;
     for (int b = 0; b < n; b++) {
         const char *pr = prompts && prompts[b] ? prompts[b] : "";
         if (encode_prompt(&seq[b], bpe, eot, pr, max_new, maxT, index[b], &model_ids[b], err) ||
@@ -331,10 +328,10 @@ static int load_prompts(const ElmRun *run, char ***out, int *n_out, ElmError *er
             if (data[i] == '\n') n_file++;
         n_file++;
     }
-    char **pr = calloc((size_t)(n_items + n_file + 1), sizeof *pr);
+    char **pr = elm_calloc((size_t)(n_items + n_file + 1), sizeof *pr, err);
     if (!pr) {
         free(data);
-        return elm_err(err, "out of memory");
+        return -1;
     }
     int n = 0;
     for (int i = 0; i < n_items; i++) pr[n++] = strdup(items[i]);

@@ -113,8 +113,7 @@ static int load_data(const ElmRun *run, TrainData *d, int B, int T, ElmError *er
                        path, d->n_train, d->windows, T + 1, B);
     if (d->windows > UINT32_MAX) return elm_err(err, "%s: too many windows", path);
     d->per_epoch = d->windows / (size_t)B;
-    d->perm = malloc(sizeof(uint32_t) * d->windows);
-    if (!d->perm) return elm_err(err, "out of memory");
+    if (!(d->perm = elm_malloc(sizeof(uint32_t) * d->windows, err))) return -1;
     d->perm_epoch = UINT64_MAX;
     snprintf(path, sizeof path, "%s/val.bin", dir);
     if (elm_file_exists(path)) {
