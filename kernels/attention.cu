@@ -528,8 +528,8 @@ template <int HS>
 static int fwd_v2(ElmCudaCtx *ctx, bf16 *out, float *lse, const bf16 *qkv, int B, int T, int C,
                   int NH, ElmError *err) {
     int smem = 3 * ATT_TILE * (HS + 8) * (int)sizeof(bf16);
-    ELM_CU(
-        cudaFuncSetAttribute(attn_fwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    ELM_CU(err, cudaFuncSetAttribute(attn_fwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                     smem));
     dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
     attn_fwd_v2<HS><<<grid, V2_THREADS, smem, ctx->stream>>>(out, lse, qkv, T, C, NH);
     ELM_CU_LAUNCH("attention forward v2");
@@ -547,8 +547,8 @@ extern "C" int elm_cu_attention_forward(ElmCudaCtx *ctx, ElmBf16 *out_, float *l
     if (version == 1) {
         if (HS > V1_MAX_HS) return elm_err(err, "attention v1: head size %d > %d", HS, V1_MAX_HS);
         int smem = 2 * ATT_TILE * HS * (int)sizeof(float);
-        ELM_CU(
-            cudaFuncSetAttribute(attn_fwd_v1, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+        ELM_CU(err, cudaFuncSetAttribute(attn_fwd_v1, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         smem));
         dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
         attn_fwd_v1<<<grid, ATT_TILE, smem, ctx->stream>>>(out, lse, qkv, T, C, NH);
         ELM_CU_LAUNCH("attention forward v1");
@@ -578,8 +578,8 @@ static int bwd_v2(ElmCudaCtx *ctx, float *dq_acc, bf16 *dqkv, const bf16 *dout, 
     // K, V, 2 x (Q, dO), dS^T, 2 x (lse, D)
     int smem = 6 * ATT_TILE * (HS + 8) * (int)sizeof(bf16) +
                ATT_TILE * (ATT_TILE + 8) * (int)sizeof(bf16) + 4 * ATT_TILE * (int)sizeof(float);
-    ELM_CU(
-        cudaFuncSetAttribute(attn_bwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    ELM_CU(err, cudaFuncSetAttribute(attn_bwd_v2<HS>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                     smem));
     dim3 grid(elm_ceil_div(T, ATT_TILE), NH, B);
     attn_bwd_v2<HS>
         <<<grid, V2_THREADS, smem, ctx->stream>>>(dq_acc, dqkv, dout, qkv, lse, D, T, C, NH);
@@ -604,10 +604,10 @@ extern "C" int elm_cu_attention_backward(ElmCudaCtx *ctx, ElmBf16 *dqkv_, float 
     if (version == 1) {
         if (HS > V1_MAX_HS) return elm_err(err, "attention v1: head size %d > %d", HS, V1_MAX_HS);
         int smem = (2 * ATT_TILE * HS + 2 * ATT_TILE) * (int)sizeof(float);
-        ELM_CU(cudaFuncSetAttribute(attn_bwd_dkdv_v1, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    smem));
-        ELM_CU(cudaFuncSetAttribute(attn_bwd_dq_v1, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    smem));
+        ELM_CU(err, cudaFuncSetAttribute(attn_bwd_dkdv_v1,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+        ELM_CU(err, cudaFuncSetAttribute(attn_bwd_dq_v1,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
         attn_bwd_dkdv_v1<<<grid, ATT_TILE, smem, ctx->stream>>>(dqkv, dout, qkv, lse, D, T, C, NH);
         ELM_CU_LAUNCH("attention backward dK dV v1");
         attn_bwd_dq_v1<<<grid, ATT_TILE, smem, ctx->stream>>>(dqkv, dout, qkv, lse, D, T, C, NH);
@@ -615,7 +615,7 @@ extern "C" int elm_cu_attention_backward(ElmCudaCtx *ctx, ElmBf16 *dqkv_, float 
         return 0;
     }
     if (version != 2) return elm_err(err, "attention: no version %d", version);
-    ELM_CU(cudaMemsetAsync(dq_acc, 0, (size_t)B * T * C * sizeof(float), ctx->stream));
+    ELM_CU(err, cudaMemsetAsync(dq_acc, 0, (size_t)B * T * C * sizeof(float), ctx->stream));
     int rc;
     switch (HS) {
     case 16:

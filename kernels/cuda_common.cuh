@@ -11,13 +11,13 @@
 
 typedef __nv_bfloat16 bf16;
 
-// Every CUDA runtime call goes through ELM_CU: on failure it fills err and returns -1 from the
-// enclosing function, naming the call and the source line.
-#define ELM_CU(call)                                                                               \
+// Every CUDA runtime call goes through ELM_CU(err, call): on failure it fills the ElmError err
+// and returns -1 from the enclosing function, naming the call and the source line.
+#define ELM_CU(e, call)                                                                            \
     do {                                                                                           \
         cudaError_t elm_cu_rc_ = (call);                                                           \
         if (elm_cu_rc_ != cudaSuccess)                                                             \
-            return elm_err(err, "%s:%d: %s: %s", __FILE__, __LINE__, #call,                        \
+            return elm_err(e, "%s:%d: %s: %s", __FILE__, __LINE__, #call,                          \
                            cudaGetErrorString(elm_cu_rc_));                                        \
     } while (0)
 

@@ -18,9 +18,9 @@ extern "C" int elm_cuda_device_count(ElmError *err) {
 }
 
 static int ctx_init(ElmCudaCtx *c, int device, ElmError *err) {
-    ELM_CU(cudaSetDevice(device));
+    ELM_CU(err, cudaSetDevice(device));
     cudaDeviceProp p;
-    ELM_CU(cudaGetDeviceProperties(&p, device));
+    ELM_CU(err, cudaGetDeviceProperties(&p, device));
     c->device = device;
     c->cc = p.major * 10 + p.minor;
     c->sms = p.multiProcessorCount;
@@ -30,12 +30,12 @@ static int ctx_init(ElmCudaCtx *c, int device, ElmError *err) {
                        "%s has compute capability %d.%d; elm's CUDA path needs 8.0+ (bf16 "
                        "tensor cores)",
                        p.name, p.major, p.minor);
-    ELM_CU(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    ELM_CU(err, cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     ELM_CUBLAS(cublasCreate(&c->blas));
     ELM_CUBLAS(cublasSetStream(c->blas, c->stream));
     ELM_CUBLAS(cublasLtCreate(&c->lt));
     c->lt_workspace_bytes = 32u << 20; // Hopper kernels want 32 MiB
-    ELM_CU(cudaMalloc(&c->lt_workspace, c->lt_workspace_bytes));
+    ELM_CU(err, cudaMalloc(&c->lt_workspace, c->lt_workspace_bytes));
     ELM_CUBLAS(cublasSetWorkspace(c->blas, c->lt_workspace, c->lt_workspace_bytes));
     // TMA descriptors are encoded by the driver API; fetched through the runtime so elm needs
     // no link against libcuda. Without it the Hopper matmul (version 3) falls back.
@@ -47,8 +47,8 @@ static int ctx_init(ElmCudaCtx *c, int device, ElmError *err) {
         c->tmap_encode = fn;
     else
         (void)cudaGetLastError();
-    ELM_CU(cudaEventCreate(&c->t0));
-    ELM_CU(cudaEventCreate(&c->t1));
+    ELM_CU(err, cudaEventCreate(&c->t0));
+    ELM_CU(err, cudaEventCreate(&c->t1));
     return 0;
 }
 
@@ -87,7 +87,7 @@ extern "C" int elm_cuda_ctx_sms(const ElmCudaCtx *c) {
 
 extern "C" int elm_cuda_ctx_mem_sample(ElmCudaCtx *c, ElmError *err) {
     size_t free_b = 0, total_b = 0;
-    ELM_CU(cudaMemGetInfo(&free_b, &total_b));
+    ELM_CU(err, cudaMemGetInfo(&free_b, &total_b));
     if (total_b - free_b > c->peak_mem) c->peak_mem = total_b - free_b;
     return 0;
 }
@@ -112,38 +112,38 @@ extern "C" void elm_cuda_free(void *p) {
 
 extern "C" int elm_cuda_h2d(ElmCudaCtx *c, void *dst, const void *src, size_t bytes,
                             ElmError *err) {
-    ELM_CU(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream));
-    ELM_CU(cudaStreamSynchronize(c->stream)); // src may be freed by the caller right after
+    ELM_CU(err, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c->stream));
+    ELM_CU(err, cudaStreamSynchronize(c->stream)); // src may be freed by the caller right after
     return 0;
 }
 
 extern "C" int elm_cuda_d2h(ElmCudaCtx *c, void *dst, const void *src, size_t bytes,
                             ElmError *err) {
-    ELM_CU(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream));
-    ELM_CU(cudaStreamSynchronize(c->stream));
+    ELM_CU(err, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, c->stream));
+    ELM_CU(err, cudaStreamSynchronize(c->stream));
     return 0;
 }
 
 extern "C" int elm_cuda_memset(ElmCudaCtx *c, void *dst, int byte, size_t bytes, ElmError *err) {
-    ELM_CU(cudaMemsetAsync(dst, byte, bytes, c->stream));
+    ELM_CU(err, cudaMemsetAsync(dst, byte, bytes, c->stream));
     return 0;
 }
 
 extern "C" int elm_cuda_sync(ElmCudaCtx *c, ElmError *err) {
-    ELM_CU(cudaStreamSynchronize(c->stream));
-    ELM_CU(cudaGetLastError());
+    ELM_CU(err, cudaStreamSynchronize(c->stream));
+    ELM_CU(err, cudaGetLastError());
     return 0;
 }
 
 extern "C" int elm_cuda_timer_start(ElmCudaCtx *c, ElmError *err) {
-    ELM_CU(cudaEventRecord(c->t0, c->stream));
+    ELM_CU(err, cudaEventRecord(c->t0, c->stream));
     return 0;
 }
 
 extern "C" int elm_cuda_timer_stop(ElmCudaCtx *c, float *ms, ElmError *err) {
-    ELM_CU(cudaEventRecord(c->t1, c->stream));
-    ELM_CU(cudaEventSynchronize(c->t1));
-    ELM_CU(cudaEventElapsedTime(ms, c->t0, c->t1));
+    ELM_CU(err, cudaEventRecord(c->t1, c->stream));
+    ELM_CU(err, cudaEventSynchronize(c->t1));
+    ELM_CU(err, cudaEventElapsedTime(ms, c->t0, c->t1));
     return 0;
 }
 

@@ -114,8 +114,8 @@ extern "C" int elm_cu_layernorm_backward(ElmCudaCtx *ctx, ElmBf16 *dinp, float *
     int blocks = ctx->sms * 2;
     if (blocks > elm_ceil_div(N, 8)) blocks = elm_ceil_div(N, 8);
     size_t smem = 2 * (size_t)C * sizeof(float);
-    ELM_CU(cudaFuncSetAttribute(layernorm_backward_kernel,
-                                cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    ELM_CU(err, cudaFuncSetAttribute(layernorm_backward_kernel,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     layernorm_backward_kernel<<<blocks, 256, smem, ctx->stream>>>(
         (bf16 *)dinp, dweight, dbias, (const bf16 *)dout, (const bf16 *)inp, (const bf16 *)weight,
         mean, rstd, N, C);

@@ -340,7 +340,7 @@ static int launch_v1(ElmCudaCtx *ctx, const MmParams &p, ElmError *err) {
 template <bool TA, bool TB, bool VEC, typename OutT>
 static int launch_v2(ElmCudaCtx *ctx, const MmParams &p, ElmError *err) {
     auto kern = mm_v2<TA, TB, VEC, OutT>;
-    ELM_CU(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, V2_SMEM));
+    ELM_CU(err, cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, V2_SMEM));
     dim3 grid(elm_ceil_div(p.N, V2_BN), elm_ceil_div(p.M, V2_BM));
     kern<<<grid, V2_THREADS, V2_SMEM, ctx->stream>>>(p);
     ELM_CU_LAUNCH("matmul v2");
@@ -386,7 +386,7 @@ static int launch_v3(ElmCudaCtx *ctx, const ElmCuMatmul *mm, const MmParams &p, 
     if (v3_tmap(ctx, &tb, p.b, p.N, p.K, p.ldb, V3_BN, err)) return -1;
     (void)mm;
     auto kern = mm_v3<OutT>;
-    ELM_CU(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, V3_SMEM));
+    ELM_CU(err, cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, V3_SMEM));
     dim3 grid(elm_ceil_div(p.N, V3_BN), elm_ceil_div(p.M, V3_BM));
     kern<<<grid, 256, V3_SMEM, ctx->stream>>>(ta, tb, p);
     ELM_CU_LAUNCH("matmul v3");

@@ -19,6 +19,22 @@ int elm_atomic_open(ElmAtomicFile *af, const char *path, ElmError *err) {
     return 0;
 }
 
+int elm_atomic_open_part(ElmAtomicFile *af, const char *path, ElmError *err) {
+    memset(af, 0, sizeof *af);
+    af->part = 1;
+    snprintf(af->path, sizeof af->path, "%s", path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.part", path);
+    af->f = fopen(af->tmp, "w");
+    if (!af->f) return elm_err(err, "%s: cannot write: %s", af->tmp, strerror(errno));
+    return 0;
+}
+
+int elm_atomic_sync(ElmAtomicFile *af, ElmError *err) {
+    if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0)
+        return elm_err(err, "%s: write failed: %s", af->tmp, strerror(errno));
+    return 0;
+}
+
 static void fsync_dir_of(const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
@@ -41,12 +57,12 @@ int elm_atomic_commit(ElmAtomicFile *af, ElmError *err) {
     if (fclose(af->f) != 0) bad = 1, saved = errno;
     af->f = NULL;
     if (bad) {
-        unlink(af->tmp);
-        return elm_err(err, "%s: write failed: %s", af->path, strerror(saved));
+        if (!af->part) unlink(af->tmp);
+        return elm_err(err, "%s: write failed: %s", af->part ? af->tmp : af->path, strerror(saved));
     }
     if (rename(af->tmp, af->path) != 0) {
         saved = errno;
-        unlink(af->tmp);
+        if (!af->part) unlink(af->tmp);
         return elm_err(err, "%s: cannot rename into place: %s", af->path, strerror(saved));
     }
     fsync_dir_of(af->path);

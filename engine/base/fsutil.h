@@ -15,9 +15,16 @@ typedef struct ElmAtomicFile {
     FILE *f;
     char path[4096];
     char tmp[4096];
+    int part; // opened by elm_atomic_open_part
 } ElmAtomicFile;
 
 int elm_atomic_open(ElmAtomicFile *af, const char *path, ElmError *err);
+// The same under the fixed temporary name "<path>.part", for an output written over a long
+// run (a look at the folder shows it under way). Its write errors name the ".part", and a
+// commit that fails leaves the ".part" in place with what was written so far.
+int elm_atomic_open_part(ElmAtomicFile *af, const char *path, ElmError *err);
+// Flushes and fsyncs what was written so far (mid-write); the error names the temporary file.
+int elm_atomic_sync(ElmAtomicFile *af, ElmError *err);
 // Flushes, fsyncs, renames into place and fsyncs the folder. Closes the file either way.
 int elm_atomic_commit(ElmAtomicFile *af, ElmError *err);
 // Closes and removes the temporary file (safe to call after a commit, then a no-op).

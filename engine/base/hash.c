@@ -23,10 +23,10 @@ int elm_hash_file(const char *path, char hex[17], ElmError *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return elm_err(err, "%s: cannot read: %s", path, strerror(errno));
     static const size_t CH = 1 << 20;
-    unsigned char *buf = malloc(CH);
+    unsigned char *buf = elm_malloc(CH, err);
     if (!buf) {
         fclose(f);
-        return elm_err(err, "out of memory");
+        return -1;
     }
     uint64_t h = ELM_HASH_FILE_SEED;
     size_t got;

@@ -146,8 +146,8 @@ static int set_value(ElmCfgValue *v, const char *text, const char *where, ElmErr
         break;
     }
     case ELM_CFG_LIST: {
-        char **items = realloc(v->items, sizeof(char *) * (size_t)(v->n_items + 1));
-        if (!items) return elm_err(err, "out of memory");
+        char **items = elm_realloc(v->items, sizeof(char *) * (size_t)(v->n_items + 1), err);
+        if (!items) return -1;
         v->items = items;
         if (!(v->items[v->n_items] = dupstr(text))) return elm_err(err, "out of memory");
         v->n_items++;

@@ -18,13 +18,7 @@ typedef struct Prompt {
 typedef struct Slot {
     long long req; // request offset (index = first_index + req); -1 = idle
     int prompt;    // which Prompt
-    int model_len;
-    char *bytes;
-    size_t n_bytes, cap_bytes, prompt_bytes, n_chars;
-    size_t *tok_end; // (max_new) byte end of each new token
-    double *logprob; // (max_new)
-    int n_new;
-    const char *stop;
+    ElmGenSeq t;   // its text (tok_end and logprob hold max_new_tokens) and its stop
 } Slot;
 
 // Finished texts not yet emitted: a ring over request offsets [emitted, emitted + cap).
@@ -43,16 +37,13 @@ static void free_prompts(Prompt *pr, int n) {
 static Prompt *encode_prompts(const ElmBatchJob *job, int *n_out, ElmError *err) {
     int n = job->n_prompts > 0 ? job->n_prompts : 1;
     int eot = job->bpe ? elm_bpe_eot(job->bpe) : -1;
-    Prompt *pr = calloc((size_t)n, sizeof *pr);
-    if (!pr) {
-        elm_err(err, "out of memory");
-        return NULL;
-    }
+    Prompt *pr = elm_calloc((size_t)n, sizeof *pr, err);
+    if (!pr) return NULL;
     for (int i = 0; i < n; i++) {
         const char *text = job->n_prompts > 0 && job->prompts[i] ? job->prompts[i] : "";
         size_t cap = 16, n_ids = 0;
-        int32_t *ids = malloc(sizeof(int32_t) * cap);
-        if (!ids) goto oom;
+        int32_t *ids = elm_malloc(sizeof(int32_t) * cap, err);
+        if (!ids) goto fail;
         pr[i].ids = ids;
         if (eot >= 0) ids[n_ids++] = eot;
         if (text[0] && !job->bpe) {
@@ -82,8 +73,6 @@ static Prompt *encode_prompts(const ElmBatchJob *job, int *n_out, ElmError *err)
     }
     *n_out = n;
     return pr;
-oom:
-    elm_err(err, "out of memory");
 fail:
     free_prompts(pr, n);
     return NULL;
@@ -113,57 +102,21 @@ static int begin(const ElmBatchJob *job, ElmBatchBackend *be, const Prompt *pr, 
     s->prompt = (int)(req % n_pr);
     const Prompt *p = &pr[s->prompt];
     const char *text = prompt_text(job, s->prompt);
-    s->n_bytes = 0;
-    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, text, strlen(text)))
+    s->t.n_bytes = 0;
+    if (elm_text_append(&s->t.bytes, &s->t.n_bytes, &s->t.cap_bytes, text, strlen(text)))
         return elm_err(err, "out of memory");
-    s->prompt_bytes = s->n_bytes;
-    s->n_chars = p->chars;
-    s->model_len = p->n;
-    s->n_new = 0;
-    s->stop = NULL;
+    s->t.prompt_bytes = s->t.n_bytes;
+    s->t.n_chars = p->chars;
+    s->t.model_len = p->n;
+    s->t.n_new = 0;
+    s->t.stop = NULL;
     return be->start(be->self, slot, job->first_index + (uint64_t)req, p->ids, p->n, p->skip, err);
-}
-
-// Takes the token sampled at position s->n_new and decides whether the sequence goes on
-// (generate.c's accept_token: the same order of stop rules).
-static void accept(const ElmBatchJob *job, Slot *s, int cap, int eot, int32_t tok, double lp) {
-    const ElmGenParams *p = job->params;
-    if (tok < 0) {
-        s->stop = "banned";
-        return;
-    }
-    if (tok == eot) {
-        s->stop = "eot";
-        return;
-    }
-    size_t len = 0;
-    char idbuf[24];
-    const char *b = job->bpe ? elm_bpe_token_bytes(job->bpe, tok, &len) : NULL;
-    if (!b) {
-        len = (size_t)snprintf(idbuf, sizeof idbuf, "%s<%d>", s->n_bytes ? " " : "", (int)tok);
-        b = idbuf;
-    }
-    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, b, len)) {
-        s->stop = "oom";
-        return;
-    }
-    s->n_chars = elm_text_chars(s->bytes, s->n_bytes);
-    s->tok_end[s->n_new] = s->n_bytes;
-    s->logprob[s->n_new] = lp;
-    s->n_new++;
-    s->model_len++;
-    if (s->n_chars > (size_t)p->max_chars)
-        s->stop = "max_chars";
-    else if (s->n_new >= p->max_new_tokens)
-        s->stop = "max_tokens";
-    else if (s->model_len > cap)
-        s->stop = "context";
 }
 
 // The cut and the mean log-probability of a finished slot.
 static int finish(const ElmGenParams *p, const Slot *s, ElmGenText *out) {
-    return elm_gen_finish(p, s->bytes, s->n_bytes, s->prompt_bytes, s->tok_end, s->logprob,
-                          s->n_new, s->stop, out);
+    return elm_gen_finish(p, s->t.bytes, s->t.n_bytes, s->t.prompt_bytes, s->t.tok_end,
+                          s->t.logprob, s->t.n_new, s->t.stop, out);
 }
 
 // Room in the ring for offset `req` (grows it, keeping each held text at its offset).
@@ -207,6 +160,104 @@ static int held_flush(const ElmBatchJob *job, Held *h, ElmError *err) {
     return 0;
 }
 
+// The scheduler's state: the prompts, the slots, one step's per-slot arrays (S each) and the
+// finished texts held for in-order output.
+typedef struct Sched {
+    Prompt *pr;
+    int n_pr, S;
+    Slot *slot;
+    uint8_t *live, *cont;
+    int *pos;
+    int32_t *tok;
+    double *lp;
+    Held held;
+} Sched;
+
+// Allocates S idle slots of max_new_tokens each (r->pr holds the prompts).
+static int sched_open(Sched *r, const ElmBatchJob *job, int S, ElmError *err) {
+    const int max_new = job->params->max_new_tokens;
+    r->S = S;
+    r->slot = elm_calloc((size_t)S, sizeof *r->slot, err);
+    r->live = elm_calloc((size_t)S, 1, err), r->cont = elm_calloc((size_t)S, 1, err);
+    r->pos = elm_calloc((size_t)S, sizeof *r->pos, err);
+    r->tok = elm_calloc((size_t)S, sizeof *r->tok, err);
+    r->lp = elm_calloc((size_t)S, sizeof *r->lp, err);
+    if (!r->slot || !r->live || !r->cont || !r->pos || !r->tok || !r->lp) return -1;
+    for (int s = 0; s < S; s++) {
+        r->slot[s].req = -1;
+        r->slot[s].t.tok_end = elm_malloc(sizeof(size_t) * (size_t)max_new, err);
+        r->slot[s].t.logprob = elm_malloc(sizeof(double) * (size_t)max_new, err);
+        if (!r->slot[s].t.tok_end || !r->slot[s].t.logprob) return -1;
+    }
+    return 0;
+}
+
+static void sched_close(Sched *r) {
+    Held *h = &r->held;
+    for (long long i = 0; i < h->cap; i++)
+        if (h->have[i]) elm_gen_text_free(&h->text[i]);
+    free(h->text);
+    free(h->have);
+    for (int s = 0; r->slot && s < r->S; s++) {
+        free(r->slot[s].t.bytes);
+        free(r->slot[s].t.tok_end);
+        free(r->slot[s].t.logprob);
+    }
+    free(r->slot);
+    free(r->live);
+    free(r->cont);
+    free(r->pos);
+    free(r->tok);
+    free(r->lp);
+    free_prompts(r->pr, r->n_pr);
+}
+
+// Takes each live slot's sampled token; a slot that stops is cut into the held texts and goes
+// idle (cont[s] = 0), the others go on (cont[s] = 1).
+static int take_tokens(const ElmBatchJob *job, Sched *r, int cap, int eot, ElmBatchStats *st,
+                       ElmError *err) {
+    const ElmGenParams *p = job->params;
+    Held *held = &r->held;
+    for (int s = 0; s < r->S; s++) {
+        r->cont[s] = 0;
+        if (!r->live[s]) continue;
+        Slot *sl = &r->slot[s];
+        elm_generate_stop(&sl->t, job->bpe, p, eot, cap, r->tok[s], r->lp[s]);
+        if (r->tok[s] >= 0) st->new_tokens++;
+        if (!sl->t.stop) {
+            r->cont[s] = 1;
+            continue;
+        }
+        if (strcmp(sl->t.stop, "oom") == 0 || held_reserve(held, sl->req))
+            return elm_err(err, "out of memory");
+        ElmGenText *t = &held->text[sl->req % held->cap];
+        memset(t, 0, sizeof *t);
+        if (finish(p, sl, t)) return elm_err(err, "out of memory");
+        held->have[sl->req % held->cap] = 1;
+        held->n++;
+        if (held->n > st->max_held) st->max_held = held->n;
+        st->requests++;
+        sl->req = -1;
+    }
+    return 0;
+}
+
+// Slots that finished take the next requests now; the backend prefills them before the next
+// sample, while the others advance by their sampled token. Counts the live slots.
+static int refill(const ElmBatchJob *job, ElmBatchBackend *be, Sched *r, long long *next,
+                  int *n_live, ElmError *err) {
+    *n_live = 0;
+    for (int s = 0; s < r->S; s++) {
+        r->live[s] = r->cont[s];
+        if (!r->cont[s] && r->slot[s].req < 0 && *next < job->count) {
+            if (begin(job, be, r->pr, r->n_pr, &r->slot[s], s, (*next)++, err)) return -1;
+            r->live[s] = 1;
+        }
+        *n_live += r->live[s];
+    }
+    return 0;
+}
+
 int elm_batch_run(const ElmBatchJob *job, ElmBatchBackend *be, ElmBatchStats *stats,
                   ElmError *err) {
     const ElmGenParams *p = job->params;
@@ -216,104 +267,38 @@ int elm_batch_run(const ElmBatchJob *job, ElmBatchBackend *be, ElmBatchStats *st
     if (job->bpe && elm_bpe_vocab_size(job->bpe) > be->vocab)
         return elm_err(err, "the vocabulary has %d tokens but the model only %d",
                        elm_bpe_vocab_size(job->bpe), be->vocab);
-    int n_pr = 0, cap = 0, rc = -1;
+    int cap = 0, rc = -1;
     const int S = be->slots, eot = job->bpe ? elm_bpe_eot(job->bpe) : -1;
     if (elm_batch_capacity(job, &cap, err)) return -1;
-    Prompt *pr = encode_prompts(job, &n_pr, err);
-    if (!pr) return -1;
-    Slot *slot = calloc((size_t)S, sizeof *slot);
-    uint8_t *live = calloc((size_t)S, 1), *cont = calloc((size_t)S, 1);
-    int *pos = calloc((size_t)S, sizeof *pos);
-    int32_t *tok = calloc((size_t)S, sizeof *tok);
-    double *lp = calloc((size_t)S, sizeof *lp);
-    Held held = {0};
-    if (!slot || !live || !cont || !pos || !tok || !lp) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
-    for (int s = 0; s < S; s++) {
-        slot[s].req = -1;
-        slot[s].tok_end = malloc(sizeof(size_t) * (size_t)p->max_new_tokens);
-        slot[s].logprob = malloc(sizeof(double) * (size_t)p->max_new_tokens);
-        if (!slot[s].tok_end || !slot[s].logprob) {
-            elm_err(err, "out of memory");
-            goto done;
-        }
-    }
+    Sched r = {0};
+    if (!(r.pr = encode_prompts(job, &r.n_pr, err))) return -1;
+    if (sched_open(&r, job, S, err)) goto done;
+    // The first requests fill the slots.
     long long next = 0;
     int n_live = 0;
     for (int s = 0; s < S && next < job->count; s++, n_live++) {
-        if (begin(job, be, pr, n_pr, &slot[s], s, next++, err)) goto done;
-        live[s] = 1;
+        if (begin(job, be, r.pr, r.n_pr, &r.slot[s], s, next++, err)) goto done;
+        r.live[s] = 1;
     }
+    // Each step: sample every live slot, take the tokens, emit what is in order, refill.
     while (n_live > 0) {
-        for (int s = 0; s < S; s++) pos[s] = slot[s].n_new;
-        if (be->sample(be->self, live, pos, tok, lp, err)) goto done;
+        for (int s = 0; s < S; s++) r.pos[s] = r.slot[s].t.n_new;
+        if (be->sample(be->self, r.live, r.pos, r.tok, r.lp, err)) goto done;
         st.steps++;
         st.busy += n_live;
         st.total += S;
-        for (int s = 0; s < S; s++) {
-            cont[s] = 0;
-            if (!live[s]) continue;
-            Slot *sl = &slot[s];
-            accept(job, sl, cap, eot, tok[s], lp[s]);
-            if (tok[s] >= 0) st.new_tokens++;
-            if (!sl->stop) {
-                cont[s] = 1;
-                continue;
-            }
-            if (strcmp(sl->stop, "oom") == 0 || held_reserve(&held, sl->req)) {
-                elm_err(err, "out of memory");
-                goto done;
-            }
-            ElmGenText *t = &held.text[sl->req % held.cap];
-            memset(t, 0, sizeof *t);
-            if (finish(p, sl, t)) {
-                elm_err(err, "out of memory");
-                goto done;
-            }
-            held.have[sl->req % held.cap] = 1;
-            held.n++;
-            if (held.n > st.max_held) st.max_held = held.n;
-            st.requests++;
-            sl->req = -1;
-        }
-        if (held_flush(job, &held, err)) goto done;
-        // Slots that finished take the next requests now; the backend prefills them before
-        // the next sample, while the others advance by their sampled token.
-        n_live = 0;
-        for (int s = 0; s < S; s++) {
-            live[s] = cont[s];
-            if (!cont[s] && slot[s].req < 0 && next < job->count) {
-                if (begin(job, be, pr, n_pr, &slot[s], s, next++, err)) goto done;
-                live[s] = 1;
-            }
-            n_live += live[s];
-        }
-        if (n_live > 0 && be->advance(be->self, cont, tok, err)) goto done;
+        if (take_tokens(job, &r, cap, eot, &st, err) || held_flush(job, &r.held, err) ||
+            refill(job, be, &r, &next, &n_live, err))
+            goto done;
+        if (n_live > 0 && be->advance(be->self, r.cont, r.tok, err)) goto done;
     }
-    if (held.n != 0 || held.emitted != job->count) {
-        elm_err(err, "batcher: %lld of %lld texts emitted", held.emitted, job->count);
+    if (r.held.n != 0 || r.held.emitted != job->count) {
+        elm_err(err, "batcher: %lld of %lld texts emitted", r.held.emitted, job->count);
         goto done;
     }
     rc = 0;
 done:
-    for (long long i = 0; i < held.cap; i++)
-        if (held.have[i]) elm_gen_text_free(&held.text[i]);
-    free(held.text);
-    free(held.have);
-    for (int s = 0; slot && s < S; s++) {
-        free(slot[s].bytes);
-        free(slot[s].tok_end);
-        free(slot[s].logprob);
-    }
-    free(slot);
-    free(live);
-    free(cont);
-    free(pos);
-    free(tok);
-    free(lp);
-    free_prompts(pr, n_pr);
+    sched_close(&r);
     if (stats) *stats = st;
     return rc;
 }

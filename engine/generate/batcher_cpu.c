@@ -85,11 +85,8 @@ ElmBatchBackend *elm_batch_cpu_create(ElmGpt2 *m, const ElmGenParams *p, int eot
                 m->config.n_ctx);
         return NULL;
     }
-    CpuBackend *c = calloc(1, sizeof *c);
-    if (!c) {
-        elm_err(err, "out of memory");
-        return NULL;
-    }
+    CpuBackend *c = elm_calloc(1, sizeof *c, err);
+    if (!c) return NULL;
     c->be = (ElmBatchBackend){.self = c,
                               .slots = slots,
                               .vocab = V,
@@ -100,26 +97,21 @@ ElmBatchBackend *elm_batch_cpu_create(ElmGpt2 *m, const ElmGenParams *p, int eot
     c->p = *p;
     c->eot = eot;
     c->cap = cap;
-    c->smp = calloc((size_t)slots, sizeof *c->smp);
-    c->index = calloc((size_t)slots, sizeof *c->index);
-    c->ctx = calloc((size_t)slots, sizeof *c->ctx);
-    c->n_ctx = calloc((size_t)slots, sizeof *c->n_ctx);
-    c->pending = calloc((size_t)slots, sizeof *c->pending);
-    c->n_pending = calloc((size_t)slots, sizeof *c->n_pending);
-    c->logits = malloc(sizeof(float) * (size_t)V * (size_t)slots);
-    c->feed = calloc((size_t)slots, sizeof *c->feed);
+    c->smp = elm_calloc((size_t)slots, sizeof *c->smp, err);
+    c->index = elm_calloc((size_t)slots, sizeof *c->index, err);
+    c->ctx = elm_calloc((size_t)slots, sizeof *c->ctx, err);
+    c->n_ctx = elm_calloc((size_t)slots, sizeof *c->n_ctx, err);
+    c->pending = elm_calloc((size_t)slots, sizeof *c->pending, err);
+    c->n_pending = elm_calloc((size_t)slots, sizeof *c->n_pending, err);
+    c->logits = elm_malloc(sizeof(float) * (size_t)V * (size_t)slots, err);
+    c->feed = elm_calloc((size_t)slots, sizeof *c->feed, err);
     if (!c->smp || !c->index || !c->ctx || !c->n_ctx || !c->pending || !c->n_pending ||
-        !c->logits || !c->feed) {
-        elm_err(err, "out of memory");
+        !c->logits || !c->feed)
         goto fail;
-    }
     for (int s = 0; s < slots; s++) {
-        c->ctx[s] = malloc(sizeof(int32_t) * (size_t)cap);
-        c->pending[s] = malloc(sizeof(int) * (size_t)cap);
-        if (!c->ctx[s] || !c->pending[s]) {
-            elm_err(err, "out of memory");
-            goto fail;
-        }
+        c->ctx[s] = elm_malloc(sizeof(int32_t) * (size_t)cap, err);
+        c->pending[s] = elm_malloc(sizeof(int) * (size_t)cap, err);
+        if (!c->ctx[s] || !c->pending[s]) goto fail;
         if (elm_sampler_init(&c->smp[s], &p->sample, V, err)) goto fail;
     }
     if (elm_gpt2_kv_alloc(m, slots, cap, err)) goto fail;

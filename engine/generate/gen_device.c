@@ -10,11 +10,9 @@
 #include "kernels/gpu/gpu.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 // device is generate.device's enum index (0 cpu, 1 cuda, 2 auto). Returns 1 for the GPU, 0 for
 // the CPU, -1 (err filled) for cuda in a build or on a machine without a usable GPU.
@@ -45,64 +43,40 @@ static int check_prompts(char **prompts, int n_prompts, int max_chars, ElmError 
     return 0;
 }
 
-// The output file of a run: <run>/generated/<tweets|stories>.jsonl, written as a ".part".
-typedef struct GenOut {
-    FILE *f;
-    char gdir[4096], path[4096], part[4096];
-} GenOut;
-
-static int out_open(ElmRun *run, ElmGenMode mode, GenOut *o, ElmError *err) {
-    elm_run_path(run, "generated", o->gdir, sizeof o->gdir);
-    if (elm_mkdirs(o->gdir, err)) return -1;
-    snprintf(o->path, sizeof o->path, "%s/%s", o->gdir,
+// The output file of a run: <run>/generated/<tweets|stories>.jsonl, written as a ".part"
+// and renamed into place at the end.
+static int out_open(ElmRun *run, ElmGenMode mode, ElmAtomicFile *o, ElmError *err) {
+    char gdir[4096], path[4096];
+    elm_run_path(run, "generated", gdir, sizeof gdir);
+    if (elm_mkdirs(gdir, err)) return -1;
+    snprintf(path, sizeof path, "%s/%s", gdir,
              mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
-    snprintf(o->part, sizeof o->part, "%s.part", o->path);
-    if (!(o->f = fopen(o->part, "w")))
-        return elm_err(err, "%s: cannot write: %s", o->part, strerror(errno));
-    return 0;
-}
-
-// Closes the ".part", renames it into place and makes the rename durable.
-static int out_commit(GenOut *o, ElmError *err) {
-    int bad = fclose(o->f) != 0;
-    o->f = NULL;
-    if (bad) return elm_err(err, "%s: write failed: %s", o->part, strerror(errno));
-    if (rename(o->part, o->path) != 0)
-        return elm_err(err, "%s: cannot rename into place: %s", o->path, strerror(errno));
-    int dfd = open(o->gdir, O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return elm_atomic_open_part(o, path, err);
 }
 
 // Writes one finished batch and makes it reach the disk before the next starts.
-static int write_batch(GenOut *o, const ElmGenParams *p, const char **bp, const uint64_t *idx,
-                       ElmGenText *texts, int n, long long *new_tokens, ElmError *err) {
+static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
+                       const uint64_t *idx, ElmGenText *texts, int n, long long *new_tokens,
+                       ElmError *err) {
     int bad = 0;
     for (int b = 0; b < n; b++) {
         if (elm_generate_write_line(o->f, bp[b], &texts[b], idx[b], p->seed)) bad = 1;
         *new_tokens += texts[b].n_tokens;
         elm_gen_text_free(&texts[b]);
     }
-    if (bad || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)
-        return elm_err(err, "%s: write failed: %s", o->part, strerror(errno));
-    return 0;
+    if (bad) return elm_err(err, "%s: write failed: %s", o->tmp, strerror(errno));
+    return elm_atomic_sync(o, err);
 }
 
 // The batches of the CPU run: count texts, batch at a time, prompts taken round-robin.
 static int cpu_batches(ElmRun *run, ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
-                       char **prompts, int n_prompts, long long count, int batch, GenOut *o,
+                       char **prompts, int n_prompts, long long count, int batch, ElmAtomicFile *o,
                        ElmError *err) {
-    ElmGenText *texts = calloc((size_t)batch, sizeof *texts);
-    const char **bp = calloc((size_t)batch, sizeof *bp);
-    uint64_t *idx = calloc((size_t)batch, sizeof *idx);
+    ElmGenText *texts = elm_calloc((size_t)batch, sizeof *texts, err);
+    const char **bp = elm_calloc((size_t)batch, sizeof *bp, err);
+    uint64_t *idx = elm_calloc((size_t)batch, sizeof *idx, err);
     int rc = -1;
-    if (!texts || !bp || !idx) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
+    if (!texts || !bp || !idx) goto done;
     ElmProgress prog;
     elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
                        (uint64_t)count, run->quiet);
@@ -139,15 +113,15 @@ static int cpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError
     ElmBpe *bpe = elm_generate_load_bpe(run, dir, err);
     char **prompts = NULL;
     int n_prompts = 0, rc = -1;
-    GenOut o = {0};
+    ElmAtomicFile o = {0};
     if (!bpe || elm_generate_load_prompts(run, &prompts, &n_prompts, err)) goto done;
     if (check_prompts(prompts, n_prompts, p->max_chars, err)) goto done;
     if (batch > count && count > 0) batch = (int)count;
     if (out_open(run, p->mode, &o, err)) goto done;
     if (cpu_batches(run, &m, bpe, p, prompts, n_prompts, count, batch, &o, err)) goto done;
-    rc = out_commit(&o, err);
+    rc = elm_atomic_commit(&o, err);
 done:
-    if (o.f) fclose(o.f);
+    if (o.f) fclose(o.f); // the ".part" stays: what the failed run wrote
     elm_generate_free_prompts(prompts, n_prompts);
     if (bpe) elm_bpe_free(bpe);
     elm_gpt2_free(&m);
@@ -158,8 +132,7 @@ done:
 
 // The output file while texts arrive.
 typedef struct Sink {
-    FILE *f;
-    const char *part;
+    ElmAtomicFile out;
     uint64_t seed;
     long long lines, since_sync, sync_every, tokens;
     ElmProgress prog;
@@ -167,8 +140,7 @@ typedef struct Sink {
 } Sink;
 
 static int sink_sync(Sink *k, ElmError *err) {
-    if (fflush(k->f) != 0 || fsync(fileno(k->f)) != 0)
-        return elm_err(err, "%s: write failed: %s", k->part, strerror(errno));
+    if (elm_atomic_sync(&k->out, err)) return -1;
     k->since_sync = 0;
     return 0;
 }
@@ -176,8 +148,8 @@ static int sink_sync(Sink *k, ElmError *err) {
 static int emit_line(void *user, uint64_t index, const char *prompt, const ElmGenText *t,
                      ElmError *err) {
     Sink *k = user;
-    if (elm_generate_write_line(k->f, prompt, t, index, k->seed))
-        return elm_err(err, "%s: write failed: %s", k->part, strerror(errno));
+    if (elm_generate_write_line(k->out.f, prompt, t, index, k->seed))
+        return elm_err(err, "%s: write failed: %s", k->out.tmp, strerror(errno));
     k->lines++;
     k->tokens += t->n_tokens;
     if (++k->since_sync >= k->sync_every && sink_sync(k, err)) return -1;
@@ -194,7 +166,7 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError
     int slots = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
     if (count > 0 && slots > count) slots = (int)count;
     if (slots < 1) slots = 1;
-    char dir[4096], gdir[4096], path[4096], part[4096];
+    char dir[4096];
     if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
     ElmGpt2 m;
     if (elm_hf_load(dir, &m, err)) return -1;
@@ -217,16 +189,7 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError
     // Prompts are checked (and the slot size found) before anything is written.
     if (elm_batch_capacity(&job, &cap, err)) goto done;
     if (!(be = elm_batch_cuda_create(NULL, &m, p, elm_bpe_eot(bpe), slots, cap, 1, err))) goto done;
-    elm_run_path(run, "generated", gdir, sizeof gdir);
-    if (elm_mkdirs(gdir, err)) goto done;
-    snprintf(path, sizeof path, "%s/%s", gdir,
-             p->mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
-    snprintf(part, sizeof part, "%s.part", path);
-    if (!(k.f = fopen(part, "w"))) {
-        elm_err(err, "%s: cannot write: %s", part, strerror(errno));
-        goto done;
-    }
-    k.part = part;
+    if (out_open(run, p->mode, &k.out, err)) goto done;
     k.seed = p->seed;
     k.sync_every = slots;
     elm_progress_start(&k.prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
@@ -237,27 +200,10 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError
     snprintf(k.prog.extra, sizeof k.prog.extra, "%.0f tok/s on the GPU, slots %.1f%% busy",
              k.tokens / (elm_now() - k.t0 + 1e-9), 100.0 * st.busy / (st.total ? st.total : 1));
     elm_progress_finish(&k.prog);
-    int bad = fclose(k.f) != 0;
-    k.f = NULL;
-    if (bad) {
-        elm_err(err, "%s: write failed: %s", part, strerror(errno));
-        goto done;
-    }
-    if (rename(part, path) != 0) {
-        elm_err(err, "%s: cannot rename into place: %s", path, strerror(errno));
-        goto done;
-    }
-    int dfd = open(gdir, O_RDONLY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    if (elm_atomic_commit(&k.out, err)) goto done;
     rc = 0;
 done:
-    if (k.f) {
-        fclose(k.f);
-        unlink(part); // no partial output: the run failed
-    }
+    elm_atomic_abort(&k.out); // no partial output: the run failed (a no-op after the commit)
     elm_batch_cuda_free(be);
     elm_generate_free_prompts(prompts, n_prompts);
     if (bpe) elm_bpe_free(bpe);

@@ -21,24 +21,18 @@
 
 // What one sequence of a batch accumulates while it is sampled.
 typedef struct GenSeq {
+    ElmGenSeq t;  // the text and its stop
     int32_t *ctx; // sampler context: prompt ids then new ids
-    int n_prompt, n_ctx, model_len;
-    char *bytes; // prompt + new token bytes
-    size_t n_bytes, cap_bytes, prompt_bytes;
-    size_t *tok_end; // byte end of each new token
-    double *logprob; // raw-model log-probability of each new token
-    int n_new;
-    size_t n_chars;
-    const char *stop;
+    int n_prompt, n_ctx;
     int32_t next;
 } GenSeq;
 
 static void free_seqs(GenSeq *seq, int n) {
     for (int b = 0; seq && b < n; b++) {
         free(seq[b].ctx);
-        free(seq[b].bytes);
-        free(seq[b].tok_end);
-        free(seq[b].logprob);
+        free(seq[b].t.bytes);
+        free(seq[b].t.tok_end);
+        free(seq[b].t.logprob);
     }
     free(seq);
 }
@@ -72,8 +66,8 @@ int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, siz
 
 // Cuts a finished sequence and fills out.
 static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
-    return elm_gen_finish(p, s->bytes, s->n_bytes, s->prompt_bytes, s->tok_end, s->logprob,
-                          s->n_new, s->stop, out);
+    return elm_gen_finish(p, s->t.bytes, s->t.n_bytes, s->t.prompt_bytes, s->t.tok_end,
+                          s->t.logprob, s->t.n_new, s->t.stop, out);
 }
 
 // Encodes prompt b: s->ctx gets the prompt ids (room for max_new more), *model_ids the model's
@@ -81,8 +75,8 @@ static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
 static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, int max_new,
                          int maxT, uint64_t index, int **model_ids, ElmError *err) {
     size_t cap = 16, n_ids = 0;
-    int32_t *ids = malloc(sizeof(int32_t) * cap);
-    if (!ids) return elm_err(err, "out of memory");
+    int32_t *ids = elm_malloc(sizeof(int32_t) * cap, err);
+    if (!ids) return -1;
     if (eot >= 0) ids[n_ids++] = eot;
     if (pr[0] && !bpe) {
         free(ids);
@@ -103,36 +97,28 @@ static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, 
                        (unsigned long long)index, n_ids - (size_t)start, maxT);
     }
     s->n_prompt = s->n_ctx = (int)n_ids - start;
-    s->model_len = (int)n_ids;
+    s->t.model_len = (int)n_ids;
     s->ctx = malloc(sizeof(int32_t) * (size_t)(s->n_prompt + max_new + 1));
-    s->tok_end = malloc(sizeof(size_t) * (size_t)(max_new + 1));
-    s->logprob = malloc(sizeof(double) * (size_t)(max_new + 1));
+    s->t.tok_end = malloc(sizeof(size_t) * (size_t)(max_new + 1));
+    s->t.logprob = malloc(sizeof(double) * (size_t)(max_new + 1));
     *model_ids = malloc(sizeof(int) * n_ids);
-    if (!s->ctx || !s->tok_end || !s->logprob || !*model_ids ||
-        elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, pr, strlen(pr))) {
+    if (!s->ctx || !s->t.tok_end || !s->t.logprob || !*model_ids ||
+        elm_text_append(&s->t.bytes, &s->t.n_bytes, &s->t.cap_bytes, pr, strlen(pr))) {
         free(ids);
         return elm_err(err, "out of memory");
     }
     memcpy(s->ctx, ids + start, sizeof(int32_t) * (size_t)s->n_prompt);
     for (size_t i = 0; i < n_ids; i++) (*model_ids)[i] = ids[i];
     free(ids);
-    s->prompt_bytes = s->n_bytes;
-    s->n_chars = elm_text_chars(s->bytes, s->n_bytes);
+    s->t.prompt_bytes = s->t.n_bytes;
+    s->t.n_chars = elm_text_chars(s->t.bytes, s->t.n_bytes);
     return 0;
 }
 
-// Takes the token sampled for s at position pos (tok < 0: nothing was left) and decides
-// whether the sequence goes on.
-static void accept_token(GenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, int eot, int kvT,
-                         int pos, int32_t tok, double logprob) {
-    if (tok < 0) {
-        s->stop = "banned";
-        return;
-    }
-    if (tok == eot) {
-        s->stop = "eot";
-        return;
-    }
+const char *elm_generate_stop(ElmGenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, int eot,
+                              int ctx_cap, int32_t tok, double logprob) {
+    if (tok < 0) return s->stop = "banned";
+    if (tok == eot) return s->stop = "eot";
     size_t len = 0;
     char idbuf[24];
     const char *b = bpe ? elm_bpe_token_bytes(bpe, tok, &len) : NULL;
@@ -141,25 +127,30 @@ static void accept_token(GenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, in
         len = (size_t)snprintf(idbuf, sizeof idbuf, "%s<%d>", s->n_bytes ? " " : "", (int)tok);
         b = idbuf;
     }
-    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, b, len)) {
-        s->stop = "oom";
-        return;
-    }
+    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, b, len)) return s->stop = "oom";
     // Count over the whole text: a character may be split across tokens.
     s->n_chars = elm_text_chars(s->bytes, s->n_bytes);
-    s->ctx[s->n_ctx++] = tok;
     s->tok_end[s->n_new] = s->n_bytes;
     s->logprob[s->n_new] = logprob;
     s->n_new++;
     s->model_len++;
     if (s->n_chars > (size_t)p->max_chars)
         s->stop = "max_chars";
-    else if (pos + 1 >= p->max_new_tokens)
+    else if (s->n_new >= p->max_new_tokens)
         s->stop = "max_tokens";
-    else if (s->model_len > kvT)
+    else if (s->model_len > ctx_cap)
         s->stop = "context";
-    else
-        s->next = tok;
+    return s->stop;
+}
+
+// Takes the token sampled for s (tok < 0: nothing was left) into its text and its sampler
+// context, and decides whether the sequence goes on.
+static void accept_token(GenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, int eot, int kvT,
+                         int32_t tok, double logprob) {
+    int taken = s->t.n_new;
+    elm_generate_stop(&s->t, bpe, p, eot, kvT, tok, logprob);
+    if (s->t.n_new > taken) s->ctx[s->n_ctx++] = tok;
+    if (!s->t.stop) s->next = tok;
 }
 
 int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
@@ -175,27 +166,24 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
         return elm_err(err, "the vocabulary has %d tokens but the model only %d",
                        elm_bpe_vocab_size(bpe), V);
     memset(out, 0, sizeof(ElmGenText) * (size_t)n);
-    GenSeq *seq = calloc((size_t)n, sizeof *seq);
-    ElmSampler *smp = calloc((size_t)n, sizeof *smp);
-    int **model_ids = calloc((size_t)n, sizeof *model_ids);
-    float *logits = malloc(sizeof(float) * (size_t)V * (size_t)n);
-    int *feed = malloc(sizeof(int) * (size_t)n);
-    int32_t *picked = malloc(sizeof(int32_t) * (size_t)n);
-    double *lp = malloc(sizeof(double) * (size_t)n);
+    GenSeq *seq = elm_calloc((size_t)n, sizeof *seq, err);
+    ElmSampler *smp = elm_calloc((size_t)n, sizeof *smp, err);
+    int **model_ids = elm_calloc((size_t)n, sizeof *model_ids, err);
+    float *logits = elm_malloc(sizeof(float) * (size_t)V * (size_t)n, err);
+    int *feed = elm_malloc(sizeof(int) * (size_t)n, err);
+    int32_t *picked = elm_malloc(sizeof(int32_t) * (size_t)n, err);
+    double *lp = elm_malloc(sizeof(double) * (size_t)n, err);
     int rc = -1, max_len = 0;
-    if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
+    if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp) goto done;
     for (int b = 0; b < n; b++) {
         const char *pr = prompts && prompts[b] ? prompts[b] : "";
         if (encode_prompt(&seq[b], bpe, eot, pr, max_new, maxT, index[b], &model_ids[b], err) ||
             elm_sampler_init(&smp[b], &p->sample, V, err))
             goto done;
-        if (seq[b].model_len > max_len) max_len = seq[b].model_len;
-        if (p->max_chars < (int)seq[b].n_chars) {
+        if (seq[b].t.model_len > max_len) max_len = seq[b].t.model_len;
+        if (p->max_chars < (int)seq[b].t.n_chars) {
             elm_err(err, "the prompt of text %llu has %zu characters, more than max_chars %d",
-                    (unsigned long long)index[b], seq[b].n_chars, p->max_chars);
+                    (unsigned long long)index[b], seq[b].t.n_chars, p->max_chars);
             goto done;
         }
     }
@@ -208,14 +196,14 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
     }
     kvT = m->kvT;
     for (int b = 0; b < n; b++)
-        if (elm_gpt2_prefill(m, b, model_ids[b], seq[b].model_len, logits + (size_t)b * V, err))
+        if (elm_gpt2_prefill(m, b, model_ids[b], seq[b].t.model_len, logits + (size_t)b * V, err))
             goto done;
 
     for (int pos = 0; pos < max_new; pos++) {
         // Sample every live sequence (independently: each has its own sampler and uniforms).
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < n; b++) {
-            if (seq[b].stop) continue;
+            if (seq[b].t.stop) continue;
             float *row = logits + (size_t)b * V;
             double lse = elm_log_sum_exp(row, V);
             // A text has at least one new token; a story never ends at <|endoftext|>.
@@ -226,22 +214,22 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
         }
         int live = 0;
         for (int b = 0; b < n; b++) {
-            if (seq[b].stop) continue;
-            accept_token(&seq[b], bpe, p, eot, kvT, pos, picked[b], lp[b]);
-            if (!seq[b].stop) live++;
+            if (seq[b].t.stop) continue;
+            accept_token(&seq[b], bpe, p, eot, kvT, picked[b], lp[b]);
+            if (!seq[b].t.stop) live++;
         }
         if (!live) break;
         // Finished sequences are fed a dummy token into an emptied slot (their cache is no
         // longer needed), so they never overflow the cache while others go on.
         for (int b = 0; b < n; b++) {
-            feed[b] = seq[b].stop ? 0 : seq[b].next;
-            if (seq[b].stop) m->kv_pos[b] = 0;
+            feed[b] = seq[b].t.stop ? 0 : seq[b].next;
+            if (seq[b].t.stop) m->kv_pos[b] = 0;
         }
         if (elm_gpt2_decode_step(m, feed, logits, err)) goto done;
     }
     for (int b = 0; b < n; b++) {
-        if (!seq[b].stop) seq[b].stop = "max_tokens";
-        if (strcmp(seq[b].stop, "oom") == 0 || finish_seq(&seq[b], p, &out[b])) {
+        if (!seq[b].t.stop) seq[b].t.stop = "max_tokens";
+        if (strcmp(seq[b].t.stop, "oom") == 0 || finish_seq(&seq[b], p, &out[b])) {
             elm_err(err, "out of memory");
             goto done;
         }
@@ -340,10 +328,10 @@ static int load_prompts(const ElmRun *run, char ***out, int *n_out, ElmError *er
             if (data[i] == '\n') n_file++;
         n_file++;
     }
-    char **pr = calloc((size_t)(n_items + n_file + 1), sizeof *pr);
+    char **pr = elm_calloc((size_t)(n_items + n_file + 1), sizeof *pr, err);
     if (!pr) {
         free(data);
-        return elm_err(err, "out of memory");
+        return -1;
     }
     int n = 0;
     for (int i = 0; i < n_items; i++) pr[n++] = strdup(items[i]);

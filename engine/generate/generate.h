@@ -42,6 +42,26 @@ typedef struct ElmGenText {
     const char *stop;    // "eot", "max_tokens", "max_chars", "context" or "banned"
 } ElmGenText;
 
+// The text one sequence builds while it is sampled (elm_generate_batch's sequences and the
+// continuous batcher's slots): the prompt's bytes, then each new token's.
+typedef struct ElmGenSeq {
+    char *bytes;
+    size_t n_bytes, cap_bytes, prompt_bytes, n_chars;
+    size_t *tok_end;      // (max_new_tokens) byte end of each new token
+    double *logprob;      // (max_new_tokens) raw-model log-probability of each new token
+    int n_new, model_len; // new tokens taken; tokens in the model's context
+    const char *stop;     // why it ended (ElmGenText's stop, or "oom"); NULL while it goes on
+} ElmGenSeq;
+
+// The stop rules of a sequence, one for elm_generate_batch and the batcher: takes the token
+// sampled for s (tok < 0: nothing was left to sample) with its log-probability, and sets and
+// returns s->stop (NULL: it goes on). In order: "banned" (tok < 0), "eot" (tok == eot; neither
+// is taken into the text), "oom" (appending its bytes failed), then with the token taken
+// "max_chars" (the text passed max_chars), "max_tokens" (n_new reached max_new_tokens),
+// "context" (model_len passed ctx_cap).
+const char *elm_generate_stop(ElmGenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, int eot,
+                              int ctx_cap, int32_t tok, double logprob);
+
 // Samples one batch: texts for sequence indices index[0..n) continuing prompts[0..n)
 // ("" = unconditional). Uses (and re-allocates as needed) m's KV cache. out[i].text is
 // malloc'd (elm_gen_text_free).

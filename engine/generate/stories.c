@@ -58,11 +58,11 @@ static int read_candidates(const char *path, int use_logprob, Cand **out, long *
         if (t && t[0]) {
             if (*n == cap) {
                 cap = cap ? cap * 2 : 256;
-                Cand *c = realloc(*out, sizeof(Cand) * (size_t)cap);
+                Cand *c = elm_realloc(*out, sizeof(Cand) * (size_t)cap, err);
                 if (!c) {
                     cJSON_Delete(o);
                     elm_jsonl_close(&r);
-                    return elm_err(err, "out of memory");
+                    return -1;
                 }
                 *out = c;
             }

@@ -168,11 +168,11 @@ int elm_ckpt_list(const char *root, long long **steps, ElmError *err) {
         if (s < 0 || !is_complete(root, e->d_name)) continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
-            long long *t = realloc(*steps, sizeof(long long) * (size_t)cap);
+            long long *t = elm_realloc(*steps, sizeof(long long) * (size_t)cap, err);
             if (!t) {
                 closedir(d);
                 free(*steps), *steps = NULL;
-                return elm_err(err, "out of memory");
+                return -1;
             }
             *steps = t;
         }

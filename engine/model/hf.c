@@ -216,8 +216,7 @@ static int shards_open(const char *dir, Shards *s, ElmError *err) {
     elm_path_join(single, sizeof single, dir, "model.safetensors");
     elm_path_join(index, sizeof index, dir, "model.safetensors.index.json");
     if (elm_file_exists(single)) {
-        s->files = calloc(1, sizeof(ElmSafetensors));
-        if (!s->files) return elm_err(err, "out of memory");
+        if (!(s->files = elm_calloc(1, sizeof(ElmSafetensors), err))) return -1;
         if (elm_st_open(&s->files[0], single, err)) {
             free(s->files);
             s->files = NULL;
@@ -240,10 +239,10 @@ static int shards_open(const char *dir, Shards *s, ElmError *err) {
         return elm_err(err, "%s: no \"weight_map\" object", index);
     }
     int cap = cJSON_GetArraySize(map);
-    s->files = calloc(cap ? cap : 1, sizeof(ElmSafetensors));
+    s->files = elm_calloc(cap ? cap : 1, sizeof(ElmSafetensors), err);
     if (!s->files) {
         cJSON_Delete(root);
-        return elm_err(err, "out of memory");
+        return -1;
     }
     const cJSON *it;
     int rc = 0;
@@ -300,10 +299,10 @@ int elm_hf_load_weights(const char *dir, ElmGpt2 *m, ElmError *err) {
     int count = elm_hf_param_count(cfg), rc = 0;
     size_t total = 0;
     for (int i = 0; i < s.n_files; i++) total += s.files[i].n_tensors;
-    char *used = calloc(total ? total : 1, 1);
+    char *used = elm_calloc(total ? total : 1, 1, err);
     float *tmp = NULL;
     size_t tmp_cap = 0;
-    if (!used) rc = elm_err(err, "out of memory");
+    if (!used) rc = -1;
     for (int k = 0; k < count && !rc; k++) {
         ElmHfParam p;
         elm_hf_param(cfg, k, &p);
@@ -325,10 +324,10 @@ int elm_hf_load_weights(const char *dir, ElmGpt2 *m, ElmError *err) {
         size_t n = param_numel(&p);
         if (n > tmp_cap) {
             free(tmp);
-            tmp = malloc(n * sizeof(float));
+            tmp = elm_malloc(n * sizeof(float), err);
             tmp_cap = tmp ? n : 0;
             if (!tmp) {
-                rc = elm_err(err, "out of memory");
+                rc = -1;
                 break;
             }
         }

@@ -113,8 +113,7 @@ static int load_data(const ElmRun *run, TrainData *d, int B, int T, ElmError *er
                        path, d->n_train, d->windows, T + 1, B);
     if (d->windows > UINT32_MAX) return elm_err(err, "%s: too many windows", path);
     d->per_epoch = d->windows / (size_t)B;
-    d->perm = malloc(sizeof(uint32_t) * d->windows);
-    if (!d->perm) return elm_err(err, "out of memory");
+    if (!(d->perm = elm_malloc(sizeof(uint32_t) * d->windows, err))) return -1;
     d->perm_epoch = UINT64_MAX;
     snprintf(path, sizeof path, "%s/val.bin", dir);
     if (elm_file_exists(path)) {
@@ -367,6 +366,203 @@ int elm_train_run(ElmRun *run, ElmError *err) {
     return elm_train_run_with(run, &o, &r, err);
 }
 
+// Opens the model: the checkpoint being resumed (into from), or a fresh one from [model]; then
+// checks it against the shards and train.seq_len.
+static int open_model(ElmRun *run, const ElmTrainOptions *opts, const TrainCfg *tc, TrainCtx *c,
+                      char *from, size_t from_cap, ElmError *err) {
+    if (opts->resume) {
+        if (opts->resume_from && opts->resume_from[0])
+            snprintf(from, from_cap, "%s", opts->resume_from);
+        else if (elm_ckpt_latest(c->root, from, from_cap) < 0)
+            return elm_err(err, "--resume: no checkpoint under %s", c->root);
+        if (load_checkpoint(c, from, err)) return -1;
+        ElmTrainState *s = &c->st;
+        if (s->batch_size != (uint32_t)tc->B || s->seq_len != (uint32_t)tc->T ||
+            s->grad_accum != (uint32_t)tc->accum)
+            return elm_err(err,
+                           "%s: saved with batch_size %u, seq_len %u, grad_accum %u; resuming "
+                           "exactly needs the same (the config says %d, %d, %d)",
+                           from, s->batch_size, s->seq_len, s->grad_accum, tc->B, tc->T, tc->accum);
+        if (check_model_matches(run, &c->m.config, from, (int)c->d.vocab, err)) return -1;
+        if (s->seed != tc->seed)
+            return elm_err(err, "%s: saved with data seed %llu but train.seed gives %llu", from,
+                           (unsigned long long)s->seed, (unsigned long long)tc->seed);
+        c->d.epoch = s->epoch, c->d.cursor = s->cursor;
+    } else {
+        long long latest = elm_ckpt_latest(c->root, NULL, 0);
+        if (latest >= 0)
+            return elm_err(err,
+                           "%s already holds step_%lld: pass --resume to continue, or remove "
+                           "the folder to start over",
+                           c->root, latest);
+        if (elm_gpt2_open_from_cfg(&c->m, &run->cfg, (int)c->d.vocab, run->seed, run->threads, err))
+            return -1;
+        c->st.seed = tc->seed;
+        c->st.batch_size = (uint32_t)tc->B, c->st.seq_len = (uint32_t)tc->T;
+        c->st.grad_accum = (uint32_t)tc->accum;
+    }
+    c->m.threads = run->threads;
+    c->st.vocab_size = (uint32_t)c->m.config.vocab_size;
+    if ((uint32_t)c->m.config.vocab_size < c->d.vocab)
+        return elm_err(err, "the token shards use a vocabulary of %u but the model has %d tokens",
+                       c->d.vocab, c->m.config.vocab_size);
+    if (tc->T > c->m.config.n_ctx)
+        return elm_err(err, "train.seq_len = %d is longer than the model's context n_ctx = %d",
+                       tc->T, c->m.config.n_ctx);
+    return 0;
+}
+
+// The vocabulary travels with every checkpoint, so each one is a complete HF folder: the
+// tokenizer's, else the resumed checkpoint's (from), else none.
+static void find_vocab(const ElmRun *run, TrainCtx *c, const char *from) {
+    char vdir[4096];
+    if (elm_generate_vocab_dir(run, vdir, sizeof vdir) == 0) {
+        snprintf(c->vocab_json, sizeof c->vocab_json, "%s/encoder.json", vdir);
+        snprintf(c->merges_txt, sizeof c->merges_txt, "%s/vocab.bpe", vdir);
+    } else if (from[0]) {
+        snprintf(c->vocab_json, sizeof c->vocab_json, "%s/vocab.json", from);
+        snprintf(c->merges_txt, sizeof c->merges_txt, "%s/merges.txt", from);
+        if (!elm_file_exists(c->vocab_json) || !elm_file_exists(c->merges_txt))
+            c->vocab_json[0] = c->merges_txt[0] = '\0';
+    }
+}
+
+// Samples need the vocabulary (to decode, and for <|endoftext|> as the start token): without
+// it they are off (tc->sample_every = 0) and note says why.
+static ElmBpe *load_sample_bpe(TrainCfg *tc, const TrainCtx *c, char *note, size_t cap) {
+    ElmBpe *bpe = NULL;
+    if (tc->sample_every > 0) {
+        ElmError e2;
+        if (c->vocab_json[0]) bpe = elm_bpe_load(c->vocab_json, c->merges_txt, &e2);
+        if (!bpe)
+            snprintf(note, cap, "samples are off: %s",
+                     c->vocab_json[0] ? e2.msg : "no tokenizer vocabulary ([tokenizer] vocab)");
+        if (!bpe) tc->sample_every = 0;
+    }
+    return bpe;
+}
+
+// The log's first line of this run: where it starts from and what it will do.
+static void log_start(FILE *log, const ElmRun *run, const ElmTrainOptions *opts, const TrainCtx *c,
+                      long long start, const char *from, long long total, size_t tokens_per_step,
+                      const char *sample_note) {
+    cJSON *o = log_obj(start);
+    cJSON_AddStringToObject(o, opts->resume ? "resume" : "start", from[0] ? from : "scratch");
+    cJSON_AddNumberToObject(o, "params", (double)c->m.num_parameters);
+    cJSON_AddNumberToObject(o, "steps", (double)total);
+    cJSON_AddNumberToObject(o, "tokens_per_step", (double)tokens_per_step);
+    cJSON_AddNumberToObject(o, "threads", run->threads);
+    cJSON_AddStringToObject(o, "device", c->dev.gpu ? "cuda" : "cpu");
+    if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
+    log_json(log, o);
+}
+
+// What one step measured.
+typedef struct StepOut {
+    float loss, norm;
+    double ms;
+} StepOut;
+
+// Step s (0-based) of total: accum micro-batches forward and backward, the clip and the update.
+// A non-finite loss or norm stops before the update.
+static int train_step(TrainCtx *c, TrainCfg *tc, long long s, long long total, long long last_ckpt,
+                      int *inputs, int *targets, StepOut *out, ElmError *err) {
+    double t0 = elm_now();
+    if (elm_train_device_zero_grad(&c->dev, err)) return -1;
+    double loss = 0;
+    for (int a = 0; a < tc->accum; a++) {
+        next_batch(&c->d, inputs, targets);
+        float l;
+        if (elm_train_device_forward_backward(&c->dev, inputs, targets, tc->B, tc->T,
+                                              1.0f / (float)tc->accum, &l, err))
+            return -1;
+        loss += l;
+    }
+    float fl = (float)(loss / tc->accum);
+    if (!isfinite(fl)) {
+        char note[64] = "no checkpoint was written yet";
+        if (last_ckpt >= 0) snprintf(note, sizeof note, "step_%lld is intact", last_ckpt);
+        return elm_err(err,
+                       "step %lld: the loss is %s; stopped before updating the weights (%s; "
+                       "try a lower train.lr)",
+                       s + 1, isnan(fl) ? "NaN" : "infinite", note);
+    }
+    float norm;
+    if (elm_train_device_clip(&c->dev, tc->clip, &norm, err)) return -1;
+    if (!isfinite(norm))
+        return elm_err(err,
+                       "step %lld: the gradient norm is %s; stopped before updating the "
+                       "weights (try a lower train.lr)",
+                       s + 1, isnan(norm) ? "NaN" : "infinite");
+    tc->opt.lr = elm_train_lr(tc->sched, tc->lr, tc->min_lr, tc->warmup, total, s);
+    if (elm_train_device_update(&c->dev, &tc->opt, err)) return -1;
+    c->st.step = (uint64_t)(s + 1);
+    c->st.tokens_seen += (uint64_t)((size_t)tc->B * (size_t)tc->T * (size_t)tc->accum);
+    out->loss = fl;
+    out->norm = norm;
+    out->ms = 1000.0 * (elm_now() - t0);
+    return 0;
+}
+
+// The step's log line and progress line.
+static void log_step(FILE *log, ElmProgress *prog, const TrainCtx *c, const TrainCfg *tc,
+                     long long s, long long start, const StepOut *so, size_t tokens_per_step) {
+    double ms = so->ms;
+    double tok_s = ms > 0 ? (double)tokens_per_step / (ms / 1000.0) : 0;
+    cJSON *o = log_obj(s + 1);
+    add_float(o, "loss", so->loss);
+    add_float(o, "lr", tc->opt.lr);
+    add_float(o, "grad_norm", so->norm);
+    cJSON_AddNumberToObject(o, "tokens", (double)c->st.tokens_seen);
+    cJSON_AddNumberToObject(o, "epoch", (double)c->d.epoch);
+    cJSON_AddNumberToObject(o, "ms", floor(ms * 10 + 0.5) / 10);
+    cJSON_AddNumberToObject(o, "tok_per_s", floor(tok_s + 0.5));
+    log_json(log, o);
+    snprintf(prog->extra, sizeof prog->extra,
+             "step %lld  loss %.4f  lr %.2e  norm %.3f  %.0f tok/s", s + 1, so->loss, tc->opt.lr,
+             so->norm, tok_s);
+    elm_progress_update(prog, (uint64_t)(s + 1 - start));
+}
+
+// After step s: the evaluation, the sample and the checkpoint that fall due (each logged); the
+// stop flag is read after the sample, and a stop takes a checkpoint.
+static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *opts,
+                      ElmTrainResult *res, const ElmBpe *bpe, FILE *log, long long s, int last,
+                      int *stopped, long long *last_ckpt, int *inputs, int *targets,
+                      ElmError *err) {
+    cJSON *o;
+    if (tc->eval_every > 0 && ((s + 1) % tc->eval_every == 0 || last)) {
+        float vl;
+        if (evaluate(c, tc->eval_batches, inputs, targets, &vl, err)) return -1;
+        if (!isnan(vl)) {
+            res->val_loss = vl;
+            o = log_obj(s + 1);
+            add_float(o, "val_loss", vl);
+            log_json(log, o);
+        }
+    }
+    if (tc->sample_every > 0 && (s + 1) % tc->sample_every == 0) {
+        char *text = NULL;
+        if (take_sample(c, bpe, tc->sample_tokens, &text, err)) return -1;
+        o = log_obj(s + 1);
+        cJSON_AddStringToObject(o, "sample", text);
+        log_json(log, o);
+        if (opts->on_sample) opts->on_sample(opts->ctx, s + 1, text);
+        free(text);
+    }
+    *stopped = opts->stop && *opts->stop;
+    if (last || *stopped || (tc->ckpt_every > 0 && (s + 1) % tc->ckpt_every == 0)) {
+        if (save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err)) return -1;
+        *last_ckpt = s + 1;
+        char rel[64];
+        snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
+        o = log_obj(s + 1);
+        cJSON_AddStringToObject(o, "checkpoint", rel);
+        log_json(log, o);
+    }
+    return 0;
+}
+
 int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult *res,
                        ElmError *err) {
     TrainCfg tc;
@@ -385,61 +581,9 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     ElmBpe *bpe = NULL;
     if (load_data(run, &c.d, tc.B, tc.T, err)) goto done;
     c.d.seed = tc.seed;
-
-    // The model: a fresh one from [model], or the checkpoint being resumed.
+    // The model, fresh or resumed, and the device that trains it.
     char from[4096] = "";
-    if (opts->resume) {
-        if (opts->resume_from && opts->resume_from[0])
-            snprintf(from, sizeof from, "%s", opts->resume_from);
-        else if (elm_ckpt_latest(c.root, from, sizeof from) < 0) {
-            elm_err(err, "--resume: no checkpoint under %s", c.root);
-            goto done;
-        }
-        if (load_checkpoint(&c, from, err)) goto done;
-        ElmTrainState *s = &c.st;
-        if (s->batch_size != (uint32_t)tc.B || s->seq_len != (uint32_t)tc.T ||
-            s->grad_accum != (uint32_t)tc.accum) {
-            elm_err(err,
-                    "%s: saved with batch_size %u, seq_len %u, grad_accum %u; resuming "
-                    "exactly needs the same (the config says %d, %d, %d)",
-                    from, s->batch_size, s->seq_len, s->grad_accum, tc.B, tc.T, tc.accum);
-            goto done;
-        }
-        if (check_model_matches(run, &c.m.config, from, (int)c.d.vocab, err)) goto done;
-        if (s->seed != tc.seed) {
-            elm_err(err, "%s: saved with data seed %llu but train.seed gives %llu", from,
-                    (unsigned long long)s->seed, (unsigned long long)tc.seed);
-            goto done;
-        }
-        c.d.epoch = s->epoch, c.d.cursor = s->cursor;
-    } else {
-        long long latest = elm_ckpt_latest(c.root, NULL, 0);
-        if (latest >= 0) {
-            elm_err(err,
-                    "%s already holds step_%lld: pass --resume to continue, or remove the "
-                    "folder to start over",
-                    c.root, latest);
-            goto done;
-        }
-        if (elm_gpt2_open_from_cfg(&c.m, &run->cfg, (int)c.d.vocab, run->seed, run->threads, err))
-            goto done;
-        c.st.seed = tc.seed;
-        c.st.batch_size = (uint32_t)tc.B, c.st.seq_len = (uint32_t)tc.T;
-        c.st.grad_accum = (uint32_t)tc.accum;
-    }
-    c.m.threads = run->threads;
-    c.st.vocab_size = (uint32_t)c.m.config.vocab_size;
-    if ((uint32_t)c.m.config.vocab_size < c.d.vocab) {
-        elm_err(err, "the token shards use a vocabulary of %u but the model has %d tokens",
-                c.d.vocab, c.m.config.vocab_size);
-        goto done;
-    }
-    if (tc.T > c.m.config.n_ctx) {
-        elm_err(err, "train.seq_len = %d is longer than the model's context n_ctx = %d", tc.T,
-                c.m.config.n_ctx);
-        goto done;
-    }
-
+    if (open_model(run, opts, &tc, &c, from, sizeof from, err)) goto done;
     if (elm_train_device_open(&c.dev, &c.m, &run->cfg, tc.use_cuda, tc.B, tc.T, err)) goto done;
 
     // Steps: as configured, or what `epochs` passes over the shard take.
@@ -450,139 +594,35 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     res->first_step = res->step = start;
     res->total = total;
 
-    // The vocabulary travels with every checkpoint, so each one is a complete HF folder.
-    char vdir[4096];
-    if (elm_generate_vocab_dir(run, vdir, sizeof vdir) == 0) {
-        snprintf(c.vocab_json, sizeof c.vocab_json, "%s/encoder.json", vdir);
-        snprintf(c.merges_txt, sizeof c.merges_txt, "%s/vocab.bpe", vdir);
-    } else if (from[0]) {
-        snprintf(c.vocab_json, sizeof c.vocab_json, "%s/vocab.json", from);
-        snprintf(c.merges_txt, sizeof c.merges_txt, "%s/merges.txt", from);
-        if (!elm_file_exists(c.vocab_json) || !elm_file_exists(c.merges_txt))
-            c.vocab_json[0] = c.merges_txt[0] = '\0';
-    }
-    // Samples need the vocabulary (to decode, and for <|endoftext|> as the start token).
+    // The vocabulary for the checkpoints and the samples.
+    find_vocab(run, &c, from);
     char sample_note[256] = "";
-    if (tc.sample_every > 0) {
-        ElmError e2;
-        if (c.vocab_json[0]) bpe = elm_bpe_load(c.vocab_json, c.merges_txt, &e2);
-        if (!bpe)
-            snprintf(sample_note, sizeof sample_note, "samples are off: %s",
-                     c.vocab_json[0] ? e2.msg : "no tokenizer vocabulary ([tokenizer] vocab)");
-        if (!bpe) tc.sample_every = 0;
-    }
+    bpe = load_sample_bpe(&tc, &c, sample_note, sizeof sample_note);
 
-    size_t bt = (size_t)tc.B * (size_t)tc.T;
-    inputs = malloc(sizeof(int) * bt);
-    targets = malloc(sizeof(int) * bt);
-    if (!inputs || !targets) {
-        elm_err(err, "out of memory");
+    // The batch buffers and the log.
+    size_t bt = (size_t)tc.B * (size_t)tc.T, tokens_per_step = bt * (size_t)tc.accum;
+    if (!(inputs = elm_malloc(sizeof(int) * bt, err)) ||
+        !(targets = elm_malloc(sizeof(int) * bt, err)) || elm_run_mkdir(run, err))
         goto done;
-    }
-    if (elm_run_mkdir(run, err)) goto done;
     char log_path[4096];
     elm_run_path(run, "train_log.jsonl", log_path, sizeof log_path);
     if (!(log = open_log(log_path, opts->resume ? start : -1, err))) goto done;
-    {
-        cJSON *o = log_obj(start);
-        cJSON_AddStringToObject(o, opts->resume ? "resume" : "start", from[0] ? from : "scratch");
-        cJSON_AddNumberToObject(o, "params", (double)c.m.num_parameters);
-        cJSON_AddNumberToObject(o, "steps", (double)total);
-        cJSON_AddNumberToObject(o, "tokens_per_step", (double)(bt * (size_t)tc.accum));
-        cJSON_AddNumberToObject(o, "threads", run->threads);
-        cJSON_AddStringToObject(o, "device", c.dev.gpu ? "cuda" : "cpu");
-        if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
-        log_json(log, o);
-    }
+    log_start(log, run, opts, &c, start, from, total, tokens_per_step, sample_note);
 
+    // The steps, each logged, then its evaluation, sample and checkpoint when due.
     ElmProgress prog;
     elm_progress_start(&prog, "train", "steps", (uint64_t)(total - start), run->quiet);
     long long last_ckpt = opts->resume ? start : -1;
     int stopped = 0;
     for (long long s = start; s < total; s++) {
-        double t0 = elm_now();
-        if (elm_train_device_zero_grad(&c.dev, err)) goto done;
-        double loss = 0;
-        for (int a = 0; a < tc.accum; a++) {
-            next_batch(&c.d, inputs, targets);
-            float l;
-            if (elm_train_device_forward_backward(&c.dev, inputs, targets, tc.B, tc.T,
-                                                  1.0f / (float)tc.accum, &l, err))
-                goto done;
-            loss += l;
-        }
-        float fl = (float)(loss / tc.accum);
-        if (!isfinite(fl)) {
-            char note[64] = "no checkpoint was written yet";
-            if (last_ckpt >= 0) snprintf(note, sizeof note, "step_%lld is intact", last_ckpt);
-            elm_err(err,
-                    "step %lld: the loss is %s; stopped before updating the weights (%s; "
-                    "try a lower train.lr)",
-                    s + 1, isnan(fl) ? "NaN" : "infinite", note);
-            goto done;
-        }
-        float norm;
-        if (elm_train_device_clip(&c.dev, tc.clip, &norm, err)) goto done;
-        if (!isfinite(norm)) {
-            elm_err(err,
-                    "step %lld: the gradient norm is %s; stopped before updating the "
-                    "weights (try a lower train.lr)",
-                    s + 1, isnan(norm) ? "NaN" : "infinite");
-            goto done;
-        }
-        tc.opt.lr = elm_train_lr(tc.sched, tc.lr, tc.min_lr, tc.warmup, total, s);
-        if (elm_train_device_update(&c.dev, &tc.opt, err)) goto done;
-        c.st.step = (uint64_t)(s + 1);
-        c.st.tokens_seen += (uint64_t)(bt * (size_t)tc.accum);
-        double ms = 1000.0 * (elm_now() - t0);
-        double tok_s = ms > 0 ? (double)(bt * (size_t)tc.accum) / (ms / 1000.0) : 0;
-        res->loss = fl;
+        StepOut so = {0};
+        if (train_step(&c, &tc, s, total, last_ckpt, inputs, targets, &so, err)) goto done;
+        res->loss = so.loss;
         res->step = s + 1;
-
-        cJSON *o = log_obj(s + 1);
-        add_float(o, "loss", fl);
-        add_float(o, "lr", tc.opt.lr);
-        add_float(o, "grad_norm", norm);
-        cJSON_AddNumberToObject(o, "tokens", (double)c.st.tokens_seen);
-        cJSON_AddNumberToObject(o, "epoch", (double)c.d.epoch);
-        cJSON_AddNumberToObject(o, "ms", floor(ms * 10 + 0.5) / 10);
-        cJSON_AddNumberToObject(o, "tok_per_s", floor(tok_s + 0.5));
-        log_json(log, o);
-        snprintf(prog.extra, sizeof prog.extra,
-                 "step %lld  loss %.4f  lr %.2e  norm %.3f  %.0f tok/s", s + 1, fl, tc.opt.lr, norm,
-                 tok_s);
-        elm_progress_update(&prog, (uint64_t)(s + 1 - start));
-
-        int last = s + 1 == total;
-        if (tc.eval_every > 0 && ((s + 1) % tc.eval_every == 0 || last)) {
-            float vl;
-            if (evaluate(&c, tc.eval_batches, inputs, targets, &vl, err)) goto done;
-            if (!isnan(vl)) {
-                res->val_loss = vl;
-                o = log_obj(s + 1);
-                add_float(o, "val_loss", vl);
-                log_json(log, o);
-            }
-        }
-        if (tc.sample_every > 0 && (s + 1) % tc.sample_every == 0) {
-            char *text = NULL;
-            if (take_sample(&c, bpe, tc.sample_tokens, &text, err)) goto done;
-            o = log_obj(s + 1);
-            cJSON_AddStringToObject(o, "sample", text);
-            log_json(log, o);
-            if (opts->on_sample) opts->on_sample(opts->ctx, s + 1, text);
-            free(text);
-        }
-        stopped = opts->stop && *opts->stop;
-        if (last || stopped || (tc.ckpt_every > 0 && (s + 1) % tc.ckpt_every == 0)) {
-            if (save_checkpoint(&c, res->checkpoint, sizeof res->checkpoint, err)) goto done;
-            last_ckpt = s + 1;
-            char rel[64];
-            snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
-            o = log_obj(s + 1);
-            cJSON_AddStringToObject(o, "checkpoint", rel);
-            log_json(log, o);
-        }
+        log_step(log, &prog, &c, &tc, s, start, &so, tokens_per_step);
+        if (after_step(&c, &tc, opts, res, bpe, log, s, s + 1 == total, &stopped, &last_ckpt,
+                       inputs, targets, err))
+            goto done;
         if (stopped) break;
     }
     res->stopped = stopped;

@@ -162,11 +162,8 @@ ElmBatchBackend *elm_batch_cuda_create(ElmCudaCtx *ctx, const ElmGpt2 *m, const 
                 m->config.n_ctx);
         return NULL;
     }
-    CudaBackend *c = calloc(1, sizeof *c);
-    if (!c) {
-        elm_err(err, "out of memory");
-        return NULL;
-    }
+    CudaBackend *c = elm_calloc(1, sizeof *c, err);
+    if (!c) return NULL;
     c->be = (ElmBatchBackend){.self = c,
                               .slots = slots,
                               .vocab = m->config.vocab_size,
@@ -189,28 +186,23 @@ ElmBatchBackend *elm_batch_cuda_create(ElmCudaCtx *ctx, const ElmGpt2 *m, const 
         c->own_ctx = 1;
     }
     const size_t S = (size_t)slots, SC = S * (size_t)cap;
-    c->pending = calloc(S, sizeof *c->pending);
-    c->n_pending = calloc(S, sizeof(int));
-    c->h_ctx = calloc(S + SC, sizeof(int32_t));
-    c->model_len = calloc(S, sizeof(int));
-    c->index = calloc(S, sizeof(uint64_t));
-    c->step_io = calloc(2 * S, sizeof(int));
-    c->h_in = calloc(13 * S, 1);
-    c->h_out = calloc(8 * S, 1);
-    c->rows_tok = malloc(SC * sizeof(int));
-    c->rows_slot = malloc(SC * sizeof(int));
-    c->rows_pos = malloc(SC * sizeof(int));
-    c->rows_out = malloc(SC);
+    c->pending = elm_calloc(S, sizeof *c->pending, err);
+    c->n_pending = elm_calloc(S, sizeof(int), err);
+    c->h_ctx = elm_calloc(S + SC, sizeof(int32_t), err);
+    c->model_len = elm_calloc(S, sizeof(int), err);
+    c->index = elm_calloc(S, sizeof(uint64_t), err);
+    c->step_io = elm_calloc(2 * S, sizeof(int), err);
+    c->h_in = elm_calloc(13 * S, 1, err);
+    c->h_out = elm_calloc(8 * S, 1, err);
+    c->rows_tok = elm_malloc(SC * sizeof(int), err);
+    c->rows_slot = elm_malloc(SC * sizeof(int), err);
+    c->rows_pos = elm_malloc(SC * sizeof(int), err);
+    c->rows_out = elm_malloc(SC, err);
     if (!c->pending || !c->n_pending || !c->h_ctx || !c->model_len || !c->index || !c->step_io ||
-        !c->h_in || !c->h_out || !c->rows_tok || !c->rows_slot || !c->rows_pos || !c->rows_out) {
-        elm_err(err, "out of memory");
+        !c->h_in || !c->h_out || !c->rows_tok || !c->rows_slot || !c->rows_pos || !c->rows_out)
         goto fail;
-    }
     for (size_t s = 0; s < S; s++)
-        if (!(c->pending[s] = malloc(sizeof(int32_t) * (size_t)cap))) {
-            elm_err(err, "out of memory");
-            goto fail;
-        }
+        if (!(c->pending[s] = elm_malloc(sizeof(int32_t) * (size_t)cap, err))) goto fail;
     if (!(c->d_ctxbuf = elm_cuda_malloc((S + SC) * sizeof(int32_t), err)) ||
         !(c->d_in = elm_cuda_malloc(13 * S, err)) || !(c->d_adv = elm_cuda_malloc(S, err)) ||
         !(c->d_out = elm_cuda_malloc(8 * S, err)) ||

@@ -151,11 +151,8 @@ ElmCuDecoder *elm_cu_decoder_create(ElmCudaCtx *ctx, const ElmGpt2 *m, int slots
                 hs);
         return NULL;
     }
-    ElmCuDecoder *d = calloc(1, sizeof *d);
-    if (!d) {
-        elm_err(err, "out of memory");
-        return NULL;
-    }
+    ElmCuDecoder *d = elm_calloc(1, sizeof *d, err);
+    if (!d) return NULL;
     d->ctx = ctx;
     d->cfg = *c;
     d->slots = slots;
@@ -189,13 +186,10 @@ ElmCuDecoder *elm_cu_decoder_create(ElmCudaCtx *ctx, const ElmGpt2 *m, int slots
         !(d->step_slot = elm_cuda_malloc(S * 4, err)))
         goto fail;
     d->step_pos = d->step_tok + slots;
-    d->h_gather = malloc(R * sizeof(int));
-    d->h_outslot = malloc(R * sizeof(int));
-    host = malloc(m->num_parameters * 2);
-    if (!d->h_gather || !d->h_outslot || !host) {
-        elm_err(err, "out of memory");
-        goto fail;
-    }
+    d->h_gather = elm_malloc(R * sizeof(int), err);
+    d->h_outslot = elm_malloc(R * sizeof(int), err);
+    host = elm_malloc(m->num_parameters * 2, err);
+    if (!d->h_gather || !d->h_outslot || !host) goto fail;
     elm_bf16_from_f32_n(host, m->params_memory, m->num_parameters);
     if (elm_cuda_h2d(ctx, d->params, host, m->num_parameters * 2, err)) goto fail;
     for (int i = 0; i < ELM_GPT2_NUM_TENSORS; i++) {

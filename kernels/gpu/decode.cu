@@ -87,8 +87,8 @@ extern "C" int elm_cu_decode_scatter_logits(ElmCudaCtx *ctx, float *dst, const f
 // ---- CUDA graphs of the context's stream ------------------------------------------------------
 
 extern "C" int elm_cu_graph_begin(ElmCudaCtx *ctx, ElmError *err) {
-    ELM_CU(cudaStreamSynchronize(ctx->stream));
-    ELM_CU(cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
+    ELM_CU(err, cudaStreamSynchronize(ctx->stream));
+    ELM_CU(err, cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal));
     return 0;
 }
 
@@ -110,7 +110,7 @@ extern "C" int elm_cu_graph_end(ElmCudaCtx *ctx, void **exec, ElmError *err) {
 }
 
 extern "C" int elm_cu_graph_launch(ElmCudaCtx *ctx, void *exec, ElmError *err) {
-    ELM_CU(cudaGraphLaunch((cudaGraphExec_t)exec, ctx->stream));
+    ELM_CU(err, cudaGraphLaunch((cudaGraphExec_t)exec, ctx->stream));
     return 0;
 }
 

@@ -150,11 +150,8 @@ ElmGpt2Cuda *elm_gpt2_cuda_create(const ElmGpt2 *host, const ElmGpt2CudaOptions 
                 opt->max_T, host->config.n_ctx);
         return NULL;
     }
-    ElmGpt2Cuda *g = calloc(1, sizeof *g);
-    if (!g) {
-        elm_err(err, "out of memory");
-        return NULL;
-    }
+    ElmGpt2Cuda *g = elm_calloc(1, sizeof *g, err);
+    if (!g) return NULL;
     g->cfg = host->config;
     g->opt = *opt;
     g->np = host->num_parameters;
@@ -326,8 +323,8 @@ static int forward_body(ElmGpt2Cuda *g, ElmError *err) {
 static int mean_loss_of(ElmGpt2Cuda *g, const int *targets, float *mean_loss, ElmError *err) {
     if (!mean_loss) return 0;
     size_t BT = (size_t)g->B * g->T;
-    float *l = malloc(BT * sizeof(float));
-    if (!l) return elm_err(err, "out of memory");
+    float *l = elm_malloc(BT * sizeof(float), err);
+    if (!l) return -1;
     if (elm_cuda_d2h(g->ctx, l, g->a.losses, BT * sizeof(float), err)) {
         free(l);
         return -1;
@@ -358,8 +355,8 @@ int elm_gpt2_cuda_forward(ElmGpt2Cuda *g, const int *inputs, const int *targets,
 int elm_gpt2_cuda_logits(ElmGpt2Cuda *g, float *out, ElmError *err) {
     if (!g->have_logits) return elm_err(err, "GPU model: no logits (run a forward first)");
     size_t BT = (size_t)g->B * g->T, V = g->cfg.vocab_size;
-    ElmBf16 *h = malloc(BT * g->Vp * sizeof(ElmBf16));
-    if (!h) return elm_err(err, "out of memory");
+    ElmBf16 *h = elm_malloc(BT * g->Vp * sizeof(ElmBf16), err);
+    if (!h) return -1;
     if (elm_cuda_d2h(g->ctx, h, g->a.logits, BT * g->Vp * sizeof(ElmBf16), err)) {
         free(h);
         return -1;

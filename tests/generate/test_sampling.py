@@ -16,7 +16,7 @@ from scipy import stats
 from elmtest import Checks, tmpdir
 
 BUILD = os.environ.get("ELM_BUILD", ".")
-WORKER = os.path.join(BUILD, "tests", "train_test_sample")
+WORKER = os.path.join(BUILD, "tests", "generate_test_sample")
 M64 = (1 << 64) - 1
 
 
