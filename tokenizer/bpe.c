@@ -319,8 +319,8 @@ out:
 }
 
 ElmBpe *elm_bpe_load(const char *encoder_json, const char *vocab_bpe, ElmError *err) {
-    ElmBpe *b = calloc(1, sizeof *b);
-    if (!b) return elm_err(err, "out of memory"), NULL;
+    ElmBpe *b = elm_calloc(1, sizeof *b, err);
+    if (!b) return NULL;
     if (load_encoder(b, encoder_json, err) || load_merges(b, vocab_bpe, encoder_json, err) ||
         elm_pretok_init(&b->pt, err)) {
         elm_bpe_free(b);
@@ -548,8 +548,8 @@ struct ElmBpeWorker {
 #define CACHE_ENTRIES (CACHE_SLOTS / 2)
 
 ElmBpeWorker *elm_bpe_worker_new(const ElmBpe *bpe, ElmError *err) {
-    ElmBpeWorker *w = calloc(1, sizeof *w);
-    if (!w) return elm_err(err, "out of memory"), NULL;
+    ElmBpeWorker *w = elm_calloc(1, sizeof *w, err);
+    if (!w) return NULL;
     w->bpe = bpe;
     if (scratch_reserve(&w->scratch, 256)) {
         elm_bpe_worker_free(w);

@@ -381,10 +381,11 @@ static int write_files(const Trainer *t, const int32_t (*merges)[2], int n_merge
     for (size_t id = 0; id < t->n_tokens; id++)
         if (t->off[id + 1] - t->off[id] > longest) longest = t->off[id + 1] - t->off[id];
     // A byte is at most 2 bytes of UTF-8 in the alphabet, and at most 2 more when JSON-escaped.
-    char *s = malloc(4 * longest), *a = malloc(2 * longest), *b = malloc(2 * longest);
-    if (!s || !a || !b) {
-        free(s), free(a), free(b);
-        return elm_err(err, "out of memory");
+    char *s = elm_malloc(4 * longest, err), *a = s ? elm_malloc(2 * longest, err) : NULL;
+    char *b = a ? elm_malloc(2 * longest, err) : NULL;
+    if (!b) {
+        free(s), free(a);
+        return -1;
     }
     char path[4096];
     ElmAtomicFile af;

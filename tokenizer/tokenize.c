@@ -271,9 +271,9 @@ int elm_tokenize_run(ElmRun *run, ElmError *err) {
     Tokenize T = {0};
     if (read_docs(clean, run->threads, &T.docs, err)) return -1;
     int rc = -1;
-    T.is_val = malloc(T.docs.n);
-    T.n_val = T.is_val ? choose_val(T.docs.n, val_fraction, run->seed, T.is_val) : 0;
-    if (!T.is_val || T.n_val == (size_t)-1) {
+    if (!(T.is_val = elm_malloc(T.docs.n, err))) goto out;
+    T.n_val = choose_val(T.docs.n, val_fraction, run->seed, T.is_val);
+    if (T.n_val == (size_t)-1) {
         elm_err(err, "out of memory");
         goto out;
     }
