@@ -92,16 +92,14 @@ int elm_bench_validators(ElmRun *run, const char *parts, int repeat, int warmup,
     ElmCsr X = {0};
     ElmSplit s = {0};
     Times t = {0};
-    int *is_test = malloc((size_t)n * sizeof *is_test), *pred = NULL;
+    int *is_test = NULL, *pred = NULL;
     double *proba = NULL;
-    t.total = malloc((size_t)repeat * sizeof(double));
-    t.fit = malloc((size_t)repeat * sizeof(double));
-    t.predict = malloc((size_t)repeat * sizeof(double));
     t.n = repeat;
-    if (!is_test || !t.total || !t.fit || !t.predict) {
-        elm_err(err, "out of memory");
+    if (!(is_test = elm_malloc((size_t)n * sizeof *is_test, err)) ||
+        !(t.total = elm_malloc((size_t)repeat * sizeof(double), err)) ||
+        !(t.fit = elm_malloc((size_t)repeat * sizeof(double), err)) ||
+        !(t.predict = elm_malloc((size_t)repeat * sizeof(double), err)))
         goto done;
-    }
     cJSON *jd = cJSON_AddObjectToObject(out, "data");
     cJSON_AddNumberToObject(jd, "rows", n);
     cJSON_AddNumberToObject(out, "threads", run->threads);
@@ -129,12 +127,9 @@ int elm_bench_validators(ElmRun *run, const char *parts, int repeat, int warmup,
         goto done;
     cJSON_AddNumberToObject(jd, "train", s.ntr);
     cJSON_AddNumberToObject(jd, "test", s.nte);
-    proba = malloc((size_t)s.nte * 2 * sizeof *proba);
-    pred = malloc((size_t)s.nte * sizeof *pred);
-    if (!proba || !pred) {
-        elm_err(err, "out of memory");
+    if (!(proba = elm_malloc((size_t)s.nte * 2 * sizeof *proba, err)) ||
+        !(pred = elm_malloc((size_t)s.nte * sizeof *pred, err)))
         goto done;
-    }
     static const char *const models[] = {"mnb", "gnb", "rf"};
     for (int m = 0; m < 3; m++) {
         if (!has_part(parts, models[m])) continue;

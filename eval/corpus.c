@@ -276,12 +276,12 @@ int elm_corpus_load_config(ElmCorpus *c, const ElmRun *run, const char *section,
     }
     snprintf(key, sizeof key, "%s.max_rows", section);
     int max_rows = (int)elm_cfg_int(cfg, key);
-    int *keep = malloc((size_t)all.n * sizeof *keep), n_keep = 0;
+    int *keep = elm_malloc((size_t)all.n * sizeof *keep, err), n_keep = 0;
     if (!keep ||
         elm_stratified_subset(all.label, all.n, 2, max_rows, run->seed, keep, &n_keep, err)) {
         free(keep);
         elm_corpus_free(&all);
-        return keep ? -1 : elm_err(err, "out of memory");
+        return -1;
     }
     // Move the kept texts; c->line keeps each text's source line (or CSV record).
     elm_corpus_init(c);

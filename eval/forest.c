@@ -515,32 +515,16 @@ static const float *leaf_value(const ElmTree *t, const double *x, int max_depth,
     return t->value + (size_t)id * C;
 }
 
-int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const int *y,
-                   int n_classes, struct ElmProgress *progress, ElmError *err) {
-    memset(f, 0, sizeof *f);
-    f->oob_score = NAN;
-    if (elm_forest_check(o, err)) return -1;
-    if (n_classes < 1 || n_classes > ELM_FOREST_MAX_CLASSES)
-        return elm_err(err, "random forest supports 1..%d classes, got %d", ELM_FOREST_MAX_CLASSES,
-                       n_classes);
-    if (X->n_rows < 1 || X->n_cols < 1) return elm_err(err, "random forest: no rows or features");
-    f->opts = *o;
-    f->n_classes = n_classes;
-    f->n_features = X->n_cols;
-    int T = o->n_estimators, F = X->n_cols, n = X->n_rows, C = n_classes;
-    f->trees = calloc((size_t)T, sizeof *f->trees);
-    f->importances = calloc((size_t)F, sizeof *f->importances);
-    ElmCsr Xc = {0};
-    if (!f->trees || !f->importances || elm_csr_transpose(X, &Xc, err)) {
-        elm_forest_free(f);
-        return elm_err(err, "out of memory for a %d-tree forest", T);
-    }
+// Grows the T trees in parallel, one builder per thread; 1 when a builder or a tree ran out of
+// memory.
+static int grow_trees(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const ElmCsr *Xc,
+                      const int *y, int C, int threads, struct ElmProgress *progress) {
+    int T = o->n_estimators;
     int failed = 0, done = 0;
-    int threads = o->threads < 1 ? 1 : o->threads;
 #pragma omp parallel num_threads(threads)
     {
         Builder b;
-        int ok = builder_init(&b, o, X, &Xc, y, C) == 0;
+        int ok = builder_init(&b, o, X, Xc, y, C) == 0;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -563,11 +547,11 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
         }
         if (ok) builder_free(&b);
     }
-    elm_csr_free(&Xc);
-    if (failed) {
-        elm_forest_free(f);
-        return elm_err(err, "out of memory growing the forest");
-    }
+    return failed;
+}
+
+// Feature importances: the trees' impurity decreases summed in tree order, normalised to 1.
+static void sum_importances(ElmForest *f, int T, int F) {
     for (int t = 0; t < T; t++)
         for (int i = 0; i < f->trees[t].n_imp; i++)
             f->importances[f->trees[t].imp_feat[i]] += f->trees[t].imp_val[i];
@@ -575,48 +559,84 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
     for (int j = 0; j < F; j++) total += f->importances[j];
     if (total > 0)
         for (int j = 0; j < F; j++) f->importances[j] /= total;
-    if (o->oob_score) {
-        // OOB votes: per row, the class fractions of the trees that did not see it, summed in
-        // tree order (so the score does not depend on the threads).
-        double *oob = calloc((size_t)n * C, sizeof *oob), *w = malloc((size_t)n * sizeof *w);
-        if (!oob || !w) {
-            free(oob), free(w);
-            elm_forest_free(f);
-            return elm_err(err, "out of memory for the OOB score");
-        }
-        for (int t = 0; t < T; t++) {
-            bootstrap(o, t, n, w);
-#pragma omp parallel num_threads(threads)
-            {
-                double *dense = calloc((size_t)F, sizeof *dense);
-#pragma omp for schedule(static)
-                for (int i = 0; i < n; i++) {
-                    if (w[i] > 0 || !dense) continue;
-                    for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
-                        dense[X->indices[k]] = X->data[k];
-                    const float *v = leaf_value(&f->trees[t], dense, 0, C);
-                    for (int c = 0; c < C; c++) oob[(size_t)i * C + c] += v[c];
-                    for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
-                        dense[X->indices[k]] = 0;
-                }
-                free(dense);
-            }
-        }
-        long long ok = 0, seen = 0;
-        for (int i = 0; i < n; i++) {
-            const double *p = oob + (size_t)i * C;
-            double s = 0;
-            int best = 0;
-            for (int c = 0; c < C; c++) {
-                s += p[c];
-                if (p[c] > p[best]) best = c;
-            }
-            if (s <= 0) continue;
-            seen++;
-            ok += best == y[i];
-        }
-        f->oob_score = seen ? (double)ok / seen : NAN;
+}
+
+// OOB votes: per row, the class fractions of the trees that did not see it, summed in tree
+// order (so the score does not depend on the threads). -1 when out of memory.
+static int score_oob(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const int *y, int C,
+                     int threads) {
+    int T = o->n_estimators, F = X->n_cols, n = X->n_rows;
+    double *oob = calloc((size_t)n * C, sizeof *oob), *w = malloc((size_t)n * sizeof *w);
+    if (!oob || !w) {
         free(oob), free(w);
+        return -1;
+    }
+    for (int t = 0; t < T; t++) {
+        bootstrap(o, t, n, w);
+#pragma omp parallel num_threads(threads)
+        {
+            double *dense = calloc((size_t)F, sizeof *dense);
+#pragma omp for schedule(static)
+            for (int i = 0; i < n; i++) {
+                if (w[i] > 0 || !dense) continue;
+                for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++)
+                    dense[X->indices[k]] = X->data[k];
+                const float *v = leaf_value(&f->trees[t], dense, 0, C);
+                for (int c = 0; c < C; c++) oob[(size_t)i * C + c] += v[c];
+                for (int64_t k = X->indptr[i]; k < X->indptr[i + 1]; k++) dense[X->indices[k]] = 0;
+            }
+            free(dense);
+        }
+    }
+    long long ok = 0, seen = 0;
+    for (int i = 0; i < n; i++) {
+        const double *p = oob + (size_t)i * C;
+        double s = 0;
+        int best = 0;
+        for (int c = 0; c < C; c++) {
+            s += p[c];
+            if (p[c] > p[best]) best = c;
+        }
+        if (s <= 0) continue;
+        seen++;
+        ok += best == y[i];
+    }
+    f->oob_score = seen ? (double)ok / seen : NAN;
+    free(oob), free(w);
+    return 0;
+}
+
+int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const int *y,
+                   int n_classes, struct ElmProgress *progress, ElmError *err) {
+    memset(f, 0, sizeof *f);
+    f->oob_score = NAN;
+    if (elm_forest_check(o, err)) return -1;
+    if (n_classes < 1 || n_classes > ELM_FOREST_MAX_CLASSES)
+        return elm_err(err, "random forest supports 1..%d classes, got %d", ELM_FOREST_MAX_CLASSES,
+                       n_classes);
+    if (X->n_rows < 1 || X->n_cols < 1) return elm_err(err, "random forest: no rows or features");
+    f->opts = *o;
+    f->n_classes = n_classes;
+    f->n_features = X->n_cols;
+    int T = o->n_estimators, F = X->n_cols, C = n_classes;
+    f->trees = calloc((size_t)T, sizeof *f->trees);
+    f->importances = calloc((size_t)F, sizeof *f->importances);
+    ElmCsr Xc = {0};
+    if (!f->trees || !f->importances || elm_csr_transpose(X, &Xc, err)) {
+        elm_forest_free(f);
+        return elm_err(err, "out of memory for a %d-tree forest", T);
+    }
+    int threads = o->threads < 1 ? 1 : o->threads;
+    int failed = grow_trees(f, o, X, &Xc, y, C, threads, progress);
+    elm_csr_free(&Xc);
+    if (failed) {
+        elm_forest_free(f);
+        return elm_err(err, "out of memory growing the forest");
+    }
+    sum_importances(f, T, F);
+    if (o->oob_score && score_oob(f, o, X, y, C, threads)) {
+        elm_forest_free(f);
+        return elm_err(err, "out of memory for the OOB score");
     }
     return 0;
 }

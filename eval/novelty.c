@@ -141,8 +141,8 @@ static int sam_extend(ElmNovelty *nv, uint32_t sym) {
 }
 
 ElmNovelty *elm_novelty_new(int ngram, ElmError *err) {
-    ElmNovelty *nv = calloc(1, sizeof *nv);
-    if (!nv) return elm_err(err, "out of memory"), NULL;
+    ElmNovelty *nv = elm_calloc(1, sizeof *nv, err);
+    if (!nv) return NULL;
     nv->ngram = ngram < 1 ? 1 : ngram;
     nv->next_sep = 0xFFFFFFFEu;
     if (grow_edges(nv) || new_state(nv, 0, -1) < 0) {

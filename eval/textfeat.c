@@ -347,6 +347,71 @@ static int weigh(const ElmTextFeat *tf, ElmCsr *X) {
     return 0;
 }
 
+// Renumbers the raw counts into the kept vocabulary in place (remap: old id -> new id or -1),
+// rows sorted by the new ids.
+static void renumber(ElmCsr *raw, const int32_t *remap, int n_docs, int kept) {
+    int64_t w = 0;
+    for (int row = 0; row < n_docs; row++) {
+        int64_t b = raw->indptr[row], e = raw->indptr[row + 1], start = w;
+        for (int64_t k = b; k < e; k++) {
+            int32_t id = remap[raw->indices[k]];
+            if (id < 0) continue;
+            raw->indices[w] = id;
+            raw->data[w] = raw->data[k];
+            w++;
+        }
+        raw->indptr[row] = start;
+        // Insertion sort: rows are short and mostly ordered.
+        for (int64_t k = start + 1; k < w; k++) {
+            int32_t id = raw->indices[k];
+            double v = raw->data[k];
+            int64_t j = k - 1;
+            while (j >= start && raw->indices[j] > id) {
+                raw->indices[j + 1] = raw->indices[j];
+                raw->data[j + 1] = raw->data[j];
+                j--;
+            }
+            raw->indices[j + 1] = id;
+            raw->data[j + 1] = v;
+        }
+    }
+    raw->indptr[n_docs] = w;
+    raw->nnz = w;
+    raw->n_cols = kept;
+}
+
+// Ranks the n_all counted terms into r (df, tf per term) and keeps those within min_df /
+// max_df, the max_features most frequent of them, sorted by term. Returns how many, or -1.
+static int select_terms(const ElmTextFeatOpts *o, const ElmTermMap *all, const ElmCsr *raw,
+                        int n_docs, TermRank *r, ElmError *err) {
+    int n_all = all->n;
+    for (int i = 0; i < n_all; i++) r[i].term = all->terms[i], r[i].old_id = i;
+    for (int64_t k = 0; k < raw->nnz; k++) {
+        r[raw->indices[k]].df++;
+        r[raw->indices[k]].tf += (int64_t)raw->data[k];
+    }
+    if (n_all == 0)
+        return elm_err(err, "the documents have no words of two or more letters%s",
+                       o->stop_words ? " besides stop words" : "");
+    double max_count = o->max_df <= 1.0 ? o->max_df * n_docs : o->max_df;
+    double min_count = o->min_df < 1.0 ? o->min_df * n_docs : o->min_df;
+    if (max_count < min_count)
+        return elm_err(err, "max_df corresponds to fewer documents than min_df");
+    int kept = 0;
+    for (int i = 0; i < n_all; i++)
+        if (r[i].df >= min_count && r[i].df <= max_count) r[kept++] = r[i];
+    if (kept == 0)
+        return elm_err(err,
+                       "no terms remain after min_df=%g / max_df=%g; lower min_df or raise max_df",
+                       o->min_df, o->max_df);
+    if (o->max_features > 0 && kept > o->max_features) {
+        qsort(r, (size_t)kept, sizeof *r, cmp_tf_desc);
+        kept = o->max_features;
+    }
+    qsort(r, (size_t)kept, sizeof *r, cmp_term);
+    return kept;
+}
+
 int elm_textfeat_fit(ElmTextFeat *tf, const ElmTextFeatOpts *o, const char *const *docs, int n_docs,
                      ElmCsr *X, ElmError *err) {
     memset(tf, 0, sizeof *tf);
@@ -370,35 +435,8 @@ int elm_textfeat_fit(ElmTextFeat *tf, const ElmTextFeatOpts *o, const char *cons
         elm_err(err, "out of memory ranking %d terms", n_all);
         goto done;
     }
-    for (int i = 0; i < n_all; i++) r[i].term = all.terms[i], r[i].old_id = i;
-    for (int64_t k = 0; k < raw.nnz; k++) {
-        r[raw.indices[k]].df++;
-        r[raw.indices[k]].tf += (int64_t)raw.data[k];
-    }
-    if (n_all == 0) {
-        elm_err(err, "the documents have no words of two or more letters%s",
-                o->stop_words ? " besides stop words" : "");
-        goto done;
-    }
-    double max_count = o->max_df <= 1.0 ? o->max_df * n_docs : o->max_df;
-    double min_count = o->min_df < 1.0 ? o->min_df * n_docs : o->min_df;
-    if (max_count < min_count) {
-        elm_err(err, "max_df corresponds to fewer documents than min_df");
-        goto done;
-    }
-    int kept = 0;
-    for (int i = 0; i < n_all; i++)
-        if (r[i].df >= min_count && r[i].df <= max_count) r[kept++] = r[i];
-    if (kept == 0) {
-        elm_err(err, "no terms remain after min_df=%g / max_df=%g; lower min_df or raise max_df",
-                o->min_df, o->max_df);
-        goto done;
-    }
-    if (o->max_features > 0 && kept > o->max_features) {
-        qsort(r, (size_t)kept, sizeof *r, cmp_tf_desc);
-        kept = o->max_features;
-    }
-    qsort(r, (size_t)kept, sizeof *r, cmp_term);
+    int kept = select_terms(o, &all, &raw, n_docs, r, err);
+    if (kept < 0) goto done;
     for (int i = 0; i < n_all; i++) remap[i] = -1;
     if (elm_termmap_init(&tf->vocab, err)) goto done;
     tf->idf = malloc((size_t)kept * sizeof *tf->idf);
@@ -413,35 +451,7 @@ int elm_textfeat_fit(ElmTextFeat *tf, const ElmTextFeatOpts *o, const char *cons
         tf->idf[i] = log((1.0 + n_docs) / (1.0 + (double)r[i].df)) + 1.0;
     }
     tf->n_terms = kept;
-    // Renumber the raw counts into the kept vocabulary, rows sorted by the new ids.
-    int64_t w = 0;
-    for (int row = 0; row < n_docs; row++) {
-        int64_t b = raw.indptr[row], e = raw.indptr[row + 1], start = w;
-        for (int64_t k = b; k < e; k++) {
-            int32_t id = remap[raw.indices[k]];
-            if (id < 0) continue;
-            raw.indices[w] = id;
-            raw.data[w] = raw.data[k];
-            w++;
-        }
-        raw.indptr[row] = start;
-        // Insertion sort: rows are short and mostly ordered.
-        for (int64_t k = start + 1; k < w; k++) {
-            int32_t id = raw.indices[k];
-            double v = raw.data[k];
-            int64_t j = k - 1;
-            while (j >= start && raw.indices[j] > id) {
-                raw.indices[j + 1] = raw.indices[j];
-                raw.data[j + 1] = raw.data[j];
-                j--;
-            }
-            raw.indices[j + 1] = id;
-            raw.data[j + 1] = v;
-        }
-    }
-    raw.indptr[n_docs] = w;
-    raw.nnz = w;
-    raw.n_cols = kept;
+    renumber(&raw, remap, n_docs, kept);
     weigh(tf, &raw);
     *X = raw;
     raw.indptr = NULL, raw.indices = NULL, raw.data = NULL;

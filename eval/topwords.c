@@ -66,10 +66,9 @@ int elm_topwords(ElmTopWords *tw, const char *const *docs, const int *labels, in
             if (cnt[s][w] > 0) r[m].id = w, r[m++].c = cnt[s][w];
         qsort(r, (size_t)m, sizeof *r, cmp_ranked);
         tw->n_top[s] = m < top_n ? m : top_n;
-        tw->top[s] = calloc((size_t)(tw->n_top[s] ? tw->n_top[s] : 1), sizeof(ElmTopWord));
+        tw->top[s] = elm_calloc((size_t)(tw->n_top[s] ? tw->n_top[s] : 1), sizeof(ElmTopWord), err);
         if (!tw->top[s]) {
             free(r);
-            elm_err(err, "out of memory");
             goto done;
         }
         for (int i = 0; i < tw->n_top[s]; i++) {
@@ -84,11 +83,9 @@ int elm_topwords(ElmTopWords *tw, const char *const *docs, const int *labels, in
     }
     free(r);
     for (int s = 0; s < 2; s++) {
-        tw->only[s] = calloc((size_t)(tw->n_top[s] ? tw->n_top[s] : 1), sizeof(ElmTopWord));
-        if (!tw->only[s]) {
-            elm_err(err, "out of memory");
-            goto done;
-        }
+        tw->only[s] =
+            elm_calloc((size_t)(tw->n_top[s] ? tw->n_top[s] : 1), sizeof(ElmTopWord), err);
+        if (!tw->only[s]) goto done;
         for (int i = 0; i < tw->n_top[s]; i++) {
             int shared = 0;
             for (int j = 0; j < tw->n_top[!s] && !shared; j++)

@@ -248,42 +248,45 @@ static int cmp_ranked(const void *a, const void *b) {
     return ((const Ranked *)a)->row - ((const Ranked *)b)->row;
 }
 
-int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
-    const ElmConfig *cfg = &run->cfg;
+// One `elm validate` run: its options, its corpus and everything computed from them.
+typedef struct Validate {
     Models models;
     ElmForestOpts rf;
     ElmGrid grid;
-    if (parse_models(elm_cfg_str(cfg, "validate.models"), &models, err) ||
-        elm_validate_forest_opts(run, &rf, err) || elm_validate_grid(cfg, &grid, err))
-        return -1;
     ElmTextFeatOpts fo;
-    if (elm_validate_feat_opts(cfg, &fo, err)) return -1;
-
-    double t_start = elm_now();
     ElmCorpus c;
-    if (elm_validate_load(&c, run, err)) return -1;
-    int n = c.n, rc = -1;
-    ElmTextFeat tf = {0};
-    ElmCsr X = {0};
-    ElmSplit s = {0};
-    int *is_test = malloc((size_t)n * sizeof *is_test), *fold = NULL;
-    double *proba = NULL;
-    int *pred = NULL;
-    ElmGridResult *gres = NULL;
-    int G = grid.n_axes ? elm_grid_size(&grid) : 0;
-    cJSON *out = cJSON_CreateObject();
-    ElmForest forest = {0};
-    char path[4096], dir[4096];
-    if (!is_test || !out) {
-        elm_err(err, "out of memory");
-        goto done;
-    }
-    int n_real = 0;
-    for (int i = 0; i < n; i++) n_real += c.label[i];
+    int n, G; // rows; grid combinations (0: no grid search)
+    ElmTextFeat tf;
+    ElmCsr X;
+    ElmSplit s;
+    int *is_test, *fold; // (n)
+    double *proba;       // (nte, 2) the last model's test probabilities
+    double *p_real;      // (nte) their real column
+    int *pred;           // (nte)
+    ElmGridResult *gres; // (G)
+    ElmForest forest;
+} Validate;
+
+static void validate_free(Validate *V) {
+    elm_forest_free(&V->forest);
+    if (V->gres) elm_grid_results_free(V->gres, V->G);
+    free(V->gres);
+    elm_split_free(&V->s);
+    free(V->proba), free(V->pred), free(V->p_real), free(V->is_test), free(V->fold);
+    elm_csr_free(&V->X);
+    elm_textfeat_free(&V->tf);
+    elm_corpus_free(&V->c);
+}
+
+// TF-IDF features of every row, with "data" and "features".
+static int features(Validate *V, cJSON *out, ElmError *err) {
+    const ElmTextFeatOpts *fo = &V->fo;
+    int n = V->n, n_real = 0;
+    for (int i = 0; i < n; i++) n_real += V->c.label[i];
     double t0 = elm_now();
-    if (elm_textfeat_fit(&tf, &fo, (const char *const *)c.text, n, &X, err)) {
+    if (elm_textfeat_fit(&V->tf, fo, (const char *const *)V->c.text, n, &V->X, err)) {
         elm_err_prefix(err, "[validate] features");
-        goto done;
+        return -1;
     }
     double t_feat = elm_now() - t0;
     cJSON *jd = cJSON_AddObjectToObject(out, "data");
@@ -291,193 +294,233 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
     cJSON_AddNumberToObject(jd, "real", n_real);
     cJSON_AddNumberToObject(jd, "generated", n - n_real);
     cJSON *jf = cJSON_AddObjectToObject(out, "features");
-    cJSON_AddNumberToObject(jf, "terms", tf.n_terms);
-    cJSON_AddNumberToObject(jf, "nnz", (double)X.nnz);
-    cJSON_AddNumberToObject(jf, "ngram_min", fo.ngram_min);
-    cJSON_AddNumberToObject(jf, "ngram_max", fo.ngram_max);
-    cJSON_AddNumberToObject(jf, "max_features", fo.max_features);
-    cJSON_AddBoolToObject(jf, "stop_words", fo.stop_words);
-    cJSON_AddBoolToObject(jf, "tfidf", fo.tfidf);
+    cJSON_AddNumberToObject(jf, "terms", V->tf.n_terms);
+    cJSON_AddNumberToObject(jf, "nnz", (double)V->X.nnz);
+    cJSON_AddNumberToObject(jf, "ngram_min", fo->ngram_min);
+    cJSON_AddNumberToObject(jf, "ngram_max", fo->ngram_max);
+    cJSON_AddNumberToObject(jf, "max_features", fo->max_features);
+    cJSON_AddBoolToObject(jf, "stop_words", fo->stop_words);
+    cJSON_AddBoolToObject(jf, "tfidf", fo->tfidf);
     cJSON_AddNumberToObject(jf, "seconds", t_feat);
+    return 0;
+}
 
-    if (elm_stratified_split(c.label, n, 2, elm_cfg_float(cfg, "validate.test_fraction"), run->seed,
-                             is_test, err)) {
+// The stratified test rows, and when validate.cv is set the k-fold CV of every model ("cv").
+static int split_and_cv(const ElmRun *run, Validate *V, cJSON *out, ElmError *err) {
+    const ElmConfig *cfg = &run->cfg;
+    int n = V->n;
+    if (elm_stratified_split(V->c.label, n, 2, elm_cfg_float(cfg, "validate.test_fraction"),
+                             run->seed, V->is_test, err)) {
         elm_err_prefix(err, "[validate]");
-        goto done;
+        return -1;
     }
-    if (elm_cfg_bool(cfg, "validate.cv")) {
-        fold = malloc((size_t)n * sizeof *fold);
-        if (!fold) {
-            elm_err(err, "out of memory");
-            goto done;
-        }
-        if (run_cv(run, &models, &X, c.label, &rf, (int)elm_cfg_int(cfg, "validate.folds"),
-                   (int)elm_cfg_int(cfg, "validate.cv_repeats"), fold, out, err)) {
-            elm_err_prefix(err, "[validate] cv");
-            goto done;
-        }
+    if (!elm_cfg_bool(cfg, "validate.cv")) return 0;
+    V->fold = elm_malloc((size_t)n * sizeof *V->fold, err);
+    if (!V->fold) return -1;
+    if (run_cv(run, &V->models, &V->X, V->c.label, &V->rf, (int)elm_cfg_int(cfg, "validate.folds"),
+               (int)elm_cfg_int(cfg, "validate.cv_repeats"), V->fold, out, err)) {
+        elm_err_prefix(err, "[validate] cv");
+        return -1;
     }
-    if (export_dir && export_all(export_dir, &tf, &X, c.label, &c, fold, is_test, err)) goto done;
-    if (elm_split_make(&X, c.label, is_test, 1, &s, err)) goto done;
-    proba = malloc((size_t)s.nte * 2 * sizeof *proba);
-    pred = malloc((size_t)s.nte * sizeof *pred);
-    double *p_real = malloc((size_t)s.nte * sizeof *p_real);
-    if (!proba || !pred || !p_real) {
-        free(p_real);
-        elm_err(err, "out of memory");
-        goto done;
-    }
-    cJSON *js = cJSON_AddObjectToObject(out, "split");
-    cJSON_AddNumberToObject(js, "train", s.ntr);
-    cJSON_AddNumberToObject(js, "test", s.nte);
-    cJSON_AddNumberToObject(js, "test_fraction", elm_cfg_float(cfg, "validate.test_fraction"));
-    cJSON *jt = cJSON_AddObjectToObject(out, "test");
+    return 0;
+}
+
+// Argmax predictions and the metrics of the test rows from V->proba.
+static cJSON *test_metrics(Validate *V) {
+    const ElmSplit *s = &V->s;
     ElmMetrics mt;
+    elm_argmax_rows(V->proba, s->nte, 2, V->pred);
+    for (int i = 0; i < s->nte; i++) V->p_real[i] = V->proba[2 * i + 1];
+    elm_metrics_binary(s->yte, V->pred, V->p_real, s->nte, &mt);
+    return metrics_json(&mt);
+}
+
+// Multinomial and Gaussian NB on the split, into "test" (jt).
+static int test_nb(const ElmRun *run, Validate *V, const char *export_dir, cJSON *jt,
+                   ElmError *err) {
+    const ElmConfig *cfg = &run->cfg;
+    char path[4096];
     for (int k = 0; k < 2; k++) {
-        if (!(k == 0 ? models.nb : models.gnb)) continue;
+        if (!(k == 0 ? V->models.nb : V->models.gnb)) continue;
         double sm = k == 0 ? elm_cfg_float(cfg, "validate.nb.alpha")
                            : elm_cfg_float(cfg, "validate.gnb.var_smoothing");
-        double t =
-            run_nb(k == 0 ? ELM_NB_MULTINOMIAL : ELM_NB_GAUSSIAN, sm, &s, run->threads, proba, err);
-        if (t < 0) {
-            free(p_real);
-            goto done;
-        }
+        double t = run_nb(k == 0 ? ELM_NB_MULTINOMIAL : ELM_NB_GAUSSIAN, sm, &V->s, run->threads,
+                          V->proba, err);
+        if (t < 0) return -1;
         if (export_dir) { // the test rows' probabilities, (test, 2) row-major
             elm_path_join(path, sizeof path, export_dir,
                           k == 0 ? "proba_mnb.npy" : "proba_gnb.npy");
-            if (elm_npy_write(path, "<f8", proba, (size_t)s.nte * 2, 8, err)) {
-                free(p_real);
-                goto done;
-            }
+            if (elm_npy_write(path, "<f8", V->proba, (size_t)V->s.nte * 2, 8, err)) return -1;
         }
-        elm_argmax_rows(proba, s.nte, 2, pred);
-        for (int i = 0; i < s.nte; i++) p_real[i] = proba[2 * i + 1];
-        elm_metrics_binary(s.yte, pred, p_real, s.nte, &mt);
-        cJSON *o = metrics_json(&mt);
+        cJSON *o = test_metrics(V);
         cJSON_AddNumberToObject(o, "seconds", t);
         cJSON_AddItemToObject(jt, k == 0 ? "multinomial_nb" : "gaussian_nb", o);
     }
-    if (models.rf) {
-        ElmForestOpts tuned = rf;
-        if (G > 0) {
-            gres = calloc((size_t)G, sizeof *gres);
-            int best = 0;
-            ElmProgress p;
-            elm_progress_start(&p, "validate grid", "fits", 0, run->quiet);
-            double tg = elm_now();
-            if (!gres || elm_grid_search(&grid, &rf, &s.Xtr, s.ytr, 2,
-                                         (int)elm_cfg_int(cfg, "validate.grid_folds"), run->seed,
-                                         gres, &best, &p, err)) {
-                free(p_real);
-                if (!gres) elm_err(err, "out of memory");
-                elm_err_prefix(err, "[validate] grid search");
-                free(gres);
-                gres = NULL;
-                goto done;
-            }
-            elm_progress_finish(&p);
-            tuned = gres[best].opts;
-            tuned.oob_score = rf.oob_score;
-            cJSON *jg = cJSON_AddObjectToObject(out, "grid");
-            cJSON_AddNumberToObject(jg, "folds", (double)elm_cfg_int(cfg, "validate.grid_folds"));
-            cJSON_AddNumberToObject(jg, "combinations", G);
-            cJSON_AddNumberToObject(jg, "seconds", elm_now() - tg);
-            cJSON_AddItemToObject(jg, "best", forest_params_json(&gres[best].opts));
-            cJSON_AddNumberToObject(jg, "best_cv_accuracy", gres[best].mean);
-            cJSON *tab = cJSON_AddArrayToObject(jg, "table");
-            int folds = (int)elm_cfg_int(cfg, "validate.grid_folds");
-            for (int i = 0; i < G; i++) {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddItemToObject(e, "params", forest_params_json(&gres[i].opts));
-                cJSON_AddItemToObject(e, "fold_accuracy", numbers(gres[i].fold_acc, folds));
-                cJSON_AddNumberToObject(e, "mean_accuracy", gres[i].mean);
-                cJSON_AddNumberToObject(e, "std_accuracy", gres[i].std);
-                cJSON_AddNumberToObject(e, "rank", gres[i].rank);
-                cJSON_AddItemToArray(tab, e);
-            }
-        }
-        ElmProgress p;
-        elm_progress_start(&p, "validate forest", "trees", (uint64_t)tuned.n_estimators,
-                           run->quiet);
-        double tr = elm_now();
-        if (elm_forest_fit(&forest, &tuned, &s.Xtr, s.ytr, 2, &p, err)) {
-            free(p_real);
-            elm_err_prefix(err, "[validate] random forest");
-            goto done;
-        }
-        elm_forest_predict_proba(&forest, &s.Xte, 0, 0, proba);
-        double t_rf = elm_now() - tr;
-        elm_progress_finish(&p);
-        elm_argmax_rows(proba, s.nte, 2, pred);
-        for (int i = 0; i < s.nte; i++) p_real[i] = proba[2 * i + 1];
-        elm_metrics_binary(s.yte, pred, p_real, s.nte, &mt);
-        cJSON *o = metrics_json(&mt);
-        cJSON_AddNumberToObject(o, "seconds", t_rf);
-        cJSON_AddItemToObject(o, "params", forest_params_json(&tuned));
-        if (!isnan(forest.oob_score)) cJSON_AddNumberToObject(o, "oob_score", forest.oob_score);
-        double nodes = 0, depth = 0;
-        for (int t = 0; t < tuned.n_estimators; t++) {
-            int dmax = 0;
-            for (int i = 0; i < forest.trees[t].n_nodes; i++)
-                if (forest.trees[t].nodes[i].depth > dmax) dmax = forest.trees[t].nodes[i].depth;
-            nodes += forest.trees[t].n_nodes;
-            depth += dmax;
-        }
-        cJSON_AddNumberToObject(o, "mean_tree_nodes", nodes / tuned.n_estimators);
-        cJSON_AddNumberToObject(o, "mean_tree_depth", depth / tuned.n_estimators);
-        cJSON_AddItemToObject(jt, "random_forest", o);
-        // The most important terms.
-        int top = (int)elm_cfg_int(cfg, "validate.top_features");
-        cJSON *ji = cJSON_AddArrayToObject(o, "top_features");
-        Ranked *r = malloc((size_t)tf.n_terms * sizeof *r);
-        if (r) {
-            for (int j = 0; j < tf.n_terms; j++) r[j].row = j, r[j].p = forest.importances[j];
-            qsort(r, (size_t)tf.n_terms, sizeof *r, cmp_ranked);
-            for (int j = 0; j < top && j < tf.n_terms; j++) {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "term", elm_textfeat_term(&tf, r[j].row));
-                cJSON_AddNumberToObject(e, "importance", r[j].p);
-                cJSON_AddItemToArray(ji, e);
-            }
-            free(r);
-        }
+    return 0;
+}
+
+// The grid search over the forest's parameters on the train rows ("grid"); *tuned gets the
+// best combination.
+static int grid_search(const ElmRun *run, Validate *V, cJSON *out, ElmForestOpts *tuned,
+                       ElmError *err) {
+    const ElmConfig *cfg = &run->cfg;
+    int G = V->G;
+    V->gres = elm_calloc((size_t)G, sizeof *V->gres, err);
+    int best = 0;
+    ElmProgress p;
+    elm_progress_start(&p, "validate grid", "fits", 0, run->quiet);
+    double tg = elm_now();
+    if (!V->gres || elm_grid_search(&V->grid, &V->rf, &V->s.Xtr, V->s.ytr, 2,
+                                    (int)elm_cfg_int(cfg, "validate.grid_folds"), run->seed,
+                                    V->gres, &best, &p, err)) {
+        elm_err_prefix(err, "[validate] grid search");
+        free(V->gres);
+        V->gres = NULL;
+        return -1;
     }
-    // Viable tweets: generated test rows the tuned model (the forest, else the last NB) calls
-    // real, most convincing first.
-    Ranked *v = malloc((size_t)s.nte * sizeof *v);
-    int nv = 0, n_gen_test = 0;
-    double thr = elm_cfg_float(cfg, "validate.viable_threshold");
-    if (!v) {
-        free(p_real);
-        elm_err(err, "out of memory");
-        goto done;
+    elm_progress_finish(&p);
+    const ElmGridResult *gres = V->gres;
+    *tuned = gres[best].opts;
+    tuned->oob_score = V->rf.oob_score;
+    cJSON *jg = cJSON_AddObjectToObject(out, "grid");
+    cJSON_AddNumberToObject(jg, "folds", (double)elm_cfg_int(cfg, "validate.grid_folds"));
+    cJSON_AddNumberToObject(jg, "combinations", G);
+    cJSON_AddNumberToObject(jg, "seconds", elm_now() - tg);
+    cJSON_AddItemToObject(jg, "best", forest_params_json(&gres[best].opts));
+    cJSON_AddNumberToObject(jg, "best_cv_accuracy", gres[best].mean);
+    cJSON *tab = cJSON_AddArrayToObject(jg, "table");
+    int folds = (int)elm_cfg_int(cfg, "validate.grid_folds");
+    for (int i = 0; i < G; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToObject(e, "params", forest_params_json(&gres[i].opts));
+        cJSON_AddItemToObject(e, "fold_accuracy", numbers(gres[i].fold_acc, folds));
+        cJSON_AddNumberToObject(e, "mean_accuracy", gres[i].mean);
+        cJSON_AddNumberToObject(e, "std_accuracy", gres[i].std);
+        cJSON_AddNumberToObject(e, "rank", gres[i].rank);
+        cJSON_AddItemToArray(tab, e);
     }
-    for (int i = 0; i < s.nte; i++) {
-        if (s.yte[i] != 0) continue;
-        n_gen_test++;
-        if (p_real[i] >= thr && (thr > 0 || pred[i] == 1))
-            v[nv].row = s.rows_te[i], v[nv++].p = p_real[i];
+    return 0;
+}
+
+// The mean node count and depth of the trees, into o.
+static void forest_shape_json(const Validate *V, int n_trees, cJSON *o) {
+    const ElmForest *forest = &V->forest;
+    double nodes = 0, depth = 0;
+    for (int t = 0; t < n_trees; t++) {
+        int dmax = 0;
+        for (int i = 0; i < forest->trees[t].n_nodes; i++)
+            if (forest->trees[t].nodes[i].depth > dmax) dmax = forest->trees[t].nodes[i].depth;
+        nodes += forest->trees[t].n_nodes;
+        depth += dmax;
     }
-    qsort(v, (size_t)nv, sizeof *v, cmp_ranked);
-    free(p_real);
+    cJSON_AddNumberToObject(o, "mean_tree_nodes", nodes / n_trees);
+    cJSON_AddNumberToObject(o, "mean_tree_depth", depth / n_trees);
+}
+
+// The most important terms of the forest, into o.
+static void top_features_json(const ElmConfig *cfg, const Validate *V, cJSON *o) {
+    int top = (int)elm_cfg_int(cfg, "validate.top_features"), n_terms = V->tf.n_terms;
+    cJSON *ji = cJSON_AddArrayToObject(o, "top_features");
+    Ranked *r = malloc((size_t)n_terms * sizeof *r);
+    if (!r) return;
+    for (int j = 0; j < n_terms; j++) r[j].row = j, r[j].p = V->forest.importances[j];
+    qsort(r, (size_t)n_terms, sizeof *r, cmp_ranked);
+    for (int j = 0; j < top && j < n_terms; j++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "term", elm_textfeat_term(&V->tf, r[j].row));
+        cJSON_AddNumberToObject(e, "importance", r[j].p);
+        cJSON_AddItemToArray(ji, e);
+    }
+    free(r);
+}
+
+// The random forest with the tuned parameters on the split, into "test" (jt).
+static int test_forest(const ElmRun *run, Validate *V, const ElmForestOpts *tuned, cJSON *jt,
+                       ElmError *err) {
+    ElmProgress p;
+    elm_progress_start(&p, "validate forest", "trees", (uint64_t)tuned->n_estimators, run->quiet);
+    double tr = elm_now();
+    if (elm_forest_fit(&V->forest, tuned, &V->s.Xtr, V->s.ytr, 2, &p, err)) {
+        elm_err_prefix(err, "[validate] random forest");
+        return -1;
+    }
+    elm_forest_predict_proba(&V->forest, &V->s.Xte, 0, 0, V->proba);
+    double t_rf = elm_now() - tr;
+    elm_progress_finish(&p);
+    cJSON *o = test_metrics(V);
+    cJSON_AddNumberToObject(o, "seconds", t_rf);
+    cJSON_AddItemToObject(o, "params", forest_params_json(tuned));
+    if (!isnan(V->forest.oob_score)) cJSON_AddNumberToObject(o, "oob_score", V->forest.oob_score);
+    forest_shape_json(V, tuned->n_estimators, o);
+    cJSON_AddItemToObject(jt, "random_forest", o);
+    top_features_json(&run->cfg, V, o);
+    return 0;
+}
+
+// The train/test split ("split") and every model on it ("test", and "grid" for a tuned forest).
+static int test_models(const ElmRun *run, Validate *V, const char *export_dir, cJSON *out,
+                       ElmError *err) {
+    const ElmConfig *cfg = &run->cfg;
+    ElmSplit *s = &V->s;
+    if (elm_split_make(&V->X, V->c.label, V->is_test, 1, s, err)) return -1;
+    if (!(V->proba = elm_malloc((size_t)s->nte * 2 * sizeof *V->proba, err)) ||
+        !(V->pred = elm_malloc((size_t)s->nte * sizeof *V->pred, err)) ||
+        !(V->p_real = elm_malloc((size_t)s->nte * sizeof *V->p_real, err)))
+        return -1;
+    cJSON *js = cJSON_AddObjectToObject(out, "split");
+    cJSON_AddNumberToObject(js, "train", s->ntr);
+    cJSON_AddNumberToObject(js, "test", s->nte);
+    cJSON_AddNumberToObject(js, "test_fraction", elm_cfg_float(cfg, "validate.test_fraction"));
+    cJSON *jt = cJSON_AddObjectToObject(out, "test");
+    if (test_nb(run, V, export_dir, jt, err)) return -1;
+    if (!V->models.rf) return 0;
+    ElmForestOpts tuned = V->rf;
+    if (V->G > 0 && grid_search(run, V, out, &tuned, err)) return -1;
+    return test_forest(run, V, &tuned, jt, err);
+}
+
+// Viable tweets: generated test rows the tuned model (the forest, else the last NB) calls
+// real, most convincing first. Returns them in *v (nv of them), or NULL.
+static Ranked *find_viable(const Validate *V, double thr, int *nv, int *n_gen_test, ElmError *err) {
+    const ElmSplit *s = &V->s;
+    Ranked *v = elm_malloc((size_t)s->nte * sizeof *v, err);
+    *nv = 0, *n_gen_test = 0;
+    if (!v) return NULL;
+    for (int i = 0; i < s->nte; i++) {
+        if (s->yte[i] != 0) continue;
+        (*n_gen_test)++;
+        if (V->p_real[i] >= thr && (thr > 0 || V->pred[i] == 1))
+            v[*nv].row = s->rows_te[i], v[(*nv)++].p = V->p_real[i];
+    }
+    qsort(v, (size_t)*nv, sizeof *v, cmp_ranked);
+    return v;
+}
+
+// validate/viable.jsonl and validate/metrics.json (with "viable" and the run's totals).
+static int write_outputs(const ElmRun *run, const Validate *V, cJSON *out, double t_start,
+                         ElmError *err) {
+    double thr = elm_cfg_float(&run->cfg, "validate.viable_threshold");
+    int nv, n_gen_test;
+    Ranked *v = find_viable(V, thr, &nv, &n_gen_test, err);
+    if (!v) return -1;
+    char path[4096], dir[4096];
     elm_path_join(dir, sizeof dir, run->dir, "validate");
     if (elm_mkdirs(dir, err)) {
         free(v);
-        goto done;
+        return -1;
     }
     elm_path_join(path, sizeof path, dir, "viable.jsonl");
     ElmAtomicFile af;
     if (elm_atomic_open(&af, path, err)) {
         free(v);
-        goto done;
+        return -1;
     }
     for (int i = 0; i < nv; i++) {
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "text", c.text[v[i].row]);
+        cJSON_AddStringToObject(e, "text", V->c.text[v[i].row]);
         cJSON_AddNumberToObject(e, "p_real", v[i].p);
         cJSON_AddNumberToObject(e, "rank", i + 1);
-        cJSON_AddNumberToObject(e, "source_line", c.line[v[i].row]);
+        cJSON_AddNumberToObject(e, "source_line", V->c.line[v[i].row]);
         char *line = cJSON_PrintUnformatted(e);
         fprintf(af.f, "%s\n", line);
         free(line);
@@ -495,28 +538,46 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
     char *text = cJSON_Print(out);
     if (!text) {
         elm_atomic_abort(&af);
-        elm_err(err, "out of memory writing metrics.json");
-        goto done;
+        return elm_err(err, "out of memory writing metrics.json");
     }
     // metrics.json first: viable.jsonl only lands when every number did.
     int wrc = elm_write_file_atomic(path, text, strlen(text), err);
     free(text);
     if (wrc) {
         elm_atomic_abort(&af);
+        return -1;
+    }
+    return elm_atomic_commit(&af, err);
+}
+
+int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
+    const ElmConfig *cfg = &run->cfg;
+    Validate V = {0};
+    if (parse_models(elm_cfg_str(cfg, "validate.models"), &V.models, err) ||
+        elm_validate_forest_opts(run, &V.rf, err) || elm_validate_grid(cfg, &V.grid, err))
+        return -1;
+    if (elm_validate_feat_opts(cfg, &V.fo, err)) return -1;
+
+    double t_start = elm_now();
+    if (elm_validate_load(&V.c, run, err)) return -1;
+    V.n = V.c.n;
+    int rc = -1;
+    V.is_test = malloc((size_t)V.n * sizeof *V.is_test);
+    V.G = V.grid.n_axes ? elm_grid_size(&V.grid) : 0;
+    cJSON *out = cJSON_CreateObject();
+    if (!V.is_test || !out) {
+        elm_err(err, "out of memory");
         goto done;
     }
-    if (elm_atomic_commit(&af, err)) goto done;
+    if (features(&V, out, err) || split_and_cv(run, &V, out, err)) goto done;
+    if (export_dir && export_all(export_dir, &V.tf, &V.X, V.c.label, &V.c, V.fold, V.is_test, err))
+        goto done;
+    if (test_models(run, &V, export_dir, out, err) || write_outputs(run, &V, out, t_start, err))
+        goto done;
     rc = 0;
 done:
-    elm_forest_free(&forest);
-    if (gres) elm_grid_results_free(gres, G);
-    free(gres);
     cJSON_Delete(out);
-    elm_split_free(&s);
-    free(proba), free(pred), free(is_test), free(fold);
-    elm_csr_free(&X);
-    elm_textfeat_free(&tf);
-    elm_corpus_free(&c);
+    validate_free(&V);
     return rc;
 }
 

@@ -187,7 +187,8 @@ out:
 }
 
 // Finds any token (mergeable or not) by bytes: only used while loading.
-static int32_t find_any(const ElmBpe *b, uint64_t *slots, uint64_t mask, const char *p, size_t n) {
+static int32_t find_any(const ElmBpe *b, const uint64_t *slots, uint64_t mask, const char *p,
+                        size_t n) {
     for (uint64_t s = hash_bytes(p, n) & mask;; s = (s + 1) & mask) {
         if (!slots[s]) return -1;
         uint32_t id = (uint32_t)slots[s] - 1;
@@ -197,27 +198,16 @@ static int32_t find_any(const ElmBpe *b, uint64_t *slots, uint64_t mask, const c
 }
 
 // vocab.bpe -> ranks; then the tables encoding needs.
-static int load_merges(ElmBpe *b, const char *path, const char *enc_path, ElmError *err) {
-    char *data;
-    size_t n;
-    if (elm_read_file(path, &data, &n, err)) return -1;
-    int rc = -1;
-    // Every token by bytes, to resolve merge lines and to catch a token given twice.
-    uint64_t amask = pow2_above((uint64_t)b->n_vocab) - 1;
-    uint64_t *all = calloc(amask + 1, sizeof *all);
-    unsigned char *tmp = malloc(n + 1);
-    if (!all || !tmp) {
-        elm_err(err, "%s: out of memory", path);
-        goto out;
-    }
+// Every token by bytes into all (to resolve merge lines and to catch a token given twice), and
+// the 256 byte tokens at rank 0.
+static int index_tokens(ElmBpe *b, uint64_t *all, uint64_t amask, const char *enc_path,
+                        ElmError *err) {
     for (int id = 0; id < b->n_vocab; id++) {
         const char *p = b->blob + b->off[id];
         size_t len = b->off[id + 1] - b->off[id];
         int32_t twin = find_any(b, all, amask, p, len);
-        if (twin >= 0) {
-            elm_err(err, "%s: ids %d and %d are the same bytes", enc_path, twin, id);
-            goto out;
-        }
+        if (twin >= 0)
+            return elm_err(err, "%s: ids %d and %d are the same bytes", enc_path, twin, id);
         uint64_t s = hash_bytes(p, len) & amask;
         while (all[s]) s = (s + 1) & amask;
         all[s] = (uint64_t)id + 1;
@@ -225,14 +215,21 @@ static int load_merges(ElmBpe *b, const char *path, const char *enc_path, ElmErr
     for (int c = 0; c < 256; c++) {
         char byte = (char)c;
         b->byte_id[c] = find_any(b, all, amask, &byte, 1);
-        if (b->byte_id[c] < 0) {
-            elm_err(err, "%s: no token for byte 0x%02X (a byte-level vocabulary needs all 256)",
-                    enc_path, c);
-            goto out;
-        }
+        if (b->byte_id[c] < 0)
+            return elm_err(err,
+                           "%s: no token for byte 0x%02X (a byte-level vocabulary needs all 256)",
+                           enc_path, c);
         b->rank[b->byte_id[c]] = 0;
         add_token(b, b->byte_id[c]);
     }
+    return 0;
+}
+
+// The merge lines of data (n bytes): each merged token gets the next rank, from 256 on. tmp
+// holds n + 1 bytes.
+static int read_merge_lines(ElmBpe *b, char *data, size_t n, const uint64_t *all, uint64_t amask,
+                            unsigned char *tmp, const char *path, const char *enc_path,
+                            ElmError *err) {
     uint32_t rank = 256;
     int line = 0;
     for (char *p = data, *end = data + n; p < end;) {
@@ -246,9 +243,9 @@ static int load_merges(ElmBpe *b, const char *path, const char *enc_path, ElmErr
             // header "#version: 0.2" or an empty line
         } else if (!sp || sp == p || sp + 1 == p + len ||
                    memchr(sp + 1, ' ', len - (size_t)(sp + 1 - p))) {
-            elm_err(err, "%s:%d: a merge line is two tokens separated by one space: \"%.*s\"", path,
-                    line, (int)(len > 80 ? 80 : len), p);
-            goto out;
+            return elm_err(err,
+                           "%s:%d: a merge line is two tokens separated by one space: \"%.*s\"",
+                           path, line, (int)(len > 80 ? 80 : len), p);
         } else {
             long la = elm_gpt2_to_bytes(p, (size_t)(sp - p), tmp);
             long lb = la < 0 ? -1 : elm_gpt2_to_bytes(sp + 1, (size_t)(p + len - sp - 1), tmp + la);
@@ -260,33 +257,31 @@ static int load_merges(ElmBpe *b, const char *path, const char *enc_path, ElmErr
                 const char *what = l < 0   ? "its first token"
                                    : r < 0 ? "its second token"
                                            : "the merged token";
-                elm_err(err, "%s:%d: merge \"%.*s\": %s is not in %s", path, line,
-                        (int)(len > 80 ? 80 : len), p, what, enc_path);
-                goto out;
+                return elm_err(err, "%s:%d: merge \"%.*s\": %s is not in %s", path, line,
+                               (int)(len > 80 ? 80 : len), p, what, enc_path);
             }
-            if (b->rank[m] != NO_RANK) {
-                elm_err(err,
-                        "%s:%d: merge \"%.*s\" makes a token that already has rank %u "
-                        "(duplicate rank)",
-                        path, line, (int)(len > 80 ? 80 : len), p, b->rank[m]);
-                goto out;
-            }
+            if (b->rank[m] != NO_RANK)
+                return elm_err(err,
+                               "%s:%d: merge \"%.*s\" makes a token that already has rank %u "
+                               "(duplicate rank)",
+                               path, line, (int)(len > 80 ? 80 : len), p, b->rank[m]);
             b->rank[m] = rank++;
             add_token(b, m);
         }
         p = nl ? nl + 1 : end;
     }
-    // Every split of every merged token into two mergeable tokens is a pair that can merge.
+    return 0;
+}
+
+// Every split of every merged token into two mergeable tokens is a pair that can merge.
+static int build_pairs(ElmBpe *b, const char *path, ElmError *err) {
     size_t n_pairs = 0;
     for (int id = 0; id < b->n_vocab; id++)
         if (b->rank[id] != NO_RANK) n_pairs += b->off[id + 1] - b->off[id] - 1;
     b->pair_mask = pow2_above(n_pairs) - 1;
     b->pair_key = malloc((b->pair_mask + 1) * sizeof(uint64_t));
     b->pair_val = malloc((b->pair_mask + 1) * sizeof(uint64_t));
-    if (!b->pair_key || !b->pair_val) {
-        elm_err(err, "%s: out of memory", path);
-        goto out;
-    }
+    if (!b->pair_key || !b->pair_val) return elm_err(err, "%s: out of memory", path);
     memset(b->pair_key, 0xFF, (b->pair_mask + 1) * sizeof(uint64_t));
     for (int id = 0; id < b->n_vocab; id++) {
         if (b->rank[id] == NO_RANK || b->off[id + 1] - b->off[id] < 2) continue;
@@ -298,6 +293,25 @@ static int load_merges(ElmBpe *b, const char *path, const char *enc_path, ElmErr
             if (l >= 0 && r >= 0) add_pair(b, l, r, b->rank[id], id);
         }
     }
+    return 0;
+}
+
+static int load_merges(ElmBpe *b, const char *path, const char *enc_path, ElmError *err) {
+    char *data;
+    size_t n;
+    if (elm_read_file(path, &data, &n, err)) return -1;
+    int rc = -1;
+    uint64_t amask = pow2_above((uint64_t)b->n_vocab) - 1;
+    uint64_t *all = calloc(amask + 1, sizeof *all);
+    unsigned char *tmp = malloc(n + 1);
+    if (!all || !tmp) {
+        elm_err(err, "%s: out of memory", path);
+        goto out;
+    }
+    if (index_tokens(b, all, amask, enc_path, err) ||
+        read_merge_lines(b, data, n, all, amask, tmp, path, enc_path, err) ||
+        build_pairs(b, path, err))
+        goto out;
     rc = 0;
 out:
     free(all), free(tmp), free(data);
@@ -305,8 +319,8 @@ out:
 }
 
 ElmBpe *elm_bpe_load(const char *encoder_json, const char *vocab_bpe, ElmError *err) {
-    ElmBpe *b = calloc(1, sizeof *b);
-    if (!b) return elm_err(err, "out of memory"), NULL;
+    ElmBpe *b = elm_calloc(1, sizeof *b, err);
+    if (!b) return NULL;
     if (load_encoder(b, encoder_json, err) || load_merges(b, vocab_bpe, encoder_json, err) ||
         elm_pretok_init(&b->pt, err)) {
         elm_bpe_free(b);
@@ -534,8 +548,8 @@ struct ElmBpeWorker {
 #define CACHE_ENTRIES (CACHE_SLOTS / 2)
 
 ElmBpeWorker *elm_bpe_worker_new(const ElmBpe *bpe, ElmError *err) {
-    ElmBpeWorker *w = calloc(1, sizeof *w);
-    if (!w) return elm_err(err, "out of memory"), NULL;
+    ElmBpeWorker *w = elm_calloc(1, sizeof *w, err);
+    if (!w) return NULL;
     w->bpe = bpe;
     if (scratch_reserve(&w->scratch, 256)) {
         elm_bpe_worker_free(w);

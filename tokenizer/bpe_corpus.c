@@ -60,8 +60,8 @@ int elm_bpe_encode_docs(const ElmBpe *bpe, const char *const *texts, const size_
             stop = failed;
             if (stop || !w) continue;
             Chunk *ch = &chunks[c];
-            ch->counts = malloc((ch->last - ch->first) * sizeof *ch->counts);
-            int rc = ch->counts ? 0 : elm_err(&e, "out of memory");
+            ch->counts = elm_malloc((ch->last - ch->first) * sizeof *ch->counts, &e);
+            int rc = ch->counts ? 0 : -1;
             uint64_t chunk_bytes = 0;
             for (size_t d = ch->first; !rc && d < ch->last; d++) {
                 size_t before = ch->n;

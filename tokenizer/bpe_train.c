@@ -381,10 +381,11 @@ static int write_files(const Trainer *t, const int32_t (*merges)[2], int n_merge
     for (size_t id = 0; id < t->n_tokens; id++)
         if (t->off[id + 1] - t->off[id] > longest) longest = t->off[id + 1] - t->off[id];
     // A byte is at most 2 bytes of UTF-8 in the alphabet, and at most 2 more when JSON-escaped.
-    char *s = malloc(4 * longest), *a = malloc(2 * longest), *b = malloc(2 * longest);
-    if (!s || !a || !b) {
-        free(s), free(a), free(b);
-        return elm_err(err, "out of memory");
+    char *s = elm_malloc(4 * longest, err), *a = s ? elm_malloc(2 * longest, err) : NULL;
+    char *b = a ? elm_malloc(2 * longest, err) : NULL;
+    if (!b) {
+        free(s), free(a);
+        return -1;
     }
     char path[4096];
     ElmAtomicFile af;
@@ -451,6 +452,162 @@ static void trainer_free(Trainer *t) {
     bm_free(&t->tok);
 }
 
+// The trainer's word arrays for the counted words, an empty pair table and token map.
+static int trainer_alloc(Trainer *t, const BytesMap *words, ElmError *err) {
+    size_t total_sym = words->used;
+    t->n_words = words->n;
+    t->pmask = (1 << 16) - 1;
+    if (!(t->sym = elm_malloc((total_sym ? total_sym : 1) * sizeof *t->sym, err)) ||
+        !(t->start = elm_malloc((t->n_words + 1) * sizeof *t->start, err)) ||
+        !(t->len = elm_malloc((t->n_words + 1) * sizeof *t->len, err)) ||
+        !(t->wcount = elm_malloc((t->n_words + 1) * sizeof *t->wcount, err)) ||
+        !(t->seen = elm_calloc(t->n_words + 1, sizeof *t->seen, err)) ||
+        !(t->pkey = elm_malloc((t->pmask + 1) * sizeof *t->pkey, err)) ||
+        !(t->pidx = elm_malloc((t->pmask + 1) * sizeof *t->pidx, err)))
+        return -1;
+    if (bm_init(&t->tok, 1 << 12)) return elm_err(err, "out of memory");
+    memset(t->pkey, 0xFF, (t->pmask + 1) * sizeof *t->pkey);
+    return 0;
+}
+
+// The byte tokens (id r is the r-th byte in GPT-2's order), then every word as byte tokens.
+static int load_words(Trainer *t, const BytesMap *words, ElmError *err) {
+    int32_t byte_id[256];
+    for (int r = 0; r < 256; r++) {
+        char c = (char)elm_byte_of_rank(r);
+        byte_id[(unsigned char)c] = r;
+        if (add_token(t, &c, 1)) return elm_err(err, "out of memory");
+    }
+    // The word order (hash order) does not matter: merges are chosen by count, then ids.
+    size_t w = 0, o = 0;
+    for (size_t s = 0; s <= words->mask; s++) {
+        if (!words->hash[s]) continue;
+        t->start[w] = o;
+        t->len[w] = words->klen[s];
+        t->wcount[w] = words->val[s];
+        const unsigned char *p = (const unsigned char *)words->arena + words->koff[s];
+        for (uint32_t i = 0; i < words->klen[s]; i++) t->sym[o++] = byte_id[p[i]];
+        w++;
+    }
+    return 0;
+}
+
+// Every adjacent pair of every word, counted, and a heap of the pairs by count.
+static void count_pairs(Trainer *t) {
+    for (size_t i = 0; i < t->n_words; i++) {
+        const int32_t *s = t->sym + t->start[i];
+        for (uint32_t k = 0; k + 1 < t->len[i]; k++)
+            count_change(t, s[k], s[k + 1], t->wcount[i], (int32_t)i, 0);
+    }
+    for (size_t i = 0; i < t->n_pairs; i++)
+        if (t->pairs[i].count > 0)
+            heap_push(t, (HeapItem){t->pairs[i].count, t->pairs[i].a, t->pairs[i].b});
+}
+
+// Rewrites every word holding the pair pi = (a, b) with the token nid, moving the counts of
+// the neighbouring pairs, and pushes the pairs that gained count.
+static void apply_merge(Trainer *t, long pi, int32_t a, int32_t b, int32_t nid, uint32_t stamp) {
+    // The pair's word list cannot grow below: new pairs all hold nid, never (a, b).
+    Pair *pp = &t->pairs[pi];
+    int32_t *list = pp->words;
+    uint32_t nl = pp->n_words;
+    pp->words = NULL, pp->n_words = pp->cap_words = 0;
+    for (uint32_t k = 0; k < nl; k++) {
+        int32_t wi = list[k];
+        if (t->seen[wi] == stamp) continue;
+        t->seen[wi] = stamp;
+        int32_t *s = t->sym + t->start[wi];
+        uint32_t n = t->len[wi], i = 0, out = 0;
+        int64_t c = t->wcount[wi];
+        while (i < n) {
+            if (i + 1 < n && s[i] == a && s[i + 1] == b) {
+                if (out > 0) {
+                    count_change(t, s[out - 1], a, -c, wi, stamp);
+                    count_change(t, s[out - 1], nid, c, wi, stamp);
+                }
+                if (i + 2 < n) {
+                    count_change(t, b, s[i + 2], -c, wi, stamp);
+                    count_change(t, nid, s[i + 2], c, wi, stamp);
+                }
+                s[out++] = nid;
+                i += 2;
+            } else {
+                s[out++] = s[i++];
+            }
+        }
+        t->len[wi] = out;
+    }
+    free(list);
+    t->pairs[pi].count = 0;
+    // Push every pair that gained count (they all hold nid) with its final count.
+    for (size_t k = 0; k < t->n_touched; k++) {
+        const Pair *p = &t->pairs[t->touched[k]];
+        if (p->count > 0) heap_push(t, (HeapItem){p->count, p->a, p->b});
+    }
+}
+
+// Merges the most frequent pair until the vocabulary is full but for <|endoftext|>, writing
+// each new token's pair into merges. Returns the number of merges; t->oom when out of memory.
+static int merge_pairs(Trainer *t, int vocab_size, int32_t (*merges)[2], ElmBpeTrainInfo *info,
+                       int quiet) {
+    ElmProgress prog;
+    elm_progress_start(&prog, "bpe train", "merges", (uint64_t)(vocab_size - 257), quiet);
+    uint32_t stamp = 0;
+    int n_merges = 0;
+    char *tmp = NULL;
+    size_t tmp_cap = 0;
+    while ((int)t->n_tokens < vocab_size - 1 && t->n_heap && !t->oom) {
+        HeapItem top = heap_pop(t);
+        long pi = pair_find(t, top.a, top.b, 0);
+        if (pi < 0) continue;
+        int64_t cur = t->pairs[pi].count;
+        if (cur <= 0) continue;
+        if (cur != top.count) { // stale: counts only fell since the push
+            heap_push(t, (HeapItem){cur, top.a, top.b});
+            continue;
+        }
+        // The new token's bytes; if they are already a token (reached through another split),
+        // apply the merge with that id and write no merge line, as tiktoken merges by bytes.
+        size_t la = t->off[top.a + 1] - t->off[top.a], lb = t->off[top.b + 1] - t->off[top.b];
+        if (la + lb > tmp_cap) {
+            tmp_cap = 2 * (la + lb);
+            char *q = realloc(tmp, tmp_cap);
+            if (!q) {
+                t->oom = 1;
+                break;
+            }
+            tmp = q;
+        }
+        memcpy(tmp, t->blob + t->off[top.a], la);
+        memcpy(tmp + la, t->blob + t->off[top.b], lb);
+        if (la + lb == 13 && memcmp(tmp, "<|endoftext|>", 13) == 0) {
+            t->pairs[pi].count = 0; // that spelling belongs to the special token
+            continue;
+        }
+        int64_t have = bm_get(&t->tok, tmp, la + lb, -1);
+        int32_t nid;
+        if (have >= 0) {
+            nid = (int32_t)have;
+            info->n_reused++;
+        } else {
+            nid = (int32_t)t->n_tokens;
+            if (add_token(t, tmp, la + lb)) {
+                t->oom = 1;
+                break;
+            }
+            merges[n_merges][0] = top.a, merges[n_merges][1] = top.b;
+            n_merges++;
+        }
+        stamp++;
+        t->n_touched = 0;
+        apply_merge(t, pi, top.a, top.b, nid, stamp);
+        elm_progress_update(&prog, (uint64_t)(t->n_tokens - 256));
+    }
+    free(tmp);
+    elm_progress_finish(&prog);
+    return n_merges;
+}
+
 int elm_bpe_train(const char *const *texts, const size_t *lens, size_t n_docs, int vocab_size,
                   int threads, int quiet, const char *out_dir, ElmBpeTrainInfo *info,
                   ElmError *err) {
@@ -469,149 +626,16 @@ int elm_bpe_train(const char *const *texts, const size_t *lens, size_t n_docs, i
     info->count_seconds = elm_now() - t0;
     Trainer t = {0};
     int rc = -1;
-    int32_t(*merges)[2] = malloc((size_t)vocab_size * sizeof *merges);
-    size_t total_sym = words.used;
-    t.n_words = words.n;
-    t.sym = malloc((total_sym ? total_sym : 1) * sizeof *t.sym);
-    t.start = malloc((t.n_words + 1) * sizeof *t.start);
-    t.len = malloc((t.n_words + 1) * sizeof *t.len);
-    t.wcount = malloc((t.n_words + 1) * sizeof *t.wcount);
-    t.seen = calloc(t.n_words + 1, sizeof *t.seen);
-    t.pmask = (1 << 16) - 1;
-    t.pkey = malloc((t.pmask + 1) * sizeof *t.pkey);
-    t.pidx = malloc((t.pmask + 1) * sizeof *t.pidx);
-    if (!merges || !t.sym || !t.start || !t.len || !t.wcount || !t.seen || !t.pkey || !t.pidx ||
-        bm_init(&t.tok, 1 << 12)) {
-        elm_err(err, "out of memory");
-        goto out;
-    }
-    memset(t.pkey, 0xFF, (t.pmask + 1) * sizeof *t.pkey);
-    // Byte tokens: id r is the r-th byte in GPT-2's order.
-    int32_t byte_id[256];
-    for (int r = 0; r < 256; r++) {
-        char c = (char)elm_byte_of_rank(r);
-        byte_id[(unsigned char)c] = r;
-        if (add_token(&t, &c, 1)) {
-            elm_err(err, "out of memory");
-            goto out;
-        }
-    }
-    // The word order (hash order) does not matter: merges are chosen by count, then ids.
-    size_t w = 0, o = 0;
-    for (size_t s = 0; s <= words.mask; s++) {
-        if (!words.hash[s]) continue;
-        t.start[w] = o;
-        t.len[w] = words.klen[s];
-        t.wcount[w] = words.val[s];
-        const unsigned char *p = (const unsigned char *)words.arena + words.koff[s];
-        for (uint32_t i = 0; i < words.klen[s]; i++) t.sym[o++] = byte_id[p[i]];
-        w++;
-    }
+    int32_t(*merges)[2] = elm_malloc((size_t)vocab_size * sizeof *merges, err);
+    if (!merges || trainer_alloc(&t, &words, err) || load_words(&t, &words, err)) goto out;
     info->n_unique = t.n_words;
     bm_free(&words);
-    for (size_t i = 0; i < t.n_words; i++) {
-        const int32_t *s = t.sym + t.start[i];
-        for (uint32_t k = 0; k + 1 < t.len[i]; k++)
-            count_change(&t, s[k], s[k + 1], t.wcount[i], (int32_t)i, 0);
-    }
-    for (size_t i = 0; i < t.n_pairs; i++)
-        if (t.pairs[i].count > 0)
-            heap_push(&t, (HeapItem){t.pairs[i].count, t.pairs[i].a, t.pairs[i].b});
+    count_pairs(&t);
     if (t.oom) {
         elm_err(err, "out of memory");
         goto out;
     }
-    ElmProgress prog;
-    elm_progress_start(&prog, "bpe train", "merges", (uint64_t)(vocab_size - 257), quiet);
-    uint32_t stamp = 0;
-    int n_merges = 0;
-    char *tmp = NULL;
-    size_t tmp_cap = 0;
-    while ((int)t.n_tokens < vocab_size - 1 && t.n_heap && !t.oom) {
-        HeapItem top = heap_pop(&t);
-        long pi = pair_find(&t, top.a, top.b, 0);
-        if (pi < 0) continue;
-        int64_t cur = t.pairs[pi].count;
-        if (cur <= 0) continue;
-        if (cur != top.count) { // stale: counts only fell since the push
-            heap_push(&t, (HeapItem){cur, top.a, top.b});
-            continue;
-        }
-        // The new token's bytes; if they are already a token (reached through another split),
-        // apply the merge with that id and write no merge line, as tiktoken merges by bytes.
-        size_t la = t.off[top.a + 1] - t.off[top.a], lb = t.off[top.b + 1] - t.off[top.b];
-        if (la + lb > tmp_cap) {
-            tmp_cap = 2 * (la + lb);
-            char *q = realloc(tmp, tmp_cap);
-            if (!q) {
-                t.oom = 1;
-                break;
-            }
-            tmp = q;
-        }
-        memcpy(tmp, t.blob + t.off[top.a], la);
-        memcpy(tmp + la, t.blob + t.off[top.b], lb);
-        if (la + lb == 13 && memcmp(tmp, "<|endoftext|>", 13) == 0) {
-            t.pairs[pi].count = 0; // that spelling belongs to the special token
-            continue;
-        }
-        int64_t have = bm_get(&t.tok, tmp, la + lb, -1);
-        int32_t nid;
-        if (have >= 0) {
-            nid = (int32_t)have;
-            info->n_reused++;
-        } else {
-            nid = (int32_t)t.n_tokens;
-            if (add_token(&t, tmp, la + lb)) {
-                t.oom = 1;
-                break;
-            }
-            merges[n_merges][0] = top.a, merges[n_merges][1] = top.b;
-            n_merges++;
-        }
-        stamp++;
-        t.n_touched = 0;
-        // The pair's word list cannot grow below: new pairs all hold nid, never (a, b).
-        Pair *pp = &t.pairs[pi];
-        int32_t *list = pp->words;
-        uint32_t nl = pp->n_words;
-        pp->words = NULL, pp->n_words = pp->cap_words = 0;
-        for (uint32_t k = 0; k < nl; k++) {
-            int32_t wi = list[k];
-            if (t.seen[wi] == stamp) continue;
-            t.seen[wi] = stamp;
-            int32_t *s = t.sym + t.start[wi];
-            uint32_t n = t.len[wi], i = 0, out = 0;
-            int64_t c = t.wcount[wi];
-            while (i < n) {
-                if (i + 1 < n && s[i] == top.a && s[i + 1] == top.b) {
-                    if (out > 0) {
-                        count_change(&t, s[out - 1], top.a, -c, wi, stamp);
-                        count_change(&t, s[out - 1], nid, c, wi, stamp);
-                    }
-                    if (i + 2 < n) {
-                        count_change(&t, top.b, s[i + 2], -c, wi, stamp);
-                        count_change(&t, nid, s[i + 2], c, wi, stamp);
-                    }
-                    s[out++] = nid;
-                    i += 2;
-                } else {
-                    s[out++] = s[i++];
-                }
-            }
-            t.len[wi] = out;
-        }
-        free(list);
-        t.pairs[pi].count = 0;
-        // Push every pair that gained count (they all hold nid) with its final count.
-        for (size_t k = 0; k < t.n_touched; k++) {
-            const Pair *p = &t.pairs[t.touched[k]];
-            if (p->count > 0) heap_push(&t, (HeapItem){p->count, p->a, p->b});
-        }
-        elm_progress_update(&prog, (uint64_t)(t.n_tokens - 256));
-    }
-    free(tmp);
-    elm_progress_finish(&prog);
+    int n_merges = merge_pairs(&t, vocab_size, merges, info, quiet);
     if (t.oom) {
         elm_err(err, "out of memory training the vocabulary");
         goto out;

@@ -148,106 +148,141 @@ static int32_t *gather(const int32_t *ids, const size_t *off, const unsigned cha
     return out;
 }
 
-int elm_tokenize_run(ElmRun *run, ElmError *err) {
-    double t0 = elm_now();
-    const ElmConfig *cfg = &run->cfg;
-    char clean[4096], dir[4096], path[4096];
-    elm_run_path(run, "clean.jsonl", clean, sizeof clean);
-    if (elm_tokenize_vocab_dir(run, dir, sizeof dir, err)) return -1;
-    int train = elm_cfg_bool(cfg, "tokenizer.train");
-    int special = elm_cfg_bool(cfg, "tokenizer.allow_special");
-    double val_fraction = elm_cfg_float(cfg, "tokenizer.val_fraction");
+// One `elm tokenize` run: the documents, the split, the vocabulary and the tokens.
+typedef struct Tokenize {
     Docs docs;
-    if (read_docs(clean, run->threads, &docs, err)) return -1;
-    int rc = -1;
-    unsigned char *is_val = malloc(docs.n);
-    ElmBpe *bpe = NULL;
-    int32_t *ids = NULL, *tr = NULL, *va = NULL;
-    size_t *off = NULL, n_val = is_val ? choose_val(docs.n, val_fraction, run->seed, is_val) : 0;
-    if (!is_val || n_val == (size_t)-1) {
-        elm_err(err, "out of memory");
-        goto out;
-    }
-    ElmBpeTrainInfo info = {0};
-    if (train) {
-        // The vocabulary is learnt from the training documents only.
-        const char **tt = malloc(docs.n * sizeof *tt);
-        size_t *tl = malloc(docs.n * sizeof *tl), k = 0;
-        if (!tt || !tl) {
-            free(tt), free(tl);
-            elm_err(err, "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < docs.n; i++)
-            if (!is_val[i]) tt[k] = docs.text[i], tl[k] = docs.len[i], k++;
-        int trc = elm_bpe_train(tt, tl, k, (int)elm_cfg_int(cfg, "tokenizer.vocab_size"),
-                                run->threads, run->quiet, dir, &info, err);
-        free(tt), free(tl);
-        if (trc) goto out;
-    }
-    if (!(bpe = elm_bpe_load_dir(dir, err))) goto out;
-    int32_t eot = elm_bpe_eot(bpe);
-    if (eot < 0) {
-        elm_err(err, "%s: the vocabulary has no <|endoftext|> token to separate documents", dir);
-        goto out;
-    }
-    ElmProgress prog;
-    elm_progress_start(&prog, "tokenize", "bytes", docs.bytes, run->quiet);
-    if (elm_bpe_encode_docs(bpe, (const char *const *)docs.text, docs.len, docs.n, special,
-                            run->threads, &prog, &ids, &off, err))
-        goto out;
-    elm_progress_finish(&prog);
+    unsigned char *is_val; // (docs.n) 1 for a validation document
+    size_t n_val;
+    ElmBpeTrainInfo info; // when the vocabulary is trained
+    ElmBpe *bpe;
+    int32_t eot;
+    int32_t *ids;     // every document's tokens
+    size_t *off;      // (docs.n + 1) document d: ids[off[d] .. off[d + 1])
+    int32_t *tr, *va; // the train and val streams, documents separated by eot
     size_t n_tr, n_va;
-    tr = gather(ids, off, is_val, docs.n, 0, eot, &n_tr);
-    va = gather(ids, off, is_val, docs.n, 1, eot, &n_va);
-    if (!tr || !va) {
-        elm_err(err, "out of memory");
-        goto out;
-    }
-    uint32_t vs = (uint32_t)elm_bpe_vocab_size(bpe);
-    elm_run_path(run, "tokens", path, sizeof path);
-    if (elm_mkdirs(path, err)) goto out;
-    elm_run_path(run, "tokens/train.bin", path, sizeof path);
-    if (elm_shard_write(path, tr, n_tr, vs, (uint32_t)eot, docs.n - n_val, err)) goto out;
-    elm_run_path(run, "tokens/val.bin", path, sizeof path);
-    if (elm_shard_write(path, va, n_va, vs, (uint32_t)eot, n_val, err)) goto out;
+} Tokenize;
 
-    uint64_t text_tokens = off[docs.n];
+// The vocabulary learnt from the training documents only, written to dir.
+static int train_vocab(const ElmRun *run, Tokenize *T, const char *dir, ElmError *err) {
+    const Docs *docs = &T->docs;
+    const char **tt = elm_malloc(docs->n * sizeof *tt, err);
+    size_t *tl = tt ? elm_malloc(docs->n * sizeof *tl, err) : NULL, k = 0;
+    if (!tt || !tl) {
+        free(tt), free(tl);
+        return -1;
+    }
+    for (size_t i = 0; i < docs->n; i++)
+        if (!T->is_val[i]) tt[k] = docs->text[i], tl[k] = docs->len[i], k++;
+    int trc = elm_bpe_train(tt, tl, k, (int)elm_cfg_int(&run->cfg, "tokenizer.vocab_size"),
+                            run->threads, run->quiet, dir, &T->info, err);
+    free(tt), free(tl);
+    return trc;
+}
+
+// Every document encoded on all threads, then gathered into the train and val streams.
+static int encode(const ElmRun *run, Tokenize *T, const char *dir, int special, ElmError *err) {
+    const Docs *docs = &T->docs;
+    if (!(T->bpe = elm_bpe_load_dir(dir, err))) return -1;
+    T->eot = elm_bpe_eot(T->bpe);
+    if (T->eot < 0)
+        return elm_err(err, "%s: the vocabulary has no <|endoftext|> token to separate documents",
+                       dir);
+    ElmProgress prog;
+    elm_progress_start(&prog, "tokenize", "bytes", docs->bytes, run->quiet);
+    if (elm_bpe_encode_docs(T->bpe, (const char *const *)docs->text, docs->len, docs->n, special,
+                            run->threads, &prog, &T->ids, &T->off, err))
+        return -1;
+    elm_progress_finish(&prog);
+    T->tr = gather(T->ids, T->off, T->is_val, docs->n, 0, T->eot, &T->n_tr);
+    T->va = gather(T->ids, T->off, T->is_val, docs->n, 1, T->eot, &T->n_va);
+    if (!T->tr || !T->va) return elm_err(err, "out of memory");
+    return 0;
+}
+
+// tokens/train.bin and tokens/val.bin.
+static int write_shards(const ElmRun *run, const Tokenize *T, ElmError *err) {
+    char path[4096];
+    uint32_t vs = (uint32_t)elm_bpe_vocab_size(T->bpe);
+    elm_run_path(run, "tokens", path, sizeof path);
+    if (elm_mkdirs(path, err)) return -1;
+    elm_run_path(run, "tokens/train.bin", path, sizeof path);
+    if (elm_shard_write(path, T->tr, T->n_tr, vs, (uint32_t)T->eot, T->docs.n - T->n_val, err))
+        return -1;
+    elm_run_path(run, "tokens/val.bin", path, sizeof path);
+    return elm_shard_write(path, T->va, T->n_va, vs, (uint32_t)T->eot, T->n_val, err);
+}
+
+// tokens.json: the vocabulary, the split and the token counts.
+static cJSON *tokens_json(const ElmRun *run, const Tokenize *T, const char *dir, int train,
+                          int special, double val_fraction, double t0) {
+    const Docs *docs = &T->docs;
+    uint32_t vs = (uint32_t)elm_bpe_vocab_size(T->bpe);
+    uint64_t text_tokens = T->off[docs->n];
     cJSON *j = cJSON_CreateObject(), *jd, *jt;
     cJSON_AddStringToObject(j, "vocab", dir);
     cJSON_AddBoolToObject(j, "trained", train);
     cJSON_AddNumberToObject(j, "vocab_size", vs);
-    cJSON_AddNumberToObject(j, "eot", eot);
+    cJSON_AddNumberToObject(j, "eot", T->eot);
     cJSON_AddNumberToObject(j, "dtype_bytes", vs <= 65536 ? 2 : 4);
     cJSON_AddItemToObject(j, "docs", jd = cJSON_CreateObject());
-    cJSON_AddNumberToObject(jd, "train", (double)(docs.n - n_val));
-    cJSON_AddNumberToObject(jd, "val", (double)n_val);
+    cJSON_AddNumberToObject(jd, "train", (double)(docs->n - T->n_val));
+    cJSON_AddNumberToObject(jd, "val", (double)T->n_val);
     cJSON_AddItemToObject(j, "tokens", jt = cJSON_CreateObject());
-    cJSON_AddNumberToObject(jt, "train", (double)n_tr);
-    cJSON_AddNumberToObject(jt, "val", (double)n_va);
-    cJSON_AddNumberToObject(j, "text_bytes", (double)docs.bytes);
+    cJSON_AddNumberToObject(jt, "train", (double)T->n_tr);
+    cJSON_AddNumberToObject(jt, "val", (double)T->n_va);
+    cJSON_AddNumberToObject(j, "text_bytes", (double)docs->bytes);
     cJSON_AddNumberToObject(j, "text_tokens", (double)text_tokens);
     cJSON_AddNumberToObject(j, "bytes_per_token",
-                            text_tokens ? (double)docs.bytes / (double)text_tokens : 0);
+                            text_tokens ? (double)docs->bytes / (double)text_tokens : 0);
     cJSON_AddNumberToObject(j, "val_fraction", val_fraction);
     cJSON_AddNumberToObject(j, "seed", (double)run->seed);
     cJSON_AddBoolToObject(j, "allow_special", special);
     if (train) {
-        cJSON_AddNumberToObject(j, "train_merges", info.n_merges);
-        cJSON_AddNumberToObject(j, "train_seconds", info.seconds);
+        cJSON_AddNumberToObject(j, "train_merges", T->info.n_merges);
+        cJSON_AddNumberToObject(j, "train_seconds", T->info.seconds);
     }
     cJSON_AddNumberToObject(j, "threads", run->threads);
     cJSON_AddNumberToObject(j, "seconds", elm_now() - t0);
+    return j;
+}
+
+// The JSON, pretty-printed with a final newline, to tokens.json.
+static int write_json(const ElmRun *run, cJSON *j, ElmError *err) {
+    char path[4096];
     char *txt = cJSON_Print(j);
     cJSON_Delete(j);
     elm_run_path(run, "tokens.json", path, sizeof path);
     size_t tl = txt ? strlen(txt) : 0;
     if (txt) txt[tl] = '\n';
-    rc = txt ? elm_write_file_atomic(path, txt, tl + 1, err) : elm_err(err, "out of memory");
+    int rc = txt ? elm_write_file_atomic(path, txt, tl + 1, err) : elm_err(err, "out of memory");
     free(txt);
+    return rc;
+}
+
+int elm_tokenize_run(ElmRun *run, ElmError *err) {
+    double t0 = elm_now();
+    const ElmConfig *cfg = &run->cfg;
+    char clean[4096], dir[4096];
+    elm_run_path(run, "clean.jsonl", clean, sizeof clean);
+    if (elm_tokenize_vocab_dir(run, dir, sizeof dir, err)) return -1;
+    int train = elm_cfg_bool(cfg, "tokenizer.train");
+    int special = elm_cfg_bool(cfg, "tokenizer.allow_special");
+    double val_fraction = elm_cfg_float(cfg, "tokenizer.val_fraction");
+    Tokenize T = {0};
+    if (read_docs(clean, run->threads, &T.docs, err)) return -1;
+    int rc = -1;
+    if (!(T.is_val = elm_malloc(T.docs.n, err))) goto out;
+    T.n_val = choose_val(T.docs.n, val_fraction, run->seed, T.is_val);
+    if (T.n_val == (size_t)-1) {
+        elm_err(err, "out of memory");
+        goto out;
+    }
+    if (train && train_vocab(run, &T, dir, err)) goto out;
+    if (encode(run, &T, dir, special, err) || write_shards(run, &T, err)) goto out;
+    rc = write_json(run, tokens_json(run, &T, dir, train, special, val_fraction, t0), err);
 out:
-    docs_free(&docs);
-    free(is_val), free(ids), free(off), free(tr), free(va);
-    elm_bpe_free(bpe);
+    docs_free(&T.docs);
+    free(T.is_val), free(T.ids), free(T.off), free(T.tr), free(T.va);
+    elm_bpe_free(T.bpe);
     return rc;
 }
