@@ -14,3 +14,12 @@ int elm_cli_open_run(const ElmCli *cli, ElmRun *run, int required, ElmError *err
         return elm_err(err, "missing CONFIG.ini (see `elm %s --help`)", cli->command);
     return elm_run_open(run, path, (char **)cli->sets, cli->n_sets, cli->quiet, err);
 }
+
+int elm_cli_open_run_writer(const ElmCli *cli, ElmRun *run, ElmError *err) {
+    if (elm_cli_open_run(cli, run, 1, err)) return -1;
+    if (elm_run_lock(run, cli->command, err)) {
+        elm_run_close(run);
+        return -1;
+    }
+    return 0;
+}

@@ -39,5 +39,8 @@ const char *elm_cli_opt(const ElmCli *cli, const char *name);
 // Opens the run from the first positional argument (the config; NULL-safe: defaults only when
 // `required` is 0 and none was given).
 int elm_cli_open_run(const ElmCli *cli, ElmRun *run, int required, ElmError *err);
+// The same for a command that writes into the run folder (config required): also takes the
+// folder's lock (elm_run_lock), so two writers never mix their outputs.
+int elm_cli_open_run_writer(const ElmCli *cli, ElmRun *run, ElmError *err);
 
 #endif

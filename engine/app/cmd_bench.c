@@ -110,7 +110,7 @@ static int run_bench(const ElmCli *cli, ElmError *err) {
     char val[256], model[256];
     if (split_parts(only, val, model, sizeof val, err)) return -1;
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     cJSON *out = cJSON_CreateObject();
     int rc = -1;
     char path[4096];

@@ -9,7 +9,7 @@
 
 static int run_generate(const ElmCli *cli, ElmError *err) {
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     int mode = -1;
     const char *m = elm_cli_opt(cli, "--mode");
     if (m) {

@@ -5,7 +5,7 @@
 
 static int run_ingest(const ElmCli *cli, ElmError *err) {
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     int rc = elm_ingest_run(&run, err);
     elm_run_close(&run);
     return rc;

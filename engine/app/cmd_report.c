@@ -7,7 +7,7 @@
 
 static int run_report(const ElmCli *cli, ElmError *err) {
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     int rc = elm_report_run(&run, err);
     if (rc == 0 && !run.quiet) fprintf(stderr, "elm report: %s/report/index.html\n", run.dir);
     elm_run_close(&run);

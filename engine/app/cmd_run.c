@@ -5,7 +5,7 @@
 
 static int run_run(const ElmCli *cli, ElmError *err) {
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     ElmPipelineOptions opt = {
         .force = elm_cli_opt(cli, "--force") != NULL,
         .from = elm_cli_opt(cli, "--from"),

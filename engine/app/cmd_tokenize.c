@@ -199,7 +199,7 @@ static int run_tokenize(const ElmCli *cli, ElmError *err) {
             return elm_err(err, "--vocab and --special go with --encode, --decode, --batch or "
                                 "--decode-batch");
         ElmRun run;
-        if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+        if (elm_cli_open_run_writer(cli, &run, err)) return -1;
         int rc = elm_tokenize_run(&run, err);
         elm_run_close(&run);
         return rc;

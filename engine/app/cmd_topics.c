@@ -7,7 +7,7 @@
 
 static int run_topics(const ElmCli *cli, ElmError *err) {
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     int rc = elm_topics_run_export(&run, elm_cli_opt(cli, "--export"), err);
     if (rc == 0 && !run.quiet) {
         char path[4096];

@@ -22,7 +22,7 @@ static void print_sample(void *ctx, long long step, const char *text) {
 
 static int run_train(const ElmCli *cli, ElmError *err) {
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -37,7 +37,7 @@ static void print_summary(const ElmRun *run) {
 
 static int run_validate(const ElmCli *cli, ElmError *err) {
     ElmRun run;
-    if (elm_cli_open_run(cli, &run, 1, err)) return -1;
+    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
     int rc = elm_validate_run_export(&run, elm_cli_opt(cli, "--export"), err);
     if (rc == 0 && !run.quiet) print_summary(&run);
     elm_run_close(&run);

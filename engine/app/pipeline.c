@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <sys/prctl.h>
 
 // Adds "path": hash for every regular file matching `pattern` (a file, a folder = its files,
 // or a glob) into obj; a pattern matching nothing adds nothing (outputs list what must exist).
@@ -187,9 +188,14 @@ static int run_child(ElmRun *run, const ElmStage *st, double *wall, long *rss_kb
     fflush(stdout);
     fflush(stderr);
     double t0 = elm_now();
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return elm_err(err, "fork: %s", strerror(errno));
     if (pid == 0) {
+        // The stage dies with `elm run` (kill -9 included), so it never outlives the run
+        // folder's lock holder and a rerun never meets a half-finished orphan.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
         close(fds[0]);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);

@@ -1,7 +1,11 @@
 #include "engine/config/run.h"
 #include "engine/base/fsutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -42,6 +46,43 @@ void elm_run_path(const ElmRun *run, const char *rel, char *out, size_t cap) {
     elm_path_join(out, cap, run->dir, rel);
 }
 
+// The holder's "pid command" line from the lock file, for the message.
+static void lock_holder(int fd, char *out, size_t cap) {
+    ssize_t n = pread(fd, out, cap - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    if (!out[0]) snprintf(out, cap, "unknown");
+}
+
+int elm_run_lock(ElmRun *run, const char *command, ElmError *err) {
+    if (elm_run_mkdir(run, err)) return -1;
+    char path[4200];
+    elm_run_path(run, ".lock", path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) return elm_err(err, "%s: cannot open: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char who[256];
+        lock_holder(fd, who, sizeof who);
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return elm_err(err, "%s: in use by pid %s; one elm at a time writes a run folder",
+                           run->dir, who);
+        return elm_err(err, "%s: cannot lock: %s", path, strerror(e));
+    }
+    char line[300];
+    int n = snprintf(line, sizeof line, "%ld elm %s\n", (long)getpid(), command);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+        int e = errno;
+        close(fd);
+        return elm_err(err, "%s: write failed: %s", path, strerror(e));
+    }
+    run->locked = 1, run->lock_fd = fd;
+    return 0;
+}
+
 void elm_run_close(ElmRun *run) {
+    if (run->locked) close(run->lock_fd);
+    run->locked = 0;
     elm_config_free(&run->cfg);
 }

@@ -14,6 +14,7 @@ typedef struct ElmRun {
     int threads;    // resolved (>= 1)
     uint64_t seed;
     int quiet;
+    int locked, lock_fd; // elm_run_lock's hold on <dir>/.lock
 } ElmRun;
 
 // Loads the config (path may be NULL for defaults only), applies overrides, resolves the run
@@ -23,6 +24,11 @@ int elm_run_open(ElmRun *run, const char *config_path, char **sets, int n_sets, 
 int elm_run_mkdir(const ElmRun *run, ElmError *err);
 // "<run dir>/<rel>" into out.
 void elm_run_path(const ElmRun *run, const char *rel, char *out, size_t cap);
+// One writer per run folder: creates the folder and takes an exclusive flock on <dir>/.lock for
+// `command` (held until elm_run_close or the process ends; forked children share it), recording
+// "pid command" in it. Another holder is an error naming its pid and command; a lock left by a
+// dead process is free (the kernel drops it), so there is never a stale-lock error.
+int elm_run_lock(ElmRun *run, const char *command, ElmError *err);
 void elm_run_close(ElmRun *run);
 
 #endif
