@@ -1,5 +1,5 @@
-// bpe_corpus.c — multi-threaded document encoding (see bpe_corpus.h). Documents are cut into chunks of
-// about CHUNK_BYTES; threads take chunks as they free up, each with its own BPE worker (its own
+// bpe_corpus.c — multi-threaded document encoding (see bpe_corpus.h). Documents are cut into chunks
+// of about CHUNK_BYTES; threads take chunks as they free up, each with its own BPE worker (its own
 // pre-tokeniser state and word cache), and the chunks are concatenated in order at the end.
 #include "tokenizer/bpe_corpus.h"
 

@@ -20,15 +20,11 @@
 // A re-run of the train stage means its settings or data changed: it starts afresh, keeping the
 // previous run's checkpoints in checkpoints.old/ (the one before that is removed).
 static int train_stage(ElmRun *run, ElmError *err) {
-    char cur[4200], old[4200], cmd[8600];
+    char cur[4200], old[4200];
     elm_run_path(run, "checkpoints", cur, sizeof cur);
     elm_run_path(run, "checkpoints.old", old, sizeof old);
     if (elm_is_dir(cur)) {
-        if (elm_is_dir(old)) {
-            snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", old);
-            if (strchr(old, '\'') || system(cmd) != 0)
-                return elm_err(err, "%s: cannot remove the previous checkpoints", old);
-        }
+        if (elm_is_dir(old) && elm_rmtree(old, err)) return -1;
         if (rename(cur, old) != 0)
             return elm_err(err, "%s: cannot move aside: %s", cur, strerror(errno));
     }

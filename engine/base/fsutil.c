@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "engine/base/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -180,4 +181,29 @@ double elm_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int elm_rmtree(const char *path, ElmError *err) {
+    DIR *d = opendir(path);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        if (unlink(path) == 0) return 0;
+        return elm_err(err, "%s: cannot remove: %s", path, strerror(errno));
+    }
+    struct dirent *e;
+    char p[4096];
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+        if (elm_is_dir(p)) {
+            if (elm_rmtree(p, err)) rc = -1;
+        } else if (unlink(p) != 0) {
+            rc = elm_err(err, "%s: cannot remove: %s", p, strerror(errno));
+        }
+    }
+    closedir(d);
+    if (rc == 0 && rmdir(path) != 0)
+        return elm_err(err, "%s: cannot remove: %s", path, strerror(errno));
+    return rc;
 }

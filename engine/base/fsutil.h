@@ -47,4 +47,7 @@ void elm_path_join(char *out, size_t cap, const char *a, const char *b);
 // Wall-clock seconds (monotonic).
 double elm_now(void);
 
+// Removes a file, or a folder and everything in it; a missing path is not an error.
+int elm_rmtree(const char *path, ElmError *err);
+
 #endif

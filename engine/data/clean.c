@@ -31,7 +31,7 @@ void elm_clean_options_from_config(const ElmConfig *cfg, ElmCleanOptions *opt) {
     elm_clean_options_default(opt);
     for (int t = 0; t < ELM_ENT_COUNT; t++) {
         char key[64];
-        snprintf(key, sizeof key, "clean.%s", elm_entity_name(t));
+        snprintf(key, sizeof key, "clean.%s", elm_extract_entity_name(t));
         const char *v = elm_cfg_str(cfg, key);
         opt->action[t] = strcmp(v, "remove") == 0 ? ELM_CLEAN_REMOVE
                          : strcmp(v, "word") == 0 ? ELM_CLEAN_WORD
@@ -51,7 +51,7 @@ ElmCleaner *elm_cleaner_new(const ElmCleanOptions *opt, ElmError *err) {
     c->opt = *opt;
     for (int t = 0; t < ELM_ENT_COUNT; t++)
         if (opt->action[t] != ELM_CLEAN_KEEP) c->mask |= ELM_ENT_BIT(t);
-    c->x = elm_entities_new(err);
+    c->x = elm_extract_create(err);
     if (!c->x) {
         free(c);
         return NULL;
@@ -61,7 +61,7 @@ ElmCleaner *elm_cleaner_new(const ElmCleanOptions *opt, ElmError *err) {
 
 void elm_cleaner_free(ElmCleaner *c) {
     if (!c) return;
-    elm_entities_free(c->x);
+    elm_extract_free(c->x);
     free(c->dec);
     free(c->out);
     free(c);
@@ -235,7 +235,7 @@ const char *elm_clean_text(ElmCleaner *c, const char *s, size_t n, size_t *out_l
     }
     Out o = {c->out, 0, 0, 0};
     const ElmEntity *e = NULL;
-    int ne = c->mask ? elm_entities_find(c->x, s, n, c->mask, &e) : 0;
+    int ne = c->mask ? elm_extract_find(c->x, s, n, c->mask, &e) : 0;
     size_t pos = 0;
     for (int i = 0; i < ne; i++) {
         emit(&o, s + pos, (size_t)e[i].start - pos);

@@ -184,7 +184,7 @@ static char *clean_report(const CleanPass *p, const CleanCounts *total) {
     cJSON_AddItemToObject(report, "total", counts_json(total));
     cJSON *ent = cJSON_AddObjectToObject(report, "entities");
     for (int t = 0; t < ELM_ENT_COUNT; t++) {
-        cJSON *et = cJSON_AddObjectToObject(ent, elm_entity_name(t));
+        cJSON *et = cJSON_AddObjectToObject(ent, elm_extract_entity_name(t));
         cJSON_AddStringToObject(et, "action",
                                 p->opt.action[t] == ELM_CLEAN_REMOVE ? "remove"
                                 : p->opt.action[t] == ELM_CLEAN_WORD ? "word"

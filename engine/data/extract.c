@@ -88,7 +88,7 @@ struct ElmEntities {
 static const char *type_names[ELM_ENT_COUNT] = {"urls",   "mentions", "hashtags", "cashtags",
                                                 "emojis", "smileys",  "reserved", "numbers"};
 
-const char *elm_entity_name(int type) {
+const char *elm_extract_entity_name(int type) {
     return type >= 0 && type < ELM_ENT_COUNT ? type_names[type] : "?";
 }
 
@@ -216,7 +216,7 @@ static int match_setup(ElmEntities *x, ElmError *err) {
     return ok ? 0 : -1;
 }
 
-ElmEntities *elm_entities_new(ElmError *err) {
+ElmEntities *elm_extract_create(ElmError *err) {
     ElmEntities *x = calloc(1, sizeof *x);
     if (!x) {
         elm_err(err, "entities: out of memory");
@@ -235,13 +235,13 @@ ElmEntities *elm_entities_new(ElmError *err) {
     free(ascii);
     if (ok) ok = match_setup(x, err) == 0;
     if (!ok) {
-        elm_entities_free(x);
+        elm_extract_free(x);
         return NULL;
     }
     return x;
 }
 
-void elm_entities_free(ElmEntities *x) {
+void elm_extract_free(ElmEntities *x) {
     if (!x) return;
     for (int i = 0; i < R_COUNT; i++) pcre2_code_free(x->re[i]);
     pcre2_match_data_free(x->md);
@@ -614,8 +614,8 @@ static const unsigned char byte_class[256] = {
     BC_R16(0xA0), BC_R16(0xB0), BC_R16(0xC0),  BC_R16(0xD0),  BC_R16(0xE0), BC_R16(0xF0),
 };
 
-int elm_entities_find(ElmEntities *x, const char *s, size_t n, unsigned mask,
-                      const ElmEntity **out) {
+int elm_extract_find(ElmEntities *x, const char *s, size_t n, unsigned mask,
+                     const ElmEntity **out) {
     EntVec *v = &x->tmp;
     v->n = 0;
     *out = NULL;

@@ -37,8 +37,8 @@ typedef struct ElmEntity {
 // thread. Results returned by the functions below live in it until the next call.
 typedef struct ElmEntities ElmEntities;
 
-ElmEntities *elm_entities_new(ElmError *err);
-void elm_entities_free(ElmEntities *x);
+ElmEntities *elm_extract_create(ElmError *err);
+void elm_extract_free(ElmEntities *x);
 
 // twitter-text's extractors over valid UTF-8 s[0..n); each returns the number of entities and
 // points *out at them (in text order). Mentions exclude lists unless `lists` is set; hashtags
@@ -51,10 +51,9 @@ int elm_extract_cashtags(ElmEntities *x, const char *s, size_t n, const ElmEntit
 // All entities whose type bit is in `mask`, sorted by start with overlaps removed (an entity
 // that starts inside an earlier one is dropped, as twitter-text's extractEntitiesWithIndices
 // does). URLs shield their text from the other types even when not in the mask.
-int elm_entities_find(ElmEntities *x, const char *s, size_t n, unsigned mask,
-                      const ElmEntity **out);
+int elm_extract_find(ElmEntities *x, const char *s, size_t n, unsigned mask, const ElmEntity **out);
 
 // The name of a type ("urls", "mentions", ...), as used in config keys and reports.
-const char *elm_entity_name(int type);
+const char *elm_extract_entity_name(int type);
 
 #endif

@@ -278,8 +278,8 @@ int elm_generate_checkpoint_dir(const ElmRun *run, char *out, size_t cap, ElmErr
         return 0;
     }
     char root[4096];
-    elm_ckpt_root(run->dir, root, sizeof root);
-    if (elm_ckpt_latest(root, out, cap) < 0)
+    elm_checkpoint_root(run->dir, root, sizeof root);
+    if (elm_checkpoint_latest(root, out, cap) < 0)
         return elm_err(err,
                        "no checkpoint under %s (run `elm train` first, or set "
                        "generate.checkpoint to a model folder)",

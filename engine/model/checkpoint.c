@@ -47,8 +47,8 @@ static int write_floats(FILE *f, const float *x, uint64_t n, uint64_t *h) {
     return 0;
 }
 
-int elm_state_write(const char *path, const ElmTrainState *st, const float *m, const float *v,
-                    ElmError *err) {
+int elm_checkpoint_state_write(const char *path, const ElmTrainState *st, const float *m,
+                               const float *v, ElmError *err) {
     unsigned char h[ELM_STATE_HEADER_BYTES];
     pack_header(h, st);
     // The checksum covers the data, so it is known only at the end: write it in place last.
@@ -69,7 +69,8 @@ int elm_state_write(const char *path, const ElmTrainState *st, const float *m, c
     return elm_atomic_commit(&af, err);
 }
 
-int elm_state_read(const char *path, ElmTrainState *st, float **m, float **v, ElmError *err) {
+int elm_checkpoint_state_read(const char *path, ElmTrainState *st, float **m, float **v,
+                              ElmError *err) {
     *m = *v = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return elm_err(err, "%s: cannot open: %s", path, strerror(errno));
@@ -131,7 +132,7 @@ int elm_state_read(const char *path, ElmTrainState *st, float **m, float **v, El
     return 0;
 }
 
-void elm_ckpt_root(const char *run_dir, char *out, size_t cap) {
+void elm_checkpoint_root(const char *run_dir, char *out, size_t cap) {
     elm_path_join(out, cap, run_dir, "checkpoints");
 }
 
@@ -157,7 +158,7 @@ static int cmp_ll(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int elm_ckpt_list(const char *root, long long **steps, ElmError *err) {
+int elm_checkpoint_list(const char *root, long long **steps, ElmError *err) {
     *steps = NULL;
     DIR *d = opendir(root);
     if (!d) return 0;
@@ -183,42 +184,18 @@ int elm_ckpt_list(const char *root, long long **steps, ElmError *err) {
     return n;
 }
 
-long long elm_ckpt_latest(const char *root, char *dir_out, size_t cap) {
+long long elm_checkpoint_latest(const char *root, char *dir_out, size_t cap) {
     long long *steps = NULL;
     ElmError e;
-    int n = elm_ckpt_list(root, &steps, &e);
+    int n = elm_checkpoint_list(root, &steps, &e);
     long long best = n > 0 ? steps[n - 1] : -1;
     free(steps);
     if (best >= 0 && dir_out) snprintf(dir_out, cap, "%s/step_%lld", root, best);
     return best;
 }
 
-int elm_rmtree(const char *path, ElmError *err) {
-    DIR *d = opendir(path);
-    if (!d) {
-        if (errno == ENOENT) return 0;
-        if (unlink(path) == 0) return 0;
-        return elm_err(err, "%s: cannot remove: %s", path, strerror(errno));
-    }
-    struct dirent *e;
-    char p[4096];
-    int rc = 0;
-    while ((e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-        if (elm_is_dir(p)) {
-            if (elm_rmtree(p, err)) rc = -1;
-        } else if (unlink(p) != 0) {
-            rc = elm_err(err, "%s: cannot remove: %s", p, strerror(errno));
-        }
-    }
-    closedir(d);
-    if (rc == 0 && rmdir(path) != 0)
-        return elm_err(err, "%s: cannot remove: %s", path, strerror(errno));
-    return rc;
-}
-
-int elm_ckpt_begin(const char *root, long long step, char *tmp_out, size_t cap, ElmError *err) {
+int elm_checkpoint_begin(const char *root, long long step, char *tmp_out, size_t cap,
+                         ElmError *err) {
     if (elm_mkdirs(root, err)) return -1;
     snprintf(tmp_out, cap, "%s/.step_%lld.tmp", root, step);
     if (elm_rmtree(tmp_out, err)) return -1;
@@ -235,8 +212,8 @@ static void fsync_path(const char *path) {
     }
 }
 
-int elm_ckpt_commit(const char *root, long long step, const char *tmp, int keep_last, char *dir_out,
-                    size_t cap, ElmError *err) {
+int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int keep_last,
+                          char *dir_out, size_t cap, ElmError *err) {
     char dir[4096], old[4096];
     snprintf(dir, sizeof dir, "%s/step_%lld", root, step);
     fsync_path(tmp);
@@ -253,7 +230,7 @@ int elm_ckpt_commit(const char *root, long long step, const char *tmp, int keep_
     if (dir_out) snprintf(dir_out, cap, "%s", dir);
     if (keep_last <= 0) return 0;
     long long *steps = NULL;
-    int n = elm_ckpt_list(root, &steps, err);
+    int n = elm_checkpoint_list(root, &steps, err);
     if (n < 0) return -1;
     int rc = 0;
     for (int i = 0; i < n - keep_last; i++) {

@@ -39,25 +39,25 @@ typedef struct ElmTrainState {
 
 // Writes state.bin atomically: header + m and v (n_params floats each; both may be NULL
 // before the first step, then zeros are written).
-int elm_state_write(const char *path, const ElmTrainState *st, const float *m, const float *v,
-                    ElmError *err);
+int elm_checkpoint_state_write(const char *path, const ElmTrainState *st, const float *m,
+                               const float *v, ElmError *err);
 // Reads and checks state.bin (magic, version, size, checksum). *m and *v are malloc'd
 // (n_params floats each; caller frees).
-int elm_state_read(const char *path, ElmTrainState *st, float **m, float **v, ElmError *err);
+int elm_checkpoint_state_read(const char *path, ElmTrainState *st, float **m, float **v,
+                              ElmError *err);
 
 // "<run>/checkpoints" into out.
-void elm_ckpt_root(const char *run_dir, char *out, size_t cap);
+void elm_checkpoint_root(const char *run_dir, char *out, size_t cap);
 // The highest N with a complete <root>/step_N (a folder holding model.safetensors), or -1.
-long long elm_ckpt_latest(const char *root, char *dir_out, size_t cap);
+long long elm_checkpoint_latest(const char *root, char *dir_out, size_t cap);
 // All step numbers of complete checkpoints, ascending; *steps is malloc'd. Returns the count.
-int elm_ckpt_list(const char *root, long long **steps, ElmError *err);
+int elm_checkpoint_list(const char *root, long long **steps, ElmError *err);
 // Makes <root>/.step_N.tmp empty and returns its path, for the writer to fill.
-int elm_ckpt_begin(const char *root, long long step, char *tmp_out, size_t cap, ElmError *err);
+int elm_checkpoint_begin(const char *root, long long step, char *tmp_out, size_t cap,
+                         ElmError *err);
 // Renames the filled temporary folder to <root>/step_N (replacing one already there) and
 // fsyncs <root>; then removes all but the newest keep_last checkpoints (0 = keep all).
-int elm_ckpt_commit(const char *root, long long step, const char *tmp, int keep_last, char *dir_out,
-                    size_t cap, ElmError *err);
-// Removes a folder and everything in it (checkpoint folders hold plain files only).
-int elm_rmtree(const char *path, ElmError *err);
+int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int keep_last,
+                          char *dir_out, size_t cap, ElmError *err);
 
 #endif

@@ -204,7 +204,7 @@ typedef struct {
 } Shards;
 
 static void shards_close(Shards *s) {
-    for (int i = 0; i < s->n_files; i++) elm_st_close(&s->files[i]);
+    for (int i = 0; i < s->n_files; i++) elm_safetensors_close(&s->files[i]);
     free(s->files);
     memset(s, 0, sizeof *s);
 }
@@ -217,7 +217,7 @@ static int shards_open(const char *dir, Shards *s, ElmError *err) {
     elm_path_join(index, sizeof index, dir, "model.safetensors.index.json");
     if (elm_file_exists(single)) {
         if (!(s->files = elm_calloc(1, sizeof(ElmSafetensors), err))) return -1;
-        if (elm_st_open(&s->files[0], single, err)) {
+        if (elm_safetensors_open(&s->files[0], single, err)) {
             free(s->files);
             s->files = NULL;
             return -1;
@@ -257,7 +257,7 @@ static int shards_open(const char *dir, Shards *s, ElmError *err) {
         int seen = 0;
         for (int i = 0; i < s->n_files && !seen; i++) seen = strcmp(s->files[i].path, shard) == 0;
         if (seen) continue;
-        if (elm_st_open(&s->files[s->n_files], shard, err)) {
+        if (elm_safetensors_open(&s->files[s->n_files], shard, err)) {
             rc = -1;
             break;
         }
@@ -273,8 +273,8 @@ static const ElmStTensor *shards_find(const Shards *s, const char *name,
                                       const ElmSafetensors **file) {
     const char *bare = strncmp(name, "transformer.", 12) == 0 ? name + 12 : name;
     for (int i = 0; i < s->n_files; i++) {
-        const ElmStTensor *t = elm_st_find(&s->files[i], name);
-        if (!t) t = elm_st_find(&s->files[i], bare);
+        const ElmStTensor *t = elm_safetensors_find(&s->files[i], name);
+        if (!t) t = elm_safetensors_find(&s->files[i], bare);
         if (t) {
             *file = &s->files[i];
             return t;
@@ -317,7 +317,7 @@ int elm_hf_load_weights(const char *dir, ElmGpt2 *m, ElmError *err) {
         for (int i = 0; &s.files[i] != f; i++) base += s.files[i].n_tensors;
         used[base + (size_t)(t - f->tensors)] = 1;
         int64_t shape[2] = {p.shape[0], p.shape[1]};
-        if (elm_st_check_shape(f, t, p.rank, shape, err)) {
+        if (elm_safetensors_check_shape(f, t, p.rank, shape, err)) {
             rc = -1;
             break;
         }
@@ -331,7 +331,7 @@ int elm_hf_load_weights(const char *dir, ElmGpt2 *m, ElmError *err) {
                 break;
             }
         }
-        if (elm_st_read_f32(f, t, tmp, n, err)) {
+        if (elm_safetensors_read_f32(f, t, tmp, n, err)) {
             rc = -1;
             break;
         }
@@ -396,7 +396,7 @@ int elm_hf_save(const char *dir, const ElmGpt2 *m, ElmError *err) {
     char path[4096];
     elm_path_join(path, sizeof path, dir, "model.safetensors");
     const char *mk[] = {"format"}, *mv[] = {"pt"};
-    int rc = elm_st_write(path, w, count, mk, mv, 1, err);
+    int rc = elm_safetensors_write(path, w, count, mk, mv, 1, err);
     free(w);
     free(ps);
     free(buf);

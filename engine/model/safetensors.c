@@ -27,16 +27,16 @@ static const struct {
 // The format's own cap on the header (safetensors rejects larger ones too).
 #define MAX_HEADER ((uint64_t)100 << 20)
 
-int elm_st_dtype_parse(const char *s) {
+int elm_safetensors_dtype_parse(const char *s) {
     for (int i = 0; i < N_DTYPES; i++)
         if (strcmp(dtypes[i].name, s) == 0) return i;
     return -1;
 }
 
-const char *elm_st_dtype_name(ElmStDtype d) {
+const char *elm_safetensors_dtype_name(ElmStDtype d) {
     return dtypes[d].name;
 }
-size_t elm_st_dtype_size(ElmStDtype d) {
+size_t elm_safetensors_dtype_size(ElmStDtype d) {
     return dtypes[d].size;
 }
 
@@ -92,7 +92,7 @@ static int parse_tensor(ElmSafetensors *st, const cJSON *item, ElmStTensor *t, E
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
     if (!cJSON_IsString(dt)) return elm_err(err, "%s: tensor '%s': missing dtype", path, name);
-    int d = elm_st_dtype_parse(dt->valuestring);
+    int d = elm_safetensors_dtype_parse(dt->valuestring);
     if (d < 0)
         return elm_err(err, "%s: tensor '%s': unknown dtype '%s'", path, name, dt->valuestring);
     if (!cJSON_IsArray(shape)) return elm_err(err, "%s: tensor '%s': missing shape", path, name);
@@ -182,8 +182,8 @@ static int cmp_name(const void *a, const void *b) {
     return c ? c : (x > y) - (x < y); // equal names stay in header order
 }
 
-// Sorts the tensors by name into st->by_name (elm_st_find's binary search) and refuses a name
-// that appears twice, naming the one whose second appearance comes first in the header (a
+// Sorts the tensors by name into st->by_name (elm_safetensors_find's binary search) and refuses a
+// name that appears twice, naming the one whose second appearance comes first in the header (a
 // search per tensor made opening quadratic in the number of tensors).
 static int index_names(ElmSafetensors *st, ElmError *err) {
     int n = st->n_tensors;
@@ -222,7 +222,7 @@ static int parse_metadata(ElmSafetensors *st, const cJSON *meta, ElmError *err) 
     return 0;
 }
 
-int elm_st_open(ElmSafetensors *st, const char *path, ElmError *err) {
+int elm_safetensors_open(ElmSafetensors *st, const char *path, ElmError *err) {
     memset(st, 0, sizeof *st);
     snprintf(st->path, sizeof st->path, "%s", path);
     if (read_whole(path, &st->file, &st->file_size, err)) return -1;
@@ -273,11 +273,11 @@ int elm_st_open(ElmSafetensors *st, const char *path, ElmError *err) {
     rc = 0;
 done:
     cJSON_Delete(root);
-    if (rc) elm_st_close(st);
+    if (rc) elm_safetensors_close(st);
     return rc;
 }
 
-void elm_st_close(ElmSafetensors *st) {
+void elm_safetensors_close(ElmSafetensors *st) {
     for (int i = 0; i < st->n_tensors; i++) free(st->tensors[i].name);
     for (int i = 0; i < st->n_meta; i++) {
         free(st->meta_keys[i]);
@@ -294,7 +294,7 @@ void elm_st_close(ElmSafetensors *st) {
     memcpy(st->path, path, sizeof path);
 }
 
-const ElmStTensor *elm_st_find(const ElmSafetensors *st, const char *name) {
+const ElmStTensor *elm_safetensors_find(const ElmSafetensors *st, const char *name) {
     if (!st->by_name) return NULL;  // not opened, or closed
     int lo = 0, hi = st->n_tensors; // binary search in [lo, hi)
     while (lo < hi) {
@@ -308,7 +308,7 @@ const ElmStTensor *elm_st_find(const ElmSafetensors *st, const char *name) {
     return NULL;
 }
 
-const char *elm_st_meta(const ElmSafetensors *st, const char *key) {
+const char *elm_safetensors_meta(const ElmSafetensors *st, const char *key) {
     for (int i = 0; i < st->n_meta; i++)
         if (strcmp(st->meta_keys[i], key) == 0) return st->meta_values[i];
     return NULL;
@@ -339,8 +339,8 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
-int elm_st_read_f32(const ElmSafetensors *st, const ElmStTensor *t, float *out, size_t n,
-                    ElmError *err) {
+int elm_safetensors_read_f32(const ElmSafetensors *st, const ElmStTensor *t, float *out, size_t n,
+                             ElmError *err) {
     if (n != t->numel)
         return elm_err(err, "%s: tensor '%s' has %zu elements, expected %zu", st->path, t->name,
                        t->numel, n);
@@ -378,8 +378,8 @@ int elm_st_read_f32(const ElmSafetensors *st, const ElmStTensor *t, float *out, 
     return 0;
 }
 
-int elm_st_read_i32(const ElmSafetensors *st, const ElmStTensor *t, int *out, size_t n,
-                    ElmError *err) {
+int elm_safetensors_read_i32(const ElmSafetensors *st, const ElmStTensor *t, int *out, size_t n,
+                             ElmError *err) {
     if (n != t->numel)
         return elm_err(err, "%s: tensor '%s' has %zu elements, expected %zu", st->path, t->name,
                        t->numel, n);
@@ -428,8 +428,8 @@ int elm_st_read_i32(const ElmSafetensors *st, const ElmStTensor *t, int *out, si
     return 0;
 }
 
-int elm_st_check_shape(const ElmSafetensors *st, const ElmStTensor *t, int rank,
-                       const int64_t *shape, ElmError *err) {
+int elm_safetensors_check_shape(const ElmSafetensors *st, const ElmStTensor *t, int rank,
+                                const int64_t *shape, ElmError *err) {
     int same = t->rank == rank;
     for (int i = 0; same && i < rank; i++) same = t->shape[i] == shape[i];
     if (same) return 0;
@@ -491,8 +491,9 @@ static int buf_json_str(Buf *b, const char *s) {
     return buf_put(b, "\"", 1);
 }
 
-int elm_st_write(const char *path, const ElmStWrite *tensors, int n, const char *const *meta_keys,
-                 const char *const *meta_values, int n_meta, ElmError *err) {
+int elm_safetensors_write(const char *path, const ElmStWrite *tensors, int n,
+                          const char *const *meta_keys, const char *const *meta_values, int n_meta,
+                          ElmError *err) {
     Buf h = {0};
     int bad = buf_put(&h, "{", 1);
     if (n_meta > 0) {

@@ -51,34 +51,34 @@ typedef struct ElmSafetensors {
     size_t data_size;
     ElmStTensor *tensors; // in header order
     int n_tensors;
-    const ElmStTensor **by_name;     // the tensors sorted by name, for elm_st_find
+    const ElmStTensor **by_name;     // the tensors sorted by name, for elm_safetensors_find
     char **meta_keys, **meta_values; // __metadata__ (string values only, as the format says)
     int n_meta;
 } ElmSafetensors;
 
 // "F32" -> ELM_ST_F32 ...; -1 when unknown.
-int elm_st_dtype_parse(const char *s);
-const char *elm_st_dtype_name(ElmStDtype d);
-size_t elm_st_dtype_size(ElmStDtype d);
+int elm_safetensors_dtype_parse(const char *s);
+const char *elm_safetensors_dtype_name(ElmStDtype d);
+size_t elm_safetensors_dtype_size(ElmStDtype d);
 
 // Reads and validates a whole file.
-int elm_st_open(ElmSafetensors *st, const char *path, ElmError *err);
-void elm_st_close(ElmSafetensors *st);
+int elm_safetensors_open(ElmSafetensors *st, const char *path, ElmError *err);
+void elm_safetensors_close(ElmSafetensors *st);
 // The tensor called name, or NULL.
-const ElmStTensor *elm_st_find(const ElmSafetensors *st, const char *name);
+const ElmStTensor *elm_safetensors_find(const ElmSafetensors *st, const char *name);
 // The metadata value for key, or NULL.
-const char *elm_st_meta(const ElmSafetensors *st, const char *key);
+const char *elm_safetensors_meta(const ElmSafetensors *st, const char *key);
 
 // Copies a float tensor (F32, F16 or BF16; F64 narrowed) into out (numel floats). n must
 // equal numel; other dtypes are an error naming the file and tensor.
-int elm_st_read_f32(const ElmSafetensors *st, const ElmStTensor *t, float *out, size_t n,
-                    ElmError *err);
+int elm_safetensors_read_f32(const ElmSafetensors *st, const ElmStTensor *t, float *out, size_t n,
+                             ElmError *err);
 // Copies an integer tensor (I64, I32, I16, I8, U8) into out as int, with a range check.
-int elm_st_read_i32(const ElmSafetensors *st, const ElmStTensor *t, int *out, size_t n,
-                    ElmError *err);
+int elm_safetensors_read_i32(const ElmSafetensors *st, const ElmStTensor *t, int *out, size_t n,
+                             ElmError *err);
 // Checks t's shape against the expected one; the error names file, tensor and both shapes.
-int elm_st_check_shape(const ElmSafetensors *st, const ElmStTensor *t, int rank,
-                       const int64_t *shape, ElmError *err);
+int elm_safetensors_check_shape(const ElmSafetensors *st, const ElmStTensor *t, int rank,
+                                const int64_t *shape, ElmError *err);
 
 // One tensor to write: F32 from `data` (or I32 from `idata` when idata != NULL).
 typedef struct ElmStWrite {
@@ -92,8 +92,9 @@ typedef struct ElmStWrite {
 // Writes tensors in the order given (data laid out in that order) with optional string
 // metadata, atomically. The header is compact JSON padded with spaces to a multiple of 8
 // bytes, so the output is a deterministic function of the arguments.
-int elm_st_write(const char *path, const ElmStWrite *tensors, int n, const char *const *meta_keys,
-                 const char *const *meta_values, int n_meta, ElmError *err);
+int elm_safetensors_write(const char *path, const ElmStWrite *tensors, int n,
+                          const char *const *meta_keys, const char *const *meta_values, int n_meta,
+                          ElmError *err);
 
 #ifdef __cplusplus
 }

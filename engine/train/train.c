@@ -194,7 +194,7 @@ static int save_checkpoint(TrainCtx *c, char *dir_out, size_t cap, ElmError *err
     char tmp[4096], p[4096];
     long long step = (long long)c->st.step;
     if (elm_train_device_to_host(&c->dev, err) ||
-        elm_ckpt_begin(c->root, step, tmp, sizeof tmp, err))
+        elm_checkpoint_begin(c->root, step, tmp, sizeof tmp, err))
         return -1;
     if (elm_hf_save(tmp, &c->m, err)) goto fail;
     if (c->vocab_json[0]) {
@@ -208,8 +208,8 @@ static int save_checkpoint(TrainCtx *c, char *dir_out, size_t cap, ElmError *err
     c->st.epoch = c->d.epoch;
     c->st.cursor = c->d.cursor;
     snprintf(p, sizeof p, "%s/state.bin", tmp);
-    if (elm_state_write(p, &c->st, c->m.adam_m, c->m.adam_v, err)) goto fail;
-    return elm_ckpt_commit(c->root, step, tmp, c->keep_last, dir_out, cap, err);
+    if (elm_checkpoint_state_write(p, &c->st, c->m.adam_m, c->m.adam_v, err)) goto fail;
+    return elm_checkpoint_commit(c->root, step, tmp, c->keep_last, dir_out, cap, err);
 fail:
     elm_err_prefix(err, "checkpoint step %lld", step);
     ElmError ignore;
@@ -223,7 +223,7 @@ static int load_checkpoint(TrainCtx *c, const char *dir, ElmError *err) {
     if (elm_hf_load(dir, &c->m, err)) return -1;
     snprintf(p, sizeof p, "%s/state.bin", dir);
     float *mm = NULL, *vv = NULL;
-    if (elm_state_read(p, &c->st, &mm, &vv, err)) return -1;
+    if (elm_checkpoint_state_read(p, &c->st, &mm, &vv, err)) return -1;
     if (c->st.step > (uint64_t)LLONG_MAX || c->st.adam_t > (uint64_t)LLONG_MAX) {
         free(mm), free(vv);
         return elm_err(err, "%s: step %llu / adam_t %llu out of range", p,
@@ -373,7 +373,7 @@ static int open_model(ElmRun *run, const ElmTrainOptions *opts, const TrainCfg *
     if (opts->resume) {
         if (opts->resume_from && opts->resume_from[0])
             snprintf(from, from_cap, "%s", opts->resume_from);
-        else if (elm_ckpt_latest(c->root, from, from_cap) < 0)
+        else if (elm_checkpoint_latest(c->root, from, from_cap) < 0)
             return elm_err(err, "--resume: no checkpoint under %s", c->root);
         if (load_checkpoint(c, from, err)) return -1;
         ElmTrainState *s = &c->st;
@@ -389,7 +389,7 @@ static int open_model(ElmRun *run, const ElmTrainOptions *opts, const TrainCfg *
                            (unsigned long long)s->seed, (unsigned long long)tc->seed);
         c->d.epoch = s->epoch, c->d.cursor = s->cursor;
     } else {
-        long long latest = elm_ckpt_latest(c->root, NULL, 0);
+        long long latest = elm_checkpoint_latest(c->root, NULL, 0);
         if (latest >= 0)
             return elm_err(err,
                            "%s already holds step_%lld: pass --resume to continue, or remove "
@@ -573,7 +573,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     c.run = run;
     if (read_cfg(run, &tc, err)) return -1;
     c.keep_last = tc.keep_last;
-    elm_ckpt_root(run->dir, c.root, sizeof c.root);
+    elm_checkpoint_root(run->dir, c.root, sizeof c.root);
 
     int rc = -1;
     int *inputs = NULL, *targets = NULL;

@@ -6,7 +6,8 @@ tweets.jsonl and metrics.json (timings aside) must equal those of an uninterrupt
 - `--only clean` after a full run keeps the later stages' records (they stay cached);
 - tweets.jsonl overwritten by hand (`elm generate --count 5`): the output hash no longer matches
   the manifest, so generate runs again (and any later stage whose inputs then differ);
-- a truncated manifest.json: a warning naming it, then every stage runs, no crash."""
+- a truncated manifest.json: a warning naming it, then every stage runs, no crash;
+- a run path with an apostrophe survives three trainings (no shell in between)."""
 import json
 import os
 import shutil
@@ -110,6 +111,13 @@ c.check("manifest.json is damaged" in p.stderr, f"the damaged manifest is named:
 st = statuses("only")
 c.check(all(v == "ran" for v in st.values()), f"with a damaged manifest every stage runs: {st}")
 same_as_ref("only", "after a damaged manifest")
+
+# A run folder whose path has an apostrophe: the third training moves aside the second's
+# checkpoints and removes the first's (elm's own file functions, no shell).
+for steps in (10, 12, 14):
+    run("it's", "--set", f"train.steps={steps}", "--set", "generate.count=10")
+c.check(os.path.isdir(os.path.join(out, "it's", "checkpoints.old", "step_12")),
+        "the third training kept the second's checkpoints aside")
 
 shutil.rmtree(out, ignore_errors=True)
 c.done()

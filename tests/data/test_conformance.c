@@ -132,7 +132,7 @@ int main(void) {
     const char *shared = elm_test_shared();
     if (!shared) return 1;
     ElmError err = {{0}};
-    ElmEntities *x = elm_entities_new(&err);
+    ElmEntities *x = elm_extract_create(&err);
     CHECK(x != NULL, "%s", err.msg);
     if (!x) ELM_TEST_DONE();
     cJSON *doc = load(shared, "extract.json");
@@ -205,6 +205,6 @@ int main(void) {
     while (expected_failures[n_listed].section) n_listed++;
     CHECK(listed_used == n_listed, "%d expected failures listed, %d seen", n_listed, listed_used);
     printf("%d cases in all\n", total_cases);
-    elm_entities_free(x);
+    elm_extract_free(x);
     ELM_TEST_DONE();
 }

@@ -1,5 +1,5 @@
-// fuzz_state.c — libFuzzer harness for the training-state reader (elm_state_read, state.bin)
-// and the token-shard reader (elm_shard_read). Built by tests/fuzz/build.sh.
+// fuzz_state.c — libFuzzer harness for the training-state reader (elm_checkpoint_state_read,
+// state.bin) and the token-shard reader (elm_shard_read). Built by tests/fuzz/build.sh.
 //
 // The input is read as given and, so the fuzzer gets past the checksum, a second time with its
 // magic and checksum (bytes 120..128) made right; then as a token shard.
@@ -18,7 +18,7 @@ static void read_state(const unsigned char *data, size_t size) {
     ElmTrainState st;
     float *m, *v;
     ElmError err;
-    if (elm_state_read(path, &st, &m, &v, &err) == 0) {
+    if (elm_checkpoint_state_read(path, &st, &m, &v, &err) == 0) {
         assert(size == ELM_STATE_HEADER_BYTES + 8 * st.n_params);
         volatile float sum = 0;
         for (uint64_t i = 0; i < st.n_params; i++) sum += m[i] + v[i];

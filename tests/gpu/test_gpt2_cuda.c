@@ -13,26 +13,26 @@ static char fixture[4096];
 
 static float *read_f32(const ElmSafetensors *st, const char *name, size_t *n) {
     ElmError err = {{0}};
-    const ElmStTensor *t = elm_st_find(st, name);
+    const ElmStTensor *t = elm_safetensors_find(st, name);
     if (!t) {
         fprintf(stderr, "%s: no tensor %s\n", st->path, name);
         exit(1);
     }
     float *x = malloc(t->numel * sizeof(float));
-    if (elm_st_read_f32(st, t, x, t->numel, &err)) GC_DIE(err);
+    if (elm_safetensors_read_f32(st, t, x, t->numel, &err)) GC_DIE(err);
     if (n) *n = t->numel;
     return x;
 }
 
 static int *read_i32(const ElmSafetensors *st, const char *name) {
     ElmError err = {{0}};
-    const ElmStTensor *t = elm_st_find(st, name);
+    const ElmStTensor *t = elm_safetensors_find(st, name);
     if (!t) {
         fprintf(stderr, "%s: no tensor %s\n", st->path, name);
         exit(1);
     }
     int *x = malloc(t->numel * sizeof(int));
-    if (elm_st_read_i32(st, t, x, t->numel, &err)) GC_DIE(err);
+    if (elm_safetensors_read_i32(st, t, x, t->numel, &err)) GC_DIE(err);
     return x;
 }
 
@@ -46,7 +46,7 @@ static void run(GpuCheck *gc, const ElmSafetensors *ref, const ElmSafetensors *g
     ElmGpt2 host;
     if (elm_hf_load(fixture, &host, &err)) GC_DIE(err);
     host.threads = 2;
-    const ElmStTensor *ti = elm_st_find(ref, "input_ids");
+    const ElmStTensor *ti = elm_safetensors_find(ref, "input_ids");
     int B = (int)ti->shape[0], T = (int)ti->shape[1], V = host.config.vocab_size;
     int *inputs = read_i32(ref, "input_ids"), *targets = read_i32(ref, "targets");
     size_t nl;
@@ -146,11 +146,11 @@ int main(int argc, char **argv) {
     ElmError err = {{0}};
     ElmSafetensors ref, grads;
     snprintf(path, sizeof path, "%s/reference.safetensors", fixture);
-    if (elm_st_open(&ref, path, &err)) GC_DIE(err);
+    if (elm_safetensors_open(&ref, path, &err)) GC_DIE(err);
     snprintf(path, sizeof path, "%s/grads.safetensors", fixture);
-    if (elm_st_open(&grads, path, &err)) GC_DIE(err);
+    if (elm_safetensors_open(&grads, path, &err)) GC_DIE(err);
     run(&gc, &ref, &grads, 1);
     run(&gc, &ref, &grads, 2);
-    elm_st_close(&ref), elm_st_close(&grads);
+    elm_safetensors_close(&ref), elm_safetensors_close(&grads);
     return gc_finish(&gc, "test_gpt2_cuda");
 }

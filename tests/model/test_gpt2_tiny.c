@@ -29,13 +29,13 @@ static double rel_err(const float *a, const float *b, size_t n) {
 
 static float *read_f32(const ElmSafetensors *st, const char *name, size_t *n) {
     ElmError err;
-    const ElmStTensor *t = elm_st_find(st, name);
+    const ElmStTensor *t = elm_safetensors_find(st, name);
     if (!t) {
         fprintf(stderr, "%s: no tensor %s\n", st->path, name);
         exit(1);
     }
     float *x = malloc(t->numel * sizeof(float));
-    if (elm_st_read_f32(st, t, x, t->numel, &err)) {
+    if (elm_safetensors_read_f32(st, t, x, t->numel, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
     }
@@ -45,13 +45,13 @@ static float *read_f32(const ElmSafetensors *st, const char *name, size_t *n) {
 
 static int *read_i32(const ElmSafetensors *st, const char *name, size_t *n) {
     ElmError err;
-    const ElmStTensor *t = elm_st_find(st, name);
+    const ElmStTensor *t = elm_safetensors_find(st, name);
     if (!t) {
         fprintf(stderr, "%s: no tensor %s\n", st->path, name);
         exit(1);
     }
     int *x = malloc(t->numel * sizeof(int));
-    if (elm_st_read_i32(st, t, x, t->numel, &err)) {
+    if (elm_safetensors_read_i32(st, t, x, t->numel, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         exit(1);
     }
@@ -74,7 +74,7 @@ static void check_forward_backward(const ElmSafetensors *ref, const ElmSafetenso
     ElmGpt2 m;
     ElmError err;
     load(&m, use_blas);
-    const ElmStTensor *ti = elm_st_find(ref, "input_ids");
+    const ElmStTensor *ti = elm_safetensors_find(ref, "input_ids");
     int B = (int)ti->shape[0], T = (int)ti->shape[1], V = m.config.vocab_size;
     int *inputs = read_i32(ref, "input_ids", NULL), *targets = read_i32(ref, "targets", NULL);
     size_t n_logits;
@@ -126,7 +126,7 @@ static void check_adamw(const ElmSafetensors *ref, int use_blas) {
     ElmGpt2 m;
     ElmError err;
     load(&m, use_blas);
-    const ElmStTensor *ti = elm_st_find(ref, "input_ids");
+    const ElmStTensor *ti = elm_safetensors_find(ref, "input_ids");
     int B = (int)ti->shape[0], T = (int)ti->shape[1];
     int *inputs = read_i32(ref, "input_ids", NULL), *targets = read_i32(ref, "targets", NULL);
     size_t n;
@@ -206,9 +206,9 @@ int main(void) {
     ElmSafetensors ref, grads;
     ElmError err;
     snprintf(path, sizeof path, "%s/reference.safetensors", fixture);
-    if (elm_st_open(&ref, path, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+    if (elm_safetensors_open(&ref, path, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
     snprintf(path, sizeof path, "%s/grads.safetensors", fixture);
-    if (elm_st_open(&grads, path, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
+    if (elm_safetensors_open(&grads, path, &err)) return fprintf(stderr, "%s\n", err.msg), 1;
     for (int blas = 0; blas <= elm_matmul_have_blas(); blas++) {
         double t0 = elm_now();
         check_forward_backward(&ref, &grads, blas);
@@ -216,7 +216,7 @@ int main(void) {
         check_greedy(&ref, blas);
         printf("matmul %s: %.2f s\n", blas ? "blas" : "loops", elm_now() - t0);
     }
-    elm_st_close(&ref);
-    elm_st_close(&grads);
+    elm_safetensors_close(&ref);
+    elm_safetensors_close(&grads);
     ELM_TEST_DONE();
 }

@@ -104,10 +104,10 @@ static void check_state(const char *dir) {
                         .grad_accum = 2,
                         .vocab_size = 256};
     ElmError e;
-    CHECK(elm_state_write(path, &st, m, v, &e) == 0, "%s", e.msg);
+    CHECK(elm_checkpoint_state_write(path, &st, m, v, &e) == 0, "%s", e.msg);
     ElmTrainState r;
     float *rm, *rv;
-    CHECK(elm_state_read(path, &r, &rm, &rv, &e) == 0, "%s", e.msg);
+    CHECK(elm_checkpoint_state_read(path, &r, &rm, &rv, &e) == 0, "%s", e.msg);
     CHECK(memcmp(&r, &st, sizeof r) == 0, "header round trip");
     CHECK(rm && memcmp(rm, m, sizeof m) == 0 && memcmp(rv, v, sizeof v) == 0, "moments");
     free(rm), free(rv);
@@ -137,7 +137,7 @@ static void check_state(const char *dir) {
         free(copy);
         e.msg[0] = '\0';
         rm = rv = NULL;
-        int rc = elm_state_read(bad, &r, &rm, &rv, &e);
+        int rc = elm_checkpoint_state_read(bad, &r, &rm, &rv, &e);
         CHECK(rc != 0, "%s accepted", cases[k].what);
         CHECK(strstr(e.msg, cases[k].needle) && strstr(e.msg, "bad.bin"),
               "%s: message '%s' lacks '%s' or the file name", cases[k].what, e.msg,
