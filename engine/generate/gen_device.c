@@ -103,28 +103,48 @@ done:
     return rc;
 }
 
+// What both runs read: the model [generate] names, its vocabulary and the prompts.
+typedef struct GenInputs {
+    ElmGpt2 m;
+    ElmBpe *bpe;
+    char **prompts;
+    int n_prompts;
+} GenInputs;
+
+static void inputs_close(GenInputs *in) {
+    elm_generate_free_prompts(in->prompts, in->n_prompts);
+    if (in->bpe) elm_bpe_free(in->bpe);
+    elm_gpt2_free(&in->m);
+}
+
+// Loads the inputs; on failure nothing is left to free.
+static int inputs_open(ElmRun *run, GenInputs *in, ElmError *err) {
+    char dir[4096];
+    in->bpe = NULL, in->prompts = NULL, in->n_prompts = 0;
+    if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
+    if (elm_hf_load(dir, &in->m, err)) return -1;
+    in->m.threads = run->threads;
+    in->bpe = elm_generate_load_bpe(run, dir, err);
+    if (in->bpe && elm_generate_load_prompts(run, &in->prompts, &in->n_prompts, err) == 0) return 0;
+    inputs_close(in);
+    return -1;
+}
+
 static int cpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError *err) {
     int batch = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
-    char dir[4096];
-    if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
-    ElmGpt2 m;
-    if (elm_hf_load(dir, &m, err)) return -1;
-    m.threads = run->threads;
-    ElmBpe *bpe = elm_generate_load_bpe(run, dir, err);
-    char **prompts = NULL;
-    int n_prompts = 0, rc = -1;
+    GenInputs in;
+    if (inputs_open(run, &in, err)) return -1;
+    int rc = -1;
     ElmAtomicFile o = {0};
-    if (!bpe || elm_generate_load_prompts(run, &prompts, &n_prompts, err)) goto done;
-    if (check_prompts(prompts, n_prompts, p->max_chars, err)) goto done;
+    if (check_prompts(in.prompts, in.n_prompts, p->max_chars, err)) goto done;
     if (batch > count && count > 0) batch = (int)count;
     if (out_open(run, p->mode, &o, err)) goto done;
-    if (cpu_batches(run, &m, bpe, p, prompts, n_prompts, count, batch, &o, err)) goto done;
+    if (cpu_batches(run, &in.m, in.bpe, p, in.prompts, in.n_prompts, count, batch, &o, err))
+        goto done;
     rc = elm_atomic_commit(&o, err);
 done:
     if (o.f) fclose(o.f); // the ".part" stays: what the failed run wrote
-    elm_generate_free_prompts(prompts, n_prompts);
-    if (bpe) elm_bpe_free(bpe);
-    elm_gpt2_free(&m);
+    inputs_close(&in);
     return rc;
 }
 
@@ -166,29 +186,24 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError
     int slots = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
     if (count > 0 && slots > count) slots = (int)count;
     if (slots < 1) slots = 1;
-    char dir[4096];
-    if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
-    ElmGpt2 m;
-    if (elm_hf_load(dir, &m, err)) return -1;
-    m.threads = run->threads;
-    ElmBpe *bpe = elm_generate_load_bpe(run, dir, err);
-    char **prompts = NULL;
-    int n_prompts = 0, rc = -1, cap = 0;
+    GenInputs in;
+    if (inputs_open(run, &in, err)) return -1;
+    int rc = -1, cap = 0;
     ElmBatchBackend *be = NULL;
     Sink k = {0};
-    if (!bpe || elm_generate_load_prompts(run, &prompts, &n_prompts, err)) goto done;
     ElmBatchJob job = {.params = p,
-                       .bpe = bpe,
-                       .prompts = (const char *const *)prompts,
-                       .n_prompts = n_prompts,
+                       .bpe = in.bpe,
+                       .prompts = (const char *const *)in.prompts,
+                       .n_prompts = in.n_prompts,
                        .first_index = 0,
                        .count = count,
-                       .n_ctx = m.config.n_ctx,
+                       .n_ctx = in.m.config.n_ctx,
                        .emit = emit_line,
                        .user = &k};
     // Prompts are checked (and the slot size found) before anything is written.
     if (elm_batch_capacity(&job, &cap, err)) goto done;
-    if (!(be = elm_batch_cuda_create(NULL, &m, p, elm_bpe_eot(bpe), slots, cap, 1, err))) goto done;
+    if (!(be = elm_batch_cuda_create(NULL, &in.m, p, elm_bpe_eot(in.bpe), slots, cap, 1, err)))
+        goto done;
     if (out_open(run, p->mode, &k.out, err)) goto done;
     k.seed = p->seed;
     k.sync_every = slots;
@@ -205,9 +220,7 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError
 done:
     elm_atomic_abort(&k.out); // no partial output: the run failed (a no-op after the commit)
     elm_batch_cuda_free(be);
-    elm_generate_free_prompts(prompts, n_prompts);
-    if (bpe) elm_bpe_free(bpe);
-    elm_gpt2_free(&m);
+    inputs_close(&in);
     return rc;
 }
 
