@@ -17,10 +17,11 @@ def config(name, body, run="r"):
 
 
 def outputs(run):
+    """The run folder's files, less .lock (the writers' lock: its content is the last holder's pid)."""
     folder = os.path.join(d, "out", run)
     if not os.path.isdir(folder):
         return {}
-    return {f: open(os.path.join(folder, f), "rb").read() for f in sorted(os.listdir(folder))}
+    return {f: open(os.path.join(folder, f), "rb").read() for f in sorted(os.listdir(folder)) if f != ".lock"}
 
 
 # a good run first: its outputs must survive every bad run into the same folder
