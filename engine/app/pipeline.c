@@ -20,6 +20,24 @@
 #include <dirent.h>
 #include <sys/prctl.h>
 
+// s with glob's special characters escaped, so a literal path (a run folder named "a[1]") is
+// matched as itself.
+static void glob_escape(const char *s, char *out, size_t cap) {
+    size_t n = 0;
+    for (; *s && n + 2 < cap; s++) {
+        if (strchr("\\*?[", *s)) out[n++] = '\\';
+        out[n++] = *s;
+    }
+    out[n] = '\0';
+}
+
+// The pattern for rel (which may hold a glob) inside the run folder (which is literal).
+static void run_pattern(const ElmRun *run, const char *rel, char *out, size_t cap) {
+    char dir[8200];
+    glob_escape(run->dir, dir, sizeof dir);
+    snprintf(out, cap, "%s/%s", dir, rel);
+}
+
 // Adds "path": hash for every regular file matching `pattern` (a file, a folder = its files,
 // or a glob) into obj; a pattern matching nothing adds nothing (outputs list what must exist).
 static int hash_pattern(cJSON *obj, const char *pattern, const char *label_base, ElmError *err) {
@@ -34,8 +52,9 @@ static int hash_pattern(cJSON *obj, const char *pattern, const char *label_base,
         size_t lb = strlen(label_base);
         if (lb && strncmp(p, label_base, lb) == 0 && p[lb] == '/') label = p + lb + 1;
         if (elm_is_dir(p)) {
-            char sub[4200];
-            snprintf(sub, sizeof sub, "%s/*", p);
+            char sub[8400];
+            glob_escape(p, sub, sizeof sub - 2);
+            strcat(sub, "/*");
             status = hash_pattern(obj, sub, label_base, err);
             continue;
         }
@@ -92,7 +111,7 @@ static char *stage_settings(const ElmRun *run, const ElmStage *st) {
 static int stage_inputs(const ElmRun *run, const ElmStage *st, cJSON *inputs, ElmError *err) {
     for (int i = 0; i < 8 && st->inputs[i]; i++) {
         const char *in = st->inputs[i];
-        char path[4200];
+        char path[8400];
         if (in[0] == '@') {
             const ElmCfgValue *v = elm_cfg_get(&run->cfg, in + 1);
             int n = v->spec->type == ELM_CFG_LIST ? v->n_items : 1;
@@ -112,7 +131,7 @@ static int stage_inputs(const ElmRun *run, const ElmStage *st, cJSON *inputs, El
                 if (hash_pattern(inputs, path, "", err)) return -1;
             }
         } else {
-            elm_run_path(run, in, path, sizeof path);
+            run_pattern(run, in, path, sizeof path);
             if (hash_pattern(inputs, path, run->dir, err)) return -1;
         }
     }
@@ -121,8 +140,8 @@ static int stage_inputs(const ElmRun *run, const ElmStage *st, cJSON *inputs, El
 
 static int outputs_present(const ElmRun *run, const ElmStage *st) {
     for (int i = 0; i < 4 && st->outputs[i]; i++) {
-        char path[4200];
-        elm_run_path(run, st->outputs[i], path, sizeof path);
+        char path[8400];
+        run_pattern(run, st->outputs[i], path, sizeof path);
         glob_t g;
         int rc = glob(path, 0, NULL, &g);
         globfree(&g);
@@ -361,8 +380,8 @@ static int stage_reusable(const ElmRun *run, const ElmStage *st, const cJSON *pr
     if (!now) return elm_err(err, "out of memory");
     int rc = 0;
     for (int i = 0; rc == 0 && i < 4 && st->outputs[i]; i++) {
-        char path[4200];
-        elm_run_path(run, st->outputs[i], path, sizeof path);
+        char path[8400];
+        run_pattern(run, st->outputs[i], path, sizeof path);
         rc = hash_pattern(now, path, run->dir, err);
     }
     int same = rc == 0 && cJSON_Compare(now, pouts, 1);
@@ -402,8 +421,8 @@ static int stage_outputs(const ElmRun *run, const ElmStage *st, cJSON *entry, in
                          ElmError *err) {
     cJSON *outs = cJSON_CreateObject();
     for (int i = 0; status == 0 && i < 4 && st->outputs[i]; i++) {
-        char path[4200];
-        elm_run_path(run, st->outputs[i], path, sizeof path);
+        char path[8400];
+        run_pattern(run, st->outputs[i], path, sizeof path);
         if (hash_pattern(outs, path, run->dir, err)) status = -1;
     }
     cJSON_AddItemToObject(entry, "outputs", outs);

@@ -7,7 +7,8 @@ tweets.jsonl and metrics.json (timings aside) must equal those of an uninterrupt
 - tweets.jsonl overwritten by hand (`elm generate --count 5`): the output hash no longer matches
   the manifest, so generate runs again (and any later stage whose inputs then differ);
 - a truncated manifest.json: a warning naming it, then every stage runs, no crash;
-- a run path with an apostrophe survives three trainings (no shell in between)."""
+- a run path with an apostrophe survives three trainings (no shell in between), and one with
+  `[`, `*` and `?` runs and caches (literal paths never go through glob's patterns)."""
 import json
 import os
 import shutil
@@ -118,6 +119,13 @@ for steps in (10, 12, 14):
     run("it's", "--set", f"train.steps={steps}", "--set", "generate.count=10")
 c.check(os.path.isdir(os.path.join(out, "it's", "checkpoints.old", "step_12")),
         "the third training kept the second's checkpoints aside")
+
+# A run folder named with glob's special characters is matched as itself (it failed every run:
+# "finished without writing corpus.jsonl"), and its second run is all cached.
+run("a[1]*?", "--set", "train.steps=10", "--set", "generate.count=10")
+run("a[1]*?", "--set", "train.steps=10", "--set", "generate.count=10")
+st = statuses("a[1]*?")
+c.check(all(v == "cached" for v in st.values()), f"a run folder named a[1]*? caches: {st}")
 
 shutil.rmtree(out, ignore_errors=True)
 c.done()
