@@ -1,15 +1,12 @@
 // termmap.c — string -> id hash map (FNV-1a, linear probing, load factor <= 1/2).
 #include "eval/termmap.h"
+#include "engine/base/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static uint64_t term_hash(const char *s, size_t len) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = elm_hash_fnv1a(ELM_HASH_FNV_OFFSET, s, len);
     return h ^ (h >> 29);
 }
 
