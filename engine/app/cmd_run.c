@@ -6,14 +6,16 @@
 static int run_run(const ElmCli *cli, ElmError *err) {
     ElmRun run;
     if (elm_cli_open_run_writer(cli, &run, err)) return -1;
+    int sig = 0;
     ElmPipelineOptions opt = {
         .force = elm_cli_opt(cli, "--force") != NULL,
         .from = elm_cli_opt(cli, "--from"),
         .only = elm_cli_opt(cli, "--only"),
+        .signal = &sig,
     };
     int rc = elm_pipeline_run(&run, elm_pipeline_stages, &opt, err);
     elm_run_close(&run);
-    return rc;
+    return rc && sig ? 128 + sig : rc; // 130 after Ctrl-C, 143 after SIGTERM
 }
 
 const ElmCommand elm_cmd_run = {
@@ -27,7 +29,11 @@ const ElmCommand elm_cmd_run = {
              "all, --from STAGE re-runs that stage and the ones after it, --only STAGE runs just\n"
              "that one. Each stage runs in its own process; the manifest records the elm\n"
              "version and commit, the effective config, seeds, input hashes, and each stage's\n"
-             "wall time and peak memory.\n",
+             "wall time and peak memory.\n\n"
+             "Ctrl-C or SIGTERM stops the stage under way at a safe point (training: a checkpoint\n"
+             "at the current step) and exits 130 / 143; a second one stops at once. Rerunning the\n"
+             "same command continues: a training that did not finish resumes from its newest\n"
+             "checkpoint, a failed or interrupted stage runs again.\n",
     .options = {"--force", "--from=", "--only=", NULL},
     .fn = run_run,
 };

@@ -119,9 +119,10 @@ int main(int argc, char **argv) {
         print_command_help(c);
         return 0;
     }
-    if (c->fn(&cli, &err)) {
+    int rc = c->fn(&cli, &err);
+    if (rc) {
         fprintf(stderr, "elm %s: %s\n", c->name, err.msg[0] ? err.msg : "failed");
-        return 1;
+        return rc > 0 ? rc : 1; // a command may choose its status (elm run: 130 after Ctrl-C)
     }
     return 0;
 }

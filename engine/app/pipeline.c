@@ -194,10 +194,14 @@ static int write_json(const char *path, cJSON *obj, ElmError *err) {
     return rc;
 }
 
-static volatile sig_atomic_t interrupted; // CLI-level: set by SIGINT/SIGTERM while a stage runs
+// CLI-level: the signal (SIGINT/SIGTERM) that interrupted the run, and the stage process it is
+// passed on to. A stage runs in its own process group, so a Ctrl-C at the terminal reaches it
+// once, through here, and reaches it again only when pressed again.
+static volatile sig_atomic_t interrupted;
+static volatile pid_t stage_pid;
 static void on_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
+    interrupted = sig;
+    if (stage_pid > 0) kill(stage_pid, sig);
 }
 
 // Runs one stage in a child; fills wall time and peak RSS; the child's error comes back on a pipe.
@@ -215,6 +219,7 @@ static int run_child(ElmRun *run, const ElmStage *st, double *wall, long *rss_kb
         // folder's lock holder and a rerun never meets a half-finished orphan.
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(1);
+        setpgid(0, 0);
         close(fds[0]);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -229,17 +234,21 @@ static int run_child(ElmRun *run, const ElmStage *st, double *wall, long *rss_kb
         _exit(rc ? 1 : 0);
     }
     close(fds[1]);
+    stage_pid = pid;
+    if (interrupted) kill(pid, interrupted); // a signal that came during the fork
     char msg[ELM_ERROR_MAX] = {0};
     size_t got = 0;
     ssize_t r;
-    while (got < sizeof msg - 1 && (r = read(fds[0], msg + got, sizeof msg - 1 - got)) > 0)
-        got += (size_t)r;
+    while (got < sizeof msg - 1 &&
+           ((r = read(fds[0], msg + got, sizeof msg - 1 - got)) > 0 || (r < 0 && errno == EINTR)))
+        if (r > 0) got += (size_t)r;
     close(fds[0]);
     int status = 0;
     struct rusage ru;
     while (wait4(pid, &status, 0, &ru) < 0) {
         if (errno != EINTR) return elm_err(err, "wait: %s", strerror(errno));
     }
+    stage_pid = 0;
     *wall = elm_now() - t0;
     *rss_kb = ru.ru_maxrss;
     if (WIFSIGNALED(status))
@@ -459,6 +468,7 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    interrupted = 0;
 
     int status = 0, forced_from = 0;
     double t_all = elm_now();
@@ -486,12 +496,20 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
         }
         if (cached)
             stage_cached(run, st, prev, entry);
-        else
+        else {
+            snprintf(run->stage_fp, sizeof run->stage_fp, "%s", fp);
             status = stage_execute(run, st, entry, err);
+            run->stage_fp[0] = '\0';
+        }
         status = stage_outputs(run, st, entry, status, err);
         cJSON_AddItemToArray(out_stages, entry);
-        if (status == 0 && interrupted)
-            status = elm_err(err, "interrupted after stage %s", st->name);
+        if (interrupted) {
+            // The stage under way stopped at a safe point (or at once on a second signal).
+            char why[ELM_ERROR_MAX];
+            snprintf(why, sizeof why, "%s", status ? err->msg : "finished");
+            status = elm_err(err, "interrupted at stage %s (%s); rerun to continue", st->name, why);
+            if (opt->signal) *opt->signal = interrupted;
+        }
         status = manifest_write(mpath, man, t_all, status, err);
     }
     // The stages --only skipped after the last one that ran keep their records too.

@@ -23,6 +23,7 @@ typedef struct ElmPipelineOptions {
     int force;        // re-run every selected stage
     const char *from; // first stage to run (earlier ones must be cached or are run if stale)
     const char *only; // run just this stage
+    int *signal;      // if set, receives the signal (SIGINT, SIGTERM) that interrupted the run
 } ElmPipelineOptions;
 
 // The study's stages, NULL-name terminated (pipeline_stages.c).

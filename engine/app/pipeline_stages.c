@@ -2,11 +2,14 @@
 // config sections and keys (settings) and the files it reads (inputs) and must write (outputs).
 #include "engine/app/pipeline.h"
 #include "engine/base/fsutil.h"
+#include "engine/model/checkpoint.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "engine/data/clean.h"
 #include "engine/generate/gen_device.h"
 #include "engine/data/ingest.h"
@@ -17,18 +20,60 @@
 #include "eval/validate.h"
 #include "tokenizer/tokenize.h"
 
-// A re-run of the train stage means its settings or data changed: it starts afresh, keeping the
-// previous run's checkpoints in checkpoints.old/ (the one before that is removed).
+// The training stage's process turns SIGINT/SIGTERM into a stop at the end of the step under
+// way, with a checkpoint there, as `elm train` does (app level: the stage's own process only).
+static volatile sig_atomic_t train_stop;
+static void on_train_signal(int sig) {
+    (void)sig;
+    train_stop = 1;
+}
+
+// 1 when the last training of this folder stopped before its end with the same fingerprint
+// (<run>/train.running holds it) and left a checkpoint: the rerun resumes from the newest one.
+static int train_resumable(const ElmRun *run, const char *mark, const char *ckpts) {
+    char *text;
+    size_t n;
+    ElmError ignore;
+    if (!run->stage_fp[0] || !elm_is_dir(ckpts) || elm_read_file(mark, &text, &n, &ignore))
+        return 0;
+    int same = n == 16 && memcmp(text, run->stage_fp, 16) == 0;
+    free(text);
+    return same && elm_checkpoint_latest(ckpts, NULL, 0) >= 0;
+}
+
+// The train stage. A rerun after a training that did not finish (Ctrl-C, kill -9, a full disk)
+// with the same settings and data continues from its newest checkpoint; any other rerun starts
+// afresh, keeping the previous run's checkpoints in checkpoints.old/ (the one before is removed).
 static int train_stage(ElmRun *run, ElmError *err) {
-    char cur[4200], old[4200];
+    char cur[4200], old[4200], mark[4200];
     elm_run_path(run, "checkpoints", cur, sizeof cur);
     elm_run_path(run, "checkpoints.old", old, sizeof old);
-    if (elm_is_dir(cur)) {
+    elm_run_path(run, "train.running", mark, sizeof mark);
+    int resume = train_resumable(run, mark, cur);
+    if (!resume && elm_is_dir(cur)) {
         if (elm_is_dir(old) && elm_rmtree(old, err)) return -1;
         if (rename(cur, old) != 0)
             return elm_err(err, "%s: cannot move aside: %s", cur, strerror(errno));
     }
-    return elm_train_run(run, err);
+    if (run->stage_fp[0] && elm_write_file_atomic(mark, run->stage_fp, 16, err)) return -1;
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_train_signal;
+    sa.sa_flags = SA_RESETHAND; // a second signal stops at once (checkpoints are atomic)
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    train_stop = 0;
+    ElmTrainOptions o = {.resume = resume, .stop = &train_stop};
+    ElmTrainResult r;
+    int rc = elm_train_run_with(run, &o, &r, err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc) return -1;
+    if (r.stopped)
+        return elm_err(err, "stopped at step %lld of %lld, saved %s", r.step, r.total,
+                       r.checkpoint);
+    unlink(mark);
+    return 0;
 }
 
 const ElmStage elm_pipeline_stages[] = {

@@ -15,6 +15,7 @@ typedef struct ElmRun {
     uint64_t seed;
     int quiet;
     int locked, lock_fd; // elm_run_lock's hold on <dir>/.lock
+    char stage_fp[17];   // the fingerprint of the stage `elm run` is running ("" otherwise)
 } ElmRun;
 
 // Loads the config (path may be NULL for defaults only), applies overrides, resolves the run

@@ -2,7 +2,9 @@
 reproductions 2, 4 and 7, and a damaged manifest). Each case ends with a plain rerun whose
 tweets.jsonl and metrics.json (timings aside) must equal those of an uninterrupted run:
 - Ctrl-C (SIGINT to the run's process group) once training has written its first checkpoint:
-  the rerun trains again instead of taking the half-trained model as the study's;
+  exit 130 with one line naming the stage; the stage had saved a checkpoint at its step, and the
+  rerun resumes from it instead of taking the half-trained model as the study's (the final
+  checkpoint equals the uninterrupted run's byte for byte); SIGTERM the same with exit 143;
 - `--only clean` after a full run keeps the later stages' records (they stay cached);
 - tweets.jsonl overwritten by hand (`elm generate --count 5`): the output hash no longer matches
   the manifest, so generate runs again (and any later stage whose inputs then differ);
@@ -73,14 +75,36 @@ while not os.path.isdir(first) and p.poll() is None and time.time() - t0 < 120:
     time.sleep(0.02)
 os.killpg(p.pid, signal.SIGINT)
 _, err = p.communicate(timeout=120)
-c.check(p.returncode != 0, f"the interrupted run exits non-zero ({p.returncode})")
+c.check(p.returncode == 130, f"the interrupted run exits 130 ({p.returncode})")
+lines = err.strip().splitlines()
+c.check(len(lines) == 1 and "interrupted at stage train" in lines[0] and "rerun to continue" in lines[0]
+        and "stopped at step" in lines[0], f"one line says where it stopped and what to do: {lines}")
 st = statuses("int")
 landed = st.get("train") == "failed" and "generate" not in st
 c.check(landed, f"the interrupt landed in training: {st}")
 run("int")
 st = statuses("int")
 c.check(st["train"] == "ran", f"the rerun trains again (train {st['train']})")
+c.check(not os.path.exists(os.path.join(out, "int", "checkpoints.old")),
+        "the rerun resumed from the interrupted training's checkpoint (nothing moved aside)")
+for f in ("model.safetensors", "state.bin"):
+    with open(os.path.join(out, "int", "checkpoints", "step_40", f), "rb") as a, \
+            open(os.path.join(out, "ref", "checkpoints", "step_40", f), "rb") as b:
+        c.check(a.read() == b.read(), f"the resumed run's final {f} equals the uninterrupted run's")
 same_as_ref("int", "after Ctrl-C in training")
+
+# SIGTERM: the same, with exit status 143.
+p = subprocess.Popen([ELM, "run", *args("term"), "--quiet"], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE, text=True)
+t0 = time.time()
+while not os.path.isdir(os.path.join(out, "term", "checkpoints", "step_10")) and p.poll() is None \
+        and time.time() - t0 < 120:
+    time.sleep(0.02)
+p.send_signal(signal.SIGTERM)
+p.communicate(timeout=120)
+c.check(p.returncode == 143, f"SIGTERM: exit 143 ({p.returncode})")
+run("term")
+same_as_ref("term", "after SIGTERM in training")
 
 # --only keeps the other stages' records.
 run("only")
