@@ -1,6 +1,6 @@
 // topics.h — the `elm topics` stage: LDA topics of real and generated tweets (topic words,
 // held-out perplexity, coherence, a k/alpha/beta sweep, topic shares per source) and top words
-// real vs generated, into <run>/topics/topics.json. Called by engine/app/cmd_topics.c.
+// real vs generated, into <run>/topics/topics.json. Called by `elm topics` and `elm run`.
 #ifndef ELM_TOPICS_H
 #define ELM_TOPICS_H
 

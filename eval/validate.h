@@ -1,6 +1,6 @@
 // validate.h — the `elm validate` stage: real-vs-generated classifiers (Naive Bayes, random
 // forest with grid search) on TF-IDF features; writes <run>/validate/metrics.json and
-// viable.jsonl. Called by engine/app/cmd_validate.c.
+// viable.jsonl. Called by `elm validate` and `elm run`.
 #ifndef ELM_VALIDATE_H
 #define ELM_VALIDATE_H
 

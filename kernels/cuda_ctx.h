@@ -1,5 +1,5 @@
 // cuda_ctx.h — the CUDA device context (stream, cuBLAS/cuBLASLt handles, workspace, timers) and
-// device memory helpers for C callers. Used by every kernel launcher, gpt2_cuda and tests/gpu.
+// device memory helpers for C callers.
 #ifndef ELM_CUDA_CTX_H
 #define ELM_CUDA_CTX_H
 

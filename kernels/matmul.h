@@ -1,5 +1,5 @@
-// matmul.h — bf16 matrix products with fp32 accumulation on the GPU: elm's own tensor-core
-// kernels and a cuBLASLt path, with fused bias / GELU epilogues. Called by gpt2_cuda and tests/gpu.
+// matmul.h — bf16 matrix products with fp32 accumulation on the GPU: elm's own tensor-core kernels
+// and a cuBLASLt path, with fused bias / GELU epilogues.
 #ifndef ELM_CU_MATMUL_H
 #define ELM_CU_MATMUL_H
 

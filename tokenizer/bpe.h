@@ -1,5 +1,5 @@
 // bpe.h — GPT-2 byte-level BPE: load encoder.json + vocab.bpe, encode text to ids exactly as
-// OpenAI's GPT-2 (tiktoken "gpt2") does, decode ids to bytes. Used by tokenize, train, generate.
+// OpenAI's GPT-2 (tiktoken "gpt2") does, decode ids to bytes.
 #ifndef ELM_BPE_H
 #define ELM_BPE_H
 

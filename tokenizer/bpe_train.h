@@ -1,5 +1,5 @@
 // bpe_train.h — learns a byte-level BPE vocabulary (GPT-2 pre-tokenisation, GPT-2 file formats)
-// from documents. Used by the tokenize stage ([tokenizer] train = true) and the benchmark.
+// from documents.
 #ifndef ELM_TRAIN_H
 #define ELM_TRAIN_H
 

@@ -1,5 +1,5 @@
 // buf.h — a growable byte string with printf-style appends.
-// Used by the report and SVG writers to build pages in memory before one atomic write.
+// Pages, settings texts, CSV fields and command output are built in one and written at once.
 #ifndef ELM_STRBUF_H
 #define ELM_STRBUF_H
 

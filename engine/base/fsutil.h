@@ -1,5 +1,5 @@
-// fsutil.h — files the safe way: atomic writes (temp + fsync + rename), folders, whole-file
-// reads that see through gzip, the clock. Used by every stage that writes outputs.
+// fsutil.h — files the safe way: atomic writes (temp + fsync + rename), folders, whole-file reads
+// that see through gzip, the clock.
 #ifndef ELM_FSUTIL_H
 #define ELM_FSUTIL_H
 

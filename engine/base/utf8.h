@@ -1,5 +1,5 @@
 // utf8.h — UTF-8 validation, decoding and repair (invalid bytes -> U+FFFD, counted), code-point
-// iteration and byte <-> code-point offsets. Used by ingest, the cleaner and the entity tests.
+// iteration and byte <-> code-point offsets.
 #ifndef ELM_UTF8_H
 #define ELM_UTF8_H
 

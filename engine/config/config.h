@@ -1,5 +1,5 @@
 // config.h — the INI configuration: a schema table of every section.key, parsing with libinih,
-// `--set section.key=value` overrides, typed accessors. Used by the CLI and every stage.
+// `--set section.key=value` overrides, typed accessors.
 #ifndef ELM_CONFIG_H
 #define ELM_CONFIG_H
 

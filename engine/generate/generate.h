@@ -1,6 +1,6 @@
 // generate.h — `elm generate`: prompts -> batches of sequences through the KV cache -> the
 // sampler (sample.h) -> tweets or stories cut to their limits -> <run>/generated/*.jsonl.
-// Called by cmd_generate.c, by `elm run`, and by train.c for its periodic samples.
+// Called by gen_device.c (the generate stage), the batcher and train.c for its periodic samples.
 //
 // A text is its prompt followed by new tokens. The context fed to the model is
 // [<|endoftext|>] + encode(prompt) (GPT-2's document start); the sampler's context (for the

@@ -1,5 +1,5 @@
 // text.h — characters of UTF-8 text and where tweets and stories are cut to their limits.
-// Called by generate.c (and its tests); no model involved.
+// Used by generate.c, the batcher and gen_device.c; no model involved.
 #ifndef ELM_TEXTCUT_H
 #define ELM_TEXTCUT_H
 

@@ -1,5 +1,5 @@
 // gpt2.h — ElmGpt2: GPT-2 on the CPU in fp32: parameters, forward/backward, AdamW, KV-cache
-// decoding. Called by `elm train`, `elm generate`, `elm import/export` and the CUDA path.
+// decoding.
 //
 // Memory: parameters live in ONE buffer carved into the 16 tensors of ElmGpt2Params by a size
 // table in llm.c's order; gradients and the AdamW moments mirror it element for element

@@ -1,5 +1,5 @@
 // hf.h — Hugging Face GPT-2 folders in and out: config.json + model.safetensors (or a sharded
-// model.safetensors.index.json). Called by `elm import/export`, checkpoints and [model] init.
+// model.safetensors.index.json).
 //
 // Names and layouts are transformers' GPT2LMHeadModel: transformer.wte.weight (V, C),
 // transformer.wpe.weight (n_positions, C), transformer.h.N.{ln_1,ln_2}.{weight,bias},
