@@ -102,10 +102,10 @@ static int begin(const ElmBatchJob *job, ElmBatchBackend *be, const Prompt *pr, 
     s->prompt = (int)(req % n_pr);
     const Prompt *p = &pr[s->prompt];
     const char *text = prompt_text(job, s->prompt);
-    s->t.n_bytes = 0;
-    if (elm_text_append(&s->t.bytes, &s->t.n_bytes, &s->t.cap_bytes, text, strlen(text)))
-        return elm_err(err, "out of memory");
-    s->t.prompt_bytes = s->t.n_bytes;
+    s->t.text.len = 0;
+    elm_buf_append(&s->t.text, text, strlen(text));
+    if (s->t.text.oom) return elm_err(err, "out of memory");
+    s->t.prompt_bytes = s->t.text.len;
     s->t.n_chars = p->chars;
     s->t.model_len = p->n;
     s->t.n_new = 0;
@@ -115,7 +115,7 @@ static int begin(const ElmBatchJob *job, ElmBatchBackend *be, const Prompt *pr, 
 
 // The cut and the mean log-probability of a finished slot.
 static int finish(const ElmGenParams *p, const Slot *s, ElmGenText *out) {
-    return elm_gen_finish(p, s->t.bytes, s->t.n_bytes, s->t.prompt_bytes, s->t.tok_end,
+    return elm_gen_finish(p, s->t.text.data, s->t.text.len, s->t.prompt_bytes, s->t.tok_end,
                           s->t.logprob, s->t.n_new, s->t.stop, out);
 }
 
@@ -199,7 +199,7 @@ static void sched_close(Sched *r) {
     free(h->text);
     free(h->have);
     for (int s = 0; r->slot && s < r->S; s++) {
-        free(r->slot[s].t.bytes);
+        elm_buf_free(&r->slot[s].t.text);
         free(r->slot[s].t.tok_end);
         free(r->slot[s].t.logprob);
     }

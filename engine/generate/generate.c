@@ -30,7 +30,7 @@ typedef struct GenSeq {
 static void free_seqs(GenSeq *seq, int n) {
     for (int b = 0; seq && b < n; b++) {
         free(seq[b].ctx);
-        free(seq[b].t.bytes);
+        elm_buf_free(&seq[b].t.text);
         free(seq[b].t.tok_end);
         free(seq[b].t.logprob);
     }
@@ -66,7 +66,7 @@ int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, siz
 
 // Cuts a finished sequence and fills out.
 static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
-    return elm_gen_finish(p, s->t.bytes, s->t.n_bytes, s->t.prompt_bytes, s->t.tok_end,
+    return elm_gen_finish(p, s->t.text.data, s->t.text.len, s->t.prompt_bytes, s->t.tok_end,
                           s->t.logprob, s->t.n_new, s->t.stop, out);
 }
 
@@ -103,15 +103,15 @@ static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, 
     s->t.logprob = malloc(sizeof(double) * (size_t)(max_new + 1));
     *model_ids = malloc(sizeof(int) * n_ids);
     if (!s->ctx || !s->t.tok_end || !s->t.logprob || !*model_ids ||
-        elm_text_append(&s->t.bytes, &s->t.n_bytes, &s->t.cap_bytes, pr, strlen(pr))) {
+        (elm_buf_append(&s->t.text, pr, strlen(pr)), s->t.text.oom)) {
         free(ids);
         return elm_err(err, "out of memory");
     }
     memcpy(s->ctx, ids + start, sizeof(int32_t) * (size_t)s->n_prompt);
     for (size_t i = 0; i < n_ids; i++) (*model_ids)[i] = ids[i];
     free(ids);
-    s->t.prompt_bytes = s->t.n_bytes;
-    s->t.n_chars = elm_text_chars(s->t.bytes, s->t.n_bytes);
+    s->t.prompt_bytes = s->t.text.len;
+    s->t.n_chars = elm_text_chars(s->t.text.data, s->t.text.len);
     return 0;
 }
 
@@ -124,13 +124,14 @@ const char *elm_generate_stop(ElmGenSeq *s, const ElmBpe *bpe, const ElmGenParam
     const char *b = bpe ? elm_bpe_token_bytes(bpe, tok, &len) : NULL;
     if (!b) {
         // No tokenizer (or an id beyond it): the text shows the id.
-        len = (size_t)snprintf(idbuf, sizeof idbuf, "%s<%d>", s->n_bytes ? " " : "", (int)tok);
+        len = (size_t)snprintf(idbuf, sizeof idbuf, "%s<%d>", s->text.len ? " " : "", (int)tok);
         b = idbuf;
     }
-    if (elm_text_append(&s->bytes, &s->n_bytes, &s->cap_bytes, b, len)) return s->stop = "oom";
+    elm_buf_append(&s->text, b, len);
+    if (s->text.oom) return s->stop = "oom";
     // Count over the whole text: a character may be split across tokens.
-    s->n_chars = elm_text_chars(s->bytes, s->n_bytes);
-    s->tok_end[s->n_new] = s->n_bytes;
+    s->n_chars = elm_text_chars(s->text.data, s->text.len);
+    s->tok_end[s->n_new] = s->text.len;
     s->logprob[s->n_new] = logprob;
     s->n_new++;
     s->model_len++;

@@ -15,6 +15,7 @@
 #ifndef ELM_GENERATE_H
 #define ELM_GENERATE_H
 
+#include "engine/base/buf.h"
 #include "engine/base/error.h"
 #include "engine/model/gpt2.h"
 #include "engine/config/run.h"
@@ -45,8 +46,8 @@ typedef struct ElmGenText {
 // The text one sequence builds while it is sampled (elm_generate_batch's sequences and the
 // continuous batcher's slots): the prompt's bytes, then each new token's.
 typedef struct ElmGenSeq {
-    char *bytes;
-    size_t n_bytes, cap_bytes, prompt_bytes, n_chars;
+    ElmBuf text; // the bytes so far, NUL-terminated
+    size_t prompt_bytes, n_chars;
     size_t *tok_end;      // (max_new_tokens) byte end of each new token
     double *logprob;      // (max_new_tokens) raw-model log-probability of each new token
     int n_new, model_len; // new tokens taken; tokens in the model's context

@@ -106,16 +106,3 @@ char *elm_text_sanitize(const char *s, size_t n) {
     out[o] = '\0';
     return out;
 }
-
-int elm_text_append(char **buf, size_t *len, size_t *cap, const char *b, size_t n) {
-    if (*len + n + 1 > *cap) {
-        size_t c = 2 * (*len + n + 1) + 64;
-        char *t = realloc(*buf, c);
-        if (!t) return -1;
-        *buf = t, *cap = c;
-    }
-    memcpy(*buf + *len, b, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
-}

@@ -9,9 +9,6 @@
 // as one character. White space is ASCII: space, \t, \n, \r, \v, \f.
 size_t elm_text_chars(const char *s, size_t n);
 
-// Appends n bytes to the growable, NUL-terminated buffer (*buf, *len, *cap); -1 when out of
-// memory (the buffer is left as it was).
-int elm_text_append(char **buf, size_t *len, size_t *cap, const char *b, size_t n);
 int elm_text_is_space(unsigned char c);
 // A malloc'd NUL-terminated copy of s[0..n) with every such invalid byte replaced by U+FFFD.
 char *elm_text_sanitize(const char *s, size_t n);
