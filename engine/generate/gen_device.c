@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 // device is generate.device's enum index (0 cpu, 1 cuda, 2 auto). Returns 1 for the GPU, 0 for
 // the CPU, -1 (err filled) for cuda in a build or on a machine without a usable GPU.
@@ -247,5 +248,11 @@ int elm_gen_device_stage(ElmRun *run, ElmError *err) {
     if (elm_gen_device_run(run, ELM_GEN_TWEET, -1, err)) return -1;
     long long stories = 0;
     if (elm_stories_prompts(run, &stories, err)) return -1;
-    return stories > 0 ? elm_gen_device_run(run, ELM_GEN_STORY, stories, err) : 0;
+    if (stories > 0) return elm_gen_device_run(run, ELM_GEN_STORY, stories, err);
+    // No stories asked for: an earlier run's stories.jsonl would be shown as this run's.
+    char path[4200];
+    elm_run_path(run, "generated/stories.jsonl", path, sizeof path);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return elm_err(err, "%s: cannot remove: %s", path, strerror(errno));
+    return 0;
 }

@@ -13,7 +13,8 @@
 // index order), the file renamed into place at the end. Every prompt is checked first.
 int elm_gen_device_run(ElmRun *run, int mode, long long count_override, ElmError *err);
 
-// `elm run`'s generate stage: the tweets, then [generate] stories story-mode texts.
+// `elm run`'s generate stage: the tweets, then [generate] stories story-mode texts (with none,
+// an earlier run's stories.jsonl is removed).
 int elm_gen_device_stage(ElmRun *run, ElmError *err);
 
 #endif

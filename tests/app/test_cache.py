@@ -8,6 +8,8 @@ tweets.jsonl and metrics.json (timings aside) must equal those of an uninterrupt
 - `--only clean` after a full run keeps the later stages' records (they stay cached);
 - tweets.jsonl overwritten by hand (`elm generate --count 5`): the output hash no longer matches
   the manifest, so generate runs again (and any later stage whose inputs then differ);
+- checkpoints/ deleted: train runs again; stories.jsonl deleted: generate runs again; with
+  stories = 0 an earlier run's stories.jsonl does not stay behind;
 - a truncated manifest.json: a warning naming it, then every stage runs, no crash;
 - a run path with an apostrophe survives three trainings (no shell in between), and one with
   `[`, `*` and `?` runs and caches (literal paths never go through glob's patterns)."""
@@ -124,6 +126,26 @@ c.check(st["generate"] == "ran", f"a tampered tweets.jsonl re-runs generate: {st
 c.check(all(st[s] == "cached" for s in ("ingest", "clean", "tokenize", "train")),
         f"the stages before generate stay cached: {st}")
 same_as_ref("only", "after tweets.jsonl was overwritten")
+
+# Deleting checkpoints/ re-runs train (they are a declared output; generate failed on old code).
+shutil.rmtree(os.path.join(out, "only", "checkpoints"))
+run("only")
+st = statuses("only")
+c.check(st["train"] == "ran", f"a deleted checkpoints/ re-runs train: {st}")
+same_as_ref("only", "after checkpoints/ was deleted")
+
+# stories.jsonl: deleted by hand, generate runs again; with stories = 0 no old file is left.
+stories = os.path.join(out, "only", "generated", "stories.jsonl")
+with open(stories, "rb") as f:
+    ref_stories = f.read()
+os.remove(stories)
+run("only")
+c.check(statuses("only")["generate"] == "ran", "a deleted stories.jsonl re-runs generate")
+c.check(os.path.exists(stories) and open(stories, "rb").read() == ref_stories, "and writes it again")
+run("only", "--set", "generate.stories=0")
+c.check(not os.path.exists(stories), "with generate.stories = 0 the old stories.jsonl is gone")
+m = json.load(open(os.path.join(out, "only", "metrics.json")))
+c.check(not m.get("stories"), f"and metrics.json shows no stories: {str(m.get('stories'))[:100]}")
 
 # A damaged manifest means no cache, with a warning.
 mpath = os.path.join(out, "only", "manifest.json")
