@@ -303,7 +303,6 @@ static cJSON *prev_stage(cJSON *manifest, const char *name) {
     return NULL;
 }
 
-// The last run's manifest, or NULL when there is none or it cannot be read.
 // The last run's manifest, or NULL: none, or one that is damaged (not JSON, or without a
 // "stages" array), which means no cache at all and a warning, never a wrong cache hit.
 static cJSON *manifest_load(const char *mpath, int quiet) {
@@ -371,11 +370,23 @@ static cJSON *stage_entry(const ElmRun *run, const ElmStage *st, char fp[17], El
     return entry;
 }
 
+// The hashes of the stage's outputs as they are now, into outs ("path": hash).
+static int hash_outputs(const ElmRun *run, const ElmStage *st, cJSON *outs, ElmError *err) {
+    for (int i = 0; i < 4 && st->outputs[i]; i++) {
+        char path[8400];
+        run_pattern(run, st->outputs[i], path, sizeof path);
+        if (hash_pattern(outs, path, run->dir, err)) return -1;
+    }
+    return 0;
+}
+
 // 1 when the last run's result of this stage can stand: it finished (status "ran" or "cached")
 // with the same fingerprint, and every output it recorded is there with the hash it recorded
-// and no other file has appeared among them. 0 otherwise, -1 on a read error.
+// and no other file has appeared among them; *outs then holds those hashes (the cached entry's,
+// so no output is read twice). 0 otherwise, -1 on a read error.
 static int stage_reusable(const ElmRun *run, const ElmStage *st, const cJSON *prev, const char *fp,
-                          ElmError *err) {
+                          cJSON **outs, ElmError *err) {
+    *outs = NULL;
     if (!prev) return 0;
     const cJSON *pfp = cJSON_GetObjectItemCaseSensitive(prev, "fingerprint");
     const cJSON *pst = cJSON_GetObjectItemCaseSensitive(prev, "status");
@@ -387,15 +398,16 @@ static int stage_reusable(const ElmRun *run, const ElmStage *st, const cJSON *pr
     if (!cJSON_IsObject(pouts) || !outputs_present(run, st)) return 0;
     cJSON *now = cJSON_CreateObject();
     if (!now) return elm_err(err, "out of memory");
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < 4 && st->outputs[i]; i++) {
-        char path[8400];
-        run_pattern(run, st->outputs[i], path, sizeof path);
-        rc = hash_pattern(now, path, run->dir, err);
+    if (hash_outputs(run, st, now, err)) {
+        cJSON_Delete(now);
+        return -1;
     }
-    int same = rc == 0 && cJSON_Compare(now, pouts, 1);
-    cJSON_Delete(now);
-    return rc ? -1 : same;
+    if (!cJSON_Compare(now, pouts, 1)) {
+        cJSON_Delete(now);
+        return 0;
+    }
+    *outs = now;
+    return 1;
 }
 
 // A cached stage keeps the last run's wall time and peak memory.
@@ -429,11 +441,7 @@ static int stage_execute(ElmRun *run, const ElmStage *st, cJSON *entry, ElmError
 static int stage_outputs(const ElmRun *run, const ElmStage *st, cJSON *entry, int status,
                          ElmError *err) {
     cJSON *outs = cJSON_CreateObject();
-    for (int i = 0; status == 0 && i < 4 && st->outputs[i]; i++) {
-        char path[8400];
-        run_pattern(run, st->outputs[i], path, sizeof path);
-        if (hash_pattern(outs, path, run->dir, err)) status = -1;
-    }
+    if (status == 0 && hash_outputs(run, st, outs, err)) status = -1;
     cJSON_AddItemToObject(entry, "outputs", outs);
     return status;
 }
@@ -487,21 +495,23 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             break;
         }
         // Reuse the last result when nothing that shapes it changed, else run the stage.
-        int cached =
-            !opt->force && !forced_from && !opt->only && stage_reusable(run, st, prev, fp, err);
+        cJSON *outs = NULL;
+        int cached = !opt->force && !forced_from && !opt->only &&
+                     stage_reusable(run, st, prev, fp, &outs, err);
         if (cached < 0) {
             cJSON_Delete(entry);
             status = -1;
             break;
         }
-        if (cached)
+        if (cached) {
             stage_cached(run, st, prev, entry);
-        else {
+            cJSON_AddItemToObject(entry, "outputs", outs);
+        } else {
             snprintf(run->stage_fp, sizeof run->stage_fp, "%s", fp);
             status = stage_execute(run, st, entry, err);
             run->stage_fp[0] = '\0';
+            status = stage_outputs(run, st, entry, status, err);
         }
-        status = stage_outputs(run, st, entry, status, err);
         cJSON_AddItemToArray(out_stages, entry);
         if (interrupted) {
             // The stage under way stopped at a safe point (or at once on a second signal).
