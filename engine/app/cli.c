@@ -23,3 +23,28 @@ int elm_cli_open_run_writer(const ElmCli *cli, ElmRun *run, ElmError *err) {
     }
     return 0;
 }
+
+// CLI-layer state: set by the signal handler, read by the loop through the returned pointer.
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+volatile sig_atomic_t *elm_cli_stop_begin(ElmCliStop *s) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND; // a second signal stops at once
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
+    stop_requested = 0;
+    return &stop_requested;
+}
+
+void elm_cli_stop_end(ElmCliStop *s) {
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+}

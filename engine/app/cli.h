@@ -7,6 +7,8 @@
 #include "engine/config/run.h"
 #include "engine/base/version.h"
 
+#include <signal.h>
+
 #define ELM_CLI_MAX 64
 
 typedef struct ElmCli {
@@ -42,5 +44,14 @@ int elm_cli_open_run(const ElmCli *cli, ElmRun *run, int required, ElmError *err
 // The same for a command that writes into the run folder (config required): also takes the
 // folder's lock (elm_run_lock), so two writers never mix their outputs.
 int elm_cli_open_run_writer(const ElmCli *cli, ElmRun *run, ElmError *err);
+
+// Ctrl-C / SIGTERM as a stop request for a long loop (training polls the flag between steps
+// and saves a checkpoint): elm_cli_stop_begin clears and returns the flag, a second signal stops
+// the process at once (checkpoints are atomic); elm_cli_stop_end restores the old handlers.
+typedef struct ElmCliStop {
+    struct sigaction old_int, old_term;
+} ElmCliStop;
+volatile sig_atomic_t *elm_cli_stop_begin(ElmCliStop *s);
+void elm_cli_stop_end(ElmCliStop *s);
 
 #endif

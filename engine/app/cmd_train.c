@@ -1,19 +1,11 @@
-// cmd_train.c — `elm train`: train or fine-tune GPT-2 on <run>/tokens (CPU; CUDA later).
-// Owns the SIGINT/SIGTERM flag the training loop polls between steps.
+// cmd_train.c — `elm train`: train or fine-tune GPT-2 on <run>/tokens, on the CPU or the GPU;
+// Ctrl-C / SIGTERM stop it at the end of a step with a checkpoint (elm_cli_stop_begin).
 #include "engine/app/cli.h"
 #include "engine/train/train.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-// CLI-layer state: set by the signal handler, read by the loop through ElmTrainOptions.stop.
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void print_sample(void *ctx, long long step, const char *text) {
     if (*(const int *)ctx) return;
@@ -23,25 +15,18 @@ static void print_sample(void *ctx, long long step, const char *text) {
 static int run_train(const ElmCli *cli, ElmError *err) {
     ElmRun run;
     if (elm_cli_open_run_writer(cli, &run, err)) return -1;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; // a second Ctrl-C stops at once (checkpoints are atomic)
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    stop_requested = 0;
+    ElmCliStop stop;
+    volatile sig_atomic_t *stop_flag = elm_cli_stop_begin(&stop);
 
     ElmTrainOptions o = {0};
     o.resume = elm_cli_opt(cli, "--resume") != NULL || elm_cli_opt(cli, "--from") != NULL;
     o.resume_from = elm_cli_opt(cli, "--from");
-    o.stop = &stop_requested;
+    o.stop = stop_flag;
     o.on_sample = print_sample;
     o.ctx = &run.quiet;
     ElmTrainResult r;
     int rc = elm_train_run_with(&run, &o, &r, err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    elm_cli_stop_end(&stop);
     if (rc == 0 && !run.quiet) {
         if (r.stopped)
             fprintf(stderr, "stopped at step %lld of %lld; saved %s (continue with --resume)\n",

@@ -1,11 +1,11 @@
 // pipeline_stages.c — the study's stages for `elm run`, in order, with what shapes each result:
 // config sections and keys (settings) and the files it reads (inputs) and must write (outputs).
 #include "engine/app/pipeline.h"
+#include "engine/app/cli.h"
 #include "engine/base/fsutil.h"
 #include "engine/model/checkpoint.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +19,6 @@
 #include "eval/topics.h"
 #include "eval/validate.h"
 #include "tokenizer/tokenize.h"
-
-// The training stage's process turns SIGINT/SIGTERM into a stop at the end of the step under
-// way, with a checkpoint there, as `elm train` does (app level: the stage's own process only).
-static volatile sig_atomic_t train_stop;
-static void on_train_signal(int sig) {
-    (void)sig;
-    train_stop = 1;
-}
 
 // 1 when the last training of this folder stopped before its end with the same fingerprint
 // (<run>/train.running holds it) and left a checkpoint: the rerun resumes from the newest one.
@@ -56,18 +48,12 @@ static int train_stage(ElmRun *run, ElmError *err) {
             return elm_err(err, "%s: cannot move aside: %s", cur, strerror(errno));
     }
     if (run->stage_fp[0] && elm_write_file_atomic(mark, run->stage_fp, 16, err)) return -1;
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_train_signal;
-    sa.sa_flags = SA_RESETHAND; // a second signal stops at once (checkpoints are atomic)
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    train_stop = 0;
-    ElmTrainOptions o = {.resume = resume, .stop = &train_stop};
+    // SIGINT/SIGTERM stop the training at the end of its step, with a checkpoint, as in elm train.
+    ElmCliStop stop;
+    ElmTrainOptions o = {.resume = resume, .stop = elm_cli_stop_begin(&stop)};
     ElmTrainResult r;
     int rc = elm_train_run_with(run, &o, &r, err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    elm_cli_stop_end(&stop);
     if (rc) return -1;
     if (r.stopped)
         return elm_err(err, "stopped at step %lld of %lld, saved %s", r.step, r.total,
