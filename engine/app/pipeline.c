@@ -20,21 +20,10 @@
 #include <dirent.h>
 #include <sys/prctl.h>
 
-// s with glob's special characters escaped, so a literal path (a run folder named "a[1]") is
-// matched as itself.
-static void glob_escape(const char *s, char *out, size_t cap) {
-    size_t n = 0;
-    for (; *s && n + 2 < cap; s++) {
-        if (strchr("\\*?[", *s)) out[n++] = '\\';
-        out[n++] = *s;
-    }
-    out[n] = '\0';
-}
-
 // The pattern for rel (which may hold a glob) inside the run folder (which is literal).
 static void run_pattern(const ElmRun *run, const char *rel, char *out, size_t cap) {
     char dir[8200];
-    glob_escape(run->dir, dir, sizeof dir);
+    elm_glob_escape(run->dir, dir, sizeof dir);
     snprintf(out, cap, "%s/%s", dir, rel);
 }
 
@@ -53,7 +42,7 @@ static int hash_pattern(cJSON *obj, const char *pattern, const char *label_base,
         if (lb && strncmp(p, label_base, lb) == 0 && p[lb] == '/') label = p + lb + 1;
         if (elm_is_dir(p)) {
             char sub[8400];
-            glob_escape(p, sub, sizeof sub - 2);
+            elm_glob_escape(p, sub, sizeof sub - 2);
             strcat(sub, "/*");
             status = hash_pattern(obj, sub, label_base, err);
             continue;
@@ -106,31 +95,65 @@ static char *stage_settings(const ElmRun *run, const ElmStage *st) {
     return b.data;
 }
 
+// An X archive's data/tweets.js (or tweet.js) is read with data/account.js beside it (the user
+// name): every archive file that pattern matches brings its account.js into the inputs.
+static int hash_archive_accounts(cJSON *inputs, const char *pattern, ElmError *err) {
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0) return 0;
+    int status = 0;
+    for (size_t i = 0; i < g.gl_pathc && status == 0; i++) {
+        const char *base = strrchr(g.gl_pathv[i], '/');
+        base = base ? base + 1 : g.gl_pathv[i];
+        if (strcmp(base, "tweets.js") != 0 && strcmp(base, "tweet.js") != 0) continue;
+        char acc[8400];
+        elm_glob_escape(g.gl_pathv[i], acc, sizeof acc - 16);
+        char *slash = strrchr(acc, '/');
+        snprintf(slash ? slash + 1 : acc, 16, "account.js");
+        status = hash_pattern(inputs, acc, "", err);
+    }
+    globfree(&g);
+    return status;
+}
+
+// One config-named input: a list item "ACCOUNT : PATTERN" (a source: its pattern is a glob, as
+// ingest reads it) or a path value (literal: a folder named "a[1]" is itself).
+static int hash_config_input(const ElmRun *run, const char *s, int is_list, cJSON *inputs,
+                             ElmError *err) {
+    const char *colon = is_list ? strchr(s, ':') : NULL;
+    if (colon) s = colon + 1;
+    while (*s == ' ' || *s == '\t') s++;
+    if (!*s || strcmp(s, "scratch") == 0) return 0;
+    char trimmed[4096], path[8400];
+    snprintf(trimmed, sizeof trimmed, "%s", s);
+    for (size_t k = strlen(trimmed); k > 0 && (trimmed[k - 1] == ' ' || trimmed[k - 1] == '\t');
+         k--)
+        trimmed[k - 1] = '\0';
+    if (is_list) {
+        elm_cfg_resolve_pattern(&run->cfg, trimmed, path, sizeof path);
+        if (hash_pattern(inputs, path, "", err)) return -1;
+        return hash_archive_accounts(inputs, path, err);
+    }
+    char literal[4200];
+    elm_cfg_resolve(&run->cfg, trimmed, literal, sizeof literal);
+    elm_glob_escape(literal, path, sizeof path);
+    return hash_pattern(inputs, path, "", err);
+}
+
 // Inputs of a stage: "@section.key" names config paths (lists of "ACCOUNT : PATH" for sources,
 // or a folder/file; "scratch"/empty means none); anything else is relative to the run folder.
 static int stage_inputs(const ElmRun *run, const ElmStage *st, cJSON *inputs, ElmError *err) {
     for (int i = 0; i < 8 && st->inputs[i]; i++) {
         const char *in = st->inputs[i];
-        char path[8400];
         if (in[0] == '@') {
             const ElmCfgValue *v = elm_cfg_get(&run->cfg, in + 1);
-            int n = v->spec->type == ELM_CFG_LIST ? v->n_items : 1;
+            int is_list = v->spec->type == ELM_CFG_LIST;
+            int n = is_list ? v->n_items : 1;
             for (int j = 0; j < n; j++) {
-                const char *s =
-                    v->spec->type == ELM_CFG_LIST ? v->items[j] : (v->text ? v->text : "");
-                const char *colon = v->spec->type == ELM_CFG_LIST ? strchr(s, ':') : NULL;
-                if (colon) s = colon + 1;
-                while (*s == ' ' || *s == '\t') s++;
-                if (!*s || strcmp(s, "scratch") == 0) continue;
-                char trimmed[4096];
-                snprintf(trimmed, sizeof trimmed, "%s", s);
-                for (size_t k = strlen(trimmed);
-                     k > 0 && (trimmed[k - 1] == ' ' || trimmed[k - 1] == '\t'); k--)
-                    trimmed[k - 1] = '\0';
-                elm_cfg_resolve(&run->cfg, trimmed, path, sizeof path);
-                if (hash_pattern(inputs, path, "", err)) return -1;
+                const char *s = is_list ? v->items[j] : (v->text ? v->text : "");
+                if (hash_config_input(run, s, is_list, inputs, err)) return -1;
             }
         } else {
+            char path[8400];
             run_pattern(run, in, path, sizeof path);
             if (hash_pattern(inputs, path, run->dir, err)) return -1;
         }

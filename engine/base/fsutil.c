@@ -207,3 +207,12 @@ int elm_rmtree(const char *path, ElmError *err) {
         return elm_err(err, "%s: cannot remove: %s", path, strerror(errno));
     return rc;
 }
+
+void elm_glob_escape(const char *s, char *out, size_t cap) {
+    size_t n = 0;
+    for (; *s && n + 2 < cap; s++) {
+        if (strchr("\\*?[", *s)) out[n++] = '\\';
+        out[n++] = *s;
+    }
+    out[n] = '\0';
+}

@@ -49,5 +49,8 @@ double elm_now(void);
 
 // Removes a file, or a folder and everything in it; a missing path is not an error.
 int elm_rmtree(const char *path, ElmError *err);
+// s with glob's special characters escaped into out, so that glob() matches a literal path (a
+// folder named "a[1]") as itself.
+void elm_glob_escape(const char *s, char *out, size_t cap);
 
 #endif

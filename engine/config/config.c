@@ -1,5 +1,6 @@
 // config.c — schema-driven INI parsing (libinih), overrides, accessors and suggestions.
 #include "engine/config/config.h"
+#include "engine/base/fsutil.h"
 
 #include <ini.h>
 #include <ctype.h>
@@ -478,6 +479,16 @@ void elm_cfg_resolve(const ElmConfig *cfg, const char *path, char *out, size_t c
         snprintf(out, cap, "%s", path);
     else
         snprintf(out, cap, "%s/%s", cfg->dir, path);
+}
+
+void elm_cfg_resolve_pattern(const ElmConfig *cfg, const char *pattern, char *out, size_t cap) {
+    if (!pattern[0] || pattern[0] == '/' || strcmp(cfg->dir, ".") == 0) {
+        snprintf(out, cap, "%s", pattern);
+        return;
+    }
+    char dir[4096];
+    elm_glob_escape(cfg->dir, dir, sizeof dir);
+    snprintf(out, cap, "%s/%s", dir, pattern);
 }
 
 int elm_cfg_path(const ElmConfig *cfg, const char *name, char *out, size_t cap) {

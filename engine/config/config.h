@@ -82,6 +82,8 @@ int elm_cfg_list(const ElmConfig *cfg, const char *name, char ***items);
 int elm_cfg_path(const ElmConfig *cfg, const char *name, char *out, size_t cap);
 // Resolves an arbitrary relative path against the config folder.
 void elm_cfg_resolve(const ElmConfig *cfg, const char *path, char *out, size_t cap);
+// The same for a glob pattern: the config folder is escaped (matched literally), the pattern not.
+void elm_cfg_resolve_pattern(const ElmConfig *cfg, const char *pattern, char *out, size_t cap);
 
 // "file:line" (or "--set" / "default") of where a value came from, for error messages.
 const char *elm_cfg_where(const ElmConfig *cfg, const char *name, char *buf, size_t cap);

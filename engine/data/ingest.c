@@ -400,7 +400,7 @@ static int source_parse(const ElmConfig *cfg, const char *item, Source *src, Elm
                        where, src->spec);
     }
     char path[4096];
-    elm_cfg_resolve(cfg, pattern, path, sizeof path);
+    elm_cfg_resolve_pattern(cfg, pattern, path, sizeof path);
     free(pattern);
     int rc = glob(path, GLOB_ERR, NULL, &src->g);
     if (rc == GLOB_NOMATCH || (rc == 0 && src->g.gl_pathc == 0)) {
