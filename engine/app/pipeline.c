@@ -433,14 +433,27 @@ static int stage_reusable(const ElmRun *run, const ElmStage *st, const cJSON *pr
     return 1;
 }
 
-// A cached stage keeps the last run's wall time and peak memory.
-static void stage_cached(const ElmRun *run, const ElmStage *st, const cJSON *prev, cJSON *entry) {
+// A number of prev's: key, or when prev was itself cached, the run it came from (ran_<key>).
+static double prev_ran(const cJSON *prev, const char *key) {
+    char ran[64];
+    snprintf(ran, sizeof ran, "ran_%s", key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(prev, ran);
+    if (!cJSON_IsNumber(v)) v = cJSON_GetObjectItemCaseSensitive(prev, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+// A cached stage's wall time is this run's (the check, hashing included) and its peak memory
+// none of its own; ran_wall_s and ran_peak_rss_mb keep those of the run that made the outputs.
+static void stage_cached(const ElmRun *run, const ElmStage *st, const cJSON *prev, cJSON *entry,
+                         double check_s) {
     cJSON_AddStringToObject(entry, "status", "cached");
-    cJSON *w = cJSON_GetObjectItemCaseSensitive(prev, "wall_s");
-    cJSON *m = cJSON_GetObjectItemCaseSensitive(prev, "peak_rss_mb");
-    cJSON_AddNumberToObject(entry, "wall_s", cJSON_IsNumber(w) ? w->valuedouble : 0);
-    cJSON_AddNumberToObject(entry, "peak_rss_mb", cJSON_IsNumber(m) ? m->valuedouble : 0);
-    if (!run->quiet) fprintf(stderr, "elm run: %-9s cached\n", st->name);
+    cJSON_AddNumberToObject(entry, "wall_s", check_s);
+    cJSON_AddNumberToObject(entry, "peak_rss_mb", 0);
+    cJSON_AddNumberToObject(entry, "ran_wall_s", prev_ran(prev, "wall_s"));
+    cJSON_AddNumberToObject(entry, "ran_peak_rss_mb", prev_ran(prev, "peak_rss_mb"));
+    if (!run->quiet)
+        fprintf(stderr, "elm run: %-9s cached (checked in %.2f s; ran in %.1f s)\n", st->name,
+                check_s, prev_ran(prev, "wall_s"));
 }
 
 // Runs the stage in a child and checks that it wrote its outputs.
@@ -519,6 +532,7 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
         }
         // Reuse the last result when nothing that shapes it changed, else run the stage.
         cJSON *outs = NULL;
+        double t_check = elm_now();
         int cached = !opt->force && !forced_from && !opt->only &&
                      stage_reusable(run, st, prev, fp, &outs, err);
         if (cached < 0) {
@@ -527,7 +541,7 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             break;
         }
         if (cached) {
-            stage_cached(run, st, prev, entry);
+            stage_cached(run, st, prev, entry, elm_now() - t_check);
             cJSON_AddItemToObject(entry, "outputs", outs);
         } else {
             snprintf(run->stage_fp, sizeof run->stage_fp, "%s", fp);

@@ -5,7 +5,10 @@ config key (issue #21, item 6), and a config folder whose name holds glob charac
 - changing the content (not the name) of `[generate] prompts_file`, of the folder
   `[generate] checkpoint` names, of `[train] data`, of `[validate] real` and `[topics] real`,
   and of an X archive's data/account.js beside the tweets.js a source names re-runs the stage
-  that reads it (and nothing before it); an unchanged rerun stays cached."""
+  that reads it (and nothing before it); an unchanged rerun stays cached;
+- a cached stage reports its own wall time (the check) and no memory of its own, and keeps the
+  wall time and memory of the run that made its outputs as ran_wall_s / ran_peak_rss_mb, in the
+  manifest (through two cached reruns) and in metrics.json's timings (issue #21, item 11)."""
 import json
 import os
 import shutil
@@ -61,6 +64,10 @@ def run(what, *extra):
     return {s["name"]: s.get("status") for s in man["stages"]}
 
 
+def manifest():
+    return {s["name"]: s for s in json.load(open(os.path.join(run_dir, "manifest.json")))["stages"]}
+
+
 def expect(st, what, ran):
     """Stages in `ran` ran, every stage before the first of them was cached."""
     names = list(st)
@@ -95,8 +102,16 @@ keys = ["--set", "validate.real=real [x].jsonl", "--set", "topics.real=real [x].
         "--set", "train.data=tok[2]", "--set", "generate.checkpoint=ck*3"]
 st = run("with config-named inputs", *keys)
 expect(st, "with config-named inputs", ["train"])
-st = run("unchanged rerun", *keys)
-c.check(st and all(v == "cached" for v in st.values()), f"an unchanged rerun is all cached ({st})")
+ran = manifest()
+for what in ("unchanged rerun", "second unchanged rerun"):
+    st = run(what, *keys)
+    c.check(st and all(v == "cached" for v in st.values()), f"{what} is all cached ({st})")
+    now = manifest()
+    for name, e in now.items():
+        first = ran[name].get("ran_wall_s", ran[name]["wall_s"])
+        c.check(e.get("ran_wall_s") == first, f"{what}: {name}'s ran_wall_s {e.get('ran_wall_s')} != {first}")
+        c.check(e["wall_s"] != first and e["peak_rss_mb"] == 0,
+                f"{what}: {name} reports the run's wall time or memory as its own: {e}")
 
 # [generate] prompts_file: same name, new content.
 with open(os.path.join(cfg_dir, "prompts.txt"), "w") as f:
@@ -111,7 +126,12 @@ expect(run("checkpoint folder changed", *keys), "checkpoint folder changed", ["g
 # [validate] real / [topics] real: one more line.
 with open(real, "a", encoding="utf-8") as f:
     f.write(json.dumps({"text": "one more real tweet about the weather today", "account": "x"}) + "\n")
-expect(run("real tweets changed", *keys), "real tweets changed", ["validate", "topics"])
+expect(run("real tweets changed", *keys), "real tweets changed", ["validate", "topics", "report"])
+timings = json.load(open(os.path.join(run_dir, "metrics.json"))).get("timings", {})
+for name, e in manifest().items():
+    if e["status"] == "cached":
+        c.check(timings.get(name, {}).get("ran_wall_s") == e["ran_wall_s"],
+                f"metrics.json timings.{name} {timings.get(name)} lacks ran_wall_s {e['ran_wall_s']}")
 
 # [train] data: two blocks of token ids swapped (same size, valid ids).
 shard = os.path.join(tok, "train.bin")
