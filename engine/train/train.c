@@ -366,8 +366,8 @@ int elm_train_run(ElmRun *run, ElmError *err) {
     return elm_train_run_with(run, &o, &r, err);
 }
 
-// Opens the model: the checkpoint being resumed (into from), or a fresh one from [model]; then
-// checks it against the shards and train.seq_len.
+// Opens the model: the checkpoint being resumed (into from), or a fresh one from [model] (from =
+// its init folder when it has one); then checks it against the shards and train.seq_len.
 static int open_model(ElmRun *run, const ElmTrainOptions *opts, const TrainCfg *tc, TrainCtx *c,
                       char *from, size_t from_cap, ElmError *err) {
     if (opts->resume) {
@@ -397,6 +397,10 @@ static int open_model(ElmRun *run, const ElmTrainOptions *opts, const TrainCfg *
                            c->root, latest);
         if (elm_gpt2_open_from_cfg(&c->m, &run->cfg, (int)c->d.vocab, run->seed, run->threads, err))
             return -1;
+        // Fine-tuning: from names the [model] init folder (the log's "start"); scratch leaves it
+        // "".
+        if (strcmp(elm_cfg_str(&run->cfg, "model.init"), "scratch") != 0)
+            elm_cfg_path(&run->cfg, "model.init", from, from_cap);
         c->st.seed = tc->seed;
         c->st.batch_size = (uint32_t)tc->B, c->st.seq_len = (uint32_t)tc->T;
         c->st.grad_accum = (uint32_t)tc->accum;

@@ -330,6 +330,8 @@ def main():
         for mine, theirs in (("vocab.json", "encoder.json"), ("merges.txt", "vocab.bpe")):
             c.check(read_bytes(os.path.join(run_f, "checkpoints", "step_1", mine)) ==
                     read_bytes(os.path.join(vocab, theirs)), f"{mine} is not the run's {theirs}")
+        first = log_lines(run_f)[0]
+        c.check(first.get("start") == fixture, f"a fine-tune logs its init folder as its start: {first}")
         samples = [o for o in log_lines(run_f) if "sample" in o]
         c.check(len(samples) == 1 and isinstance(samples[0]["sample"], str) and samples[0]["sample"],
                 f"sample lines: {samples}")
