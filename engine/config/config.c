@@ -150,6 +150,10 @@ static int set_value(ElmCfgValue *v, const char *text, const char *where, ElmErr
         char **items = elm_realloc(v->items, sizeof(char *) * (size_t)(v->n_items + 1), err);
         if (!items) return -1;
         v->items = items;
+        int *lines = elm_realloc(v->item_lines, sizeof(int) * (size_t)(v->n_items + 1), err);
+        if (!lines) return -1;
+        v->item_lines = lines;
+        lines[v->n_items] = 0;
         if (!(v->items[v->n_items] = dupstr(text))) return elm_err(err, "out of memory");
         v->n_items++;
         return 0;
@@ -313,6 +317,7 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
     if (set_value(v, value, where, c->err)) return 1;
     v->source = ELM_SRC_FILE;
     v->line = c->line;
+    if (v->spec->type == ELM_CFG_LIST) v->item_lines[v->n_items - 1] = c->line;
     c->failed = 0;
     return 1;
 }
@@ -397,6 +402,7 @@ void elm_config_free(ElmConfig *cfg) {
         free(cfg->values[i].text);
         for (int j = 0; j < cfg->values[i].n_items; j++) free(cfg->values[i].items[j]);
         free(cfg->values[i].items);
+        free(cfg->values[i].item_lines);
     }
     free(cfg->values);
     free(cfg->path);
@@ -430,8 +436,13 @@ void elm_config_print(const ElmConfig *cfg, FILE *f) {
         const char *o = origin(cfg, v, buf, sizeof buf);
         if (v->spec->type == ELM_CFG_LIST) {
             if (v->n_items == 0) fprintf(f, "; %s =   ; (empty) %s\n", v->spec->key, o);
-            for (int j = 0; j < v->n_items; j++)
-                fprintf(f, "%s = %s   ; %s\n", v->spec->key, v->items[j], o);
+            for (int j = 0; j < v->n_items; j++) {
+                char item[600];
+                if (v->item_lines[j] > 0)
+                    snprintf(item, sizeof item, "%s:%d", cfg->path, v->item_lines[j]);
+                fprintf(f, "%s = %s   ; %s\n", v->spec->key, v->items[j],
+                        v->item_lines[j] > 0 ? item : o);
+            }
         } else {
             fprintf(f, "%s = %s   ; %s\n", v->spec->key, v->text ? v->text : "", o);
         }
@@ -495,6 +506,15 @@ int elm_cfg_path(const ElmConfig *cfg, const char *name, char *out, size_t cap) 
     const char *s = elm_cfg_str(cfg, name);
     elm_cfg_resolve(cfg, s, out, cap);
     return s[0] ? 0 : -1;
+}
+
+const char *elm_cfg_where_item(const ElmConfig *cfg, const char *name, int i, char *buf,
+                               size_t cap) {
+    const ElmCfgValue *v = elm_cfg_get(cfg, name);
+    if (v->spec->type != ELM_CFG_LIST || i < 0 || i >= v->n_items || v->item_lines[i] <= 0)
+        return elm_cfg_where(cfg, name, buf, cap);
+    snprintf(buf, cap, "%s:%d", cfg->path, v->item_lines[i]);
+    return buf;
 }
 
 const char *elm_cfg_where(const ElmConfig *cfg, const char *name, char *buf, size_t cap) {

@@ -41,10 +41,11 @@ typedef enum { ELM_SRC_DEFAULT, ELM_SRC_FILE, ELM_SRC_OVERRIDE } ElmCfgSource;
 typedef struct ElmCfgValue {
     const ElmCfgSection *section;
     const ElmCfgKey *spec;
-    char *text;   // canonical text (scalars)
-    long long i;  // INT, BOOL, ENUM (index into choices)
-    double f;     // FLOAT (and INT as double)
-    char **items; // LIST
+    char *text;      // canonical text (scalars)
+    long long i;     // INT, BOOL, ENUM (index into choices)
+    double f;        // FLOAT (and INT as double)
+    char **items;    // LIST
+    int *item_lines; // the config file's line of each item (0: from --set)
     int n_items;
     ElmCfgSource source;
     int line; // line in the config file (ELM_SRC_FILE)
@@ -87,5 +88,8 @@ void elm_cfg_resolve_pattern(const ElmConfig *cfg, const char *pattern, char *ou
 
 // "file:line" (or "--set" / "default") of where a value came from, for error messages.
 const char *elm_cfg_where(const ElmConfig *cfg, const char *name, char *buf, size_t cap);
+// The same for item i of a LIST value (each repeated line has its own).
+const char *elm_cfg_where_item(const ElmConfig *cfg, const char *name, int i, char *buf,
+                               size_t cap);
 
 #endif

@@ -376,9 +376,12 @@ static char *trimmed_copy(const char *s, size_t n) {
 }
 
 // "ACCOUNT_OR_AUTO : PATH_OR_GLOB" (or just a path: account auto) into src.
-static int source_parse(const ElmConfig *cfg, const char *item, Source *src, ElmError *err) {
+static int source_parse(const ElmConfig *cfg, int index, Source *src, ElmError *err) {
+    char **items;
+    elm_cfg_list(cfg, "data.source", &items);
+    const char *item = items[index];
     char where[512];
-    elm_cfg_where(cfg, "data.source", where, sizeof where);
+    elm_cfg_where_item(cfg, "data.source", index, where, sizeof where);
     memset(src, 0, sizeof *src);
     src->spec = trimmed_copy(item, strlen(item));
     const char *colon = strchr(item, ':');
@@ -576,7 +579,7 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
     Source *src = elm_calloc((size_t)n_items, sizeof *src, err);
     if (!src) return -1;
     int rc = 0;
-    for (int i = 0; i < n_items && rc == 0; i++) rc = source_parse(cfg, items[i], &src[i], err);
+    for (int i = 0; i < n_items && rc == 0; i++) rc = source_parse(cfg, i, &src[i], err);
     ElmIngestSink k;
     sink_from_config(cfg, &k);
 

@@ -3,6 +3,8 @@
 #include "elmtest.h"
 #include "engine/config/config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int load(ElmConfig *c, const char *text, ElmError *e) {
@@ -98,6 +100,22 @@ int main(void) {
         char want[64];
         snprintf(want, sizeof want, "a : x%d.csv", trial);
         CHECK(n == 2 && strcmp(items[0], want) == 0, "list");
+        // Each item of a repeated key keeps its own line (elm config, error messages).
+        char w0[600], w1[600];
+        elm_cfg_where_item(&c, "data.source", 0, w0, sizeof w0);
+        elm_cfg_where_item(&c, "data.source", 1, w1, sizeof w1);
+        CHECK(strcmp(w0, "t.ini:9") == 0 && strcmp(w1, "t.ini:10") == 0, "item lines: %s / %s", w0,
+              w1);
+        char *printed = NULL;
+        size_t plen = 0;
+        FILE *pf = open_memstream(&printed, &plen);
+        elm_config_print(&c, pf);
+        fclose(pf);
+        char l0[128], l1[128];
+        snprintf(l0, sizeof l0, "source = %s   ; t.ini:9\n", want);
+        snprintf(l1, sizeof l1, "source = auto : y/*.csv   ; t.ini:10\n");
+        CHECK(strstr(printed, l0) && strstr(printed, l1), "elm config's lines: %s", printed);
+        free(printed);
         // An override replaces the file's list, a second one appends.
         CHECK(elm_config_override(&c, "data.source=b : z.csv", &e) == 0, "%s", e.msg);
         CHECK(elm_config_override(&c, "data.source=c : w.csv", &e) == 0, "%s", e.msg);
