@@ -4,7 +4,8 @@ tweets.jsonl and metrics.json (timings aside) must equal those of an uninterrupt
 - Ctrl-C (SIGINT to the run's process group) once training has written its first checkpoint:
   exit 130 with one line naming the stage; the stage had saved a checkpoint at its step, and the
   rerun resumes from it instead of taking the half-trained model as the study's (the final
-  checkpoint equals the uninterrupted run's byte for byte); SIGTERM the same with exit 143;
+  checkpoint equals the uninterrupted run's byte for byte); SIGTERM the same with exit 143; a
+  second Ctrl-C stops at once and the rerun still ends as the uninterrupted run;
 - `--only clean` after a full run keeps the later stages' records (they stay cached);
 - tweets.jsonl overwritten by hand (`elm generate --count 5`): the output hash no longer matches
   the manifest, so generate runs again (and any later stage whose inputs then differ);
@@ -107,6 +108,28 @@ p.communicate(timeout=120)
 c.check(p.returncode == 143, f"SIGTERM: exit 143 ({p.returncode})")
 run("term")
 same_as_ref("term", "after SIGTERM in training")
+
+# A second Ctrl-C stops at once (no checkpoint at the current step); the rerun still resumes from
+# the newest intact checkpoint and ends as the uninterrupted run.
+p = subprocess.Popen([ELM, "run", *args("int2"), "--quiet"], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE, text=True, start_new_session=True)
+t0 = time.time()
+while not os.path.isdir(os.path.join(out, "int2", "checkpoints", "step_10")) and p.poll() is None \
+        and time.time() - t0 < 120:
+    time.sleep(0.02)
+os.killpg(p.pid, signal.SIGINT)
+time.sleep(0.01)
+try:
+    os.killpg(p.pid, signal.SIGINT)
+except ProcessLookupError:
+    pass
+_, err = p.communicate(timeout=120)
+c.check(p.returncode == 130, f"two Ctrl-C: exit 130 ({p.returncode}): {err.strip()[-300:]}")
+c.check("interrupted at stage train" in err, f"two Ctrl-C: the line names the stage: {err.strip()[-300:]}")
+st = statuses("int2")
+c.check(st.get("train") == "failed" and "generate" not in st, f"two Ctrl-C landed in training: {st}")
+run("int2")
+same_as_ref("int2", "after two Ctrl-C in training")
 
 # --only keeps the other stages' records.
 run("only")
