@@ -8,6 +8,7 @@
 // rows gives the figures the tests compare with scikit-learn.
 #include "eval/validate.h"
 #include "eval/validate_setup.h"
+#include "eval/attribution.h"
 #include "eval/metrics.h"
 #include "eval/naive_bayes.h"
 #include "eval/npy.h"
@@ -572,7 +573,8 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
     if (features(&V, out, err) || split_and_cv(run, &V, out, err)) goto done;
     if (export_dir && export_all(export_dir, &V.tf, &V.X, V.c.label, &V.c, V.fold, V.is_test, err))
         goto done;
-    if (test_models(run, &V, export_dir, out, err) || write_outputs(run, &V, out, t_start, err))
+    if (test_models(run, &V, export_dir, out, err) || elm_attribution_run(run, out, err) ||
+        write_outputs(run, &V, out, t_start, err))
         goto done;
     rc = 0;
 done:

@@ -94,7 +94,7 @@ const ElmStage elm_pipeline_stages[] = {
      {"run.seed", "run.threads"},
      {"clean.jsonl", "generated/tweets.jsonl", "@validate.data", "@validate.real",
       "@validate.generated"},
-     {"validate/metrics.json", "validate/viable.jsonl"}},
+     {"validate/metrics.json", "validate/viable.jsonl", "validate/attribution.jsonl"}},
     {"topics",
      elm_topics_run,
      {"topics"},
