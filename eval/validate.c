@@ -9,6 +9,7 @@
 #include "eval/validate.h"
 #include "eval/validate_setup.h"
 #include "eval/attribution.h"
+#include "eval/caught.h"
 #include "eval/metrics.h"
 #include "eval/naive_bayes.h"
 #include "eval/npy.h"
@@ -480,6 +481,30 @@ static int test_models(const ElmRun *run, Validate *V, const char *export_dir, c
     return test_forest(run, V, &tuned, jt, err);
 }
 
+// 1 when the tuned model takes test row i for real: P(real) >= thr, or (thr = 0) its prediction.
+static int passes(const Validate *V, int i, double thr) {
+    return V->p_real[i] >= thr && (thr > 0 || V->pred[i] == 1);
+}
+
+// "caught_vs_passed": the generated test tweets the tuned model caught against those it took for
+// real, their lengths and top words (the seed's look before picking viable tweets).
+static int caught_vs_passed(const Validate *V, double thr, cJSON *out, ElmError *err) {
+    const ElmSplit *s = &V->s;
+    const char **texts = elm_malloc(sizeof *texts * (size_t)(s->nte + 1), err);
+    int *passed = elm_malloc(sizeof *passed * (size_t)(s->nte + 1), err), m = 0;
+    cJSON *cp = NULL;
+    if (texts && passed) {
+        for (int i = 0; i < s->nte; i++)
+            if (s->yte[i] == 0)
+                texts[m] = V->c.text[s->rows_te[i]], passed[m++] = passes(V, i, thr);
+        cp = elm_caught_json(texts, passed, m, 20, err);
+    }
+    free(texts), free(passed);
+    if (!cp) return -1;
+    cJSON_AddItemToObject(out, "caught_vs_passed", cp);
+    return 0;
+}
+
 // Viable tweets: generated test rows the tuned model (the forest, else the last NB) calls
 // real, most convincing first. Returns them in *v (nv of them), or NULL.
 static Ranked *find_viable(const Validate *V, double thr, int *nv, int *n_gen_test, ElmError *err) {
@@ -490,8 +515,7 @@ static Ranked *find_viable(const Validate *V, double thr, int *nv, int *n_gen_te
     for (int i = 0; i < s->nte; i++) {
         if (s->yte[i] != 0) continue;
         (*n_gen_test)++;
-        if (V->p_real[i] >= thr && (thr > 0 || V->pred[i] == 1))
-            v[*nv].row = s->rows_te[i], v[(*nv)++].p = V->p_real[i];
+        if (passes(V, i, thr)) v[*nv].row = s->rows_te[i], v[(*nv)++].p = V->p_real[i];
     }
     qsort(v, (size_t)*nv, sizeof *v, cmp_ranked);
     return v;
@@ -502,6 +526,7 @@ static int write_outputs(const ElmRun *run, const Validate *V, cJSON *out, doubl
                          ElmError *err) {
     double thr = elm_cfg_float(&run->cfg, "validate.viable_threshold");
     int nv, n_gen_test;
+    if (caught_vs_passed(V, thr, out, err)) return -1;
     Ranked *v = find_viable(V, thr, &nv, &n_gen_test, err);
     if (!v) return -1;
     char path[4096], dir[4096];
