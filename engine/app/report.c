@@ -453,6 +453,119 @@ static int classifiers(Report *r) {
     return 0;
 }
 
+// ---- who wrote it (validate/metrics.json "attribution") ----
+// The account classifier's ceiling on held-out real tweets, then per account asked for, the share
+// of generated tweets attributed to it and its lift over the unconditioned ones.
+static void attribution_tables(Report *r, cJSON *m, const cJSON *a) {
+    const cJSON *real = cJSON_GetObjectItemCaseSensitive(a, "real");
+    const cJSON *recall = cJSON_GetObjectItemCaseSensitive(real, "recall");
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(a, "generated");
+    double ceiling = num(real, "accuracy");
+    cJSON_AddNumberToObject(m, "ceiling", ceiling);
+    elm_buf_printf(&r->body,
+                   "<p>An account classifier (TF-IDF + Naive Bayes) trained on real tweets names "
+                   "the author of <b>%.1f%%</b> of held-out real tweets: the ceiling for "
+                   "generated ones.</p>\n<table><tr><th>account</th><th>held-out real "
+                   "recall</th><th>generated asked for it</th><th>attributed to it</th><th>lift "
+                   "over unconditioned</th></tr>\n",
+                   100 * ceiling);
+    cJSON *rows = cJSON_AddArrayToObject(m, "accounts");
+    const cJSON *acc;
+    cJSON_ArrayForEach(acc, cJSON_GetObjectItemCaseSensitive(a, "accounts")) {
+        if (!cJSON_IsString(acc)) continue;
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(gen, acc->valuestring);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "account", acc->valuestring);
+        double rec = num(recall, acc->valuestring);
+        cJSON_AddNumberToObject(e, "recall", rec);
+        elm_buf_printf(&r->body, "<tr><td>");
+        elm_buf_html(&r->body, acc->valuestring);
+        elm_buf_printf(&r->body, "</td><td>%.1f%%</td>", 100 * rec);
+        if (g) {
+            cJSON_AddNumberToObject(e, "count", num(g, "count"));
+            cJSON_AddNumberToObject(e, "share_asked", num(g, "share_asked"));
+            elm_buf_printf(&r->body, "<td>%.0f</td><td>%.1f%%</td>", num(g, "count"),
+                           100 * num(g, "share_asked"));
+            if (!isnan(num(g, "lift"))) {
+                cJSON_AddNumberToObject(e, "lift", num(g, "lift"));
+                elm_buf_printf(&r->body, "<td>%.2f×</td></tr>\n", num(g, "lift"));
+            } else {
+                elm_buf_printf(&r->body, "<td>—</td></tr>\n");
+            }
+        } else {
+            elm_buf_printf(&r->body, "<td>0</td><td>—</td><td>—</td></tr>\n");
+        }
+        cJSON_AddItemToArray(rows, e);
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+    const cJSON *none = cJSON_GetObjectItemCaseSensitive(gen, "none");
+    if (none) cJSON_AddItemToObject(m, "unconditioned", cJSON_Duplicate(none, 1));
+}
+
+static int attribution(Report *r) {
+    cJSON *v;
+    int open =
+        json_section(r, "attribution", "Who wrote it? Account attribution", "validate/metrics.json",
+                     "attribution", "The validate stage has not run.", &v);
+    if (open <= 0) return open;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "attribution");
+    const char *skipped = elm_json_str(a, "skipped");
+    if (skipped) {
+        elm_buf_printf(&r->body, "<p class=\"muted\">No account attribution: ");
+        elm_buf_html(&r->body, skipped);
+        elm_buf_printf(&r->body, ".</p>\n");
+    } else {
+        attribution_tables(r, cJSON_AddObjectToObject(r->metrics, "attribution"), a);
+    }
+    end_section(r);
+    cJSON_Delete(v);
+    return 0;
+}
+
+// ---- caught vs passed (validate/metrics.json "caught_vs_passed") ----
+static void word_chips(Report *r, const cJSON *list) {
+    elm_buf_printf(&r->body, "<span class=\"chips\">");
+    const cJSON *w;
+    cJSON_ArrayForEach(w, list) {
+        const char *word = elm_json_str(w, "word");
+        if (!word) continue;
+        elm_buf_printf(&r->body, "<span>");
+        elm_buf_html(&r->body, word);
+        elm_buf_printf(&r->body, " %.0f</span>", num(w, "count"));
+    }
+    elm_buf_printf(&r->body, "</span>");
+}
+
+static int caught_passed(Report *r) {
+    cJSON *v;
+    int open = json_section(r, "caught", "Caught or passed: the generated tweets side by side",
+                            "validate/metrics.json", "caught_vs_passed",
+                            "The validate stage has not run.", &v);
+    if (open <= 0) return open;
+    const cJSON *cp = cJSON_GetObjectItemCaseSensitive(v, "caught_vs_passed");
+    cJSON_AddItemToObject(r->metrics, "caught_vs_passed", cJSON_Duplicate(cp, 1));
+    static const char *groups[] = {"caught", "passed"};
+    static const char *label[] = {"caught (called generated)", "passed (taken for real)"};
+    elm_buf_printf(&r->body, "<table><tr><th>generated test tweets</th><th>count</th><th>median "
+                             "characters</th><th>median words</th><th>top words</th><th>only "
+                             "in this list</th></tr>\n");
+    for (int g = 0; g < 2; g++) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(cp, groups[g]);
+        elm_buf_printf(&r->body, "<tr><td>%s</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>",
+                       label[g], num(e, "count"),
+                       num(cJSON_GetObjectItemCaseSensitive(e, "chars"), "median"),
+                       num(cJSON_GetObjectItemCaseSensitive(e, "words"), "median"));
+        word_chips(r, cJSON_GetObjectItemCaseSensitive(e, "top_words"));
+        elm_buf_printf(&r->body, "</td><td>");
+        word_chips(r, cJSON_GetObjectItemCaseSensitive(e, "only"));
+        elm_buf_printf(&r->body, "</td></tr>\n");
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+    end_section(r);
+    cJSON_Delete(v);
+    return 0;
+}
+
 // ---- top words and LDA topics (topics/topics.json) ----
 // One bar chart per side: that side's 20 most frequent words, with both sides' frequencies.
 static void top_words_charts(Report *r, cJSON *m, const cJSON *tw) {
@@ -789,6 +902,8 @@ int elm_report_run(ElmRun *run, ElmError *err) {
     if (!rc) rc = training(&r);
     if (!rc) rc = words_and_topics(&r);
     if (!rc) rc = classifiers(&r);
+    if (!rc) rc = caught_passed(&r);
+    if (!rc) rc = attribution(&r);
     if (!rc) rc = viable(&r);
     if (!rc) rc = stories(&r);
     if (!rc) outputs(&r);

@@ -57,13 +57,23 @@ charts = chromium.charts(dom)
 c.check(len(charts) >= 10, f"at least 10 charts, got {len(charts)}")
 for title, points in charts:
     c.check(points > 0, f"chart '{title}' has no data")
-for section in ["summary", "accounts", "training", "words", "topics", "classifiers", "viable",
-                "stories", "outputs"]:
+for section in ["summary", "accounts", "training", "words", "topics", "classifiers", "caught",
+                "attribution", "viable", "stories", "outputs"]:
     c.check(f'<section id="{section}">' in dom, f"section {section} present")
 c.check("not run" not in dom.lower() and "has not run" not in dom, "no section says its stage did not run")
 c.check(os.path.getsize(os.path.join(out, "report.png")) > 10000, "screenshot written")
 m = metrics("a")
-for key in ["accounts", "training", "classifiers", "topics", "top_words", "viable", "stories"]:
+for key in ["accounts", "training", "classifiers", "topics", "top_words", "viable", "stories",
+            "caught_vs_passed", "attribution"]:
     c.check(key in m, f"metrics.json has {key}")
+# The attribution and caught/passed sections show metrics.json's numbers.
+att = m.get("attribution", {})
+c.check(f"<b>{100 * att.get('ceiling', -1):.1f}%</b>" in dom, f"the page shows the ceiling {att.get('ceiling')}")
+c.check(len(att.get("accounts", [])) == 3, f"three demo accounts attributed: {att.get('accounts')}")
+for a in att.get("accounts", []):
+    c.check(f"<td>{a['account']}</td><td>{100 * a['recall']:.1f}%</td>" in dom, f"row of {a['account']}")
+for g in ("caught", "passed"):
+    n = m.get("caught_vs_passed", {}).get(g, {}).get("count", -1)
+    c.check(f"</td><td>{n}</td>" in dom, f"the page shows the {g} count {n}")
 shutil.rmtree(out, ignore_errors=True)
 c.done()
