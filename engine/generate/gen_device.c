@@ -98,7 +98,8 @@ static int out_commit(ElmAtomicFile *o, ElmError *err) {
 // The progress line counts the texts this run generates; a resumed one says how many it kept.
 static void progress_note(ElmProgress *prog, long long kept, const char *rate) {
     if (kept)
-        snprintf(prog->extra, sizeof prog->extra, "%lld kept from the .part, %s", kept, rate);
+        snprintf(prog->extra, sizeof prog->extra, "%lld kept from the .part%s%s", kept,
+                 rate[0] ? ", " : "", rate);
     else
         snprintf(prog->extra, sizeof prog->extra, "%s", rate);
 }
