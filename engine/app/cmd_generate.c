@@ -49,6 +49,8 @@ const ElmCommand elm_cmd_generate = {
         "{\"index\", \"seed\", \"prompt\", \"text\", \"tokens\", \"mean_logprob\", \"stop\"}.\n\n"
         "  --mode M    tweet (<= max_chars, cut at a word) or story (ends at a sentence)\n"
         "  --count N   number of texts (overrides [generate] count)\n\n"
+        "A rerun after a kill keeps the finished texts of the .part when the model and\n"
+        "settings are the same, and generates only the rest.\n\n"
         "Semantics of every setting: docs/train.md.\n",
     .options = {"--mode=", "--count=", NULL},
     .fn = run_generate,

@@ -30,6 +30,18 @@ int elm_atomic_open_part(ElmAtomicFile *af, const char *path, ElmError *err) {
     return 0;
 }
 
+int elm_atomic_reopen_part(ElmAtomicFile *af, const char *path, long long keep, ElmError *err) {
+    memset(af, 0, sizeof *af);
+    af->part = 1;
+    snprintf(af->path, sizeof af->path, "%s", path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.part", path);
+    if (truncate(af->tmp, (off_t)keep) != 0)
+        return elm_err(err, "%s: cannot truncate: %s", af->tmp, strerror(errno));
+    af->f = fopen(af->tmp, "a");
+    if (!af->f) return elm_err(err, "%s: cannot write: %s", af->tmp, strerror(errno));
+    return 0;
+}
+
 int elm_atomic_sync(ElmAtomicFile *af, ElmError *err) {
     if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0)
         return elm_err(err, "%s: write failed: %s", af->tmp, strerror(errno));

@@ -3,6 +3,7 @@
 #include "engine/generate/gen_device.h"
 #include "engine/base/fsutil.h"
 #include "engine/base/progress.h"
+#include "engine/generate/gen_resume.h"
 #include "engine/generate/stories.h"
 #include "engine/generate/text.h"
 #include "engine/model/hf.h"
@@ -31,69 +32,127 @@ static int pick_device(int device, ElmError *err) {
     return 1;
 }
 
-// ---- the CPU run --------------------------------------------------------------------------
+// ---- what both runs read, and their output --------------------------------------------------
 
-// Every prompt is checked before anything is written (a bad one fails the run up front).
-static int check_prompts(char **prompts, int n_prompts, int max_chars, ElmError *err) {
-    for (int i = 0; i < n_prompts; i++) {
-        size_t len = strlen(prompts[i]);
-        if (elm_text_chars(prompts[i], len) > (size_t)max_chars)
-            return elm_err(err, "prompt %d has %zu characters, more than max_chars %d", i + 1,
-                           elm_text_chars(prompts[i], len), max_chars);
-    }
-    return 0;
+// The model [generate] names, its vocabulary (and the two files it came from) and the prompts
+// (the configured ones, or the stories' own).
+typedef struct GenInputs {
+    ElmGpt2 m;
+    ElmBpe *bpe;
+    char model_dir[4096], vocab[2][4096];
+    ElmGenPrompts prompts;
+} GenInputs;
+
+static void inputs_close(GenInputs *in) {
+    elm_generate_prompts_free(&in->prompts);
+    if (in->bpe) elm_bpe_free(in->bpe);
+    elm_gpt2_free(&in->m);
 }
 
-// The output file of a run: <run>/generated/<tweets|stories>.jsonl, written as a ".part"
-// and renamed into place at the end.
-static int out_open(ElmRun *run, ElmGenMode mode, ElmAtomicFile *o, ElmError *err) {
-    char gdir[4096], path[4096];
+// Loads the inputs (taking over *prompts when given) and checks every prompt against the model
+// and p's limits, before anything is written; on failure nothing is left to free.
+static int inputs_open(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, GenInputs *in,
+                       ElmError *err) {
+    memset(in, 0, sizeof *in);
+    if (prompts) in->prompts = *prompts, memset(prompts, 0, sizeof *prompts);
+    if (elm_generate_checkpoint_dir(run, in->model_dir, sizeof in->model_dir, err)) goto fail;
+    if (elm_hf_load(in->model_dir, &in->m, err)) goto fail;
+    in->m.threads = run->threads;
+    if (elm_generate_bpe_files(run, in->model_dir, in->vocab[0], in->vocab[1], sizeof in->vocab[0],
+                               err) ||
+        !(in->bpe = elm_bpe_load(in->vocab[0], in->vocab[1], err)))
+        goto fail;
+    if (!prompts && elm_generate_load_prompts(run, &in->prompts, err)) goto fail;
+    if (elm_generate_check_prompts(&in->prompts, in->bpe, p, in->m.config.n_ctx, err)) goto fail;
+    return 0;
+fail:
+    inputs_close(in);
+    return -1;
+}
+
+// The output of a run, <run>/generated/<tweets|stories>.jsonl, through its ".part": a rerun
+// with the same settings (gen_resume.h) keeps the *kept finished texts a killed run left.
+// `device` and `batch` are part of the settings: on the CPU a text depends on its batch.
+static int out_open(ElmRun *run, const ElmGenParams *p, const GenInputs *in, long long count,
+                    const char *device, int batch, ElmAtomicFile *o, long long *kept,
+                    ElmError *err) {
+    char gdir[4096], path[4200], settings[256], hex[17];
     elm_run_path(run, "generated", gdir, sizeof gdir);
     if (elm_mkdirs(gdir, err)) return -1;
     snprintf(path, sizeof path, "%s/%s", gdir,
-             mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
-    return elm_atomic_open_part(o, path, err);
+             p->mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
+    snprintf(settings, sizeof settings, "count %lld device %s batch %d threads %d matmul %d", count,
+             device, batch, run->threads, elm_cfg_enum(&run->cfg, "model.matmul"));
+    ElmGenResumeKey key = {in->model_dir, {in->vocab[0], in->vocab[1]}, p, &in->prompts, settings};
+    if (elm_gen_resume_fingerprint(&key, hex, err)) return -1;
+    return elm_gen_resume_open(o, path, hex, settings, count, kept, err);
 }
 
-// Writes one finished batch and makes it reach the disk before the next starts.
+// Renames the finished ".part" into place; its side file goes.
+static int out_commit(ElmAtomicFile *o, ElmError *err) {
+    if (elm_atomic_commit(o, err)) return -1;
+    elm_gen_resume_close(o->path);
+    return 0;
+}
+
+// The progress line counts the texts this run generates; a resumed one says how many it kept.
+static void progress_note(ElmProgress *prog, long long kept, const char *rate) {
+    if (kept)
+        snprintf(prog->extra, sizeof prog->extra, "%lld kept from the .part%s%s", kept,
+                 rate[0] ? ", " : "", rate);
+    else
+        snprintf(prog->extra, sizeof prog->extra, "%s", rate);
+}
+
+// ---- the CPU run --------------------------------------------------------------------------
+
+// Writes the texts of one finished batch from index `from` on (a resumed batch's first ones
+// were kept) and makes them reach the disk before the next batch starts.
 static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
-                       const uint64_t *idx, ElmGenText *texts, int n, long long *new_tokens,
-                       ElmError *err) {
+                       const uint64_t *idx, ElmGenText *texts, int n, uint64_t from,
+                       long long *new_tokens, ElmError *err) {
     int bad = 0;
     for (int b = 0; b < n; b++) {
-        if (elm_generate_write_line(o->f, bp[b], &texts[b], idx[b], p->seed)) bad = 1;
-        *new_tokens += texts[b].n_tokens;
+        if (idx[b] >= from) {
+            if (elm_generate_write_line(o->f, bp[b], &texts[b], idx[b], p->seed)) bad = 1;
+            *new_tokens += texts[b].n_tokens;
+        }
         elm_gen_text_free(&texts[b]);
     }
     if (bad) return elm_err(err, "%s: write failed: %s", o->tmp, strerror(errno));
     return elm_atomic_sync(o, err);
 }
 
-// The batches of the CPU run: count texts, batch at a time, prompts taken round-robin.
-static int cpu_batches(ElmRun *run, ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
-                       char **prompts, int n_prompts, long long count, int batch, ElmAtomicFile *o,
-                       ElmError *err) {
+// The batches of the CPU run: texts [kept, count), batch at a time, prompts taken round-robin.
+// Batches always start at multiples of `batch`, as in a run from 0, so a resumed run samples
+// every text in the batch it had there: the kept part of the first one is sampled again, not
+// written.
+static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long long count,
+                       long long kept, int batch, ElmAtomicFile *o, ElmError *err) {
     ElmGenText *texts = elm_calloc((size_t)batch, sizeof *texts, err);
     const char **bp = elm_calloc((size_t)batch, sizeof *bp, err);
     uint64_t *idx = elm_calloc((size_t)batch, sizeof *idx, err);
-    int rc = -1;
+    int rc = -1, n_prompts = in->prompts.n;
     if (!texts || !bp || !idx) goto done;
     ElmProgress prog;
     elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
-                       (uint64_t)count, run->quiet);
+                       (uint64_t)(count - kept), run->quiet);
+    progress_note(&prog, kept, "");
     double t0 = elm_now();
     long long new_tokens = 0;
-    for (long long start = 0; start < count; start += batch) {
+    for (long long start = kept / batch * batch; start < count; start += batch) {
         int n = count - start < batch ? (int)(count - start) : batch;
         for (int b = 0; b < n; b++) {
             idx[b] = (uint64_t)(start + b);
-            bp[b] = n_prompts ? prompts[(start + b) % n_prompts] : "";
+            bp[b] = n_prompts ? in->prompts.text[(start + b) % n_prompts] : "";
         }
-        if (elm_generate_batch(m, bpe, p, bp, idx, n, texts, err)) goto done;
-        if (write_batch(o, p, bp, idx, texts, n, &new_tokens, err)) goto done;
+        if (elm_generate_batch(&in->m, in->bpe, p, bp, idx, n, texts, err)) goto done;
+        if (write_batch(o, p, bp, idx, texts, n, (uint64_t)kept, &new_tokens, err)) goto done;
         double el = elm_now() - t0;
-        snprintf(prog.extra, sizeof prog.extra, "%.1f tok/s", el > 0 ? new_tokens / el : 0.0);
-        elm_progress_update(&prog, (uint64_t)(start + n));
+        char rate[64];
+        snprintf(rate, sizeof rate, "%.1f tok/s", el > 0 ? new_tokens / el : 0.0);
+        progress_note(&prog, kept, rate);
+        elm_progress_update(&prog, (uint64_t)(start + n - kept));
     }
     elm_progress_finish(&prog);
     rc = 0;
@@ -104,47 +163,20 @@ done:
     return rc;
 }
 
-// What both runs read: the model [generate] names, its vocabulary and the prompts.
-typedef struct GenInputs {
-    ElmGpt2 m;
-    ElmBpe *bpe;
-    char **prompts;
-    int n_prompts;
-} GenInputs;
-
-static void inputs_close(GenInputs *in) {
-    elm_generate_free_prompts(in->prompts, in->n_prompts);
-    if (in->bpe) elm_bpe_free(in->bpe);
-    elm_gpt2_free(&in->m);
-}
-
-// Loads the inputs; on failure nothing is left to free.
-static int inputs_open(ElmRun *run, GenInputs *in, ElmError *err) {
-    char dir[4096];
-    in->bpe = NULL, in->prompts = NULL, in->n_prompts = 0;
-    if (elm_generate_checkpoint_dir(run, dir, sizeof dir, err)) return -1;
-    if (elm_hf_load(dir, &in->m, err)) return -1;
-    in->m.threads = run->threads;
-    in->bpe = elm_generate_load_bpe(run, dir, err);
-    if (in->bpe && elm_generate_load_prompts(run, &in->prompts, &in->n_prompts, err) == 0) return 0;
-    inputs_close(in);
-    return -1;
-}
-
-static int cpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError *err) {
+static int cpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, long long count,
+                   ElmError *err) {
     int batch = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
-    GenInputs in;
-    if (inputs_open(run, &in, err)) return -1;
-    int rc = -1;
-    ElmAtomicFile o = {0};
-    if (check_prompts(in.prompts, in.n_prompts, p->max_chars, err)) goto done;
     if (batch > count && count > 0) batch = (int)count;
-    if (out_open(run, p->mode, &o, err)) goto done;
-    if (cpu_batches(run, &in.m, in.bpe, p, in.prompts, in.n_prompts, count, batch, &o, err))
-        goto done;
-    rc = elm_atomic_commit(&o, err);
+    GenInputs in;
+    if (inputs_open(run, p, prompts, &in, err)) return -1;
+    int rc = -1;
+    long long kept = 0;
+    ElmAtomicFile o = {0};
+    if (out_open(run, p, &in, count, "cpu", batch, &o, &kept, err)) goto done;
+    if (cpu_batches(run, &in, p, count, kept, batch, &o, err)) goto done;
+    rc = out_commit(&o, err);
 done:
-    if (o.f) fclose(o.f); // the ".part" stays: what the failed run wrote
+    if (o.f) fclose(o.f); // the ".part" stays: what the failed run wrote, for a rerun to keep
     inputs_close(&in);
     return rc;
 }
@@ -155,7 +187,7 @@ done:
 typedef struct Sink {
     ElmAtomicFile out;
     uint64_t seed;
-    long long lines, since_sync, sync_every, tokens;
+    long long lines, since_sync, sync_every, tokens, kept;
     ElmProgress prog;
     double t0;
 } Sink;
@@ -175,51 +207,68 @@ static int emit_line(void *user, uint64_t index, const char *prompt, const ElmGe
     k->tokens += t->n_tokens;
     if (++k->since_sync >= k->sync_every && sink_sync(k, err)) return -1;
     double el = elm_now() - k->t0;
-    snprintf(k->prog.extra, sizeof k->prog.extra, "%.0f tok/s on the GPU",
-             el > 0 ? k->tokens / el : 0.0);
+    char rate[64];
+    snprintf(rate, sizeof rate, "%.0f tok/s on the GPU", el > 0 ? k->tokens / el : 0.0);
+    progress_note(&k->prog, k->kept, rate);
     elm_progress_update(&k->prog, (uint64_t)k->lines);
     return 0;
 }
 
+// The prompts of requests kept, kept + 1, ...: the list rotated so that request i of the job
+// (index kept + i) takes prompt (kept + i) mod n, as in a run from 0. Borrows the strings.
+static const char **rotated(const ElmGenPrompts *pr, long long kept, ElmError *err) {
+    const char **r = elm_calloc((size_t)(pr->n ? pr->n : 1), sizeof *r, err);
+    for (int i = 0; r && i < pr->n; i++) r[i] = pr->text[(kept + i) % pr->n];
+    return r;
+}
+
 // The GPU run: continuous batching (batcher.h) over the CUDA backend, lines in index order as
-// texts finish, fsync'ed every batch_size lines, renamed into place at the end.
-static int gpu_run(ElmRun *run, const ElmGenParams *p, long long count, ElmError *err) {
+// texts finish, fsync'ed every batch_size lines, renamed into place at the end. A resumed run
+// starts at the first missing index (the slots fill differently, so its texts equal an
+// uninterrupted run's up to the GPU's rounding, as with another slot count: batcher.h).
+static int gpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, long long count,
+                   ElmError *err) {
     int slots = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
     if (count > 0 && slots > count) slots = (int)count;
     if (slots < 1) slots = 1;
     GenInputs in;
-    if (inputs_open(run, &in, err)) return -1;
+    if (inputs_open(run, p, prompts, &in, err)) return -1;
     int rc = -1, cap = 0;
     ElmBatchBackend *be = NULL;
     Sink k = {0};
+    const char **pr = NULL;
     ElmBatchJob job = {.params = p,
                        .bpe = in.bpe,
-                       .prompts = (const char *const *)in.prompts,
-                       .n_prompts = in.n_prompts,
-                       .first_index = 0,
-                       .count = count,
+                       .n_prompts = in.prompts.n,
                        .n_ctx = in.m.config.n_ctx,
                        .emit = emit_line,
                        .user = &k};
-    // Prompts are checked (and the slot size found) before anything is written.
+    // The slot size (the longest prompt's, whatever the order) and the GPU, before anything is
+    // written.
+    job.prompts = (const char *const *)in.prompts.text;
     if (elm_batch_capacity(&job, &cap, err)) goto done;
     if (!(be = elm_batch_cuda_create(NULL, &in.m, p, elm_bpe_eot(in.bpe), slots, cap, 1, err)))
         goto done;
-    if (out_open(run, p->mode, &k.out, err)) goto done;
+    if (out_open(run, p, &in, count, "cuda", slots, &k.out, &k.kept, err)) goto done;
+    if (!(pr = rotated(&in.prompts, k.kept, err))) goto done;
+    job.prompts = pr, job.first_index = (uint64_t)k.kept, job.count = count - k.kept;
     k.seed = p->seed;
     k.sync_every = slots;
     elm_progress_start(&k.prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
-                       (uint64_t)count, run->quiet);
+                       (uint64_t)job.count, run->quiet);
+    progress_note(&k.prog, k.kept, "");
     k.t0 = elm_now();
     ElmBatchStats st;
     if (elm_batch_run(&job, be, &st, err) || sink_sync(&k, err)) goto done;
-    snprintf(k.prog.extra, sizeof k.prog.extra, "%.0f tok/s on the GPU, slots %.1f%% busy",
+    char rate[96];
+    snprintf(rate, sizeof rate, "%.0f tok/s on the GPU, slots %.1f%% busy",
              k.tokens / (elm_now() - k.t0 + 1e-9), 100.0 * st.busy / (st.total ? st.total : 1));
+    progress_note(&k.prog, k.kept, rate);
     elm_progress_finish(&k.prog);
-    if (elm_atomic_commit(&k.out, err)) goto done;
-    rc = 0;
+    rc = out_commit(&k.out, err);
 done:
-    elm_atomic_abort(&k.out); // no partial output: the run failed (a no-op after the commit)
+    if (k.out.f) fclose(k.out.f); // the ".part" stays, for a rerun to keep
+    free(pr);
     elm_batch_cuda_free(be);
     inputs_close(&in);
     return rc;
@@ -227,28 +276,33 @@ done:
 
 // ---- the stage ----------------------------------------------------------------------------
 
-int elm_gen_device_run(ElmRun *run, int mode, long long count_override, ElmError *err) {
+// [generate] count texts (or `count` when >= 0) in `mode` (the config's when < 0), with the
+// configured prompts or, when `prompts` is given, those (taken over).
+static int gen_run(ElmRun *run, int mode, long long count, ElmGenPrompts *prompts, ElmError *err) {
     ElmGenParams p;
     if (elm_generate_params(run, &p, err)) return -1;
-    if (mode >= 0) {
-        p.mode = mode == ELM_GEN_STORY ? ELM_GEN_STORY : ELM_GEN_TWEET;
-        if (elm_cfg_int(&run->cfg, "generate.max_new_tokens") == 0)
-            p.max_new_tokens = p.mode == ELM_GEN_STORY ? 512 : 96;
-        if (elm_cfg_int(&run->cfg, "generate.max_chars") == 0)
-            p.max_chars = p.mode == ELM_GEN_STORY ? 2000 : 280;
-    }
-    long long count =
-        count_override >= 0 ? count_override : elm_cfg_int(&run->cfg, "generate.count");
+    if (mode >= 0)
+        elm_generate_set_mode(run, &p, mode == ELM_GEN_STORY ? ELM_GEN_STORY : ELM_GEN_TWEET);
+    if (count < 0) count = elm_cfg_int(&run->cfg, "generate.count");
     int on_gpu = pick_device(elm_cfg_enum(&run->cfg, "generate.device"), err);
-    if (on_gpu < 0) return -1;
-    return on_gpu ? gpu_run(run, &p, count, err) : cpu_run(run, &p, count, err);
+    if (on_gpu < 0) {
+        if (prompts) elm_generate_prompts_free(prompts);
+        return -1;
+    }
+    return on_gpu ? gpu_run(run, &p, prompts, count, err) : cpu_run(run, &p, prompts, count, err);
+}
+
+int elm_gen_device_run(ElmRun *run, int mode, long long count_override, ElmError *err) {
+    return gen_run(run, mode, count_override, NULL, err);
 }
 
 int elm_gen_device_stage(ElmRun *run, ElmError *err) {
-    if (elm_gen_device_run(run, ELM_GEN_TWEET, -1, err)) return -1;
+    if (gen_run(run, ELM_GEN_TWEET, -1, NULL, err)) return -1;
     long long stories = 0;
-    if (elm_stories_prompts(run, &stories, err)) return -1;
-    if (stories > 0) return elm_gen_device_run(run, ELM_GEN_STORY, stories, err);
+    ElmGenPrompts own;
+    if (elm_stories_prompts(run, &stories, &own, err)) return -1;
+    if (stories > 0) return gen_run(run, ELM_GEN_STORY, stories, &own, err);
+    elm_generate_prompts_free(&own);
     // No stories asked for: an earlier run's stories.jsonl would be shown as this run's.
     char path[4200];
     elm_run_path(run, "generated/stories.jsonl", path, sizeof path);

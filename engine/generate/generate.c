@@ -52,6 +52,11 @@ int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, siz
         cut = elm_text_cut_words(bytes, n_bytes, prompt_bytes, p->max_chars,
                                  strcmp(stop, "eot") == 0 || strcmp(stop, "banned") == 0);
     while (cut > prompt_bytes && elm_text_is_space((unsigned char)bytes[cut - 1])) cut--;
+    // An unprompted text starts with the space GPT-2's tokens carry before a word; a tweet never
+    // does. (A prompt's text is kept as it is: its continuation's space separates the words.)
+    size_t start = 0;
+    while (prompt_bytes == 0 && start < cut && elm_text_is_space((unsigned char)bytes[start]))
+        start++;
     out->n_tokens = 0;
     double sum = 0;
     for (int k = 0; k < n_new && tok_end[k] <= cut; k++) {
@@ -60,7 +65,7 @@ int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, siz
     }
     out->mean_logprob = out->n_tokens ? sum / out->n_tokens : 0.0;
     out->stop = stop;
-    out->text = elm_text_sanitize(bytes, cut);
+    out->text = elm_text_sanitize(bytes + start, cut - start);
     return out->text ? 0 : -1;
 }
 
@@ -262,15 +267,23 @@ int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err) {
     p->sample.top_p = (float)elm_cfg_float(c, "generate.top_p");
     p->sample.repetition_penalty = (float)elm_cfg_float(c, "generate.repetition_penalty");
     p->sample.no_repeat_ngram = (int)elm_cfg_int(c, "generate.no_repeat_ngram");
-    p->mode = elm_cfg_enum(c, "generate.mode") == 1 ? ELM_GEN_STORY : ELM_GEN_TWEET;
-    p->max_new_tokens = (int)elm_cfg_int(c, "generate.max_new_tokens");
-    p->max_chars = (int)elm_cfg_int(c, "generate.max_chars");
     long long seed = elm_cfg_int(c, "generate.seed");
     p->seed = seed < 0 ? run->seed : (uint64_t)seed;
-    if (p->max_new_tokens == 0) p->max_new_tokens = p->mode == ELM_GEN_STORY ? 512 : 96;
-    if (p->max_chars == 0) p->max_chars = p->mode == ELM_GEN_STORY ? 2000 : 280;
+    elm_generate_set_mode(run, p,
+                          elm_cfg_enum(c, "generate.mode") == 1 ? ELM_GEN_STORY : ELM_GEN_TWEET);
     (void)err;
     return 0;
+}
+
+void elm_generate_set_mode(const ElmRun *run, ElmGenParams *p, ElmGenMode mode) {
+    const ElmConfig *c = &run->cfg;
+    int story = mode == ELM_GEN_STORY;
+    p->mode = mode;
+    p->max_new_tokens =
+        (int)elm_cfg_int(c, story ? "generate.story_max_new_tokens" : "generate.max_new_tokens");
+    p->max_chars = (int)elm_cfg_int(c, story ? "generate.story_max_chars" : "generate.max_chars");
+    if (p->max_new_tokens == 0) p->max_new_tokens = story ? 512 : 96;
+    if (p->max_chars == 0) p->max_chars = story ? 2000 : 280;
 }
 
 int elm_generate_checkpoint_dir(const ElmRun *run, char *out, size_t cap, ElmError *err) {
@@ -301,71 +314,122 @@ int elm_generate_vocab_dir(const ElmRun *run, char *out, size_t cap) {
     return has_pair(out, "encoder.json", "vocab.bpe", a, b, sizeof a) ? 0 : -1;
 }
 
-ElmBpe *elm_generate_load_bpe(const ElmRun *run, const char *model_dir, ElmError *err) {
-    char a[4096], b[4096], dir[4096];
-    if (model_dir && has_pair(model_dir, "vocab.json", "merges.txt", a, b, sizeof a))
-        return elm_bpe_load(a, b, err);
-    if (model_dir && has_pair(model_dir, "encoder.json", "vocab.bpe", a, b, sizeof a))
-        return elm_bpe_load(a, b, err);
-    if (run && elm_generate_vocab_dir(run, dir, sizeof dir) == 0) return elm_bpe_load_dir(dir, err);
-    elm_err(err,
-            "no tokenizer vocabulary: %s has no vocab.json + merges.txt and [tokenizer] "
-            "names none",
-            model_dir ? model_dir : "the model folder");
-    return NULL;
+int elm_generate_bpe_files(const ElmRun *run, const char *model_dir, char *vocab, char *merges,
+                           size_t cap, ElmError *err) {
+    char dir[4096];
+    if (model_dir && has_pair(model_dir, "vocab.json", "merges.txt", vocab, merges, cap)) return 0;
+    if (model_dir && has_pair(model_dir, "encoder.json", "vocab.bpe", vocab, merges, cap)) return 0;
+    if (run && elm_generate_vocab_dir(run, dir, sizeof dir) == 0 &&
+        has_pair(dir, "encoder.json", "vocab.bpe", vocab, merges, cap))
+        return 0;
+    return elm_err(err,
+                   "no tokenizer vocabulary: %s has no vocab.json + merges.txt and [tokenizer] "
+                   "names none",
+                   model_dir ? model_dir : "the model folder");
 }
 
-// Prompts from generate.prompts then generate.prompts_file (one per non-empty line).
-static int load_prompts(const ElmRun *run, char ***out, int *n_out, ElmError *err) {
-    char **items = NULL;
-    int n_items = elm_cfg_list(&run->cfg, "generate.prompts", &items);
-    char path[4096];
-    char *data = NULL;
-    size_t n_data = 0;
-    int n_file = 0;
-    if (elm_cfg_path(&run->cfg, "generate.prompts_file", path, sizeof path) == 0) {
-        if (elm_read_file(path, &data, &n_data, err)) return -1;
-        for (size_t i = 0; i < n_data; i++)
-            if (data[i] == '\n') n_file++;
-        n_file++;
+ElmBpe *elm_generate_load_bpe(const ElmRun *run, const char *model_dir, ElmError *err) {
+    char a[4096], b[4096];
+    if (elm_generate_bpe_files(run, model_dir, a, b, sizeof a, err)) return NULL;
+    return elm_bpe_load(a, b, err);
+}
+
+// ---- prompts --------------------------------------------------------------------------------
+
+int elm_generate_prompts_add(ElmGenPrompts *pr, const char *text, const char *where,
+                             ElmError *err) {
+    if (pr->n == pr->cap) {
+        int cap = pr->cap ? pr->cap * 2 : 16;
+        char **t = elm_realloc(pr->text, sizeof *t * (size_t)cap, err);
+        if (!t) return -1;
+        pr->text = t;
+        char **w = elm_realloc(pr->where, sizeof *w * (size_t)cap, err);
+        if (!w) return -1;
+        pr->where = w;
+        pr->cap = cap;
     }
-    char **pr = elm_calloc((size_t)(n_items + n_file + 1), sizeof *pr, err);
-    if (!pr) {
-        free(data);
-        return -1;
+    char *a = strdup(text), *b = strdup(where);
+    if (!a || !b) {
+        free(a), free(b);
+        return elm_err(err, "out of memory");
     }
-    int n = 0;
-    for (int i = 0; i < n_items; i++) pr[n++] = strdup(items[i]);
-    if (data) {
-        if (memchr(data, '\0', n_data)) {
-            free(data);
-            free(pr);
-            return elm_err(err, "%s: contains a NUL byte", path);
-        }
-        for (char *p = data; p && *p;) {
-            char *nl = strchr(p, '\n');
-            if (nl) *nl = '\0';
-            size_t len = strlen(p);
-            if (len && p[len - 1] == '\r') p[--len] = '\0';
-            if (len) pr[n++] = strdup(p);
-            p = nl ? nl + 1 : NULL;
-        }
-        free(data);
-    }
-    for (int i = 0; i < n; i++)
-        if (!pr[i]) {
-            for (int j = 0; j < n; j++) free(pr[j]);
-            free(pr);
-            return elm_err(err, "out of memory");
-        }
-    *out = pr;
-    *n_out = n;
+    pr->text[pr->n] = a, pr->where[pr->n] = b;
+    pr->n++;
     return 0;
 }
 
-static void free_prompts(char **pr, int n) {
-    for (int i = 0; pr && i < n; i++) free(pr[i]);
-    free(pr);
+void elm_generate_prompts_free(ElmGenPrompts *pr) {
+    for (int i = 0; i < pr->n; i++) free(pr->text[i]), free(pr->where[i]);
+    free(pr->text);
+    free(pr->where);
+    memset(pr, 0, sizeof *pr);
+}
+
+// The non-empty lines of the prompts file, each named "<path> line N".
+static int add_file_prompts(ElmGenPrompts *pr, const char *path, ElmError *err) {
+    char *data = NULL;
+    size_t n_data = 0;
+    if (elm_read_file(path, &data, &n_data, err)) return -1;
+    if (memchr(data, '\0', n_data)) {
+        free(data);
+        return elm_err(err, "%s: contains a NUL byte", path);
+    }
+    int rc = 0, line = 0;
+    for (char *p = data; rc == 0 && p && *p;) {
+        char *nl = strchr(p, '\n');
+        if (nl) *nl = '\0';
+        size_t len = strlen(p);
+        line++;
+        if (len && p[len - 1] == '\r') p[--len] = '\0';
+        char where[4200];
+        snprintf(where, sizeof where, "%s line %d", path, line);
+        if (len) rc = elm_generate_prompts_add(pr, p, where, err);
+        p = nl ? nl + 1 : NULL;
+    }
+    free(data);
+    return rc;
+}
+
+int elm_generate_load_prompts(const ElmRun *run, ElmGenPrompts *out, ElmError *err) {
+    memset(out, 0, sizeof *out);
+    char **items = NULL;
+    int n_items = elm_cfg_list(&run->cfg, "generate.prompts", &items);
+    for (int i = 0; i < n_items; i++)
+        if (elm_generate_prompts_add(out, items[i], "generate.prompts", err)) goto fail;
+    char path[4096];
+    if (elm_cfg_path(&run->cfg, "generate.prompts_file", path, sizeof path) == 0 &&
+        add_file_prompts(out, path, err))
+        goto fail;
+    return 0;
+fail:
+    elm_generate_prompts_free(out);
+    return -1;
+}
+
+int elm_generate_check_prompts(const ElmGenPrompts *pr, const ElmBpe *bpe, const ElmGenParams *p,
+                               int n_ctx, ElmError *err) {
+    const int eot = bpe ? elm_bpe_eot(bpe) : -1;
+    size_t cap = 16;
+    int32_t *ids = elm_malloc(sizeof(int32_t) * cap, err);
+    if (!ids) return -1;
+    int rc = 0;
+    for (int i = 0; i < pr->n && rc == 0; i++) {
+        const char *t = pr->text[i];
+        size_t len = strlen(t), n_ids = 0, chars = elm_text_chars(t, len);
+        if (eot >= 0) ids[n_ids++] = eot; // the model's context starts at <|endoftext|>
+        if (len && !bpe)
+            rc = elm_err(err, "prompt %d (%s) needs a tokenizer", i + 1, pr->where[i]);
+        else if (len && elm_bpe_encode(bpe, t, len, 0, &ids, &n_ids, &cap, err))
+            rc = -1;
+        else if ((int)n_ids >= n_ctx)
+            rc = elm_err(err, "prompt %d (%s) has %zu tokens; the model's context holds %d", i + 1,
+                         pr->where[i], n_ids - (eot >= 0 ? 1u : 0u), n_ctx);
+        else if (chars > (size_t)p->max_chars)
+            rc = elm_err(err, "prompt %d (%s) has %zu characters, more than max_chars %d", i + 1,
+                         pr->where[i], chars, p->max_chars);
+    }
+    free(ids);
+    return rc;
 }
 
 static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
@@ -394,14 +458,6 @@ static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t
 }
 
 // ---- shared with gen_device.c (the GPU run writes the same prompts and lines) --------------
-
-int elm_generate_load_prompts(const ElmRun *run, char ***out, int *n, ElmError *err) {
-    return load_prompts(run, out, n, err);
-}
-
-void elm_generate_free_prompts(char **prompts, int n) {
-    free_prompts(prompts, n);
-}
 
 int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
                             uint64_t seed) {

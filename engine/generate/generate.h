@@ -11,7 +11,8 @@
 // characters, or when the model's context is full. Then the text is cut: tweet mode cuts a
 // truncated text at its last word boundary within max_chars; story mode ends every text at its last
 // sentence boundary within max_chars (a word boundary if it has none). Trailing white space is
-// dropped and invalid UTF-8 becomes U+FFFD.
+// dropped, and so is leading white space of an unprompted text (its first token's space);
+// invalid UTF-8 becomes U+FFFD.
 #ifndef ELM_GENERATE_H
 #define ELM_GENERATE_H
 
@@ -31,8 +32,8 @@ typedef enum { ELM_GEN_TWEET, ELM_GEN_STORY } ElmGenMode;
 typedef struct ElmGenParams {
     ElmSampleParams sample;
     ElmGenMode mode;
-    int max_new_tokens; // > 0
-    int max_chars;      // > 0, prompt included
+    int max_new_tokens; // > 0 (tweets: max_new_tokens, stories: story_max_new_tokens)
+    int max_chars;      // > 0, prompt included (tweets: max_chars, stories: story_max_chars)
     uint64_t seed;
 } ElmGenParams;
 
@@ -80,6 +81,9 @@ int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, siz
 
 // Reads [generate] into p (resolving the mode's defaults; seed -1 = run.seed).
 int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err);
+// Sets p's mode and its limits: tweets max_new_tokens / max_chars (0 = 96 / 280), stories
+// story_max_new_tokens / story_max_chars (0 = 512 / 2000).
+void elm_generate_set_mode(const ElmRun *run, ElmGenParams *p, ElmGenMode mode);
 
 // The model folder generate reads: [generate] checkpoint, else the latest <run>/checkpoints.
 int elm_generate_checkpoint_dir(const ElmRun *run, char *out, size_t cap, ElmError *err);
@@ -92,11 +96,28 @@ int elm_generate_vocab_dir(const ElmRun *run, char *out, size_t cap);
 // names, which train copies into every checkpoint), else encoder.json + vocab.bpe there,
 // else the tokenizer's configured vocabulary. NULL + err when none is found.
 ElmBpe *elm_generate_load_bpe(const ElmRun *run, const char *model_dir, ElmError *err);
+// The two files elm_generate_load_bpe reads (vocabulary, merges), into vocab and merges.
+int elm_generate_bpe_files(const ElmRun *run, const char *model_dir, char *vocab, char *merges,
+                           size_t cap, ElmError *err);
 
-// The pieces gen_device.c (the GPU run) shares: the prompt list (generate.prompts then
-// generate.prompts_file), and one JSONL output line.
-int elm_generate_load_prompts(const ElmRun *run, char ***out, int *n, ElmError *err);
-void elm_generate_free_prompts(char **prompts, int n);
+// A run's prompts and where each came from, for messages: text i (0-based) continues prompt
+// i mod n; messages number prompts from 1 and name where[i] ("generate.prompts",
+// "<prompts_file> line N", a story's source).
+typedef struct ElmGenPrompts {
+    char **text, **where;
+    int n, cap;
+} ElmGenPrompts;
+
+// generate.prompts then the non-empty lines of generate.prompts_file.
+int elm_generate_load_prompts(const ElmRun *run, ElmGenPrompts *out, ElmError *err);
+int elm_generate_prompts_add(ElmGenPrompts *pr, const char *text, const char *where, ElmError *err);
+void elm_generate_prompts_free(ElmGenPrompts *pr);
+// Checks every prompt before anything is written: its context ([<|endoftext|>] + its tokens)
+// must fit below the model's n_ctx positions and it must have at most p->max_chars characters.
+int elm_generate_check_prompts(const ElmGenPrompts *pr, const ElmBpe *bpe, const ElmGenParams *p,
+                               int n_ctx, ElmError *err);
+
+// One JSONL output line (the CPU and GPU runs write the same).
 int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
                             uint64_t seed);
 

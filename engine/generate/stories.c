@@ -76,48 +76,46 @@ static int read_candidates(const char *path, int use_logprob, Cand **out, long *
     return err->msg[0] ? -1 : 0;
 }
 
-int elm_stories_prompts(ElmRun *run, long long *count, ElmError *err) {
+// Orders the candidates: generated tweets by mean log-probability, real ones by a seeded shuffle.
+static void order_candidates(const ElmRun *run, int generated, Cand *c, long n) {
+    if (generated) {
+        qsort(c, (size_t)n, sizeof *c, by_score);
+        return;
+    }
+    uint64_t s = run->seed * 0x9E3779B97F4A7C15ULL + 0x5107;
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)(next_rand(&s) % (uint64_t)(i + 1));
+        Cand t = c[i];
+        c[i] = c[j], c[j] = t;
+    }
+}
+
+int elm_stories_prompts(ElmRun *run, long long *count, ElmGenPrompts *out, ElmError *err) {
+    memset(out, 0, sizeof *out);
     *count = elm_cfg_int(&run->cfg, "generate.stories");
     if (*count <= 0) return 0;
     int source = elm_cfg_enum(&run->cfg, "generate.story_prompts"); // generated|real|config
+    if (source == 2) return elm_generate_load_prompts(run, out, err);
     int words = (int)elm_cfg_int(&run->cfg, "generate.story_prompt_words");
-    if (source != 2) {
-        char path[4200];
-        elm_run_path(run, source == 0 ? "generated/tweets.jsonl" : "clean.jsonl", path,
-                     sizeof path);
-        Cand *c;
-        long n;
-        if (read_candidates(path, source == 0, &c, &n, err)) return -1;
-        if (n == 0) {
-            free(c);
-            return elm_err(err, "%s: no tweets to prompt the stories with", path);
-        }
-        if (source == 0) {
-            qsort(c, (size_t)n, sizeof *c, by_score);
-        } else {
-            uint64_t s = run->seed * 0x9E3779B97F4A7C15ULL + 0x5107; // seeded shuffle
-            for (long i = n - 1; i > 0; i--) {
-                long j = (long)(next_rand(&s) % (uint64_t)(i + 1));
-                Cand t = c[i];
-                c[i] = c[j], c[j] = t;
-            }
-        }
-        int rc = 0;
-        for (long i = 0; i < *count && i < n && rc == 0; i++) {
-            char *open = opening(c[i].text, words);
-            size_t len = strlen(open ? open : "") + 32;
-            char *set = malloc(len);
-            if (!open || !set)
-                rc = elm_err(err, "out of memory");
-            else {
-                snprintf(set, len, "generate.prompts=%s", open);
-                rc = elm_config_override(&run->cfg, set, err);
-            }
-            free(open), free(set);
-        }
-        for (long i = 0; i < n; i++) free(c[i].text);
+    char path[4200], where[4300];
+    elm_run_path(run, source == 0 ? "generated/tweets.jsonl" : "clean.jsonl", path, sizeof path);
+    Cand *c;
+    long n;
+    if (read_candidates(path, source == 0, &c, &n, err)) return -1;
+    if (n == 0) {
         free(c);
-        if (rc) return -1;
+        return elm_err(err, "%s: no tweets to prompt the stories with", path);
     }
-    return 0;
+    order_candidates(run, source == 0, c, n);
+    int rc = 0;
+    for (long i = 0; i < *count && i < n && rc == 0; i++) {
+        char *open = opening(c[i].text, words);
+        snprintf(where, sizeof where, "the opening of text %ld of %s", c[i].index + 1, path);
+        rc = open ? elm_generate_prompts_add(out, open, where, err) : elm_err(err, "out of memory");
+        free(open);
+    }
+    for (long i = 0; i < n; i++) free(c[i].text);
+    free(c);
+    if (rc) elm_generate_prompts_free(out);
+    return rc;
 }

@@ -5,9 +5,11 @@
 
 #include "engine/base/error.h"
 #include "engine/config/run.h"
+#include "engine/generate/generate.h"
 
-// Reads [generate] stories into *count and, unless story_prompts = config, sets the story
-// prompts (generate.prompts) from the opening words of generated or real tweets.
-int elm_stories_prompts(ElmRun *run, long long *count, ElmError *err);
+// Reads [generate] stories into *count and the stories' own prompts into *out (empty when
+// count is 0): the opening words of the most likely generated tweets or of seeded random real
+// ones, or with story_prompts = config [generate]'s prompts (prompts, then prompts_file).
+int elm_stories_prompts(ElmRun *run, long long *count, ElmGenPrompts *out, ElmError *err);
 
 #endif

@@ -132,7 +132,10 @@ def reference_text(model, enc, prompt, index, seed, s):
     while cut > len(pb) and body[cut - 1] in SPACE:
         cut -= 1
     kept = [lp for e, lp in zip(ends, lps) if e <= cut]
-    return sanitize(body[:cut]), len(kept), (sum(kept) / len(kept) if kept else 0.0), stop
+    start = 0
+    while not pb and start < cut and body[start] in SPACE:  # an unprompted text's first space
+        start += 1
+    return sanitize(body[start:cut]), len(kept), (sum(kept) / len(kept) if kept else 0.0), stop
 
 
 def sentence_ends(b, keep):
@@ -209,7 +212,7 @@ def main():
 
     # Story mode: no <|endoftext|> stop; ends at a sentence boundary when the text has one.
     p = run_elm("generate", cfg, "--quiet", "--mode", "story", "--count", "4", "--set",
-                "generate.max_chars=200", "--set", "generate.max_new_tokens=40")
+                "generate.story_max_chars=200", "--set", "generate.story_max_new_tokens=40")
     c.check(p.returncode == 0, f"stories: {p.stderr}")
     stories = read_jsonl(os.path.join(root, "g", "generated", "stories.jsonl"))
     c.check(len(stories) == 4, f"{len(stories)} stories")
