@@ -4,6 +4,7 @@
 #include "engine/base/fsutil.h"
 #include "engine/model/gpt2.h"
 #include "engine/model/hf.h"
+#include "engine/model/hub.h"
 #include "tokenizer/bpe.h"
 
 #include <stdio.h>
@@ -39,13 +40,21 @@ static int save_vocab(const char *vocab_dir, const char *out, const ElmGpt2Confi
 }
 
 // Loads the folder in pos[0] (a Hugging Face GPT-2 folder in F32, F16 or BF16 safetensors,
-// single or sharded, or an elm checkpoint) and writes it to pos[1] as fp32 model.safetensors +
-// config.json with Hugging Face names and layouts, with the vocabulary of --vocab DIR or of
-// pos[0] and its tokenizer files. `expects` names the two arguments.
+// single or sharded, an elm checkpoint, or hf:owner/name: the Hub's, downloaded to the cache) and
+// writes it to pos[1] as fp32 model.safetensors + config.json with Hugging Face names and layouts,
+// with the vocabulary of --vocab DIR or of pos[0] and its tokenizer files. `expects` names the two
+// arguments.
 static int hf_convert(const ElmCli *cli, const char *expects, ElmError *err) {
     if (cli->n_pos != 2) return elm_err(err, "%s", expects);
     const char *in = cli->pos[0], *out = cli->pos[1], *vocab = elm_cli_opt(cli, "--vocab");
     if (vocab && !vocab[0]) return elm_err(err, "--vocab needs a folder");
+    char hub_dir[4096];
+    if (elm_hub_is_ref(in)) {
+        ElmHubOptions o;
+        elm_hub_options_env(&o, cli->quiet);
+        if (elm_hub_fetch(in, &o, hub_dir, sizeof hub_dir, err)) return -1;
+        in = hub_dir;
+    }
     ElmGpt2 m;
     if (elm_hf_load(in, &m, err)) return -1;
     int rc = elm_hf_save(out, &m, err);
@@ -57,7 +66,7 @@ static int hf_convert(const ElmCli *cli, const char *expects, ElmError *err) {
         fprintf(stderr,
                 "elm %s: %s has no vocab.json + merges.txt: %s holds the weights only (give "
                 "--vocab DIR to add a vocabulary)\n",
-                cli->command, in, out);
+                cli->command, cli->pos[0], out);
     elm_gpt2_free(&m);
     return rc < 0 ? -1 : 0;
 }
@@ -74,14 +83,19 @@ const ElmCommand elm_cmd_import = {
     .name = "import",
     .summary = "turn a Hugging Face GPT-2 folder into an elm checkpoint",
     .usage =
-        "usage: elm import HF_DIR OUT_DIR [--vocab DIR]\n\n"
+        "usage: elm import HF_DIR|hf:OWNER/NAME OUT_DIR [--vocab DIR]\n\n"
         "Reads HF_DIR/config.json and HF_DIR/model.safetensors (or the shards listed in\n"
         "model.safetensors.index.json; F32, F16 or BF16) and writes OUT_DIR/model.safetensors\n"
         "(fp32, Hugging Face names and layouts) and OUT_DIR/config.json: an elm checkpoint\n"
         "that [model] init = OUT_DIR and `elm export` accept. The vocabulary (vocab.json +\n"
         "merges.txt of HF_DIR, or of --vocab DIR, which may hold elm's encoder.json +\n"
         "vocab.bpe instead) is copied with tokenizer_config.json, special_tokens_map.json and\n"
-        "generation_config.json. Each file is written atomically.\n",
+        "generation_config.json. Each file is written atomically.\n\n"
+        "hf:OWNER/NAME (e.g. hf:openai-community/gpt2-medium) downloads those files from the\n"
+        "Hugging Face Hub ($HF_ENDPOINT, default https://huggingface.co; $HF_TOKEN for a gated\n"
+        "or private repo) into $ELM_CACHE (default ~/.cache/elm)/hub/OWNER--NAME/main/ first:\n"
+        "resumed where an interrupted download stopped, each weights file checked against the\n"
+        "sha256 the Hub publishes. [model] init = hf:OWNER/NAME uses the same cache.\n",
     .options = {"--vocab=", NULL},
     .fn = run_import,
 };
