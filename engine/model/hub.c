@@ -30,17 +30,14 @@ typedef struct HubCtx {
 } HubCtx;
 
 void elm_hub_options_env(ElmHubOptions *o, int quiet) {
-    static char cache[4096];
     memset(o, 0, sizeof *o);
     const char *e = getenv("HF_ENDPOINT");
     o->endpoint = e && e[0] ? e : "https://huggingface.co";
     const char *c = getenv("ELM_CACHE"), *home = getenv("HOME");
     if (c && c[0])
-        o->cache = c;
-    else {
-        snprintf(cache, sizeof cache, "%s/.cache/elm", home && home[0] ? home : ".");
-        o->cache = cache;
-    }
+        snprintf(o->cache, sizeof o->cache, "%s", c);
+    else
+        snprintf(o->cache, sizeof o->cache, "%s/.cache/elm", home && home[0] ? home : ".");
     o->token = getenv("HF_TOKEN");
     o->revision = "main";
     o->quiet = quiet;
@@ -216,9 +213,37 @@ static int hub_commit(HubCtx *c, const char *name, ElmAtomicFile *af, const char
     return 0;
 }
 
+// What one complete response means for the .part in af (which the call closes): 0 = the file
+// is in place, 1 = the Hub has no such file, 2 = start over (a server that ignored or refused
+// the Range: its 200 went after the old bytes), 3 = try again (a 5xx: the .part is kept),
+// -1 = error.
+static int hub_answer(HubCtx *c, const char *name, ElmAtomicFile *af, long long have,
+                      const ElmHttpResponse *r, ElmError *err) {
+    if (r->status == 404 || (have > 0 && (r->status == 200 || r->status == 416))) {
+        elm_atomic_abort(af); // nothing useful in the .part
+        return r->status == 404 ? 1 : 2;
+    }
+    if (r->status != 200 && r->status != 206) {
+        fclose(af->f), af->f = NULL;
+        if (r->status >= 500) {
+            hub_status(c, name, r, err);
+            return 3;
+        }
+        return hub_status(c, name, r, err);
+    }
+    if (r->status == 206 && hub_range_start(r) != have) {
+        elm_atomic_abort(af);
+        return elm_err(err, "%s: %s: the server resumed at another byte than %lld", c->ref, name,
+                       have);
+    }
+    char sha[65] = "";
+    hub_sha(r, sha);
+    return hub_commit(c, name, af, sha, err);
+}
+
 // Downloads name into the cache folder unless it is there. 0 = there, 1 = the Hub has no such
-// file, -1 = error. A server that ignores the Range (200 to a resumed request) or refuses it
-// (416) makes the download start over, once.
+// file, -1 = error. A transfer that stops on a transient failure or a 5xx resumes after 1, 2
+// and 4 s; a server that ignores the Range makes the download start over, once.
 static int hub_file(HubCtx *c, const char *name, ElmError *err) {
     char final[4096];
     elm_path_join(final, sizeof final, c->dir, name);
@@ -227,40 +252,30 @@ static int hub_file(HubCtx *c, const char *name, ElmError *err) {
         return 0;
     }
     if (!c->http && !(c->http = elm_http_create(err))) return -1;
-    for (int attempt = 0; attempt < 2; attempt++) {
+    int restarts = 0, retries = 0;
+    for (;;) {
         ElmAtomicFile af;
         long long have = 0;
         if (elm_atomic_open_resume(&af, final, &have, err)) return -1;
         ElmHttpResponse r;
-        if (hub_get(c, name, &af, have, &r, err)) {
+        int rc = 3;
+        if (hub_get(c, name, &af, have, &r, err) == 0) {
+            rc = hub_answer(c, name, &af, have, &r, err);
+        } else {
             if (have + r.sink_bytes > 0)
-                fclose(af.f); // keep the .part for the next run
+                fclose(af.f); // keep the .part for the next try, or the next run
             else
                 elm_atomic_abort(&af);
-            elm_http_response_free(&r);
-            return -1;
-        }
-        int restart = have > 0 && (r.status == 200 || r.status == 416);
-        char sha[65] = "";
-        hub_sha(&r, sha);
-        int rc = 0;
-        if (restart || r.status == 404) {
-            elm_atomic_abort(&af); // nothing useful in the .part
-            rc = r.status == 404 ? 1 : 0;
-        } else if (r.status != 200 && r.status != 206) {
-            fclose(af.f);
-            rc = hub_status(c, name, &r, err);
-        } else if (r.status == 206 && hub_range_start(&r) != have) {
-            elm_atomic_abort(&af);
-            rc = elm_err(err, "%s: %s: the server resumed at another byte than %lld", c->ref, name,
-                         have);
-        } else {
-            rc = hub_commit(c, name, &af, sha, err);
+            if (!r.transient) rc = -1;
         }
         elm_http_response_free(&r);
-        if (!restart) return rc;
+        if (rc == 2 && restarts++ > 0)
+            return elm_err(err, "%s: %s: the server does not resume downloads (it ignores Range)",
+                           c->ref, name);
+        if (rc == 3 && retries == 3) return -1; // err holds the last failure
+        if (rc == 3) sleep(1u << retries++);
+        if (rc != 2 && rc != 3) return rc;
     }
-    return elm_err(err, "%s: %s: the server does not resume downloads correctly", c->ref, name);
 }
 
 // model.safetensors.index.json's shards, each a plain file name in the folder, fetched once.

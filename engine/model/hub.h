@@ -19,14 +19,14 @@
 
 typedef struct ElmHubOptions {
     const char *endpoint; // the Hub's base URL (https://, or http:// to loopback only)
-    const char *cache;    // the cache root; the folder is <cache>/hub/owner--name/<revision>
+    char cache[4096];     // the cache root; the folder is <cache>/hub/owner--name/<revision>
     const char *token;    // NULL or "": no Authorization header
     const char *revision; // "main"
     int quiet;            // no progress lines
 } ElmHubOptions;
 
 // The options from the environment: $HF_ENDPOINT, $ELM_CACHE (else $HOME/.cache/elm),
-// $HF_TOKEN, revision "main". The strings point into the environment or static storage.
+// $HF_TOKEN, revision "main". The pointers point into the environment or string literals.
 void elm_hub_options_env(ElmHubOptions *o, int quiet);
 
 // 1 when s is a Hub reference ("hf:" followed by anything); elm_hub_fetch checks the name.
@@ -34,8 +34,9 @@ int elm_hub_is_ref(const char *s);
 
 // Makes sure the cache folder of ref ("hf:owner/name" or "hf:name") holds a complete model,
 // downloading what is missing, and writes the folder's path to dir. A file the Hub does not
-// have (404), a refused token (401/403), a transfer that stops (what arrived stays in <file>.part
-// for the next call) or a sha256 mismatch is one line naming the repo and the file.
+// have (404), a refused token (401/403), a transfer that stops (a reset, a timeout, a stall of
+// 60 s: retried from where it stopped 3 times, 1, 2 and 4 s apart; then what arrived stays in
+// <file>.part for the next call) or a sha256 mismatch is one line naming the repo and the file.
 int elm_hub_fetch(const char *ref, const ElmHubOptions *o, char *dir, size_t cap, ElmError *err);
 
 #endif

@@ -4,8 +4,9 @@ port): GET /<owner>/<name>/resolve/main/<file> answers as the Hub does — an LF
 and X-Linked-Size, any other file with a 200 and its git blob sha1 as ETag, a missing one with
 a 404 and X-Error-Code: EntryNotFound. The CDN URL honours Range (206 + Content-Range, 416 past
 the end). Every request is logged (path, Range, Authorization). Faults for the tests: stall a
-file after N bytes (once), serve a file with one byte flipped (the sha256 stays the real one),
-ignore Range (200 with the whole file), require a token."""
+file after N bytes (once), drop the connection after N bytes (once), answer 503 (a number of
+times), serve a file with one byte flipped (the sha256 stays the real one), ignore Range (200
+with the whole file), require a token."""
 import hashlib
 import http.server
 import threading
@@ -19,6 +20,8 @@ class Hub:
         self.stall = {}  # (repo, file) -> bytes to send before stalling (once)
         self.stalled = threading.Event()
         self.release = threading.Event()
+        self.drop = {}  # (repo, file) -> bytes to send before closing the connection (once)
+        self.unavailable = {}  # (repo, file) -> how many more requests get a 503
         self.corrupt = {}  # (repo, file) -> offset of the flipped byte
         self.ignore_range = False
         self.token = {}  # repo -> the bearer token it requires
@@ -71,6 +74,9 @@ class Hub:
 
     def resolve(self, h, repo, name):
         files = self.repos.get(repo, {})
+        if self.unavailable.get((repo, name), 0) > 0:
+            self.unavailable[(repo, name)] -= 1
+            return self.send(h, 503, b'{"error":"Service Unavailable"}')
         want = self.token.get(repo)
         if want and h.headers.get("Authorization") != f"Bearer {want}":
             return self.send(h, 401, b'{"error":"Invalid credentials in Authorization header"}',
@@ -110,6 +116,12 @@ class Hub:
             h.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
+        n = self.drop.pop((repo, name), None)
+        if n is not None:  # the promised Content-Length never arrives
+            h.wfile.write(body[:n])
+            h.wfile.flush()
+            h.close_connection = True
+            return
         n = self.stall.pop((repo, name), None)
         if n is None:
             h.wfile.write(body)

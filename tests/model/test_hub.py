@@ -6,6 +6,8 @@ model.safetensors and as a 2-shard index written here with the safetensors packa
   `elm import` of the folder; the cache holds the files (no .part left) and a second import
   asks the server nothing; [model] init = hf:... trains (one step at lr 0) to the same
   checkpoint as init = the folder;
+- a dropped connection and a 503 are retried (from the byte reached), a Hub that stays at 503
+  is one line after 3 retries;
 - a download SIGKILLed halfway (the server stalls after N bytes) resumes from the byte the
   .part reached: the server logs that Range, and the result is the same checkpoint; a server
   that ignores the Range makes it start over, still right;
@@ -178,6 +180,23 @@ for mode in ("range", "ignore-range"):
     c.check(os.path.exists(os.path.join(out, "model.safetensors")) and
             folder_files(out) == want_files, f"{mode}: the resumed import differs")
     c.check(not os.path.exists(part), f"{mode}: the .part is left")
+
+# ---- a dropped connection and 503s are retried in the same run -----------------------------
+repo = "test/flaky"
+hub.repos[repo] = dict(files)
+hub.drop[(repo, "model.safetensors")] = 3_000_000
+hub.unavailable[(repo, "config.json")] = 1
+out = os.path.join(work, "out-flaky")
+p = elm("import", f"hf:{repo}", out, "-q")
+c.check(p.returncode == 0 and folder_files(out) == want_files, f"flaky: {p.stderr}")
+ranges = [r[1] for r in hub.requests(f"lfs/{repo}/model.safetensors")]
+c.check(ranges == [None, "bytes=3000000-"], f"a dropped connection: the server saw {ranges}")
+c.check(len(hub.requests(f"{repo}/resolve/main/config.json")) == 2, "the 503 was not retried")
+hub.repos["test/down"] = dict(files)
+hub.unavailable[("test/down", "config.json")] = 10
+p = elm("import", "hf:test/down", os.path.join(work, "x"), "-q")
+one_line_error(p, ["hf:test/down", "config.json", "503"], "a Hub that stays unavailable")
+c.check(len(hub.requests("test/down/resolve/main/config.json")) == 4, "503: not 1 + 3 tries")
 
 # ---- a corrupted byte ----------------------------------------------------------------------
 rng = random.Random(19)
