@@ -1,6 +1,5 @@
 // hub.c — "hf:owner/name" to a cache folder (see hub.h): one resumable, checked download per
 // file, the shards of a sharded checkpoint from its index, hub.json when the folder is complete.
-#define _POSIX_C_SOURCE 200809L
 #include "engine/model/hub.h"
 
 #include "engine/base/fsutil.h"
@@ -14,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #define HUB_MAX_SHARDS 1024
@@ -257,6 +257,11 @@ static int hub_file(HubCtx *c, const char *name, ElmError *err) {
         ElmAtomicFile af;
         long long have = 0;
         if (elm_atomic_open_resume(&af, final, &have, err)) return -1;
+        if (flock(fileno(af.f), LOCK_EX | LOCK_NB) != 0) { // two elms appending would mix bytes
+            fclose(af.f);
+            return elm_err(err, "%s: %s: another elm is downloading it (%s is locked)", c->ref,
+                           name, af.tmp);
+        }
         ElmHttpResponse r;
         int rc = 3;
         if (hub_get(c, name, &af, have, &r, err) == 0) {

@@ -10,7 +10,8 @@ model.safetensors and as a 2-shard index written here with the safetensors packa
   is one line after 3 retries;
 - a download SIGKILLed halfway (the server stalls after N bytes) resumes from the byte the
   .part reached: the server logs that Range, and the result is the same checkpoint; a server
-  that ignores the Range makes it start over, still right;
+  that ignores the Range makes it start over, still right; a second elm meanwhile finds the
+  .part locked;
 - a flipped byte (the sha256 in X-Linked-Etag is the real file's) is one line naming the file
   and its sha256, and neither the file nor its .part is kept; then a good download succeeds;
 - a 404 (no repo, no weights), a 401 without or with a wrong $HF_TOKEN, a bad repo name and
@@ -157,6 +158,10 @@ for mode in ("range", "ignore-range"):
     sizes = []
     # Until the .part stops growing (what curl has handed to the file), then SIGKILL.
     wait_for(lambda: (sizes.append(size()), len(sizes) > 5 and len(set(sizes[-5:])) == 1)[1], 30)
+    if mode == "range":  # a second elm meanwhile: the .part is locked
+        p = elm("import", f"hf:{repo}", out + "-second", "-q")
+        one_line_error(p, ["model.safetensors", "another elm is downloading it"],
+                       "a second download of the same file")
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
     hub.release.set()
