@@ -427,8 +427,18 @@ static int write_text(const char *dir, const char *name, const char *text, ElmEr
     return elm_write_file_atomic(path, text, strlen(text), err);
 }
 
-// transformers' GPT2Tokenizer.save_pretrained output (4.x), keys sorted as it writes them:
-// <|endoftext|> is the one added (special) token and stands for bos, eos and unk.
+#define ADDED_EOT                                                                                  \
+    "{\n"                                                                                          \
+    "    \"content\": \"<|endoftext|>\",\n"                                                        \
+    "    \"lstrip\": false,\n"                                                                     \
+    "    \"normalized\": true,\n"                                                                  \
+    "    \"rstrip\": false,\n"                                                                     \
+    "    \"single_word\": false\n"                                                                 \
+    "  }"
+
+// transformers' GPT2Tokenizer.save_pretrained output (4.57; tokenizer_config.json and
+// special_tokens_map.json are byte for byte its files): <|endoftext|> is the one added
+// (special) token and stands for bos, eos and unk.
 int elm_hf_save_tokenizer(const char *dir, const ElmGpt2Config *cfg, const char *vocab_json,
                           const char *merges_txt, int eot, ElmError *err) {
     char tok[2048], gen[512];
@@ -464,10 +474,11 @@ int elm_hf_save_tokenizer(const char *dir, const ElmGpt2Config *cfg, const char 
              "  \"eos_token_id\": %d\n"
              "}\n",
              eot, eot);
+    // Each special token as transformers 4.57 writes an AddedToken.
     static const char special[] = "{\n"
-                                  "  \"bos_token\": \"<|endoftext|>\",\n"
-                                  "  \"eos_token\": \"<|endoftext|>\",\n"
-                                  "  \"unk_token\": \"<|endoftext|>\"\n"
+                                  "  \"bos_token\": " ADDED_EOT ",\n"
+                                  "  \"eos_token\": " ADDED_EOT ",\n"
+                                  "  \"unk_token\": " ADDED_EOT "\n"
                                   "}\n";
     if (copy_file(vocab_json, dir, "vocab.json", err) ||
         copy_file(merges_txt, dir, "merges.txt", err) ||
