@@ -157,7 +157,8 @@ for mode in ("range", "ignore-range"):
     size = lambda: os.path.getsize(part) if os.path.exists(part) else -1  # noqa: E731
     sizes = []
     # Until the .part stops growing (what curl has handed to the file), then SIGKILL.
-    wait_for(lambda: (sizes.append(size()), len(sizes) > 5 and len(set(sizes[-5:])) == 1)[1], 30)
+    wait_for(lambda: (sizes.append(size()),
+                      len(sizes) > 5 and sizes[-1] > 0 and len(set(sizes[-5:])) == 1)[1], 30)
     if mode == "range":  # a second elm meanwhile: the .part is locked
         p = elm("import", f"hf:{repo}", out + "-second", "-q")
         one_line_error(p, ["model.safetensors", "another elm is downloading it"],
