@@ -30,19 +30,15 @@ int elm_atomic_open_part(ElmAtomicFile *af, const char *path, ElmError *err) {
     return 0;
 }
 
-int elm_atomic_open_resume(ElmAtomicFile *af, const char *path, long long *have, ElmError *err) {
+int elm_atomic_reopen_part(ElmAtomicFile *af, const char *path, long long keep, ElmError *err) {
     memset(af, 0, sizeof *af);
     af->part = 1;
     snprintf(af->path, sizeof af->path, "%s", path);
     snprintf(af->tmp, sizeof af->tmp, "%s.part", path);
-    af->f = fopen(af->tmp, "ab");
-    struct stat st;
-    if (!af->f || fstat(fileno(af->f), &st) != 0) {
-        int saved = errno;
-        if (af->f) fclose(af->f), af->f = NULL;
-        return elm_err(err, "%s: cannot write: %s", af->tmp, strerror(saved));
-    }
-    *have = (long long)st.st_size;
+    if (truncate(af->tmp, (off_t)keep) != 0)
+        return elm_err(err, "%s: cannot truncate: %s", af->tmp, strerror(errno));
+    af->f = fopen(af->tmp, "a");
+    if (!af->f) return elm_err(err, "%s: cannot write: %s", af->tmp, strerror(errno));
     return 0;
 }
 

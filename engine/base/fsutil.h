@@ -23,9 +23,9 @@ int elm_atomic_open(ElmAtomicFile *af, const char *path, ElmError *err);
 // run (a look at the folder shows it under way). Its write errors name the ".part", and a
 // commit that fails leaves the ".part" in place with what was written so far.
 int elm_atomic_open_part(ElmAtomicFile *af, const char *path, ElmError *err);
-// The same, keeping what an earlier, interrupted writer left in "<path>.part" and appending to
-// it (a resumed download); *have gets its size (0 when there was none).
-int elm_atomic_open_resume(ElmAtomicFile *af, const char *path, long long *have, ElmError *err);
+// Reopens the "<path>.part" an earlier run left, cut to its first `keep` bytes, to append to
+// (a resumed run); then as elm_atomic_open_part.
+int elm_atomic_reopen_part(ElmAtomicFile *af, const char *path, long long keep, ElmError *err);
 // Flushes and fsyncs what was written so far (mid-write); the error names the temporary file.
 int elm_atomic_sync(ElmAtomicFile *af, ElmError *err);
 // Flushes, fsyncs, renames into place and fsyncs the folder. Closes the file either way.

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HUB_MAX_SHARDS 1024
@@ -213,6 +215,30 @@ static int hub_commit(HubCtx *c, const char *name, ElmAtomicFile *af, const char
     return 0;
 }
 
+// Opens final's .part to append to, keeping what an interrupted download left (*have bytes).
+// The .part is locked first (flock on *lock, which the caller closes when the download is over),
+// before anything can cut it: two elms appending to one file would mix their bytes.
+static int hub_open_part(HubCtx *c, const char *name, const char *final, ElmAtomicFile *af,
+                         long long *have, int *lock, ElmError *err) {
+    char part[4200];
+    snprintf(part, sizeof part, "%s.part", final);
+    *lock = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (*lock < 0) return elm_err(err, "%s: cannot write: %s", part, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (flock(*lock, LOCK_EX | LOCK_NB) != 0)
+        rc = elm_err(err, "%s: %s: another elm is downloading it (%s is locked)", c->ref, name,
+                     part);
+    else if (fstat(*lock, &st) != 0)
+        rc = elm_err(err, "%s: cannot read: %s", part, strerror(errno));
+    else if ((*have = (long long)st.st_size) > 0)
+        rc = elm_atomic_reopen_part(af, final, *have, err);
+    else
+        rc = elm_atomic_open_part(af, final, err);
+    if (rc) close(*lock);
+    return rc;
+}
+
 // What one complete response means for the .part in af (which the call closes): 0 = the file
 // is in place, 1 = the Hub has no such file, 2 = start over (a server that ignored or refused
 // the Range: its 200 went after the old bytes), 3 = try again (a 5xx: the .part is kept),
@@ -256,12 +282,8 @@ static int hub_file(HubCtx *c, const char *name, ElmError *err) {
     for (;;) {
         ElmAtomicFile af;
         long long have = 0;
-        if (elm_atomic_open_resume(&af, final, &have, err)) return -1;
-        if (flock(fileno(af.f), LOCK_EX | LOCK_NB) != 0) { // two elms appending would mix bytes
-            fclose(af.f);
-            return elm_err(err, "%s: %s: another elm is downloading it (%s is locked)", c->ref,
-                           name, af.tmp);
-        }
+        int lock = -1;
+        if (hub_open_part(c, name, final, &af, &have, &lock, err)) return -1;
         ElmHttpResponse r;
         int rc = 3;
         if (hub_get(c, name, &af, have, &r, err) == 0) {
@@ -274,6 +296,7 @@ static int hub_file(HubCtx *c, const char *name, ElmError *err) {
             if (!r.transient) rc = -1;
         }
         elm_http_response_free(&r);
+        close(lock);
         if (rc == 2 && restarts++ > 0)
             return elm_err(err, "%s: %s: the server does not resume downloads (it ignores Range)",
                            c->ref, name);
