@@ -1,5 +1,6 @@
-// hash.h — elm's non-cryptographic hashes: the content hash of files and buffers that caches
-// and manifests record, FNV-1a for checksums in file formats, and mixers for hash tables.
+// hash.h — elm's hashes: the content hash of files and buffers that caches and manifests record,
+// FNV-1a for checksums in file formats, mixers for hash tables, and SHA-256 (FIPS 180-4) for
+// checking downloads against the digest their server publishes.
 #ifndef ELM_HASH_H
 #define ELM_HASH_H
 
@@ -35,5 +36,20 @@ uint64_t elm_hash_key(uint64_t h0, const void *data, size_t n);
 // checksum of training-state files (state.bin) and the seeded hash of ingest's id sets.
 #define ELM_HASH_FNV_OFFSET 1469598103934665603ull
 uint64_t elm_hash_fnv1a(uint64_t h, const void *data, size_t n);
+
+// SHA-256, streamed: init, update over any split of the bytes, final (which leaves the state
+// spent). The Hugging Face Hub names an LFS file by its SHA-256; a download is checked with it.
+typedef struct ElmSha256 {
+    uint32_t h[8];
+    uint64_t n_bytes; // message bytes so far
+    unsigned char block[64];
+    size_t fill; // bytes in block
+} ElmSha256;
+
+void elm_hash_sha256_init(ElmSha256 *s);
+void elm_hash_sha256_update(ElmSha256 *s, const void *data, size_t n);
+void elm_hash_sha256_final(ElmSha256 *s, unsigned char digest[32]);
+// The digest of a file's bytes (read as they are, no gzip), as 64 lower-case hex digits.
+int elm_hash_sha256_file(const char *path, char hex[65], ElmError *err);
 
 #endif

@@ -69,7 +69,8 @@ static const ElmCfgKey model_keys[] = {
     {"vocab_size", ELM_CFG_INT, "0", 0, 1000000, NULL,
      "vocabulary (0 = the tokenizer's, 50257 for GPT-2's)"},
     {"init", ELM_CFG_PATH, "scratch", 0, 0, NULL,
-     "scratch (random GPT-2 init from [run] seed) or PATH to a Hugging Face GPT-2 folder"},
+     "scratch (random GPT-2 init from [run] seed), PATH to a Hugging Face GPT-2 folder, or "
+     "hf:OWNER/NAME (downloaded from the Hub)"},
     {"matmul", ELM_CFG_ENUM, "auto", 0, 0, "auto|elm|cublas",
      "GPU matrix products: elm's kernels, cuBLAS, or auto (the faster measured)"},
     END,

@@ -1,8 +1,10 @@
 // gpt2_config.c — builds an ElmGpt2 from the [model] config section: preset or custom sizes,
-// init = scratch (seeded random) or an HF GPT-2 folder. Called by `elm train` and `elm generate`.
+// init = scratch (seeded random), an HF GPT-2 folder or hf:owner/name (hub.c). Called by `elm
+// train` and `elm generate`.
 #include "engine/model/gpt2.h"
 
 #include "engine/model/hf.h"
+#include "engine/model/hub.h"
 #include "engine/model/layers.h"
 
 #include <stdio.h>
@@ -45,7 +47,16 @@ int elm_gpt2_open_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, int tokenizer_vocab
         elm_gpt2_init_random(m, seed);
     } else {
         char dir[4096], where[256];
-        elm_cfg_path(cfg, "model.init", dir, sizeof dir);
+        if (elm_hub_is_ref(init)) {
+            ElmHubOptions o;
+            elm_hub_options_env(&o, 0);
+            if (elm_hub_fetch(init, &o, dir, sizeof dir, err)) {
+                elm_err_prefix(err, "%s", elm_cfg_where(cfg, "model.init", where, sizeof where));
+                return -1;
+            }
+        } else {
+            elm_cfg_path(cfg, "model.init", dir, sizeof dir);
+        }
         ElmGpt2Config have;
         if (elm_hf_read_config(dir, &have, err)) return -1;
         if (have.n_layer != want.n_layer || have.n_head != want.n_head ||

@@ -161,9 +161,13 @@ done:
 }
 
 int elm_hf_write_config(const char *dir, const ElmGpt2Config *cfg, ElmError *err) {
+    return elm_hf_write_config_eot(dir, cfg, cfg->vocab_size > 50256 ? 50256 : cfg->vocab_size - 1,
+                                   err);
+}
+
+int elm_hf_write_config_eot(const char *dir, const ElmGpt2Config *cfg, int eos, ElmError *err) {
     char path[4096], text[2048];
     elm_path_join(path, sizeof path, dir, "config.json");
-    int eos = cfg->vocab_size > 50256 ? 50256 : cfg->vocab_size - 1;
     int n = snprintf(text, sizeof text,
                      "{\n"
                      "  \"activation_function\": \"gelu_new\",\n"
@@ -402,4 +406,85 @@ int elm_hf_save(const char *dir, const ElmGpt2 *m, ElmError *err) {
     free(buf);
     if (rc) return -1;
     return elm_hf_write_config(dir, cfg, err);
+}
+
+// ---- the tokenizer files ---------------------------------------------------------------------
+
+static int copy_file(const char *from, const char *dir, const char *name, ElmError *err) {
+    char to[4096];
+    elm_path_join(to, sizeof to, dir, name);
+    char *data = NULL;
+    size_t n = 0;
+    if (elm_read_file(from, &data, &n, err)) return -1;
+    int rc = elm_write_file_atomic(to, data, n, err);
+    free(data);
+    return rc;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, ElmError *err) {
+    char path[4096];
+    elm_path_join(path, sizeof path, dir, name);
+    return elm_write_file_atomic(path, text, strlen(text), err);
+}
+
+#define ADDED_EOT                                                                                  \
+    "{\n"                                                                                          \
+    "    \"content\": \"<|endoftext|>\",\n"                                                        \
+    "    \"lstrip\": false,\n"                                                                     \
+    "    \"normalized\": true,\n"                                                                  \
+    "    \"rstrip\": false,\n"                                                                     \
+    "    \"single_word\": false\n"                                                                 \
+    "  }"
+
+// transformers' GPT2Tokenizer.save_pretrained output (4.57; tokenizer_config.json and
+// special_tokens_map.json are byte for byte its files): <|endoftext|> is the one added
+// (special) token and stands for bos, eos and unk.
+int elm_hf_save_tokenizer(const char *dir, const ElmGpt2Config *cfg, const char *vocab_json,
+                          const char *merges_txt, int eot, ElmError *err) {
+    char tok[2048], gen[512];
+    snprintf(tok, sizeof tok,
+             "{\n"
+             "  \"add_bos_token\": false,\n"
+             "  \"add_prefix_space\": false,\n"
+             "  \"added_tokens_decoder\": {\n"
+             "    \"%d\": {\n"
+             "      \"content\": \"<|endoftext|>\",\n"
+             "      \"lstrip\": false,\n"
+             "      \"normalized\": true,\n"
+             "      \"rstrip\": false,\n"
+             "      \"single_word\": false,\n"
+             "      \"special\": true\n"
+             "    }\n"
+             "  },\n"
+             "  \"bos_token\": \"<|endoftext|>\",\n"
+             "  \"clean_up_tokenization_spaces\": false,\n"
+             "  \"eos_token\": \"<|endoftext|>\",\n"
+             "  \"errors\": \"replace\",\n"
+             "  \"extra_special_tokens\": {},\n"
+             "  \"model_max_length\": %d,\n"
+             "  \"pad_token\": null,\n"
+             "  \"tokenizer_class\": \"GPT2Tokenizer\",\n"
+             "  \"unk_token\": \"<|endoftext|>\"\n"
+             "}\n",
+             eot, cfg->n_ctx);
+    snprintf(gen, sizeof gen,
+             "{\n"
+             "  \"_from_model_config\": true,\n"
+             "  \"bos_token_id\": %d,\n"
+             "  \"eos_token_id\": %d\n"
+             "}\n",
+             eot, eot);
+    // Each special token as transformers 4.57 writes an AddedToken.
+    static const char special[] = "{\n"
+                                  "  \"bos_token\": " ADDED_EOT ",\n"
+                                  "  \"eos_token\": " ADDED_EOT ",\n"
+                                  "  \"unk_token\": " ADDED_EOT "\n"
+                                  "}\n";
+    if (copy_file(vocab_json, dir, "vocab.json", err) ||
+        copy_file(merges_txt, dir, "merges.txt", err) ||
+        write_text(dir, "tokenizer_config.json", tok, err) ||
+        write_text(dir, "special_tokens_map.json", special, err) ||
+        write_text(dir, "generation_config.json", gen, err))
+        return -1;
+    return elm_hf_write_config_eot(dir, cfg, eot, err);
 }

@@ -41,8 +41,11 @@ void elm_hf_from_hf(const ElmHfParam *p, const float *src, float *params_memory)
 // Reads DIR/config.json (n_layer, n_head, n_embd, n_positions or n_ctx, vocab_size,
 // layer_norm_epsilon which must be 1e-5, activation_function gelu_new if present).
 int elm_hf_read_config(const char *dir, ElmGpt2Config *cfg, ElmError *err);
-// Writes DIR/config.json (atomically) for cfg, in a fixed key order.
+// Writes DIR/config.json (atomically) for cfg, in a fixed key order; bos/eos_token_id are
+// 50256 (GPT-2's <|endoftext|>), or vocab_size - 1 for a smaller vocabulary.
 int elm_hf_write_config(const char *dir, const ElmGpt2Config *cfg, ElmError *err);
+// The same with bos/eos_token_id = eot (the <|endoftext|> id of the folder's vocabulary).
+int elm_hf_write_config_eot(const char *dir, const ElmGpt2Config *cfg, int eot, ElmError *err);
 
 // Loads the weights of DIR into m, whose config must match the folder's tensors (a shape that
 // disagrees is an error naming the file, the tensor and both shapes); every tensor must be
@@ -52,6 +55,15 @@ int elm_hf_load_weights(const char *dir, ElmGpt2 *m, ElmError *err);
 int elm_hf_load(const char *dir, ElmGpt2 *m, ElmError *err);
 // Creates DIR and writes model.safetensors (F32) + config.json, each atomically.
 int elm_hf_save(const char *dir, const ElmGpt2 *m, ElmError *err);
+
+// The tokenizer half of the folder, as transformers saves it for GPT-2, so that
+// GPT2TokenizerFast.from_pretrained(DIR) loads it: copies vocab_json and merges_txt (GPT-2's
+// byte-level BPE files) to DIR/vocab.json + merges.txt, and writes tokenizer_config.json
+// (GPT2Tokenizer, <|endoftext|> = id eot as bos/eos/unk, model_max_length = n_ctx),
+// special_tokens_map.json, generation_config.json and config.json with bos/eos = eot, each
+// atomically. The files are copied as they are: the caller checks them.
+int elm_hf_save_tokenizer(const char *dir, const ElmGpt2Config *cfg, const char *vocab_json,
+                          const char *merges_txt, int eot, ElmError *err);
 
 #ifdef __cplusplus
 }
