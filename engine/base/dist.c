@@ -150,8 +150,9 @@ ElmDist *elm_dist_open(ElmError *err) {
 
 void elm_dist_close(ElmDist *d) {
     if (!d) return;
-    if (d->api && d->broken) d->api->abort(d->comm, 1); // does not return
-    if (d->api) d->api->finalize(d->comm);
+    // After a failed collective MPI_Finalize could wait forever for the others: the process
+    // leaves without it, and the launcher ends the job when it sees a rank exit that way.
+    if (d->api && !d->broken) d->api->finalize(d->comm);
     free(d);
 }
 

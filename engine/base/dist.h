@@ -9,7 +9,8 @@
 //
 // Every rank calls the collectives in the same order. Each waits at most ELM_DIST_TIMEOUT
 // seconds (default 1800; 0 = no limit) for the other ranks. A failed collective leaves the job
-// unusable: elm_dist_close then ends every rank (MPI_Abort) instead of finalizing.
+// unusable: elm_dist_close then skips MPI_Finalize, and the launcher (mpirun, srun) ends every
+// rank once this one exits.
 #ifndef ELM_DIST_H
 #define ELM_DIST_H
 
