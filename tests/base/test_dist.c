@@ -1,8 +1,8 @@
 // test_dist.c — ElmDist's collectives against what each rank can compute by itself: sums of
 // seeded per-rank values (every element), variable-size gathers (every byte, a rank sending
 // nothing), broadcast, agreement (who failed, which message, sticky). Plain (ctest) it checks the
-// one-process fallback; tests/base/test_dist_launch.sh runs it under `mpirun -np 1/2/3` too, and in its
-// "timeout" and "kill" modes (a rank that hangs, a rank that dies).
+// one-process fallback; tests/base/test_dist_launch.sh runs it under `mpirun -np 1/2/3` too, and in
+// its "timeout" and "kill" modes (a rank that hangs, a rank that dies).
 #include "elmtest.h"
 #include "engine/base/dist.h"
 #include "engine/base/rng.h"
