@@ -88,7 +88,10 @@ static void *open_library(ElmDist *d, char *tried, size_t cap) {
 static const ElmDistMpiApi *load_api(ElmDist *d, const char *launcher, const char *var,
                                      ElmError *err) {
     char tried[4096] = "";
-    void *h = open_library(d, tried, sizeof tried);
+    const char *env = getenv("ELM_MPI_LIB");
+    if (!elm_dist_compiled() && !(env && *env))
+        snprintf(tried, sizeof tried, "this elm was built without MPI");
+    void *h = tried[0] ? NULL : open_library(d, tried, sizeof tried);
     if (!h)
         return elm_err(err,
                        "launched by %s (%s) but the MPI side of elm did not load (%.400s): "
@@ -123,8 +126,9 @@ ElmDist *elm_dist_open(ElmError *err) {
     int want;
     char var[128];
     const char *launcher = elm_dist_launcher(&want, var, sizeof var);
-    if (!launcher || want == 1) return d;
+    if (!launcher) return d;
     snprintf(d->launcher, sizeof d->launcher, "%s", launcher);
+    if (want == 1) return d; // a job of one needs no MPI
     if (!(d->api = load_api(d, launcher, var, err))) {
         free(d);
         return NULL;

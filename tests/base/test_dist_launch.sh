@@ -74,6 +74,8 @@ err=$(OMPI_COMM_WORLD_SIZE=1 ELM_MPI_LIB="$tmp/none.so" "$ELM" validate "$tmp/v.
 rc=$?
 set -e
 check "a job of one without the plugin: exit $rc, $err" test $rc -eq 0
+out=$(OMPI_COMM_WORLD_SIZE=1 ELM_MPI_LIB="$tmp/none.so" "$ELM" info)
+check "info in a job of one: $out" grep -qx "mpi: one process (a job of one)" <<<"$out"
 
 if ! "$ELM" info | grep -qx "mpi build: yes"; then
   echo "test_dist: the mpirun checks skipped: built without MPI"
