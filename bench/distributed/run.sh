@@ -35,19 +35,19 @@ grid.max_depth = None,20
 grid.min_samples_leaf = 1,3
 grid_folds = 3
 INI
-# run LABEL RANKS THREADS: the median over REPEATS of the grid's and the stage's seconds
-run() {
-  local label=$1 np=$2 th=$3 i
-  for ((i = 0; i < REPEATS; i++)); do
-    local dir="$tmp/out-$label-$i"
-    if [ "$np" -eq 0 ]; then
-      "$ELM" validate "$tmp/v.ini" --quiet --set run.threads=$th --set run.out_dir="$dir"
-    else
-      mpirun --oversubscribe -np "$np" "$ELM" validate "$tmp/v.ini" --quiet \
-        --set run.threads=$th --set run.out_dir="$dir"
-    fi
-  done
-  python3 - "$label" "$tmp" "$REPEATS" <<'PY'
+# once LABEL RANKS THREADS I: one run (RANKS 0 = no mpirun) into out-LABEL-I
+once() {
+  local label=$1 np=$2 th=$3 i=$4 dir="$tmp/out-$1-$4"
+  if [ "$np" -eq 0 ]; then
+    "$ELM" validate "$tmp/v.ini" --quiet --set run.threads=$th --set run.out_dir="$dir"
+  else
+    mpirun --oversubscribe -np "$np" "$ELM" validate "$tmp/v.ini" --quiet \
+      --set run.threads=$th --set run.out_dir="$dir"
+  fi
+}
+# summary LABEL: the median over REPEATS of the grid's and the stage's seconds
+summary() {
+  python3 - "$1" "$tmp" "$REPEATS" <<'PY'
 import json, re, statistics, sys
 label, tmp, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ms = [json.load(open(f"{tmp}/out-{label}-{i}/b/validate/metrics.json")) for i in range(n)]
@@ -62,10 +62,16 @@ open(f"{tmp}/{label}.metrics", "w").write(texts[0])
 PY
 }
 echo "elm validate, grid of 16 combinations x 3 folds on $ROWS rows; median of $REPEATS"
-run "1 process, 1 thread" 0 1
-run "1 process, 2 threads" 0 2
-run "mpirun -np 1, 1 thread" 1 1
-run "mpirun -np 2, 1 thread" 2 1
+# The runs interleaved, so that the load of a shared machine drifts over all of them alike.
+CONFIGS=("1 process, 1 thread|0|1" "1 process, 2 threads|0|2" "mpirun -np 1, 1 thread|1|1"
+         "mpirun -np 2, 1 thread|2|1")
+for ((i = 0; i < REPEATS; i++)); do
+  for c in "${CONFIGS[@]}"; do
+    IFS='|' read -r label np th <<<"$c"
+    once "$label" "$np" "$th" "$i"
+  done
+done
+for c in "${CONFIGS[@]}"; do summary "${c%%|*}"; done
 python3 - "$tmp" <<'PY'
 import sys
 tmp = sys.argv[1]
