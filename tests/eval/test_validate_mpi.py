@@ -1,8 +1,10 @@
 """`mpirun -np N elm validate`: the grid search's fits and the forests' trees spread over the
 ranks give the single-process metrics.json byte for byte but the timings ("seconds"), the same
 viable.jsonl and export; rank 0 does part of the work only (its progress counts); mismatched
-configs across ranks (an MPMD line with a different --set) and a missing config are one line
-from rank 0, a non-zero exit and nothing written. Skipped without mpirun or an MPI build."""
+configs across ranks (an MPMD line with a different --set), a bad key on one rank, a run folder
+locked by another writer and a missing config are one line from rank 0, a non-zero exit and
+nothing written. Skipped without mpirun or an MPI build."""
+import fcntl
 import os
 import re
 import shutil
@@ -121,6 +123,20 @@ lines = elm_lines(p.stderr)
 c.check(p.returncode != 0 and len(lines) == 1 and lines[0].startswith("elm validate: rank 2: ")
         and "no_such_key" in lines[0], f"a bad key on rank 2: exit {p.returncode}, {lines}")
 c.check(not os.path.exists(f"{d}/badkey"), "a bad key on one rank wrote into the run folder")
+
+# The run folder locked by another writer: rank 0 says so (the others never take the lock), and
+# nothing lands in it.
+locked = os.path.join(d, "locked", "t")
+os.makedirs(locked)
+with open(os.path.join(locked, ".lock"), "w") as lk:
+    fcntl.flock(lk, fcntl.LOCK_EX)
+    lk.write("4242 elm train\n")
+    lk.flush()
+    p = mpirun((2, ["--set", f"run.out_dir={d}/locked"]))
+lines = elm_lines(p.stderr)
+c.check(p.returncode != 0 and len(lines) == 1 and "in use by" in lines[0],
+        f"a locked run folder: exit {p.returncode}, {lines}")
+c.check(os.listdir(locked) == [".lock"], f"a locked run folder got {os.listdir(locked)}")
 
 # A missing config on every rank: one line.
 p = subprocess.run(["timeout", "300", "mpirun", "--oversubscribe", "-np", "2", ELM, "validate",
