@@ -634,19 +634,23 @@ static void *take(const char **at, size_t n) {
     return p;
 }
 
-// The other ranks' trees from their packs (every rank's, in rank order); -1 when out of memory.
-static int unpack_trees(ElmForest *f, const char *all, size_t total) {
-    int C = f->n_classes;
+// The other ranks' trees from their packs (every rank's, in rank order). A pack that does not
+// fit this forest (the ranks fitted different forests) is an error, never a write past it.
+static int unpack_trees(ElmForest *f, const char *all, size_t total, ElmError *err) {
+    int C = f->n_classes, T = f->opts.n_estimators;
     const char *at = all, *end = all + total;
     while (at < end) {
         int32_t head[3];
+        if ((size_t)(end - at) < sizeof head) break;
         memcpy(head, at, sizeof head);
         at += sizeof head;
-        ElmTree *tr = &f->trees[head[0]];
-        int mine = tr->nodes != NULL, nn = head[1], ni = head[2];
-        size_t bytes = (size_t)nn * (sizeof *tr->nodes + C * sizeof *tr->value) +
-                       (size_t)ni * (sizeof *tr->imp_feat + sizeof *tr->imp_val);
-        if (mine) { // grown here: the copy is the same tree
+        int t = head[0], nn = head[1], ni = head[2];
+        size_t bytes = (size_t)nn * (sizeof(ElmTreeNode) + C * sizeof(float)) +
+                       (size_t)ni * (sizeof(int32_t) + sizeof(double));
+        if (t < 0 || t >= T || nn < 1 || ni < 0 || bytes > (size_t)(end - at))
+            return elm_err(err, "a rank sent tree %d of another forest (%d trees here)", t, T);
+        ElmTree *tr = &f->trees[t];
+        if (tr->nodes) { // grown here: the copy is the same tree
             at += bytes;
             continue;
         }
@@ -655,8 +659,11 @@ static int unpack_trees(ElmForest *f, const char *all, size_t total) {
         tr->value = take(&at, (size_t)nn * C * sizeof *tr->value);
         tr->imp_feat = take(&at, (size_t)ni * sizeof *tr->imp_feat);
         tr->imp_val = take(&at, (size_t)ni * sizeof *tr->imp_val);
-        if (!tr->nodes || !tr->value || !tr->imp_feat || !tr->imp_val) return -1;
+        if (!tr->nodes || !tr->value || !tr->imp_feat || !tr->imp_val)
+            return elm_err(err, "out of memory for the forest");
     }
+    for (int t = 0; t < T; t++)
+        if (!f->trees[t].nodes) return elm_err(err, "tree %d of %d came from no rank", t, T);
     return 0;
 }
 
@@ -679,7 +686,7 @@ static int exchange_trees(ElmForest *f, int failed, ElmDist *dist, ElmError *err
         return -1;
     }
     for (int r = 0; r < size; r++) total += counts[r];
-    rc = unpack_trees(f, all, total) ? elm_err(err, "out of memory for the forest") : 0;
+    rc = unpack_trees(f, all, total, err);
     elm_buf_free(&b), free(counts), free(all);
     return elm_dist_agree(dist, rc, err);
 }
