@@ -11,8 +11,11 @@
 //
 // Every node seeds its random draws from its path from the root, so a tree cut at depth d is
 // the tree grown with max_depth = d (the grid search uses this), and the first k trees of a
-// forest are the forest of k trees.
+// forest are the forest of k trees. A tree depends only on the seed and its index, so over MPI
+// ranks each grows every size-th tree and the trees are then exchanged: the same forest.
 #include "eval/forest.h"
+#include "engine/base/buf.h"
+#include "engine/base/dist.h"
 #include "engine/base/rng.h"
 #include "engine/base/progress.h"
 
@@ -515,10 +518,11 @@ static const float *leaf_value(const ElmTree *t, const double *x, int max_depth,
     return t->value + (size_t)id * C;
 }
 
-// Grows the T trees in parallel, one builder per thread; 1 when a builder or a tree ran out of
-// memory.
+// Grows this rank's trees of the T (t = rank, rank + size, ...) in parallel, one builder per
+// thread; 1 when a builder or a tree ran out of memory.
 static int grow_trees(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const ElmCsr *Xc,
-                      const int *y, int C, int threads, struct ElmProgress *progress) {
+                      const int *y, int C, int threads, int rank, int size,
+                      struct ElmProgress *progress) {
     int T = o->n_estimators;
     int failed = 0, done = 0;
 #pragma omp parallel num_threads(threads)
@@ -531,7 +535,7 @@ static int grow_trees(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, con
         }
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < T; t++) {
-            if (!ok || failed) continue;
+            if (!ok || failed || t % size != rank) continue;
             if (fit_tree(&b, t, &f->trees[t])) {
 #pragma omp atomic write
                 failed = 1;
@@ -606,8 +610,94 @@ static int score_oob(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, cons
     return 0;
 }
 
+// ---- trees over ranks -----------------------------------------------------------------------
+
+// This rank's trees, each as (t, n_nodes, n_imp; nodes; values; importance features and values).
+static void pack_trees(const ElmForest *f, int rank, int size, ElmBuf *b) {
+    int C = f->n_classes;
+    for (int t = rank; t < f->opts.n_estimators; t += size) {
+        const ElmTree *tr = &f->trees[t];
+        int32_t head[3] = {t, tr->n_nodes, tr->n_imp};
+        elm_buf_append(b, (const char *)head, sizeof head);
+        elm_buf_append(b, (const char *)tr->nodes, (size_t)tr->n_nodes * sizeof *tr->nodes);
+        elm_buf_append(b, (const char *)tr->value, (size_t)tr->n_nodes * C * sizeof *tr->value);
+        elm_buf_append(b, (const char *)tr->imp_feat, (size_t)tr->n_imp * sizeof *tr->imp_feat);
+        elm_buf_append(b, (const char *)tr->imp_val, (size_t)tr->n_imp * sizeof *tr->imp_val);
+    }
+}
+
+// Copies n bytes at *at into a new block (NULL when out of memory), moving *at past them.
+static void *take(const char **at, size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (p) memcpy(p, *at, n);
+    *at += n;
+    return p;
+}
+
+// The other ranks' trees from their packs (every rank's, in rank order). A pack that does not
+// fit this forest (the ranks fitted different forests) is an error, never a write past it.
+static int unpack_trees(ElmForest *f, const char *all, size_t total, ElmError *err) {
+    int C = f->n_classes, T = f->opts.n_estimators;
+    const char *at = all, *end = all + total;
+    while (at < end) {
+        int32_t head[3];
+        if ((size_t)(end - at) < sizeof head) break;
+        memcpy(head, at, sizeof head);
+        at += sizeof head;
+        int t = head[0], nn = head[1], ni = head[2];
+        size_t bytes = (size_t)nn * (sizeof(ElmTreeNode) + C * sizeof(float)) +
+                       (size_t)ni * (sizeof(int32_t) + sizeof(double));
+        if (t < 0 || t >= T || nn < 1 || ni < 0 || bytes > (size_t)(end - at))
+            return elm_err(err, "a rank sent tree %d of another forest (%d trees here)", t, T);
+        ElmTree *tr = &f->trees[t];
+        if (tr->nodes) { // grown here: the copy is the same tree
+            at += bytes;
+            continue;
+        }
+        tr->n_nodes = tr->cap = nn, tr->n_imp = ni;
+        tr->nodes = take(&at, (size_t)nn * sizeof *tr->nodes);
+        tr->value = take(&at, (size_t)nn * C * sizeof *tr->value);
+        tr->imp_feat = take(&at, (size_t)ni * sizeof *tr->imp_feat);
+        tr->imp_val = take(&at, (size_t)ni * sizeof *tr->imp_val);
+        if (!tr->nodes || !tr->value || !tr->imp_feat || !tr->imp_val)
+            return elm_err(err, "out of memory for the forest");
+    }
+    for (int t = 0; t < T; t++)
+        if (!f->trees[t].nodes) return elm_err(err, "tree %d of %d came from no rank", t, T);
+    return 0;
+}
+
+// Every rank's trees onto every rank, once every rank said whether its own grew (failed = 0).
+static int exchange_trees(ElmForest *f, int failed, ElmDist *dist, ElmError *err) {
+    if (failed) elm_err(err, "out of memory growing the forest");
+    if (elm_dist_agree(dist, failed, err)) return -1;
+    int rank = elm_dist_rank(dist), size = elm_dist_size(dist);
+    ElmBuf b = {0};
+    pack_trees(f, rank, size, &b);
+    int rc = b.oom ? elm_err(err, "out of memory packing the forest's trees") : 0;
+    if (elm_dist_agree(dist, rc, err)) {
+        elm_buf_free(&b);
+        return -1;
+    }
+    char *all = NULL;
+    size_t *counts = elm_calloc((size_t)size, sizeof *counts, err), total = 0;
+    if (!counts || elm_dist_allgather(dist, b.data, b.len, &all, counts, err)) {
+        elm_buf_free(&b), free(counts);
+        return -1;
+    }
+    for (int r = 0; r < size; r++) total += counts[r];
+    rc = unpack_trees(f, all, total, err);
+    elm_buf_free(&b), free(counts), free(all);
+    return elm_dist_agree(dist, rc, err);
+}
+
 int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const int *y,
                    int n_classes, struct ElmProgress *progress, ElmError *err) {
+    return elm_forest_fit_dist(f, o, X, y, n_classes, NULL, progress, err);
+}
+
+int elm_forest_fit_dist(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const int *y,
+                        int n_classes, ElmDist *dist, struct ElmProgress *progress, ElmError *err) {
     memset(f, 0, sizeof *f);
     f->oob_score = NAN;
     if (elm_forest_check(o, err)) return -1;
@@ -619,21 +709,23 @@ int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const 
     f->n_classes = n_classes;
     f->n_features = X->n_cols;
     int T = o->n_estimators, F = X->n_cols, C = n_classes;
+    int rank = elm_dist_rank(dist), size = elm_dist_size(dist);
     f->trees = calloc((size_t)T, sizeof *f->trees);
     f->importances = calloc((size_t)F, sizeof *f->importances);
     ElmCsr Xc = {0};
-    if (!f->trees || !f->importances || elm_csr_transpose(X, &Xc, err)) {
-        elm_forest_free(f);
-        return elm_err(err, "out of memory for a %d-tree forest", T);
+    int failed = 1;
+    if (f->trees && f->importances && elm_csr_transpose(X, &Xc, err) == 0) {
+        int threads = o->threads < 1 ? 1 : o->threads;
+        if (progress && size > 1) progress->total = (uint64_t)((T - rank + size - 1) / size);
+        failed = grow_trees(f, o, X, &Xc, y, C, threads, rank, size, progress);
+        elm_csr_free(&Xc);
     }
-    int threads = o->threads < 1 ? 1 : o->threads;
-    int failed = grow_trees(f, o, X, &Xc, y, C, threads, progress);
-    elm_csr_free(&Xc);
-    if (failed) {
+    if (size > 1 ? exchange_trees(f, failed, dist, err) : failed) {
         elm_forest_free(f);
-        return elm_err(err, "out of memory growing the forest");
+        return size > 1 ? -1 : elm_err(err, "out of memory growing a %d-tree forest", T);
     }
     sum_importances(f, T, F);
+    int threads = o->threads < 1 ? 1 : o->threads;
     if (o->oob_score && score_oob(f, o, X, y, C, threads)) {
         elm_forest_free(f);
         return elm_err(err, "out of memory for the OOB score");

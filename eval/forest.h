@@ -5,6 +5,7 @@
 #ifndef ELM_FOREST_H
 #define ELM_FOREST_H
 
+#include "engine/base/dist.h"
 #include "eval/sparse.h"
 
 #include <stdint.h>
@@ -61,6 +62,11 @@ int elm_forest_check(const ElmForestOpts *o, ElmError *err);
 struct ElmProgress;
 int elm_forest_fit(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const int *y,
                    int n_classes, struct ElmProgress *progress, ElmError *err);
+// The same forest with its trees grown over the ranks of dist (tree t on rank t mod size, then
+// every tree on every rank); every rank calls it with the same inputs. progress counts this
+// rank's trees. A NULL dist is elm_forest_fit.
+int elm_forest_fit_dist(ElmForest *f, const ElmForestOpts *o, const ElmCsr *X, const int *y,
+                        int n_classes, ElmDist *dist, struct ElmProgress *progress, ElmError *err);
 // proba (n_rows, C), averaged over the first n_trees trees (0 = all), each cut at depth
 // max_depth (0 = no cut): a cut tree is exactly the tree grown with that max_depth, because
 // every node draws its features from a seed that depends only on its path from the root.

@@ -1,5 +1,6 @@
 // gridsearch.c — stratified folds and splits, grid parsing, and the shared-forest grid search.
 #include "eval/gridsearch.h"
+#include "engine/base/dist.h"
 #include "engine/base/rng.h"
 #include "eval/metrics.h"
 #include "engine/base/progress.h"
@@ -231,32 +232,21 @@ static int same_group(const ElmForestOpts *a, const ElmForestOpts *b) {
            a->bootstrap == b->bootstrap;
 }
 
-int elm_grid_search(const ElmGrid *g, const ElmForestOpts *base, const ElmCsr *X, const int *y,
-                    int C, int folds, uint64_t seed, ElmGridResult *res, int *best,
-                    struct ElmProgress *progress, ElmError *err) {
-    int G = elm_grid_size(g), n = X->n_rows, rc = -1;
-    int *fold = malloc((size_t)n * sizeof *fold), *group = malloc((size_t)G * sizeof *group);
-    int *rows = malloc((size_t)n * sizeof *rows), *ytr = malloc((size_t)n * sizeof *ytr);
-    int *pred = malloc((size_t)n * sizeof *pred), *yte = malloc((size_t)n * sizeof *yte);
-    double *proba = malloc((size_t)n * C * sizeof *proba);
-    memset(res, 0, (size_t)G * sizeof *res);
-    if (!fold || !group || !rows || !ytr || !pred || !yte || !proba) {
-        elm_err(err, "out of memory for the grid search");
-        goto done;
-    }
+// Every combination's options (checked) and fold_acc, and group[i]: the first combination of
+// its shared fit.
+static int grid_setup(const ElmGrid *g, const ElmForestOpts *base, int folds, ElmGridResult *res,
+                      int *group, ElmError *err) {
+    int G = elm_grid_size(g);
     for (int i = 0; i < G; i++) {
         elm_grid_params(g, i, base, &res[i].opts);
         if (elm_forest_check(&res[i].opts, err)) {
             char p[256];
             elm_forest_params_str(&res[i].opts, p, sizeof p);
             elm_err_prefix(err, "grid combination %s", p);
-            goto done;
+            return -1;
         }
         res[i].fold_acc = calloc((size_t)folds, sizeof(double));
-        if (!res[i].fold_acc) {
-            elm_err(err, "out of memory for the grid search");
-            goto done;
-        }
+        if (!res[i].fold_acc) return elm_err(err, "out of memory for the grid search");
         group[i] = i;
         for (int j = 0; j < i; j++)
             if (same_group(&res[i].opts, &res[j].opts)) {
@@ -264,54 +254,119 @@ int elm_grid_search(const ElmGrid *g, const ElmForestOpts *base, const ElmCsr *X
                 break;
             }
     }
-    if (elm_stratified_folds(y, n, C, folds, seed, fold, err)) goto done;
-    int n_groups = 0;
-    for (int i = 0; i < G; i++) n_groups += group[i] == i;
-    int step = 0;
-    if (progress) progress->total = (uint64_t)n_groups * folds;
-    for (int f = 0; f < folds; f++) {
-        int ntr = 0, nte = 0;
-        for (int i = 0; i < n; i++)
-            if (fold[i] != f) rows[ntr] = i, ytr[ntr++] = y[i];
-        ElmCsr Xtr, Xte;
-        if (elm_csr_take_rows(X, rows, ntr, &Xtr, err)) goto done;
-        for (int i = 0; i < n; i++)
-            if (fold[i] == f) rows[nte] = i, yte[nte++] = y[i];
-        if (elm_csr_take_rows(X, rows, nte, &Xte, err)) {
-            elm_csr_free(&Xtr);
-            goto done;
-        }
-        for (int gi = 0; gi < G; gi++) {
-            if (group[gi] != gi) continue;
-            ElmForestOpts o = res[gi].opts;
-            for (int j = gi; j < G; j++) {
-                if (group[j] != gi) continue;
-                if (res[j].opts.n_estimators > o.n_estimators)
-                    o.n_estimators = res[j].opts.n_estimators;
-                if (res[j].opts.max_depth == 0 || o.max_depth == 0)
-                    o.max_depth = 0;
-                else if (res[j].opts.max_depth > o.max_depth)
-                    o.max_depth = res[j].opts.max_depth;
-                if (res[j].opts.min_samples_split < o.min_samples_split)
-                    o.min_samples_split = res[j].opts.min_samples_split;
-            }
-            ElmForest forest;
-            if (elm_forest_fit(&forest, &o, &Xtr, ytr, C, NULL, err)) {
-                elm_csr_free(&Xtr), elm_csr_free(&Xte);
-                goto done;
-            }
-            for (int j = gi; j < G; j++) {
-                if (group[j] != gi) continue;
-                elm_forest_predict_proba(&forest, &Xte, res[j].opts.n_estimators,
-                                         res[j].opts.max_depth, proba);
-                elm_argmax_rows(proba, nte, C, pred);
-                res[j].fold_acc[f] = elm_accuracy(yte, pred, nte);
-            }
-            elm_forest_free(&forest);
-            if (progress) elm_progress_update(progress, (uint64_t)++step);
-        }
-        elm_csr_free(&Xtr), elm_csr_free(&Xte);
+    return 0;
+}
+
+// The one fit of group gi: the most trees, the deepest depth and the smallest
+// min_samples_split of its members.
+static ElmForestOpts group_opts(const ElmGridResult *res, const int *group, int G, int gi) {
+    ElmForestOpts o = res[gi].opts;
+    for (int j = gi; j < G; j++) {
+        if (group[j] != gi) continue;
+        if (res[j].opts.n_estimators > o.n_estimators) o.n_estimators = res[j].opts.n_estimators;
+        if (res[j].opts.max_depth == 0 || o.max_depth == 0)
+            o.max_depth = 0;
+        else if (res[j].opts.max_depth > o.max_depth)
+            o.max_depth = res[j].opts.max_depth;
+        if (res[j].opts.min_samples_split < o.min_samples_split)
+            o.min_samples_split = res[j].opts.min_samples_split;
     }
+    return o;
+}
+
+// owner[f * G + gi]: the rank that fits group gi on fold f (-1 for a non-leader gi). Costliest
+// first onto the least loaded rank (cost: the fit's trees, unbounded depth counting double),
+// ties to the lower unit and rank: the same assignment on every rank. Returns this rank's count
+// of fits, -1 when out of memory.
+static int assign_fits(const ElmGridResult *res, const int *group, int G, int folds, int rank,
+                       int size, int *owner, ElmError *err) {
+    int U = G * folds, mine = 0;
+    double *load = elm_calloc((size_t)size, sizeof *load, err);
+    double *cost = elm_calloc((size_t)G, sizeof *cost, err);
+    if (!load || !cost) {
+        free(load), free(cost);
+        return -1;
+    }
+    for (int gi = 0; gi < G; gi++) {
+        ElmForestOpts o = group_opts(res, group, G, gi);
+        cost[gi] = group[gi] == gi ? (double)o.n_estimators * (o.max_depth == 0 ? 2 : 1) : -1;
+    }
+    for (int u = 0; u < U; u++) owner[u] = group[u % G] == u % G ? -2 : -1; // -2: to assign
+    for (;;) {
+        int pick = -1;
+        for (int u = 0; u < U; u++)
+            if (owner[u] == -2 && (pick < 0 || cost[u % G] > cost[pick % G])) pick = u;
+        if (pick < 0) break;
+        int r = 0;
+        for (int k = 1; k < size; k++)
+            if (load[k] < load[r]) r = k;
+        owner[pick] = r;
+        load[r] += cost[pick % G];
+        mine += r == rank;
+    }
+    free(load), free(cost);
+    return mine;
+}
+
+// Fold f's fits of this rank's groups: res[j].fold_acc[f] of their members.
+static int fit_fold(const ElmCsr *X, const int *y, int C, const int *fold, int f,
+                    ElmGridResult *res, const int *group, int G, const int *owner, int rank,
+                    double *proba, int *step, struct ElmProgress *progress, ElmError *err) {
+    int n = X->n_rows, ntr = 0, nte = 0, rc = -1;
+    int *rows = malloc((size_t)n * sizeof *rows), *ytr = malloc((size_t)n * sizeof *ytr);
+    int *yte = malloc((size_t)n * sizeof *yte), *pred = malloc((size_t)n * sizeof *pred);
+    ElmCsr Xtr = {0}, Xte = {0};
+    if (!rows || !ytr || !yte || !pred) {
+        elm_err(err, "out of memory for the grid search");
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        if (fold[i] != f) rows[ntr] = i, ytr[ntr++] = y[i];
+    if (elm_csr_take_rows(X, rows, ntr, &Xtr, err)) goto done;
+    for (int i = 0; i < n; i++)
+        if (fold[i] == f) rows[nte] = i, yte[nte++] = y[i];
+    if (elm_csr_take_rows(X, rows, nte, &Xte, err)) goto done;
+    for (int gi = 0; gi < G; gi++) {
+        if (owner[f * G + gi] != rank) continue;
+        ElmForestOpts o = group_opts(res, group, G, gi);
+        ElmForest forest;
+        if (elm_forest_fit(&forest, &o, &Xtr, ytr, C, NULL, err)) goto done;
+        for (int j = gi; j < G; j++) {
+            if (group[j] != gi) continue;
+            elm_forest_predict_proba(&forest, &Xte, res[j].opts.n_estimators, res[j].opts.max_depth,
+                                     proba);
+            elm_argmax_rows(proba, nte, C, pred);
+            res[j].fold_acc[f] = elm_accuracy(yte, pred, nte);
+        }
+        elm_forest_free(&forest);
+        if (progress) elm_progress_update(progress, (uint64_t)++ * step);
+    }
+    rc = 0;
+done:
+    elm_csr_free(&Xtr), elm_csr_free(&Xte);
+    free(rows), free(ytr), free(yte), free(pred);
+    return rc;
+}
+
+// Every rank's fold accuracies onto every rank: each was computed on one rank and is 0 on the
+// others, so the sum is exactly it.
+static int share_accuracies(ElmGridResult *res, int G, int folds, ElmDist *dist, ElmError *err) {
+    double *acc = elm_malloc((size_t)G * folds * sizeof *acc, err);
+    if (elm_dist_agree(dist, acc ? 0 : -1, err)) {
+        free(acc);
+        return -1;
+    }
+    for (int i = 0; i < G; i++)
+        memcpy(acc + (size_t)i * folds, res[i].fold_acc, folds * sizeof *acc);
+    int rc = elm_dist_sum_f64(dist, acc, (size_t)G * folds, err);
+    for (int i = 0; rc == 0 && i < G; i++)
+        memcpy(res[i].fold_acc, acc + (size_t)i * folds, folds * sizeof *acc);
+    free(acc);
+    return rc;
+}
+
+// Mean and std of the fold accuracies, the best combination and each one's rank.
+static void grid_rank(ElmGridResult *res, int G, int folds, int *best) {
     *best = 0;
     for (int i = 0; i < G; i++) {
         double s = 0, ss = 0;
@@ -325,9 +380,38 @@ int elm_grid_search(const ElmGrid *g, const ElmForestOpts *base, const ElmCsr *X
         res[i].rank = 1;
         for (int j = 0; j < G; j++) res[i].rank += res[j].mean > res[i].mean;
     }
-    rc = 0;
-done:
+}
+
+int elm_grid_search(const ElmGrid *g, const ElmForestOpts *base, const ElmCsr *X, const int *y,
+                    int C, int folds, uint64_t seed, ElmGridResult *res, int *best,
+                    struct ElmProgress *progress, ElmError *err) {
+    return elm_grid_search_dist(g, base, X, y, C, folds, seed, NULL, res, best, progress, err);
+}
+
+int elm_grid_search_dist(const ElmGrid *g, const ElmForestOpts *base, const ElmCsr *X, const int *y,
+                         int C, int folds, uint64_t seed, ElmDist *dist, ElmGridResult *res,
+                         int *best, struct ElmProgress *progress, ElmError *err) {
+    int G = elm_grid_size(g), n = X->n_rows, rc = -1, step = 0;
+    int rank = elm_dist_rank(dist), size = elm_dist_size(dist);
+    int *fold = malloc((size_t)n * sizeof *fold), *group = malloc((size_t)G * sizeof *group);
+    int *owner = malloc((size_t)G * folds * sizeof *owner);
+    double *proba = malloc((size_t)n * C * sizeof *proba);
+    memset(res, 0, (size_t)G * sizeof *res);
+    if (!fold || !group || !owner || !proba) {
+        elm_err(err, "out of memory for the grid search");
+    } else if (grid_setup(g, base, folds, res, group, err) == 0 &&
+               elm_stratified_folds(y, n, C, folds, seed, fold, err) == 0) {
+        int mine = assign_fits(res, group, G, folds, rank, size, owner, err);
+        if (progress && mine >= 0) progress->total = (uint64_t)mine;
+        rc = mine < 0 ? -1 : 0;
+        for (int f = 0; rc == 0 && f < folds; f++)
+            rc =
+                fit_fold(X, y, C, fold, f, res, group, G, owner, rank, proba, &step, progress, err);
+    }
+    if (size > 1 && (elm_dist_agree(dist, rc, err) || share_accuracies(res, G, folds, dist, err)))
+        rc = -1;
+    if (rc == 0) grid_rank(res, G, folds, best);
     if (rc) elm_grid_results_free(res, G);
-    free(fold), free(group), free(rows), free(ytr), free(pred), free(yte), free(proba);
+    free(fold), free(group), free(owner), free(proba);
     return rc;
 }

@@ -61,6 +61,12 @@ typedef struct ElmGridResult {
 int elm_grid_search(const ElmGrid *g, const ElmForestOpts *base, const ElmCsr *X, const int *y,
                     int C, int folds, uint64_t seed, ElmGridResult *res, int *best,
                     struct ElmProgress *progress, ElmError *err);
+// The same search with its fits spread over the ranks of dist (each (fold, shared fit) on one
+// rank, a fixed assignment) and the results on every rank, identical to elm_grid_search's;
+// every rank calls it with the same inputs. progress counts this rank's fits.
+int elm_grid_search_dist(const ElmGrid *g, const ElmForestOpts *base, const ElmCsr *X, const int *y,
+                         int C, int folds, uint64_t seed, ElmDist *dist, ElmGridResult *res,
+                         int *best, struct ElmProgress *progress, ElmError *err);
 void elm_grid_results_free(ElmGridResult *res, int n);
 
 #endif

@@ -5,7 +5,9 @@
 // search with stratified CV on the train rows when grid.* keys are set) -> test metrics.
 // Accuracy near 50% means the generated tweets pass for real ones. The generated test tweets
 // the tuned forest calls real are the "viable" ones. Optional k-fold CV of every model on all
-// rows gives the figures the tests compare with scikit-learn.
+// rows gives the figures the tests compare with scikit-learn. Over MPI ranks the forests' trees
+// and the grid's fits are spread (forest.h, gridsearch.h), every rank computes the same numbers
+// and rank 0 alone writes them.
 #include "eval/validate.h"
 #include "eval/validate_setup.h"
 #include "eval/attribution.h"
@@ -111,8 +113,8 @@ static double accuracy_of(const double *proba, const int *y, int n, int *pred) {
 // ---- k-fold CV of every model on all rows ---------------------------------------------------
 
 static int run_cv(const ElmRun *run, const Models *m, const ElmCsr *X, const int *y,
-                  const ElmForestOpts *rf, int folds, int repeats, int *fold, cJSON *out,
-                  ElmError *err) {
+                  const ElmForestOpts *rf, int folds, int repeats, int *fold, ElmDist *dist,
+                  cJSON *out, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     int n = X->n_rows, rc = -1;
     if (elm_stratified_folds(y, n, 2, folds, run->seed, fold, err)) return -1;
@@ -153,7 +155,7 @@ static int run_cv(const ElmRun *run, const Models *m, const ElmCsr *X, const int
             o.oob_score = 0;
             ElmForest forest;
             double t0 = elm_now();
-            if (elm_forest_fit(&forest, &o, &s.Xtr, s.ytr, 2, NULL, err)) goto fail;
+            if (elm_forest_fit_dist(&forest, &o, &s.Xtr, s.ytr, 2, dist, NULL, err)) goto fail;
             elm_forest_predict_proba(&forest, &s.Xte, 0, 0, proba);
             t_rf += elm_now() - t0;
             elm_forest_free(&forest);
@@ -252,6 +254,7 @@ static int cmp_ranked(const void *a, const void *b) {
 
 // One `elm validate` run: its options, its corpus and everything computed from them.
 typedef struct Validate {
+    ElmDist *dist; // the ranks the forests spread over (NULL: one process)
     Models models;
     ElmForestOpts rf;
     ElmGrid grid;
@@ -320,7 +323,7 @@ static int split_and_cv(const ElmRun *run, Validate *V, cJSON *out, ElmError *er
     V->fold = elm_malloc((size_t)n * sizeof *V->fold, err);
     if (!V->fold) return -1;
     if (run_cv(run, &V->models, &V->X, V->c.label, &V->rf, (int)elm_cfg_int(cfg, "validate.folds"),
-               (int)elm_cfg_int(cfg, "validate.cv_repeats"), V->fold, out, err)) {
+               (int)elm_cfg_int(cfg, "validate.cv_repeats"), V->fold, V->dist, out, err)) {
         elm_err_prefix(err, "[validate] cv");
         return -1;
     }
@@ -349,7 +352,7 @@ static int test_nb(const ElmRun *run, Validate *V, const char *export_dir, cJSON
         double t = run_nb(k == 0 ? ELM_NB_MULTINOMIAL : ELM_NB_GAUSSIAN, sm, &V->s, run->threads,
                           V->proba, err);
         if (t < 0) return -1;
-        if (export_dir) { // the test rows' probabilities, (test, 2) row-major
+        if (export_dir && elm_dist_rank(V->dist) == 0) { // test rows' probabilities, (test, 2)
             elm_path_join(path, sizeof path, export_dir,
                           k == 0 ? "proba_mnb.npy" : "proba_gnb.npy");
             if (elm_npy_write(path, "<f8", V->proba, (size_t)V->s.nte * 2, 8, err)) return -1;
@@ -372,9 +375,9 @@ static int grid_search(const ElmRun *run, Validate *V, cJSON *out, ElmForestOpts
     ElmProgress p;
     elm_progress_start(&p, "validate grid", "fits", 0, run->quiet);
     double tg = elm_now();
-    if (!V->gres || elm_grid_search(&V->grid, &V->rf, &V->s.Xtr, V->s.ytr, 2,
-                                    (int)elm_cfg_int(cfg, "validate.grid_folds"), run->seed,
-                                    V->gres, &best, &p, err)) {
+    if (!V->gres || elm_grid_search_dist(&V->grid, &V->rf, &V->s.Xtr, V->s.ytr, 2,
+                                         (int)elm_cfg_int(cfg, "validate.grid_folds"), run->seed,
+                                         V->dist, V->gres, &best, &p, err)) {
         elm_err_prefix(err, "[validate] grid search");
         free(V->gres);
         V->gres = NULL;
@@ -442,7 +445,7 @@ static int test_forest(const ElmRun *run, Validate *V, const ElmForestOpts *tune
     ElmProgress p;
     elm_progress_start(&p, "validate forest", "trees", (uint64_t)tuned->n_estimators, run->quiet);
     double tr = elm_now();
-    if (elm_forest_fit(&V->forest, tuned, &V->s.Xtr, V->s.ytr, 2, &p, err)) {
+    if (elm_forest_fit_dist(&V->forest, tuned, &V->s.Xtr, V->s.ytr, 2, V->dist, &p, err)) {
         elm_err_prefix(err, "[validate] random forest");
         return -1;
     }
@@ -577,8 +580,12 @@ static int write_outputs(const ElmRun *run, const Validate *V, cJSON *out, doubl
 }
 
 int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
+    return elm_validate_run_dist(run, export_dir, NULL, err);
+}
+
+int elm_validate_run_dist(ElmRun *run, const char *export_dir, ElmDist *dist, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
-    Validate V = {0};
+    Validate V = {.dist = dist};
     if (parse_models(elm_cfg_str(cfg, "validate.models"), &V.models, err) ||
         elm_validate_forest_opts(run, &V.rf, err) || elm_validate_grid(cfg, &V.grid, err))
         return -1;
@@ -596,16 +603,20 @@ int elm_validate_run_export(ElmRun *run, const char *export_dir, ElmError *err) 
         goto done;
     }
     if (features(&V, out, err) || split_and_cv(run, &V, out, err)) goto done;
-    if (export_dir && export_all(export_dir, &V.tf, &V.X, V.c.label, &V.c, V.fold, V.is_test, err))
+    int writer = elm_dist_rank(dist) == 0;
+    if (writer && export_dir &&
+        export_all(export_dir, &V.tf, &V.X, V.c.label, &V.c, V.fold, V.is_test, err))
         goto done;
-    if (test_models(run, &V, export_dir, out, err) || elm_attribution_run(run, out, err) ||
-        write_outputs(run, &V, out, t_start, err))
+    if (test_models(run, &V, export_dir, out, err) ||
+        (writer &&
+         (elm_attribution_run(run, out, err) || write_outputs(run, &V, out, t_start, err))))
         goto done;
     rc = 0;
 done:
     cJSON_Delete(out);
     validate_free(&V);
-    return rc;
+    // A rank that failed on its own meets the others at their next agreement, so all stop.
+    return elm_dist_agree(dist, rc, err);
 }
 
 int elm_validate_run(ElmRun *run, ElmError *err) {

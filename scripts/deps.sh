@@ -5,6 +5,11 @@ set -euo pipefail
 ELM_DEB_PACKAGES=(build-essential cmake pkg-config libinih-dev libcsv-dev libcjson-dev
                   libpcre2-dev zlib1g-dev libcurl4-openssl-dev libomp-dev libopenblas-dev python3 python3-venv)
 missing=()
+# Optional: Open MPI for `mpirun -np N elm ...` (libelm-mpi.so; elm builds and runs without it,
+# docs/distributed.md). ELM_MPI=OFF skips it, as -DELM_MPI=OFF does in CMake.
+if [ "${ELM_MPI:-AUTO}" != "OFF" ]; then
+  ELM_DEB_PACKAGES+=(libopenmpi-dev openmpi-bin)
+fi
 for p in "${ELM_DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

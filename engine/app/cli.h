@@ -3,6 +3,7 @@
 #ifndef ELM_CLI_H
 #define ELM_CLI_H
 
+#include "engine/base/dist.h"
 #include "engine/base/error.h"
 #include "engine/config/run.h"
 #include "engine/base/version.h"
@@ -44,6 +45,10 @@ int elm_cli_open_run(const ElmCli *cli, ElmRun *run, int required, ElmError *err
 // The same for a command that writes into the run folder (config required): also takes the
 // folder's lock (elm_run_lock), so two writers never mix their outputs.
 int elm_cli_open_run_writer(const ElmCli *cli, ElmRun *run, ElmError *err);
+// The same on every rank of dist (alone: elm_cli_open_run_writer): every rank opens the run and
+// their effective configs must agree (rank 0 names the first key that differs); rank 0 alone
+// takes the lock and reports progress (the others get run->quiet). Every rank fails together.
+int elm_cli_open_run_writer_dist(const ElmCli *cli, ElmRun *run, ElmDist *dist, ElmError *err);
 
 // Ctrl-C / SIGTERM as a stop request for a long loop (training polls the flag between steps
 // and saves a checkpoint): elm_cli_stop_begin clears and returns the flag, a second signal stops

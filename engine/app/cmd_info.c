@@ -1,6 +1,7 @@
-// cmd_info.c — `elm info`: version, build features, CPU threads and the GPU (or "no GPU").
-// The first thing to run on a new machine.
+// cmd_info.c — `elm info`: version, build features, CPU threads, the GPU (or "no GPU") and,
+// under mpirun or srun, this process's rank. The first thing to run on a new machine.
 #include "engine/app/cli.h"
+#include "engine/base/dist.h"
 #include "kernels/gpu/gpu.h"
 
 #include <stdio.h>
@@ -8,6 +9,27 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+// "mpi build: yes|no", then the job this process is part of (or "mpi: not launched by mpirun").
+static int print_mpi(ElmError *err) {
+    printf("mpi build: %s\n", elm_dist_compiled() ? "yes" : "no");
+    ElmDist *d = elm_dist_open(err);
+    if (!d) { // a diagnosis, like "no GPU": the reason, and `elm info` still succeeds
+        printf("mpi: not usable (%s)\n", err->msg);
+        err->msg[0] = '\0';
+        return 0;
+    }
+    if (elm_dist_library(d)) {
+        printf("mpi: rank %d of %d (launched by %s, %s)\n", elm_dist_rank(d), elm_dist_size(d),
+               elm_dist_launched_by(d), elm_dist_mpi_version(d));
+        printf("mpi library: %s\n", elm_dist_library(d));
+    } else {
+        printf("mpi: one process (%s)\n",
+               elm_dist_launched_by(d)[0] ? "a job of one" : "not launched by mpirun or srun");
+    }
+    elm_dist_close(d);
+    return 0;
+}
 
 static int run_info(const ElmCli *cli, ElmError *err) {
     (void)cli;
@@ -29,13 +51,14 @@ static int run_info(const ElmCli *cli, ElmError *err) {
                (double)info[i].total_mem / (1024.0 * 1024.0 * 1024.0), info[i].cc_major,
                info[i].cc_minor, info[i].sm_count);
     err->msg[0] = '\0';
-    return 0;
+    return print_mpi(err);
 }
 
 const ElmCommand elm_cmd_info = {
     .name = "info",
     .summary = "version, build features, CPU threads and GPU",
     .usage = "usage: elm info\n\nPrints the elm version and commit, whether CUDA was built in,\n"
-             "and each GPU's name, memory and compute capability (or \"no GPU\").\n",
+             "each GPU's name, memory and compute capability (or \"no GPU\"), whether MPI was\n"
+             "built in and, under mpirun or srun, this process's rank and world size.\n",
     .fn = run_info,
 };

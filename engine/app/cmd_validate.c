@@ -1,5 +1,6 @@
 // cmd_validate.c — `elm validate`: real-vs-generated classifiers (Naive Bayes, random forest
-// with grid search) on TF-IDF features. The stage lives in eval/validate.c.
+// with grid search) on TF-IDF features, on every rank under mpirun or srun. The stage lives in
+// eval/validate.c.
 #include "engine/app/cli.h"
 #include "engine/base/fsutil.h"
 #include "eval/validate.h"
@@ -36,11 +37,20 @@ static void print_summary(const ElmRun *run) {
 }
 
 static int run_validate(const ElmCli *cli, ElmError *err) {
+    ElmDist *dist = elm_dist_open(err);
+    if (!dist) return -1;
     ElmRun run;
-    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
-    int rc = elm_validate_run_export(&run, elm_cli_opt(cli, "--export"), err);
-    if (rc == 0 && !run.quiet) print_summary(&run);
-    elm_run_close(&run);
+    int rc = elm_cli_open_run_writer_dist(cli, &run, dist, err);
+    if (rc == 0) {
+        rc = elm_validate_run_dist(&run, elm_cli_opt(cli, "--export"), dist, err);
+        if (rc == 0 && !run.quiet) print_summary(&run);
+        elm_run_close(&run);
+    }
+    if (rc && elm_dist_rank(dist) > 0 && elm_dist_failed_together(dist)) {
+        err->msg[0] = '\0'; // every rank knows: rank 0 reports it
+        rc = 1;
+    }
+    elm_dist_close(dist);
     return rc;
 }
 
@@ -57,7 +67,10 @@ const ElmCommand elm_cmd_validate = {
         "stratified split; writes <run>/validate/metrics.json (every number) and\n"
         "<run>/validate/viable.jsonl (generated test tweets the tuned forest calls real,\n"
         "most convincing first). See docs/eval.md.\n\n"
-        "  --export=DIR   also write the features, vocabulary, labels, folds and split as .npy\n",
+        "  --export=DIR   also write the features, vocabulary, labels, folds and split as .npy\n\n"
+        "Under `mpirun -np N` (or srun) the forests' trees and the grid's fits spread over the\n"
+        "N ranks, the numbers are the same as one process's, and rank 0 alone writes (see\n"
+        "docs/distributed.md).\n",
     .options = {"--export=", NULL},
     .fn = run_validate,
 };

@@ -121,7 +121,9 @@ int main(int argc, char **argv) {
     }
     int rc = c->fn(&cli, &err);
     if (rc) {
-        fprintf(stderr, "elm %s: %s\n", c->name, err.msg[0] ? err.msg : "failed");
+        // A status without a message was reported already (under mpirun, by rank 0).
+        if (err.msg[0] || rc < 0)
+            fprintf(stderr, "elm %s: %s\n", c->name, err.msg[0] ? err.msg : "failed");
         return rc > 0 ? rc : 1; // a command may choose its status (elm run: 130 after Ctrl-C)
     }
     return 0;
