@@ -56,16 +56,12 @@ int elm_checkpoint_state_write(const char *path, const ElmTrainState *st, const 
     ElmAtomicFile af;
     if (elm_atomic_open(&af, path, err)) return -1;
     if (fwrite(h, 1, sizeof h, af.f) != sizeof h || write_floats(af.f, m, st->n_params, &sum) ||
-        write_floats(af.f, v, st->n_params, &sum)) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
-    }
+        write_floats(af.f, v, st->n_params, &sum))
+        return elm_atomic_fail(&af, err);
     unsigned char s8[8];
     elm_le_put64(s8, sum);
-    if (fseek(af.f, 120, SEEK_SET) != 0 || fwrite(s8, 1, 8, af.f) != 8) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
-    }
+    if (fseek(af.f, 120, SEEK_SET) != 0 || fwrite(s8, 1, 8, af.f) != 8)
+        return elm_atomic_fail(&af, err);
     return elm_atomic_commit(&af, err);
 }
 
@@ -204,19 +200,11 @@ int elm_checkpoint_begin(const char *root, long long step, char *tmp_out, size_t
     return 0;
 }
 
-static void fsync_path(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int keep_last,
                           char *dir_out, size_t cap, ElmError *err) {
     char dir[4096], old[4096];
     snprintf(dir, sizeof dir, "%s/step_%lld", root, step);
-    fsync_path(tmp);
+    if (elm_fsync_path(tmp, err)) return -1;
     // A checkpoint of the same step already there (a resumed run saving again) is moved
     // aside first, so some complete step_N exists at every instant.
     snprintf(old, sizeof old, "%s/.step_%lld.old", root, step);
@@ -225,7 +213,7 @@ int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int
         return elm_err(err, "%s: cannot move aside: %s", dir, strerror(errno));
     if (rename(tmp, dir) != 0)
         return elm_err(err, "%s: cannot rename into place: %s", dir, strerror(errno));
-    fsync_path(root);
+    if (elm_fsync_path(root, err)) return -1;
     if (elm_rmtree(old, err)) return -1;
     if (dir_out) snprintf(dir_out, cap, "%s", dir);
     if (keep_last <= 0) return 0;
@@ -240,6 +228,5 @@ int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int
         if (elm_rmtree(p, err)) rc = -1;
     }
     free(steps);
-    if (rc == 0) fsync_path(root);
-    return rc;
+    return rc == 0 ? elm_fsync_path(root, err) : rc;
 }
