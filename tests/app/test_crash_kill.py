@@ -66,10 +66,12 @@ def kill(study, mode):
     child = study.stage_pid()
     if mode == "stage" and child is None:
         mode = "run"  # between stages there is no stage process
-    if mode in ("all", "run"):
-        os.kill(study.p.pid, signal.SIGKILL)
-    if mode in ("all", "stage") and child:
-        os.kill(child, signal.SIGKILL)
+    for pid, when in ((study.p.pid, ("all", "run")), (child, ("all", "stage"))):
+        if pid and mode in when:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # the stage process ended (and was reaped) just now
     return mode, [p for p in (child,) if p]
 
 
