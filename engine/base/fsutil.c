@@ -57,7 +57,7 @@ static int atomic_open_tmp(ElmAtomicFile *af, ElmError *err) {
     ElmAtomicSink *s = malloc(sizeof *s);
     if (!s) return elm_err(err, "%s: out of memory", af->tmp);
     s->err_no = 0;
-    s->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    s->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (s->fd < 0) {
         int e = errno;
         free(s);

@@ -209,6 +209,12 @@ static int open_log(TrainLog *log, const char *path, long long keep, int own_ckp
     return log_check(log, err);
 }
 
+// The log's lines so far on the disk (before a checkpoint counts them), or its first write error.
+static int log_sync(TrainLog *log, ElmError *err) {
+    if (!log->err_no && fsync(fileno(log->f)) != 0 && errno != EINVAL) log->err_no = errno;
+    return log_check(log, err);
+}
+
 // Closes the log; a failure counts when nothing else failed (rc == 0).
 static int log_close(TrainLog *log, int rc, ElmError *err) {
     if (!log->f) return rc;
@@ -604,7 +610,7 @@ static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *op
     }
     *stopped = opts->stop && *opts->stop;
     if (last || *stopped || (tc->ckpt_every > 0 && (s + 1) % tc->ckpt_every == 0)) {
-        if (log_check(log, err) || save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err))
+        if (log_sync(log, err) || save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err))
             return -1;
         *last_ckpt = s + 1;
         char rel[64];

@@ -3,10 +3,11 @@ demo study, shrunk to seconds, killed at >= 30 random moments spread over all it
 kill followed by a rerun, and every chain of kills ending in a rerun to the end whose run folder
 equals an uninterrupted run's file for file, byte for byte (timings inside the JSON aside).
 
-The moments: each stage gets its share of the kills (its name drawn in turn), at a delay drawn
-uniformly over 1.1 times that stage's wall time in the uninterrupted run, counted from the
-moment `elm run` says the stage is running (so the short stages are hit too, and some kills
-fall between two stages). A chain is several kills on one folder in stage order (kill, rerun,
+The moments: half the kills take the stages in turn, at a delay drawn uniformly over 1.1 times
+that stage's wall time in the uninterrupted run, counted from the moment `elm run` says the
+stage is running (so the short stages are hit too, and some kills fall between two stages); the
+other half fall at a moment drawn uniformly over the uninterrupted run's whole wall time (its
+stage timeline, from the manifest), which puts most of them in training. A chain is several kills on one folder in stage order (kill, rerun,
 kill the rerun later, ..., rerun to the end). What is killed is drawn too: `elm run` and its
 stage process together, `elm run` alone (its stage dies with it) or the stage process alone
 (`elm run` records the stage as crashed). The stage each kill landed in is read from `elm
@@ -51,12 +52,23 @@ print("stage wall times of the uninterrupted run: "
 
 
 def targets(n):
-    """n kill targets (stage, delay after it starts), the stages in turn from a random one."""
+    """n kill targets (stage, delay after it starts): every other one takes the stages in turn
+    (from a random one), the others a moment drawn uniformly over the whole run's wall time (so
+    mostly in training, where most of the time goes)."""
     first = rng.randrange(len(STAGES))
+    total = sum(wall.values())
     out = []
     for i in range(n):
-        st = STAGES[(first + i) % len(STAGES)]
-        out.append((st, rng.uniform(0, 1.1 * wall[st])))
+        if i % 2 == 0:
+            st = STAGES[(first + i // 2) % len(STAGES)]
+            out.append((st, rng.uniform(0, 1.1 * wall[st])))
+            continue
+        t = rng.uniform(0, total)
+        for st in STAGES:
+            if t < wall[st] or st == STAGES[-1]:
+                break
+            t -= wall[st]
+        out.append((st, t))
     rng.shuffle(out)
     return out
 
