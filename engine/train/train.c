@@ -176,7 +176,7 @@ static int open_log(TrainLog *log, const char *path, long long keep, int own_ckp
     snprintf(log->path, sizeof log->path, "%s", path);
     char *data = NULL;
     size_t n = 0;
-    int last = 0; // log_line_kept of the last line kept
+    int have_ckpt = 0; // the checkpoint line of step keep is among the lines kept
     if (keep >= 0 && elm_file_exists(path)) {
         if (elm_read_file(path, &data, &n, err)) return -1;
         size_t o = 0;
@@ -187,7 +187,7 @@ static int open_log(TrainLog *log, const char *path, long long keep, int own_ckp
             if (k) {
                 memmove(data + o, p, (size_t)(nl + 1 - p));
                 o += (size_t)(nl + 1 - p);
-                last = k;
+                have_ckpt |= k == 2;
             }
             p = nl + 1;
         }
@@ -198,7 +198,7 @@ static int open_log(TrainLog *log, const char *path, long long keep, int own_ckp
     if (rc) return -1;
     if (!(log->f = fopen(path, "a")))
         return elm_err(err, "%s: cannot append: %s", path, strerror(errno));
-    if (keep > 0 && own_ckpt && last != 2) {
+    if (keep > 0 && own_ckpt && !have_ckpt) {
         char rel[64];
         snprintf(rel, sizeof rel, "checkpoints/step_%lld", keep);
         cJSON *o = cJSON_CreateObject();
@@ -643,6 +643,8 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     // The model, fresh or resumed, and the device that trains it.
     char from[4096] = "";
     if (open_model(run, opts, &tc, &c, from, sizeof from, err)) goto done;
+    // What a killed run left in checkpoints/ goes, as its next checkpoint would have removed it.
+    if (elm_checkpoint_tidy(c.root, tc.keep_last, (long long)c.st.step, err)) goto done;
     if (elm_train_device_open(&c.dev, &c.m, &run->cfg, tc.use_cuda, tc.B, tc.T, err)) goto done;
 
     // Steps: as configured, or what `epochs` passes over the shard take.
