@@ -13,7 +13,12 @@ stage process together, `elm run` alone (its stage dies with it) or the stage pr
 (`elm run` records the stage as crashed). The stage each kill landed in is read from `elm
 run`'s own lines at that moment and reported.
 
-The seed is printed; ELM_CRASH_SEED=N repeats a run's kills, ELM_CRASH_KILLS=N asks for more."""
+Two moments a random kill seldom hits are also made by hand: after training but before the
+manifest's write (the rerun must take up the finished training, not train again) and after that
+write but before train.running's removal (no stale mark may stay).
+
+The seed is printed; ELM_CRASH_SEED=N repeats a run's plan of kills (where each lands still
+depends on the machine's timing), ELM_CRASH_KILLS=N asks for more."""
 import json
 import os
 import random
@@ -24,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from elmtest import Checks, tmpdir  # noqa: E402
-from crashkit import STAGES, Study, differences, gone, run_to_end, snapshot, study_args  # noqa: E402
+from crashkit import SMALL, STAGES, Study, differences, gone, run_to_end, snapshot, study_args  # noqa: E402
 
 c = Checks()
 seed = int(os.environ.get("ELM_CRASH_SEED", str(int(time.time() * 1000) % 1000000)))
@@ -49,6 +54,36 @@ os.rename(work, ref_dir)
 ref = snapshot(os.path.join(ref_dir, "study"))
 print("stage wall times of the uninterrupted run: "
       + ", ".join(f"{s} {wall[s]:.3f} s" for s in STAGES), flush=True)
+
+
+def by_hand(what, keep_stages):
+    """Two moments a random kill seldom hits, made by hand on a copy of the finished run: the
+    manifest keeps the records of keep_stages only and train.running holds train's fingerprint,
+    as a kill leaves them (between the end of training and the manifest's write: keep_stages =
+    the stages before train; between that write and the mark's removal: all of them)."""
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(ref_dir, work)
+    mpath = os.path.join(run_dir, "manifest.json")
+    with open(mpath) as f:
+        man = json.load(f)
+    fp = [st["fingerprint"] for st in man["stages"] if st["name"] == "train"][0]
+    man["stages"] = [st for st in man["stages"] if st["name"] in keep_stages]
+    with open(mpath, "w") as f:
+        json.dump(man, f)
+    with open(os.path.join(run_dir, "train.running"), "w") as f:
+        f.write(fp)
+    rc, lines = run_to_end(args)
+    c.check(rc == 0, f"{what}: the rerun: {lines[-3:]}")
+    diff = differences(ref, snapshot(run_dir))
+    c.check(not diff, f"{what}: the rerun differs from the uninterrupted run in {diff[:8]}")
+
+
+by_hand("killed after training, before the manifest's write", STAGES[:3])
+with open(os.path.join(run_dir, "train_log.jsonl")) as f:
+    took_up = [json.loads(x)["step"] for x in f if '"resume"' in x]
+steps = int(SMALL["train.steps"])
+c.check(took_up == [steps], f"the rerun takes up the finished training at step {steps}: {took_up}")
+by_hand("killed after the manifest's write, before train.running's removal", STAGES)
 
 
 def targets(n):
