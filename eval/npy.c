@@ -21,9 +21,6 @@ int elm_npy_write(const char *path, const char *dtype, const void *data, size_t 
     fwrite(header, 1, (size_t)len, af.f);
     for (int i = 0; i < pad; i++) fputc(' ', af.f);
     fputc('\n', af.f);
-    if (n && fwrite(data, elem, n, af.f) != n) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
-    }
+    if (n && fwrite(data, elem, n, af.f) != n) return elm_atomic_fail(&af, err);
     return elm_atomic_commit(&af, err);
 }

@@ -551,9 +551,14 @@ static int write_outputs(const ElmRun *run, const Validate *V, cJSON *out, doubl
         cJSON_AddNumberToObject(e, "rank", i + 1);
         cJSON_AddNumberToObject(e, "source_line", V->c.line[v[i].row]);
         char *line = cJSON_PrintUnformatted(e);
+        cJSON_Delete(e);
+        if (!line) {
+            free(v);
+            elm_atomic_abort(&af);
+            return elm_err(err, "out of memory writing %s", path);
+        }
         fprintf(af.f, "%s\n", line);
         free(line);
-        cJSON_Delete(e);
     }
     free(v);
     cJSON *jv = cJSON_AddObjectToObject(out, "viable");

@@ -88,9 +88,14 @@ int elm_viable_run(ElmRun *run, ElmError *err) {
             cJSON_AddNumberToObject(out, "longest_common_run", s.longest_run);
             cJSON_AddNumberToObject(out, "ngram_overlap", s.ngram_overlap);
             char *line = cJSON_PrintUnformatted(out);
+            cJSON_Delete(out);
+            if (!line) {
+                cJSON_Delete(o);
+                elm_err(err, "out of memory writing %s", out_path);
+                goto done;
+            }
             fprintf(af.f, "%s\n", line);
             free(line);
-            cJSON_Delete(out);
         }
         cJSON_Delete(o);
     }
@@ -107,7 +112,8 @@ int elm_viable_run(ElmRun *run, ElmError *err) {
     cJSON_AddNumberToObject(drop, "too_short", (double)short_);
     char *text = cJSON_Print(sum);
     cJSON_Delete(sum);
-    status = elm_write_file_atomic(sum_path, text, strlen(text), err);
+    status = text ? elm_write_file_atomic(sum_path, text, strlen(text), err)
+                  : elm_err(err, "out of memory writing %s", sum_path);
     free(text);
 done:
     elm_atomic_abort(&af);

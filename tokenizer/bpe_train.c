@@ -412,9 +412,8 @@ static int write_files(const Trainer *t, const int32_t (*merges)[2], int n_merge
     }
     ok = ok && fputc('}', af.f) != EOF;
     if (!ok) {
-        if (opened) elm_atomic_abort(&af);
         free(s), free(a), free(b);
-        return opened ? elm_err(err, "%s: write failed", path) : -1;
+        return opened ? elm_atomic_fail(&af, err) : -1;
     }
     if (elm_atomic_commit(&af, err)) {
         free(s), free(a), free(b);
@@ -434,10 +433,7 @@ static int write_files(const Trainer *t, const int32_t (*merges)[2], int n_merge
              fwrite(b, 1, lb, af.f) == lb && fputc('\n', af.f) != EOF;
     }
     free(s), free(a), free(b);
-    if (!ok) {
-        if (opened) elm_atomic_abort(&af);
-        return opened ? elm_err(err, "%s: write failed", path) : -1;
-    }
+    if (!ok) return opened ? elm_atomic_fail(&af, err) : -1;
     return elm_atomic_commit(&af, err);
 }
 

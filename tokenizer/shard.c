@@ -43,10 +43,7 @@ int elm_shard_write(const char *path, const int32_t *ids, size_t n, uint32_t voc
         }
     }
     if (ok && fill) ok = fwrite(buf, 1, fill, af.f) == fill;
-    if (!ok) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
-    }
+    if (!ok) return elm_atomic_fail(&af, err);
     return elm_atomic_commit(&af, err);
 }
 

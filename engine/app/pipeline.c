@@ -495,6 +495,18 @@ static int manifest_write(const char *mpath, cJSON *man, double t_all, int statu
     return status;
 }
 
+// A stage may keep <run>/<stage>.running while its result is not yet on record (train's says
+// which training a rerun resumes); once the manifest records the result, it goes. Removed here
+// rather than by the stage, so that a kill between the stage's end and the manifest's write
+// leaves it, and the rerun resumes the finished work instead of starting over; and after a
+// cached stage too, for a kill between the manifest's write and this.
+static void stage_recorded(const ElmRun *run, const ElmStage *st) {
+    char rel[64], path[4200];
+    snprintf(rel, sizeof rel, "%s.running", st->name);
+    elm_run_path(run, rel, path, sizeof path);
+    unlink(path);
+}
+
 int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptions *opt,
                      ElmError *err) {
     if (opt->from && !find_stage(stages, opt->from))
@@ -558,6 +570,7 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             if (opt->signal) *opt->signal = interrupted;
         }
         status = manifest_write(mpath, man, t_all, status, err);
+        if (status == 0) stage_recorded(run, st);
     }
     // The stages --only skipped after the last one that ran keep their records too.
     if (status == 0 && opt->only) status = manifest_write(mpath, man, t_all, status, err);

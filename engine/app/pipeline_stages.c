@@ -21,16 +21,15 @@
 #include "tokenizer/tokenize.h"
 
 // 1 when the last training of this folder stopped before its end with the same fingerprint
-// (<run>/train.running holds it) and left a checkpoint: the rerun resumes from the newest one.
-static int train_resumable(const ElmRun *run, const char *mark, const char *ckpts) {
+// (<run>/train.running holds it): what it left in checkpoints/ is this training's own.
+static int train_interrupted(const ElmRun *run, const char *mark) {
     char *text;
     size_t n;
     ElmError ignore;
-    if (!run->stage_fp[0] || !elm_is_dir(ckpts) || elm_read_file(mark, &text, &n, &ignore))
-        return 0;
+    if (!run->stage_fp[0] || elm_read_file(mark, &text, &n, &ignore)) return 0;
     int same = n == 16 && memcmp(text, run->stage_fp, 16) == 0;
     free(text);
-    return same && elm_checkpoint_latest(ckpts, NULL, 0) >= 0;
+    return same;
 }
 
 // The train stage. A rerun after a training that did not finish (Ctrl-C, kill -9, a full disk)
@@ -41,7 +40,10 @@ static int train_stage(ElmRun *run, ElmError *err) {
     elm_run_path(run, "checkpoints", cur, sizeof cur);
     elm_run_path(run, "checkpoints.old", old, sizeof old);
     elm_run_path(run, "train.running", mark, sizeof mark);
-    int resume = train_resumable(run, mark, cur);
+    int same = train_interrupted(run, mark);
+    int resume = same && elm_checkpoint_latest(cur, NULL, 0) >= 0;
+    // Killed before its first checkpoint: what is there is a torn save of this very training.
+    if (same && !resume && elm_rmtree(cur, err)) return -1;
     if (!resume && elm_is_dir(cur)) {
         if (elm_is_dir(old) && elm_rmtree(old, err)) return -1;
         if (rename(cur, old) != 0)
@@ -58,8 +60,7 @@ static int train_stage(ElmRun *run, ElmError *err) {
     if (r.stopped)
         return elm_err(err, "stopped at step %lld of %lld, saved %s", r.step, r.total,
                        r.checkpoint);
-    unlink(mark);
-    return 0;
+    return 0; // train.running goes once the manifest has the result (pipeline.c)
 }
 
 const ElmStage elm_pipeline_stages[] = {

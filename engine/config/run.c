@@ -78,6 +78,10 @@ int elm_run_lock(ElmRun *run, const char *command, ElmError *err) {
         return elm_err(err, "%s: write failed: %s", path, strerror(e));
     }
     run->locked = 1, run->lock_fd = fd;
+    // The folder is ours now: temporaries of a writer that was killed are litter (a killed
+    // checkpoint's state.bin.tmp.PID is as big as the moments).
+    ElmError ignore;
+    elm_remove_atomic_temps(run->dir, &ignore);
     return 0;
 }
 

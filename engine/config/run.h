@@ -28,7 +28,8 @@ void elm_run_path(const ElmRun *run, const char *rel, char *out, size_t cap);
 // One writer per run folder: creates the folder and takes an exclusive flock on <dir>/.lock for
 // `command` (held until elm_run_close or the process ends; forked children share it), recording
 // "pid command" in it. Another holder is an error naming its pid and command; a lock left by a
-// dead process is free (the kernel drops it), so there is never a stale-lock error.
+// dead process is free (the kernel drops it), so there is never a stale-lock error. Then the
+// temporaries a killed writer left in the folder are removed (elm_remove_atomic_temps).
 int elm_run_lock(ElmRun *run, const char *command, ElmError *err);
 void elm_run_close(ElmRun *run);
 

@@ -3,6 +3,7 @@
 #include "engine/base/hash.h"
 #include "engine/base/le.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/buf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,16 +57,12 @@ int elm_checkpoint_state_write(const char *path, const ElmTrainState *st, const 
     ElmAtomicFile af;
     if (elm_atomic_open(&af, path, err)) return -1;
     if (fwrite(h, 1, sizeof h, af.f) != sizeof h || write_floats(af.f, m, st->n_params, &sum) ||
-        write_floats(af.f, v, st->n_params, &sum)) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
-    }
+        write_floats(af.f, v, st->n_params, &sum))
+        return elm_atomic_fail(&af, err);
     unsigned char s8[8];
     elm_le_put64(s8, sum);
-    if (fseek(af.f, 120, SEEK_SET) != 0 || fwrite(s8, 1, 8, af.f) != 8) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed", path);
-    }
+    if (fseek(af.f, 120, SEEK_SET) != 0 || fwrite(s8, 1, 8, af.f) != 8)
+        return elm_atomic_fail(&af, err);
     return elm_atomic_commit(&af, err);
 }
 
@@ -204,19 +201,101 @@ int elm_checkpoint_begin(const char *root, long long step, char *tmp_out, size_t
     return 0;
 }
 
-static void fsync_path(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+// Removes <root>/step_N so that it is never seen half-removed under its own name (a kill in the
+// middle of elm_rmtree would leave a step_N without its model, or without its state.bin): it is
+// renamed to .step_N.del first, and elm_checkpoint_tidy removes what a kill leaves of that.
+static int remove_step(const char *root, long long step, ElmError *err) {
+    char dir[4096], del[4096];
+    snprintf(dir, sizeof dir, "%s/step_%lld", root, step);
+    snprintf(del, sizeof del, "%s/.step_%lld.del", root, step);
+    if (elm_rmtree(del, err)) return -1;
+    if (rename(dir, del) != 0)
+        return elm_err(err, "%s: cannot move aside to remove: %s", dir, strerror(errno));
+    return elm_rmtree(del, err);
+}
+
+// N and the kind of a name of <root>: 's' for "step_N", or the suffix's first letter for
+// ".step_N.tmp" / ".old" / ".del"; 0 for anything else.
+static int entry_kind(const char *name, long long *step) {
+    if ((*step = step_of(name)) >= 0) return 's';
+    if (name[0] != '.') return 0;
+    const char *dot = strrchr(name, '.');
+    if (dot == name || (strcmp(dot, ".tmp") && strcmp(dot, ".old") && strcmp(dot, ".del")))
+        return 0;
+    char base[256];
+    size_t n = (size_t)(dot - name - 1);
+    if (n >= sizeof base) return 0;
+    memcpy(base, name + 1, n);
+    base[n] = '\0';
+    if ((*step = step_of(base)) < 0) return 0;
+    return dot[1];
+}
+
+// One leftover of a kill in <root>, cleared (see tidy_leftovers).
+static int tidy_entry(const char *root, const char *name, ElmError *err) {
+    long long step;
+    int kind = entry_kind(name, &step);
+    char p[4096], dir[64];
+    snprintf(p, sizeof p, "%s/%s", root, name);
+    snprintf(dir, sizeof dir, "step_%lld", step);
+    if (kind == 's') return is_complete(root, name) ? 0 : remove_step(root, step, err);
+    if (kind == 'o' && !is_complete(root, dir) && is_complete(root, name)) {
+        snprintf(p, sizeof p, "%s/%s", root, dir);
+        if (elm_rmtree(p, err)) return -1; // an incomplete one, if any
+        char old[4096];
+        snprintf(old, sizeof old, "%s/%s", root, name);
+        if (rename(old, p) != 0)
+            return elm_err(err, "%s: cannot put back: %s", old, strerror(errno));
+        return 0;
     }
+    return kind ? elm_rmtree(p, err) : 0;
+}
+
+// What a kill can leave in <root>, cleared: a save not committed (.step_N.tmp), a removal not
+// finished (.step_N.del, or a step_N without its model from before removals were renamed first),
+// a replaced checkpoint not yet removed (.step_N.old: removed, or put back when the commit that
+// moved it aside never renamed the new one into place).
+static int tidy_leftovers(const char *root, ElmError *err) {
+    DIR *d = opendir(root);
+    if (!d) return 0;
+    ElmBuf names = {0}; // NUL-separated: the folder is read whole before anything in it moves
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")))
+            elm_buf_append(&names, e->d_name, strlen(e->d_name) + 1);
+    closedir(d);
+    if (names.oom) {
+        elm_buf_free(&names);
+        return elm_err(err, "%s: out of memory", root);
+    }
+    int rc = 0;
+    for (size_t o = 0; o < names.len && rc == 0; o += strlen(names.data + o) + 1)
+        rc = tidy_entry(root, names.data + o, err);
+    elm_buf_free(&names);
+    return rc;
+}
+
+int elm_checkpoint_tidy(const char *root, int keep_last, long long keep_step, ElmError *err) {
+    if (!elm_is_dir(root)) return 0;
+    if (tidy_leftovers(root, err)) return -1;
+    if (keep_last > 0) {
+        long long *steps = NULL;
+        int n = elm_checkpoint_list(root, &steps, err);
+        if (n < 0) return -1;
+        int rc = 0;
+        for (int i = 0; i < n - keep_last && rc == 0; i++)
+            if (steps[i] != keep_step) rc = remove_step(root, steps[i], err);
+        free(steps);
+        if (rc) return -1;
+    }
+    return elm_fsync_path(root, err);
 }
 
 int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int keep_last,
                           char *dir_out, size_t cap, ElmError *err) {
     char dir[4096], old[4096];
     snprintf(dir, sizeof dir, "%s/step_%lld", root, step);
-    fsync_path(tmp);
+    if (elm_fsync_path(tmp, err)) return -1;
     // A checkpoint of the same step already there (a resumed run saving again) is moved
     // aside first, so some complete step_N exists at every instant.
     snprintf(old, sizeof old, "%s/.step_%lld.old", root, step);
@@ -225,21 +304,8 @@ int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int
         return elm_err(err, "%s: cannot move aside: %s", dir, strerror(errno));
     if (rename(tmp, dir) != 0)
         return elm_err(err, "%s: cannot rename into place: %s", dir, strerror(errno));
-    fsync_path(root);
+    if (elm_fsync_path(root, err)) return -1;
     if (elm_rmtree(old, err)) return -1;
     if (dir_out) snprintf(dir_out, cap, "%s", dir);
-    if (keep_last <= 0) return 0;
-    long long *steps = NULL;
-    int n = elm_checkpoint_list(root, &steps, err);
-    if (n < 0) return -1;
-    int rc = 0;
-    for (int i = 0; i < n - keep_last; i++) {
-        if (steps[i] == step) continue;
-        char p[4096];
-        snprintf(p, sizeof p, "%s/step_%lld", root, steps[i]);
-        if (elm_rmtree(p, err)) rc = -1;
-    }
-    free(steps);
-    if (rc == 0) fsync_path(root);
-    return rc;
+    return elm_checkpoint_tidy(root, keep_last, step, err);
 }

@@ -56,8 +56,13 @@ int elm_checkpoint_list(const char *root, long long **steps, ElmError *err);
 int elm_checkpoint_begin(const char *root, long long step, char *tmp_out, size_t cap,
                          ElmError *err);
 // Renames the filled temporary folder to <root>/step_N (replacing one already there) and
-// fsyncs <root>; then removes all but the newest keep_last checkpoints (0 = keep all).
+// fsyncs <root>; then elm_checkpoint_tidy (keep_step = N).
 int elm_checkpoint_commit(const char *root, long long step, const char *tmp, int keep_last,
                           char *dir_out, size_t cap, ElmError *err);
+// Clears what a kill can leave in <root> (an uncommitted .step_N.tmp, a half-removed checkpoint,
+// a replaced one not yet removed, which is put back when its successor never landed), then
+// removes all but the newest keep_last complete checkpoints (0 = keep all; never keep_step).
+// Removing a checkpoint renames it to .step_N.del first, so no step_N is ever half there.
+int elm_checkpoint_tidy(const char *root, int keep_last, long long keep_step, ElmError *err);
 
 #endif

@@ -541,9 +541,6 @@ int elm_safetensors_write(const char *path, const ElmStWrite *tensors, int n,
         const void *src = t->idata ? (const void *)t->idata : (const void *)t->data;
         ok = fwrite(src, 4, numel, af.f) == numel;
     }
-    if (!ok) {
-        elm_atomic_abort(&af);
-        return elm_err(err, "%s: write failed: %s", path, strerror(errno));
-    }
+    if (!ok) return elm_atomic_fail(&af, err);
     return elm_atomic_commit(&af, err);
 }

@@ -128,21 +128,66 @@ static int load_data(const ElmRun *run, TrainData *d, int B, int T, ElmError *er
 
 // ---- the log ----------------------------------------------------------------------------
 
-// Keeps the lines of <run>/train_log.jsonl up to step `keep` (a resumed run rewrites what the
-// interrupted one logged after its checkpoint), or empties it (keep < 0); opens for append.
-static FILE *open_log(const char *path, long long keep, ElmError *err) {
+// <run>/train_log.jsonl, open for appending, and the reason of its first failed write: the
+// writes stop there, and the loop fails at the next log_check, before a checkpoint can count
+// lines the log lost among the ones a resumed run keeps.
+typedef struct TrainLog {
+    FILE *f;
+    char path[4096];
+    int err_no; // 0 until a write fails
+} TrainLog;
+
+static void log_json(TrainLog *log, cJSON *o) {
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (log->err_no) {
+        free(s);
+        return;
+    }
+    errno = 0;
+    if (!s || fputs(s, log->f) == EOF || fputc('\n', log->f) == EOF || fflush(log->f) != 0)
+        log->err_no = !s ? ENOMEM : errno ? errno : EIO;
+    free(s);
+}
+
+static int log_check(const TrainLog *log, ElmError *err) {
+    if (!log->err_no) return 0;
+    return elm_err(err, "%s: write failed: %s", log->path, strerror(log->err_no));
+}
+
+// 1 when the line (without its newline) is a log object whose step is at most keep, 2 when it is
+// the line of the checkpoint at keep.
+static int log_line_kept(const char *p, size_t n, long long keep) {
+    cJSON *o = cJSON_ParseWithLength(p, n);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "step");
+    int kept = cJSON_IsNumber(s) && s->valuedouble <= (double)keep;
+    if (kept && s->valuedouble == (double)keep && cJSON_GetObjectItemCaseSensitive(o, "checkpoint"))
+        kept = 2;
+    cJSON_Delete(o);
+    return kept;
+}
+
+// Keeps the lines of the log up to step `keep` (a resumed run rewrites what the interrupted one
+// logged after its checkpoint; a torn or damaged line goes too), or empties it (keep < 0); opens
+// it for append. A run resuming its own checkpoint at keep (own_ckpt) gets that checkpoint's
+// line back when the interrupted run could not log it (a full disk just after the save).
+static int open_log(TrainLog *log, const char *path, long long keep, int own_ckpt, ElmError *err) {
+    memset(log, 0, sizeof *log);
+    snprintf(log->path, sizeof log->path, "%s", path);
     char *data = NULL;
     size_t n = 0;
+    int have_ckpt = 0; // the checkpoint line of step keep is among the lines kept
     if (keep >= 0 && elm_file_exists(path)) {
-        if (elm_read_file(path, &data, &n, err)) return NULL;
+        if (elm_read_file(path, &data, &n, err)) return -1;
         size_t o = 0;
         for (char *p = data; p < data + n;) {
             char *nl = memchr(p, '\n', (size_t)(data + n - p));
             if (!nl) break; // a torn last line is dropped
-            long long s = -1;
-            if (sscanf(p, "{\"step\":%lld", &s) == 1 && s <= keep) {
+            int k = log_line_kept(p, (size_t)(nl - p), keep);
+            if (k) {
                 memmove(data + o, p, (size_t)(nl + 1 - p));
                 o += (size_t)(nl + 1 - p);
+                have_ckpt |= k == 2;
             }
             p = nl + 1;
         }
@@ -150,21 +195,34 @@ static FILE *open_log(const char *path, long long keep, ElmError *err) {
     }
     int rc = elm_write_file_atomic(path, data ? data : "", data ? n : 0, err);
     free(data);
-    if (rc) return NULL;
-    FILE *f = fopen(path, "a");
-    if (!f) elm_err(err, "%s: cannot append: %s", path, strerror(errno));
-    return f;
+    if (rc) return -1;
+    if (!(log->f = fopen(path, "a")))
+        return elm_err(err, "%s: cannot append: %s", path, strerror(errno));
+    if (keep > 0 && own_ckpt && !have_ckpt) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "checkpoints/step_%lld", keep);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "step", (double)keep);
+        cJSON_AddStringToObject(o, "checkpoint", rel);
+        log_json(log, o);
+    }
+    return log_check(log, err);
 }
 
-static void log_json(FILE *f, cJSON *o) {
-    char *s = cJSON_PrintUnformatted(o);
-    if (s) {
-        fputs(s, f);
-        fputc('\n', f);
-        fflush(f);
-        free(s);
-    }
-    cJSON_Delete(o);
+// The log's lines so far on the disk (before a checkpoint counts them), or its first write error.
+static int log_sync(TrainLog *log, ElmError *err) {
+    if (!log->err_no && fsync(fileno(log->f)) != 0 && errno != EINVAL) log->err_no = errno;
+    return log_check(log, err);
+}
+
+// Closes the log; a failure counts when nothing else failed (rc == 0).
+static int log_close(TrainLog *log, int rc, ElmError *err) {
+    if (!log->f) return rc;
+    errno = 0;
+    int bad = fclose(log->f) != 0;
+    log->f = NULL;
+    if (bad && !log->err_no) log->err_no = errno ? errno : EIO;
+    return rc == 0 && log_check(log, err) ? -1 : rc;
 }
 
 // ---- checkpoints ------------------------------------------------------------------------
@@ -447,9 +505,9 @@ static ElmBpe *load_sample_bpe(TrainCfg *tc, const TrainCtx *c, char *note, size
 }
 
 // The log's first line of this run: where it starts from and what it will do.
-static void log_start(FILE *log, const ElmRun *run, const ElmTrainOptions *opts, const TrainCtx *c,
-                      long long start, const char *from, long long total, size_t tokens_per_step,
-                      const char *sample_note) {
+static void log_start(TrainLog *log, const ElmRun *run, const ElmTrainOptions *opts,
+                      const TrainCtx *c, long long start, const char *from, long long total,
+                      size_t tokens_per_step, const char *sample_note) {
     cJSON *o = log_obj(start);
     cJSON_AddStringToObject(o, opts->resume ? "resume" : "start", from[0] ? from : "scratch");
     cJSON_AddNumberToObject(o, "params", (double)c->m.num_parameters);
@@ -509,7 +567,7 @@ static int train_step(TrainCtx *c, TrainCfg *tc, long long s, long long total, l
 }
 
 // The step's log line and progress line.
-static void log_step(FILE *log, ElmProgress *prog, const TrainCtx *c, const TrainCfg *tc,
+static void log_step(TrainLog *log, ElmProgress *prog, const TrainCtx *c, const TrainCfg *tc,
                      long long s, long long start, const StepOut *so, size_t tokens_per_step) {
     double ms = so->ms;
     double tok_s = ms > 0 ? (double)tokens_per_step / (ms / 1000.0) : 0;
@@ -531,7 +589,7 @@ static void log_step(FILE *log, ElmProgress *prog, const TrainCtx *c, const Trai
 // After step s: the evaluation, the sample and the checkpoint that fall due (each logged); the
 // stop flag is read after the sample, and a stop takes a checkpoint.
 static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *opts,
-                      ElmTrainResult *res, const ElmBpe *bpe, FILE *log, long long s, int last,
+                      ElmTrainResult *res, const ElmBpe *bpe, TrainLog *log, long long s, int last,
                       int *stopped, long long *last_ckpt, int *inputs, int *targets,
                       ElmError *err) {
     cJSON *o;
@@ -556,7 +614,8 @@ static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *op
     }
     *stopped = opts->stop && *opts->stop;
     if (last || *stopped || (tc->ckpt_every > 0 && (s + 1) % tc->ckpt_every == 0)) {
-        if (save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err)) return -1;
+        if (log_sync(log, err) || save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err))
+            return -1;
         *last_ckpt = s + 1;
         char rel[64];
         snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
@@ -581,13 +640,15 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
 
     int rc = -1;
     int *inputs = NULL, *targets = NULL;
-    FILE *log = NULL;
+    TrainLog log = {0};
     ElmBpe *bpe = NULL;
     if (load_data(run, &c.d, tc.B, tc.T, err)) goto done;
     c.d.seed = tc.seed;
     // The model, fresh or resumed, and the device that trains it.
     char from[4096] = "";
     if (open_model(run, opts, &tc, &c, from, sizeof from, err)) goto done;
+    // What a killed run left in checkpoints/ goes, as its next checkpoint would have removed it.
+    if (elm_checkpoint_tidy(c.root, tc.keep_last, (long long)c.st.step, err)) goto done;
     if (elm_train_device_open(&c.dev, &c.m, &run->cfg, tc.use_cuda, tc.B, tc.T, err)) goto done;
 
     // Steps: as configured, or what `epochs` passes over the shard take.
@@ -610,8 +671,9 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         goto done;
     char log_path[4096];
     elm_run_path(run, "train_log.jsonl", log_path, sizeof log_path);
-    if (!(log = open_log(log_path, opts->resume ? start : -1, err))) goto done;
-    log_start(log, run, opts, &c, start, from, total, tokens_per_step, sample_note);
+    int own = opts->resume && !(opts->resume_from && opts->resume_from[0]);
+    if (open_log(&log, log_path, opts->resume ? start : -1, own, err)) goto done;
+    log_start(&log, run, opts, &c, start, from, total, tokens_per_step, sample_note);
 
     // The steps, each logged, then its evaluation, sample and checkpoint when due.
     ElmProgress prog;
@@ -623,17 +685,18 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
         if (train_step(&c, &tc, s, total, last_ckpt, inputs, targets, &so, err)) goto done;
         res->loss = so.loss;
         res->step = s + 1;
-        log_step(log, &prog, &c, &tc, s, start, &so, tokens_per_step);
-        if (after_step(&c, &tc, opts, res, bpe, log, s, s + 1 == total, &stopped, &last_ckpt,
+        log_step(&log, &prog, &c, &tc, s, start, &so, tokens_per_step);
+        if (after_step(&c, &tc, opts, res, bpe, &log, s, s + 1 == total, &stopped, &last_ckpt,
                        inputs, targets, err))
             goto done;
-        if (stopped) break;
+        if (stopped || log_check(&log, err)) break;
     }
+    if (log.err_no) goto done;
     res->stopped = stopped;
     elm_progress_finish(&prog);
     rc = 0;
 done:
-    if (log) fclose(log);
+    rc = log_close(&log, rc, err);
     if (bpe) elm_bpe_free(bpe);
     free(inputs);
     free(targets);

@@ -2,7 +2,8 @@
 folder give one success and one clear refusal naming the holder's pid and command, the
 survivor's train_log.jsonl is an uninterrupted run's; `kill -9` of the holder leaves a folder a new
 run takes over (the kernel drops the flock; the holder's stage process dies with it), and that
-run finishes the study as an uninterrupted one does. Also: a stage command (`elm train`) is
+run finishes the study as an uninterrupted one does (tweets.jsonl, metrics.json without its
+timings and the final checkpoint byte for byte). Also: a stage command (`elm train`) is
 refused while `elm run` holds the folder."""
 import json
 import os
@@ -45,6 +46,22 @@ def tweets(name):
         return f.read()
 
 
+def study(name):
+    """metrics.json without timings and the run's name, and the final checkpoint's bytes."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items()
+                    if k not in ("seconds", "wall_s", "peak_rss_mb", "timings")}
+        return [strip(v) for v in x] if isinstance(x, list) else x
+    m = json.load(open(os.path.join(out, name, "metrics.json")))
+    m.get("run", {}).pop("name", None)
+    ck = {}
+    for f in ("model.safetensors", "state.bin"):
+        with open(os.path.join(out, name, "checkpoints", "step_40", f), "rb") as fh:
+            ck[f] = fh.read()
+    return strip(m), ck
+
+
 p = run_elm("run", *args("ref"))
 c.check(p.returncode == 0, f"reference run: {p.stderr[-300:]}")
 
@@ -72,6 +89,8 @@ def log_lines(name):
 c.check(log_lines("two") == log_lines("ref"),
         f"the survivor's train_log.jsonl is the reference's ({len(log_lines('two'))} lines vs {len(log_lines('ref'))})")
 c.check(tweets("two") == tweets("ref"), "the survivor's tweets equal the reference run's")
+c.check(study("two") == study("ref"),
+        "the survivor's metrics.json (timings aside) and final checkpoint equal the reference's")
 
 # kill -9 of the holder (the elm run process only), then a new run.
 k = start("kill")
@@ -81,5 +100,6 @@ k.communicate(timeout=60)
 p = run_elm("run", *args("kill"))
 c.check(p.returncode == 0, f"after kill -9 a new run proceeds: {p.stderr.strip()[-300:]}")
 c.check(tweets("kill") == tweets("ref"), "and finishes the study as the reference run did")
+c.check(study("kill") == study("ref"), "metrics.json and the final checkpoint included")
 shutil.rmtree(out, ignore_errors=True)
 c.done()
