@@ -161,8 +161,15 @@ static int stage_inputs(const ElmRun *run, const ElmStage *st, cJSON *inputs, El
     return 0;
 }
 
+// An output named "?rel" is written only by some settings (tokenize writes tokenizer/ when it
+// trains the vocabulary): it need not exist, but what exists is hashed like any other output.
+static const char *output_rel(const char *out) {
+    return out[0] == '?' ? out + 1 : out;
+}
+
 static int outputs_present(const ElmRun *run, const ElmStage *st) {
     for (int i = 0; i < 4 && st->outputs[i]; i++) {
+        if (st->outputs[i][0] == '?') continue;
         char path[8400];
         run_pattern(run, st->outputs[i], path, sizeof path);
         glob_t g;
@@ -397,7 +404,7 @@ static cJSON *stage_entry(const ElmRun *run, const ElmStage *st, char fp[17], El
 static int hash_outputs(const ElmRun *run, const ElmStage *st, cJSON *outs, ElmError *err) {
     for (int i = 0; i < 4 && st->outputs[i]; i++) {
         char path[8400];
-        run_pattern(run, st->outputs[i], path, sizeof path);
+        run_pattern(run, output_rel(st->outputs[i]), path, sizeof path);
         if (hash_pattern(outs, path, run->dir, err)) return -1;
     }
     return 0;

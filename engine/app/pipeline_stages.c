@@ -76,7 +76,7 @@ const ElmStage elm_pipeline_stages[] = {
      {"tokenizer"},
      {"run.seed"},
      {"clean.jsonl", "@tokenizer.vocab"},
-     {"tokens/train.bin", "tokens/val.bin", "tokens.json"}},
+     {"tokens/train.bin", "tokens/val.bin", "tokens.json", "?tokenizer"}},
     {"train",
      train_stage,
      {"model", "train"},

@@ -9,7 +9,8 @@ tweets.jsonl and metrics.json (timings aside) must equal those of an uninterrupt
 - `--only clean` after a full run keeps the later stages' records (they stay cached);
 - tweets.jsonl overwritten by hand (`elm generate --count 5`): the output hash no longer matches
   the manifest, so generate runs again (and any later stage whose inputs then differ);
-- checkpoints/ deleted: train runs again; stories.jsonl deleted: generate runs again; with
+- checkpoints/ deleted: train runs again; the trained tokenizer/ deleted or changed: tokenize runs
+  again; stories.jsonl deleted: generate runs again; with
   stories = 0 an earlier run's stories.jsonl does not stay behind;
 - a truncated manifest.json: a warning naming it, then every stage runs, no crash;
 - a run path with an apostrophe survives three trainings (no shell in between), and one with
@@ -156,6 +157,22 @@ run("only")
 st = statuses("only")
 c.check(st["train"] == "ran", f"a deleted checkpoints/ re-runs train: {st}")
 same_as_ref("only", "after checkpoints/ was deleted")
+
+# The trained vocabulary (tokenizer/, written by tokenize only when it trains one): deleted or
+# changed by hand, tokenize runs again and writes it back.
+vocab = os.path.join(out, "only", "tokenizer")
+with open(os.path.join(vocab, "vocab.bpe"), "rb") as f:
+    ref_vocab = f.read()
+shutil.rmtree(vocab)
+run("only")
+st = statuses("only")
+c.check(st["tokenize"] == "ran", f"a deleted tokenizer/ re-runs tokenize: {st}")
+c.check(open(os.path.join(vocab, "vocab.bpe"), "rb").read() == ref_vocab, "and writes it back")
+with open(os.path.join(vocab, "vocab.bpe"), "ab") as f:
+    f.write(b"x y\n")
+run("only")
+c.check(statuses("only")["tokenize"] == "ran", "a changed tokenizer/vocab.bpe re-runs tokenize")
+same_as_ref("only", "after tokenizer/ was deleted and changed")
 
 # stories.jsonl: deleted by hand, generate runs again; with stories = 0 no old file is left.
 stories = os.path.join(out, "only", "generated", "stories.jsonl")
