@@ -3,7 +3,7 @@
 # root (or with sudo). Sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 ELM_DEB_PACKAGES=(build-essential cmake pkg-config libinih-dev libcsv-dev libcjson-dev
-                  libpcre2-dev zlib1g-dev libomp-dev libopenblas-dev python3 python3-venv)
+                  libpcre2-dev zlib1g-dev libcurl4-openssl-dev libomp-dev libopenblas-dev python3 python3-venv)
 missing=()
 for p in "${ELM_DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
