@@ -41,6 +41,7 @@ typedef struct FetchCtx {
     ElmFetchNet net;
     cJSON *state;
     char state_path[4200];
+    double not_before[3]; // per platform: a rate limit of one is none of the others'
 } FetchCtx;
 
 // ---- time -----------------------------------------------------------------------------------
@@ -501,8 +502,9 @@ static void fetch_account_done(FetchCtx *c, const FetchAccount *a, cJSON *e, lon
     cJSON_AddNumberToObject(last, "requests", (double)requests);
     if (rc == 0) jset_str(e, "fetched_at", now);
     if (!c->run->quiet)
-        fprintf(stderr, "fetch %s: %s, %lld new posts, %.0f in %s (%lld requests)\n", a->key,
-                rc ? "failed" : "done", added, jnum(e, "posts", 0), a->rel, requests);
+        fprintf(stderr, "fetch %s: %s, %lld new posts, %.0f in %s (%lld request%s)\n", a->key,
+                rc ? "failed" : "done", added, jnum(e, "posts", 0), a->rel, requests,
+                requests == 1 ? "" : "s");
 }
 
 static int fetch_account(FetchCtx *c, const FetchAccount *a, ElmError *err) {
@@ -511,6 +513,7 @@ static int fetch_account(FetchCtx *c, const FetchAccount *a, ElmError *err) {
     ElmFetchStore st;
     if (fetch_store_open(a, e, 0, &st, err)) return -1;
     c->net.label = a->key;
+    c->net.not_before = c->not_before[a->platform];
     long long added = 0, requests0 = c->net.requests;
     int rc = fetch_resolve(c, a, e, err);
     if (rc == 0 && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "sweep")))
@@ -523,6 +526,7 @@ static int fetch_account(FetchCtx *c, const FetchAccount *a, ElmError *err) {
     }
     long long kept = st.posts;
     elm_fetch_store_close(&st);
+    c->not_before[a->platform] = c->net.not_before;
     if (rc) elm_err_prefix(err, "fetch %s", a->key);
     fetch_account_done(c, a, e, added, c->net.requests - requests0, rc, err);
     ElmError serr;
@@ -532,8 +536,8 @@ static int fetch_account(FetchCtx *c, const FetchAccount *a, ElmError *err) {
     }
     if (rc) {
         size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, "; kept %lld posts in %s (rerun to continue)",
-                 kept, a->file);
+        snprintf(err->msg + n, sizeof err->msg - n, "; kept %lld posts in %s%s", kept, a->file,
+                 kept > 0 ? " (a rerun continues from there)" : "");
     }
     return rc;
 }

@@ -1,6 +1,7 @@
 // fetch_net.c — the polite GET of `elm fetch` (fetch_internal.h): rate limits honoured
-// (x-rate-limit-remaining/-reset, Retry-After), back-off with jitter on 429, 5xx and transport
-// failures, bounded retries, and errors that say what the status means.
+// (X's x-rate-limit-*, Mastodon's x-ratelimit-*, Bluesky's ratelimit-*, Retry-After), back-off with
+// jitter on 429, 5xx and transport failures, bounded retries, and errors that say what the status
+// means.
 #include "engine/base/rng.h"
 #include "engine/data/fetch_internal.h"
 
@@ -37,14 +38,32 @@ static void net_wait_until(ElmFetchNet *net, double t, const char *why) {
     net->waited_s += t - now;
 }
 
-// Unix time from an x-rate-limit-reset (epoch seconds) or Retry-After (seconds, or an HTTP
-// date) header; 0 when neither is there or readable.
-static double net_reset_time(const ElmHttpResponse *r) {
+// A reset header's value as Unix time: epoch seconds (X, Bluesky), seconds from now (a small
+// number: the IETF draft's RateLimit-Reset), or an ISO 8601 time (Mastodon); 0 if unreadable.
+static double net_reset_value(const char *v) {
+    char *end;
+    double t = strtod(v, &end);
+    if (end != v && *end == '\0' && t >= 0) return t > 1e9 ? t : net_now() + t;
+    char iso[21];
+    long long u;
+    return elm_fetch_time_norm(v, iso, &u) == 0 ? (double)u : 0;
+}
+
+// The rate-limit window's reset time from X's x-rate-limit-reset, Mastodon's x-ratelimit-reset
+// or Bluesky's ratelimit-reset, else from Retry-After (seconds, or an HTTP date); 0 when none.
+// *exhausted: the matching *-remaining header says 0.
+static double net_reset_time(const ElmHttpResponse *r, int *exhausted) {
+    static const char *const names[][2] = {{"x-rate-limit-reset", "x-rate-limit-remaining"},
+                                           {"x-ratelimit-reset", "x-ratelimit-remaining"},
+                                           {"ratelimit-reset", "ratelimit-remaining"}};
     char v[128];
-    if (elm_http_header(r, "x-rate-limit-reset", v, sizeof v) == 0) {
-        char *end;
-        double t = strtod(v, &end);
-        if (end != v && t > 0) return t;
+    *exhausted = 0;
+    for (int i = 0; i < 3; i++) {
+        if (elm_http_header(r, names[i][0], v, sizeof v) != 0) continue;
+        double t = net_reset_value(v);
+        if (t <= 0) continue;
+        *exhausted = elm_http_header(r, names[i][1], v, sizeof v) == 0 && atol(v) <= 0;
+        return t;
     }
     if (elm_http_header(r, "retry-after", v, sizeof v) == 0) {
         char *end;
@@ -84,11 +103,11 @@ static const char *net_status_meaning(long status) {
 // The outcome of one answered request: 0 done, 1 retry after *wait_until, -1 failed.
 static int net_judge(ElmFetchNet *net, const char *url, const ElmHttpResponse *r, int attempt,
                      double *wait_until, ElmError *err) {
-    char v[64], shown[512];
+    char shown[512];
     elm_http_url_display(url, shown, sizeof shown);
-    double reset = net_reset_time(r);
-    if (elm_http_header(r, "x-rate-limit-remaining", v, sizeof v) == 0 && atol(v) <= 0 && reset > 0)
-        net->not_before = reset; // the next request waits for the window's reset
+    int exhausted;
+    double reset = net_reset_time(r, &exhausted);
+    if (exhausted) net->not_before = reset; // the next request waits for the window's reset
     if (r->status >= 200 && r->status < 300) return 0;
     int retryable = r->status == 429 || r->status == 500 || r->status == 502 || r->status == 503 ||
                     r->status == 504;
@@ -111,6 +130,14 @@ int elm_fetch_net_get(ElmFetchNet *net, const char *url, ElmHttpResponse *resp, 
                          .connect_timeout_s = net->timeout_s < 30 ? net->timeout_s : 30};
     memset(resp, 0, sizeof *resp);
     for (int attempt = 0;; attempt++) {
+        if (net->not_before - net_now() > net->max_wait) {
+            char shown[512];
+            elm_http_url_display(url, shown, sizeof shown);
+            return elm_err(err,
+                           "GET %s: the rate limit resets in %.0f s, over [fetch] max_wait = "
+                           "%.0f s",
+                           shown, net->not_before - net_now(), net->max_wait);
+        }
         net_wait_until(net, net->not_before, "rate limit reached");
         elm_http_response_free(resp);
         net->requests++;

@@ -4,7 +4,9 @@ Serves, on 127.0.0.1 and a free port, the documented response shapes of X API v2
 (/2/users/by/username/:name, /2/users/:id/tweets), Bluesky's AppView
 (app.bsky.feed.getAuthorFeed) and Mastodon (/api/v1/accounts/lookup, /api/v1/accounts/:id/statuses
 with a Link header), from fixtures the test builds (Fixture), paginated PAGE posts at a time.
-Every request is logged (time, path, query, Authorization); faults can be queued per endpoint."""
+Every request is logged (time, path, query, Authorization); faults can be queued per endpoint
+(x_user, x_tweets, bsky, masto_lookup, masto): "ok" (served), "reset", "truncated", "badjson",
+(429, reset time), ("retry-after", seconds) or a status code."""
 import html
 import json
 import socket
@@ -151,6 +153,7 @@ class Fixture:
         self.faults = {}  # endpoint -> list of faults, consumed in order
         self.delay = 0.0  # seconds before each page is answered
         self.token = "secret-token"
+        self.headers = {}  # endpoint -> list of header lists, one per answer, added in order
 
 
 def _page(posts, start):
@@ -179,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
         with fx.lock:
             q = fx.faults.get(endpoint)
             f = q.pop(0) if q else None
-        if f is None:
+        if f is None or f == "ok":
             return False
         if f == "reset":  # RST instead of an answer
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -196,6 +199,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif f == "badjson":
             self.reply(200, b'{"data": [ this is not json')
+        elif isinstance(f, tuple) and f[0] == "retry-after":
+            self.reply(429, {"error": "RateLimitExceeded"}, [("Retry-After", str(f[1]))])
         elif isinstance(f, tuple) and f[0] == 429:
             self.reply(429, {"title": "Too Many Requests"},
                        [("x-rate-limit-limit", "1500"), ("x-rate-limit-remaining", "0"),
@@ -314,6 +319,9 @@ class Handler(BaseHTTPRequestHandler):
             base = f"http://127.0.0.1:{self.server.server_port}/api/v1/accounts/{parts[3]}/statuses"
             headers.append(("Link", f"<{base}?limit=40&max_id={masto_id(page[-1])}>; rel=\"next\", "
                                     f"<{base}?limit=40&min_id={masto_id(page[0])}>; rel=\"prev\""))
+        with fx.lock:
+            q = fx.headers.get("masto")
+            headers += q.pop(0) if q else []
         self.reply(200, [masto_status(p) for p in page], headers)
 
 
