@@ -9,7 +9,14 @@ static int run_fetch(const ElmCli *cli, ElmError *err) {
     if (elm_http_global_init(err)) return -1;
     int rc = elm_cli_open_run_writer(cli, &run, err);
     if (rc == 0) {
-        rc = elm_fetch_run(&run, err);
+        char **items;
+        if (elm_cfg_list(&run.cfg, "fetch.source", &items) <= 0)
+            rc = elm_err(err,
+                         "%s: [fetch] lists no source (add e.g. `source = bluesky : "
+                         "name.bsky.social`)",
+                         run.cfg.path[0] ? run.cfg.path : "config");
+        else
+            rc = elm_fetch_run(&run, err);
         elm_run_close(&run);
     }
     elm_http_global_cleanup();

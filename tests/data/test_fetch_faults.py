@@ -183,6 +183,18 @@ c.check(p.returncode == 0 and len(posts_in(d, "x/conan.jsonl")) == 6,
         f"a 0600 token file was not used: {p.stderr}")
 c.check(all(a == "Bearer " + TOKEN for _, path, _, a in fx.log[-2:]), "the token was not sent")
 
+# Nothing to fetch, a bad account name, a plain http:// base URL that is not loopback: refused.
+nd = tmpdir()
+p = subprocess.run([ELM, "fetch", write(os.path.join(nd, "n.ini"), f"[run]\nout_dir = {nd}\n")],
+                   capture_output=True, text=True)
+c.check(p.returncode != 0 and "[fetch] lists no source" in p.stderr, f"no source: {p.stderr}")
+d, p = fetch(base, "x : not/a/name")
+c.check(p.returncode != 0 and "not an X user name" in p.stderr, f"bad X name: {p.stderr}")
+d, p = fetch(base, "bluesky : a.bsky.social", "fetch.bluesky_api=http://example.com")
+c.check(p.returncode != 0 and "refusing plain http://" in p.stderr, f"http base: {p.stderr}")
+d, p = fetch(base, "mastodon : nobody")
+c.check(p.returncode != 0 and "@user@instance" in p.stderr, f"bad Mastodon name: {p.stderr}")
+
 # The token is nowhere: not in any file under the run folders, not in stderr.
 for d in runs:
     for path in glob.glob(os.path.join(d, "out", "**"), recursive=True):
