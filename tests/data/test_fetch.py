@@ -150,6 +150,55 @@ def test_fetch_and_ingest():
     srv.shutdown()
 
 
+def test_since_max_posts_and_run():
+    fx = fixture()
+    srv, base = fs.start(fx)
+    # since: only posts from then on (X is also asked with start_time); max_posts: the newest N.
+    posts = fx.x["conan"][1]
+    since = posts[5].when + "Z"
+    d = tmpdir()
+    p = fetch(config(d, base), f"fetch.since={since}")
+    c.check(p.returncode == 0, f"since: fetch failed: {p.stderr}")
+    when = {}  # every post's time by id, from the fixture
+    for uid, ps in fx.x.values():
+        when.update({fs.x_id(q): q.when + "Z" for q in ps})
+    for ps in fx.bsky.values():
+        when.update({fs.bsky_id(q): q.when + "Z" for q in ps})
+    for uid, ps in fx.masto.values():
+        when.update({fs.masto_id(q): q.when + "Z" for q in ps})
+    for key, exp in expected(fx).items():
+        got = [g["id"] for g in read_jsonl(file_of(d, key))]
+        want = [e[0] for e in exp if when[e[0]] >= since]
+        c.check(got == want and 0 < len(want) < len(exp),
+                f"since: {key}: {got} != {want} (of {len(exp)})")
+    xs = [q for _, path, q, _ in fx.log if path.endswith("/tweets")]
+    c.check(xs and all(q.get("start_time") == since for q in xs), f"since: X requests {xs}")
+    d = tmpdir()
+    p = fetch(config(d, base), "fetch.max_posts=4")
+    c.check(p.returncode == 0, f"max_posts: fetch failed: {p.stderr}")
+    for key, exp in expected(fx).items():
+        got = [g["id"] for g in read_jsonl(file_of(d, key))]
+        c.check(got == [e[0] for e in exp[:4]], f"max_posts: {key}: {got}")
+    # elm run's fetch stage, then its ingest stage reading fetch/*/*.jsonl.
+    d = tmpdir()
+    cfg = config(d, base)
+    e = env()
+    for stage in ("fetch", "ingest"):
+        p = subprocess.run([ELM, "run", cfg, "--only", stage], capture_output=True, text=True,
+                           env=e)
+        c.check(p.returncode == 0, f"elm run --only {stage}: {p.stderr}")
+    corpus = read_jsonl(os.path.join(d, "out", "f", "corpus.jsonl"))
+    c.check(len(corpus) == sum(len(v) for v in expected(fx).values()),
+            f"elm run: corpus.jsonl holds {len(corpus)} posts")
+    man = json.load(open(os.path.join(d, "out", "f", "manifest.json")))
+    st = {s["name"]: s for s in man["stages"]}
+    c.check("fetch/state.json" in st.get("fetch", {}).get("outputs", {}),
+            f"manifest: fetch outputs {st.get('fetch', {}).get('outputs')}")
+    c.check(any(k.startswith("fetch/x/") for k in st.get("ingest", {}).get("inputs", {})),
+            f"manifest: ingest inputs {st.get('ingest', {}).get('inputs')}")
+    srv.shutdown()
+
+
 def test_incremental():
     fx = fixture()
     srv, base = fs.start(fx)
@@ -230,6 +279,7 @@ def test_kill_and_resume():
 
 
 test_fetch_and_ingest()
+test_since_max_posts_and_run()
 test_incremental()
 test_kill_and_resume()
 c.done()
