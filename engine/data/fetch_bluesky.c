@@ -20,8 +20,8 @@ static const char *bsky_str(const cJSON *o, const char *key) {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-// One element of "feed" into the page; a pinned post (reasonPin) is skipped, it is also listed
-// at its own time.
+// One element of "feed" into the page; an item with a reason other than a repost (reasonPin)
+// is skipped.
 static int bsky_item(const cJSON *item, ElmFetchPage *pg, ElmError *err) {
     const cJSON *post = cJSON_GetObjectItemCaseSensitive(item, "post");
     const cJSON *reason = cJSON_GetObjectItemCaseSensitive(item, "reason");
@@ -40,9 +40,9 @@ static int bsky_item(const cJSON *item, ElmFetchPage *pg, ElmError *err) {
     if (!reason) return elm_fetch_page_add(pg, uri, when, text, lang, reply, 0, err);
     const char *type = bsky_str(reason, "$type");
     if (!cJSON_IsObject(reason) || !type) return elm_err(err, "post %s: reason has no $type", uri);
-    if (strcmp(type, "app.bsky.feed.defs#reasonPin") == 0) return 0;
-    if (strcmp(type, "app.bsky.feed.defs#reasonRepost") != 0)
-        return elm_err(err, "post %s: unknown reason %s", uri, type);
+    // A pinned post comes again at its own time; a reason of a kind this reader does not know
+    // is not the account's own post either.
+    if (strcmp(type, "app.bsky.feed.defs#reasonRepost") != 0) return 0;
     // A repost is the account's at the time it reposted; its id is the repost record's.
     const char *at = bsky_str(reason, "indexedAt");
     if (!at) return elm_err(err, "post %s: the repost has no indexedAt", uri);

@@ -86,8 +86,10 @@ static int html_tag_is(const char *tag, size_t len, const char *name) {
     return c == '>' || c == ' ' || c == '/' || c == '\t' || c == '\n' || c == '\r';
 }
 
-// Appends a line break unless the text is empty or already ends in `breaks` of them.
+// Appends a line break unless the text is empty or already ends in `breaks` of them; spaces
+// before a break go.
 static void html_break(ElmBuf *b, int breaks) {
+    while (b->len > 0 && b->data[b->len - 1] == ' ') b->len--;
     if (b->len == 0) return;
     int have = 0;
     while (have < breaks && (size_t)have < b->len && b->data[b->len - 1 - have] == '\n') have++;
@@ -101,8 +103,11 @@ void elm_fetch_html_text(const char *html, size_t n, ElmBuf *out) {
         if (html[i] != '<') {
             size_t j = i + 1;
             while (j < n && html[j] != '<') j++;
-            for (size_t k = i; k < j; k++) // source line breaks are not text breaks in HTML
-                elm_buf_append(&raw, html[k] == '\n' || html[k] == '\r' ? " " : html + k, 1);
+            for (size_t k = i; k < j; k++) { // source line breaks are spaces in HTML
+                int nl = html[k] == '\n' || html[k] == '\r';
+                if (nl && (raw.len == 0 || raw.data[raw.len - 1] == '\n')) continue;
+                elm_buf_append(&raw, nl ? " " : html + k, 1);
+            }
             i = j;
             continue;
         }
@@ -114,10 +119,11 @@ void elm_fetch_html_text(const char *html, size_t n, ElmBuf *out) {
         const char *gt = memchr(html + i, '>', n - i);
         size_t len = gt ? (size_t)(gt - (html + i)) + 1 : n - i;
         const char *tag = html + i;
-        if (html_tag_is(tag, len, "br"))
+        if (html_tag_is(tag, len, "br")) {
+            while (raw.len > 0 && raw.data[raw.len - 1] == ' ') raw.len--;
             elm_buf_append(&raw, "\n", 1);
-        else if (html_tag_is(tag, len, "p") || html_tag_is(tag, len, "div") ||
-                 html_tag_is(tag, len, "blockquote"))
+        } else if (html_tag_is(tag, len, "p") || html_tag_is(tag, len, "div") ||
+                   html_tag_is(tag, len, "blockquote"))
             html_break(&raw, 2);
         else if (html_tag_is(tag, len, "li"))
             html_break(&raw, 1);
