@@ -5,7 +5,8 @@ Serves, on 127.0.0.1 and a free port, the documented response shapes of X API v2
 (app.bsky.feed.getAuthorFeed) and Mastodon (/api/v1/accounts/lookup, /api/v1/accounts/:id/statuses
 with a Link header), from fixtures the test builds (Fixture), paginated PAGE posts at a time.
 Every request is logged (time, path, query, Authorization); faults can be queued per endpoint
-(x_user, x_tweets, bsky, masto_lookup, masto): "ok" (served), "reset", "truncated", "badjson",
+(x_user, x_tweets, bsky, masto_lookup, masto): "ok" (served), "reset", "truncated", "hang",
+"badjson",
 (429, reset time), ("retry-after", seconds) or a status code."""
 import html
 import json
@@ -196,6 +197,9 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"data": [{"id": "1", "te')
             self.wfile.flush()
+            self.close_connection = True
+        elif f == "hang":  # no answer for longer than the test's timeout
+            time.sleep(2.5)
             self.close_connection = True
         elif f == "badjson":
             self.reply(200, b'{"data": [ this is not json')

@@ -135,10 +135,14 @@ cases = [
      "mastodon/user@m.example.jsonl", ["page 2", "not a JSON array"], "invalid JSON"),
     ("x_tweets", ["ok", 500, 500, 500], "x : conan", "x/conan", "x/conan.jsonl",
      ["page 2", "HTTP 500", "retries exhausted"], "500 until the retries run out"),
+
+    ("bsky", ["ok"] + ["hang"] * 3, "bluesky : someone.bsky.social",
+     "bluesky/someone.bsky.social", "bluesky/someone.bsky.social.jsonl",
+     ["page 2", "after 2 retries", "timed out"], "no answer within [fetch] timeout"),
 ]
 for endpoint, faults, source, key, rel, words, what in cases:
     fx.faults[endpoint] = list(faults)
-    d, p = fetch(base, source)
+    d, p = fetch(base, source, "fetch.timeout=1")
     check_failure(p, d, key, rel, words, 1, what)
     fx.faults.clear()
     # The rerun continues from the page that failed and ends complete.
