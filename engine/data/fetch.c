@@ -18,6 +18,8 @@
 
 static const char *const fetch_platform_names[] = {"x", "bluesky", "mastodon"};
 
+#define FETCH_MAX_PAGES 100000 // per sweep: 10 million posts at 100 a page
+
 typedef struct FetchSettings {
     long long max_posts; // 0 = no bound
     char since[21];      // normalised, "" = none
@@ -452,7 +454,11 @@ static int fetch_sweep(FetchCtx *c, const FetchAccount *a, cJSON *e, ElmFetchSto
         if (rc == 0) {
             *added_total += added;
             stored += added;
-            done = stop || !pg.next[0] || (c->s.max_posts > 0 && stored >= c->s.max_posts);
+            // A cursor that does not move, or a sweep past FETCH_MAX_PAGES, ends it too: a
+            // server's mistake must not keep elm asking forever.
+            done = stop || !pg.next[0] || strcmp(pg.next, jstr(sw, "cursor")) == 0 ||
+                   jnum(sw, "pages", 0) + 1 >= FETCH_MAX_PAGES ||
+                   (c->s.max_posts > 0 && stored >= c->s.max_posts);
             jset_num(sw, "stored", (double)stored);
             jset_num(sw, "pages", jnum(sw, "pages", 0) + 1);
             jset_str(sw, "cursor", pg.next);

@@ -153,6 +153,8 @@ class Fixture:
         self.log = []    # (time, path, query dict, authorization)
         self.faults = {}  # endpoint -> list of faults, consumed in order
         self.delay = 0.0  # seconds before each page is answered
+        self.gate = None  # a threading.Event X's second and later pages wait for
+        self.stuck = False  # Bluesky answers the first page, with the same cursor, forever
         self.token = "secret-token"
         self.headers = {}  # endpoint -> list of header lists, one per answer, added in order
 
@@ -227,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.bsky(q)
             if u.path.startswith("/api/v1/accounts"):
                 return self.masto(parts, q)
-        except BrokenPipeError:
+        except (BrokenPipeError, ConnectionResetError):
             return
         self.reply(404, {"error": "no route"})
 
@@ -249,6 +251,8 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 4 and parts[3] == "tweets":
             if self.fault("x_tweets"):
                 return
+            if fx.gate is not None and "pagination_token" in q:
+                fx.gate.wait(30)  # the second page waits until the test lets it go
             time.sleep(fx.delay)
             acc = [v for v in fx.x.values() if v[0] == parts[2]]
             if not acc:
@@ -285,11 +289,11 @@ class Handler(BaseHTTPRequestHandler):
         posts = list(reversed(fx.bsky[actor]))
         if q.get("filter") == "posts_no_replies":
             posts = [p for p in posts if p.kind != "reply"]
-        start = int(q.get("cursor", "c0")[1:])
+        start = 0 if fx.stuck else int(q.get("cursor", "c0")[1:])
         page, more = _page(posts, start)
         body = {"feed": [bsky_item(p) for p in page]}
         if more:
-            body["cursor"] = f"c{start + PAGE}"
+            body["cursor"] = "stuck" if fx.stuck else f"c{start + PAGE}"
         self.reply(200, body)
 
     def masto(self, parts, q):

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -251,19 +252,25 @@ def test_kill_and_resume():
     c.check(p.returncode == 0, f"reference fetch failed: {p.stderr}")
     d = tmpdir()
     cfg = config(d, base)
-    fx.delay = 0.15
+    fx.gate = threading.Event()  # X's second page waits: the kill comes after the first
     proc = subprocess.Popen([ELM, "fetch", cfg, "--quiet"], env=env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     path = file_of(d, "x/conan")
+    state = os.path.join(d, "out", "f", "fetch", "state.json")
     deadline = time.time() + 30
-    while time.time() < deadline:  # until at least one page, and not the last, is stored
+    while time.time() < deadline:  # until the first page is stored and recorded
         n = len(open(path).read().splitlines()) if os.path.exists(path) else 0
-        if n >= 2:
+        try:
+            pages = json.load(open(state))["accounts"]["x/conan"]["sweep"]["pages"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pages = 0
+        if n >= 1 and pages >= 1:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    fx.delay = 0
+    fx.gate.set()
+    fx.gate = None
     partial = open(path).read().splitlines() if os.path.exists(path) else []
     total = len(read_jsonl(file_of(ref, "x/conan")))
     c.check(0 < len(partial) < total, f"the kill came at {len(partial)} of {total} posts")

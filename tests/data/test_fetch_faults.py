@@ -187,6 +187,16 @@ c.check(p.returncode == 0 and len(posts_in(d, "x/conan.jsonl")) == 6,
         f"a 0600 token file was not used: {p.stderr}")
 c.check(all(a == "Bearer " + TOKEN for _, path, _, a in fx.log[-2:]), "the token was not sent")
 
+# A server whose cursor never moves: the sweep ends when the cursor comes back unchanged.
+fx.log.clear()
+fx.stuck = True
+d, p = fetch(base, "bluesky : someone.bsky.social")
+fx.stuck = False
+bs = page_requests(fx, "/xrpc/")
+got = posts_in(d, "bluesky/someone.bsky.social.jsonl")
+c.check(p.returncode == 0 and len(bs) == 2 and len(got) == 2 and len({g["id"] for g in got}) == 2,
+        f"stuck cursor: {len(bs)} requests, {len(got)} posts: {p.stderr}")
+
 # Nothing to fetch, a bad account name, a plain http:// base URL that is not loopback: refused.
 nd = tmpdir()
 p = subprocess.run([ELM, "fetch", write(os.path.join(nd, "n.ini"), f"[run]\nout_dir = {nd}\n")],
