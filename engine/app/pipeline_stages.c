@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "engine/data/clean.h"
 #include "engine/generate/gen_device.h"
+#include "engine/data/fetch.h"
 #include "engine/data/ingest.h"
 #include "engine/app/report.h"
 #include "engine/train/train.h"
@@ -64,7 +65,13 @@ static int train_stage(ElmRun *run, ElmError *err) {
 }
 
 const ElmStage elm_pipeline_stages[] = {
-    {"ingest", elm_ingest_run, {"data"}, {0}, {"@data.source"}, {"corpus.jsonl", "ingest.json"}},
+    {"fetch", elm_fetch_run, {"fetch"}, {0}, {0}, {"fetch/state.json", "fetch"}},
+    {"ingest",
+     elm_ingest_run,
+     {"data"},
+     {0},
+     {"@data.source", "fetch/*/*.jsonl"},
+     {"corpus.jsonl", "ingest.json"}},
     {"clean",
      elm_clean_run,
      {"clean"},

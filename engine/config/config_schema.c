@@ -27,6 +27,33 @@ static const ElmCfgKey data_keys[] = {
     END,
 };
 
+static const ElmCfgKey fetch_keys[] = {
+    {"source", ELM_CFG_LIST, NULL, 0, 0, NULL,
+     "PLATFORM : ACCOUNT, repeatable: x : user, bluesky : name.bsky.social, "
+     "mastodon : @user@instance"},
+    {"max_posts", ELM_CFG_INT, "3200", 0, BIG, NULL,
+     "posts stored per account and fetch (0 = no bound; X serves at most the newest 3,200)"},
+    {"since", ELM_CFG_STR, "", 0, 0, NULL,
+     "only posts from this date on, YYYY-MM-DD (empty = all)"},
+    {"replies", ELM_CFG_BOOL, "false", 0, 0, NULL, "keep the accounts' replies"},
+    {"reposts", ELM_CFG_BOOL, "false", 0, 0, NULL, "keep reposts (retweets, boosts)"},
+    {"x_api", ELM_CFG_STR, "https://api.x.com", 0, 0, NULL, "X API v2 base URL"},
+    {"bluesky_api", ELM_CFG_STR, "https://public.api.bsky.app", 0, 0, NULL,
+     "Bluesky AppView base URL (public, no key)"},
+    {"mastodon_api", ELM_CFG_STR, "", 0, 0, NULL,
+     "Mastodon base URL (empty = each account's own instance)"},
+    {"token_file", ELM_CFG_PATH, "", 0, 0, NULL,
+     "file holding the X bearer token, mode 0600 (empty = $ELM_X_BEARER_TOKEN)"},
+    {"retries", ELM_CFG_INT, "5", 0, 100, NULL,
+     "retries of a request after a 429, a 5xx or a network failure"},
+    {"backoff", ELM_CFG_FLOAT, "2", 0, 3600, NULL,
+     "first retry's wait in seconds, doubled each retry, with jitter"},
+    {"max_wait", ELM_CFG_FLOAT, "1800", 0, 86400, NULL,
+     "longest rate-limit wait in seconds before giving up"},
+    {"timeout", ELM_CFG_INT, "60", 1, 86400, NULL, "seconds a request may take"},
+    END,
+};
+
 static const ElmCfgKey clean_keys[] = {
     {"urls", ELM_CFG_ENUM, "remove", 0, 0, "remove|keep", "URLs"},
     {"mentions", ELM_CFG_ENUM, "remove", 0, 0, "remove|keep", "@mentions"},
@@ -265,6 +292,7 @@ static const ElmCfgKey viable_keys[] = {
 
 const ElmCfgSection elm_cfg_schema[] = {
     {"run", run_keys, "the run: name, output folder, seed, threads"},
+    {"fetch", fetch_keys, "accounts whose posts `elm fetch` gets from X, Bluesky, Mastodon"},
     {"data", data_keys, "tweet sources for `elm ingest`"},
     {"clean", clean_keys, "the tweet cleaner (`elm clean`)"},
     {"tokenizer", tokenizer_keys, "GPT-2 byte-level BPE (`elm tokenize`)"},

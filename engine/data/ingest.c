@@ -2,6 +2,7 @@
 // reader for its format, filters and de-duplicates posts, writes corpus.jsonl and ingest.json.
 #include "engine/data/ingest.h"
 #include "engine/base/hash.h"
+#include "engine/base/hashset.h"
 
 #include "engine/base/fsutil.h"
 #include "engine/data/ingest_internal.h"
@@ -42,12 +43,6 @@ typedef struct Account {
     Counts c;
 } Account;
 
-// A set of 64-bit hashes (open addressing; 0 marks an empty slot).
-typedef struct HashSet {
-    uint64_t *slot;
-    size_t cap, n;
-} HashSet;
-
 struct ElmIngestSink {
     // settings
     int drop_retweets, drop_replies, dedupe_ids, dedupe_text, utf8_mode; // 0 replace 1 drop 2 error
@@ -64,7 +59,7 @@ struct ElmIngestSink {
     int n_acc, cap_acc, last_acc;
     int *acc_slot; // open addressing over acc by name hash: index + 1, 0 = empty
     size_t acc_slot_cap;
-    HashSet ids, texts;
+    ElmHashSet ids, texts;
     char *buf; // scratch for repaired text
     size_t buf_cap;
     ElmProgress progress;
@@ -77,8 +72,8 @@ static void sink_free_state(ElmIngestSink *k) {
     for (int i = 0; i < k->n_acc; i++) free(k->acc[i].name);
     free(k->acc);
     free(k->acc_slot);
-    free(k->ids.slot);
-    free(k->texts.slot);
+    elm_hashset_free(&k->ids);
+    elm_hashset_free(&k->texts);
     free(k->buf);
 }
 
@@ -96,33 +91,6 @@ const char *elm_ingest_format_name(ElmIngestFormat f) {
         return "text";
     }
     return "?";
-}
-
-// ---- hash set -------------------------------------------------------------------------------
-
-static int set_insert(HashSet *s, uint64_t h) { // 1 if new, 0 if present, -1 out of memory
-    if (h == 0) h = 1;
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        uint64_t *slot = calloc(cap, sizeof *slot);
-        if (!slot) return -1;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slot[i]) continue;
-            size_t j = s->slot[i] & (cap - 1);
-            while (slot[j]) j = (j + 1) & (cap - 1);
-            slot[j] = s->slot[i];
-        }
-        free(s->slot);
-        s->slot = slot, s->cap = cap;
-    }
-    size_t j = h & (s->cap - 1);
-    while (s->slot[j]) {
-        if (s->slot[j] == h) return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->slot[j] = h;
-    s->n++;
-    return 1;
 }
 
 // ---- the sink -------------------------------------------------------------------------------
@@ -277,7 +245,7 @@ int elm_ingest_emit(ElmIngestSink *k, const ElmRawPost *p, ElmError *err) {
         id = idbuf;
     }
     if (k->dedupe_ids && id != idbuf) { // made-up ids ("stem:line") are not de-duplicated
-        int r = set_insert(&k->ids, elm_hash_fnv1a(ELM_HASH_FNV_OFFSET ^ 0x1d, id, id_len));
+        int r = elm_hashset_insert(&k->ids, elm_hash_fnv1a(ELM_HASH_FNV_OFFSET ^ 0x1d, id, id_len));
         if (r < 0) return elm_err(err, "%s: out of memory", k->path);
         if (r == 0) {
             a->c.dropped[DROP_DUPLICATE_ID]++;
@@ -287,7 +255,7 @@ int elm_ingest_emit(ElmIngestSink *k, const ElmRawPost *p, ElmError *err) {
     if (k->dedupe_text) {
         uint64_t ha = elm_hash_fnv1a(ELM_HASH_FNV_OFFSET ^ 0x7e, acc, acc_len);
         uint64_t h = elm_hash_fnv1a(ELM_HASH_FNV_OFFSET ^ ha, text, n);
-        int r = set_insert(&k->texts, h);
+        int r = elm_hashset_insert(&k->texts, h);
         if (r < 0) return elm_err(err, "%s: out of memory", k->path);
         if (r == 0) {
             a->c.dropped[DROP_DUPLICATE_TEXT]++;
@@ -365,6 +333,7 @@ typedef struct Source {
     char *account; // NULL = auto
     char *spec;
     glob_t g;
+    int fetched; // <run>/fetch/*/*.jsonl (`elm fetch`): an account with no posts is no error
 } Source;
 
 static char *trimmed_copy(const char *s, size_t n) {
@@ -518,7 +487,7 @@ static int ingest_file(const Source *s, const char *path, ElmIngestSink *k, cJSO
     if (elm_read_file(path, &data, &n, err)) return -1;
     if (is_blank(data, n)) {
         free(data);
-        return elm_err(err, "%s:1: empty file (no posts)", path);
+        return s->fetched ? 0 : elm_err(err, "%s:1: empty file (no posts)", path);
     }
     ElmIngestFormat fmt = elm_ingest_detect(data, n);
     if (fmt == ELM_FMT_TWEETS_JS && !s->account) {
@@ -569,17 +538,39 @@ static char *ingest_report(cJSON *report, const ElmIngestSink *k, const Counts *
     return cJSON_Print(report);
 }
 
+// The posts `elm fetch` wrote, <run>/fetch/*/*.jsonl, as one more source (account auto: each
+// line names its account). 0 when there are none (src->g left empty).
+static int fetched_source(const ElmRun *run, Source *src, ElmError *err) {
+    memset(src, 0, sizeof *src);
+    char dir[8200], pattern[8300];
+    elm_glob_escape(run->dir, dir, sizeof dir); // the folder is literal
+    snprintf(pattern, sizeof pattern, "%s/fetch/*/*.jsonl", dir);
+    int rc = glob(pattern, 0, NULL, &src->g);
+    if (rc == GLOB_NOMATCH) {
+        memset(&src->g, 0, sizeof src->g);
+        return 0;
+    }
+    if (rc != 0) return elm_err(err, "%s: cannot list", pattern);
+    src->spec = trimmed_copy("fetch", 5);
+    src->fetched = 1;
+    return src->spec ? 0 : elm_err(err, "out of memory");
+}
+
 int elm_ingest_run(ElmRun *run, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     char **items;
-    int n_items = elm_cfg_list(cfg, "data.source", &items);
-    if (n_items <= 0)
-        return elm_err(err, "%s: [data] lists no source (add e.g. `source = auto : tweets.csv`)",
-                       cfg->path[0] ? cfg->path : "config");
-    Source *src = elm_calloc((size_t)n_items, sizeof *src, err);
+    int n_cfg = elm_cfg_list(cfg, "data.source", &items), n_items = n_cfg;
+    Source *src = elm_calloc((size_t)n_cfg + 1, sizeof *src, err);
     if (!src) return -1;
     int rc = 0;
     for (int i = 0; i < n_items && rc == 0; i++) rc = source_parse(cfg, i, &src[i], err);
+    if (rc == 0) rc = fetched_source(run, &src[n_cfg], err);
+    if (src[n_cfg].g.gl_pathc > 0) n_items++;
+    if (rc == 0 && n_items == 0)
+        rc = elm_err(err,
+                     "%s: [data] lists no source (add e.g. `source = auto : tweets.csv`) and "
+                     "<run>/fetch/ holds no fetched posts ([fetch] source, `elm fetch`)",
+                     cfg->path[0] ? cfg->path : "config");
     ElmIngestSink k;
     sink_from_config(cfg, &k);
 
@@ -623,7 +614,7 @@ int elm_ingest_run(ElmRun *run, ElmError *err) {
     if (opened) elm_atomic_abort(&af);
     cJSON_free(text);
     cJSON_Delete(report);
-    for (int i = 0; i < n_items; i++) source_free(&src[i]);
+    for (int i = 0; i <= n_cfg; i++) source_free(&src[i]);
     free(src);
     sink_free_state(&k);
     for (int i = 0; i < k.n_langs; i++) free(k.langs[i]);

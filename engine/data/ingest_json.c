@@ -125,7 +125,7 @@ static int emit_object(const char *path, const cJSON *item, const char *a, const
         acc = str_of(user, "screen_name");
         if (!acc) acc = str_of(user, "username");
     }
-    static const char *user_keys[] = {"username", "screen_name", "user", "author", NULL};
+    static const char *user_keys[] = {"username", "screen_name", "user", "author", "account", NULL};
     for (int i = 0; user_keys[i] && !acc; i++) acc = str_of(t, user_keys[i]);
     if (acc) p.account = acc, p.account_len = strlen(acc);
     const char *when = str_of(t, "created_at");
@@ -139,6 +139,12 @@ static int emit_object(const char *path, const cJSON *item, const char *a, const
                          present(t, "inReplyToTweetId") || present(t, "inReplyToUser")
                      ? 1
                      : -1;
+    // elm's own JSONL (corpus.jsonl, `elm fetch`'s files) says it in booleans.
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(t, "is_repost");
+    if (!cJSON_IsBool(rt)) rt = cJSON_GetObjectItemCaseSensitive(t, "is_retweet");
+    if (cJSON_IsBool(rt)) p.is_retweet = cJSON_IsTrue(rt);
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(t, "is_reply");
+    if (cJSON_IsBool(rp)) p.is_reply = cJSON_IsTrue(rp);
     return elm_ingest_emit(sink, &p, err);
 }
 

@@ -28,8 +28,9 @@ SMALL = {
 # Files that hold nothing but bookkeeping of a particular run (lock holder, the manifest with its
 # wall times, the report page that prints them; the report's data is metrics.json, compared).
 SKIP = {".lock", "manifest.json", "report/index.html"}
+# (and the wall-clock times of a fetch: when the posts were asked for, not what they are)
 TIMING_KEYS = {"seconds", "train_seconds", "wall_s", "peak_rss_mb", "timings", "ms", "tok_per_s",
-               "total_wall_s"}
+               "total_wall_s", "ran_wall_s", "ran_peak_rss_mb", "updated_at", "fetched_at"}
 
 
 def study_args(out_dir, name="study", **over):

@@ -7,8 +7,8 @@ OUT=${1:-$SRC/build-fuzz}
 CC=${CC:-clang}
 JOBS=${JOBS:-2}
 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
-CFLAGS="-std=c11 -g -O1 -Wno-pass-failed -D_GNU_SOURCE -fopenmp -I$SRC $(pkg-config --cflags inih libcjson libpcre2-8 zlib)"
-LIBS="$(pkg-config --libs inih libcjson libpcre2-8 zlib) -lcsv -lm -fopenmp"
+CFLAGS="-std=c11 -g -O1 -Wno-pass-failed -D_GNU_SOURCE -fopenmp -I$SRC $(pkg-config --cflags inih libcjson libpcre2-8 zlib libcurl)"
+LIBS="$(pkg-config --libs inih libcjson libpcre2-8 zlib libcurl) -lcsv -lm -fopenmp"
 mkdir -p "$OUT/obj"
 
 # elm's library sources as the main build takes them without CUDA: no main.c, none of the

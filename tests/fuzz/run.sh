@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh — builds the fuzz harnesses and runs each for a while on its seed corpus.
 # Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET (60)] [TARGET...] (targets: ingest safetensors
-# clean bpe config state hfconfig;
+# clean bpe config state hfconfig fetch;
 # default all). Crashes land in build-fuzz/crashes/<target>/. A target with a dictionary
 # tests/fuzz/<target>.dict (syntax and names its parser looks for) runs with -dict=.
 set -eu
@@ -9,7 +9,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$SRC/build-fuzz}
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-ingest safetensors clean bpe config state hfconfig}
+TARGETS=${*:-ingest safetensors clean bpe config state hfconfig fetch}
 export ELM_SHARED=${ELM_SHARED:-$SRC/../shared}
 # leaks are real findings too; ASan's report names the allocation
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
