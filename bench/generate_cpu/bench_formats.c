@@ -1,8 +1,9 @@
 // bench_formats.c — KV-cache decode tokens/s of a GPT-2 shape (random weights) for each weight
 // format of [generate] weights, interleaved round by round in one process so the formats share
-// the machine's load: fp32, bf16, int8 (weights widened to fp32, the shipped variant) and int8 x
-// int8 (VNNI). Counts as elm_gpt2_decode_bench / `elm bench --only=decode` do: B * n_new new
-// tokens over the whole call (prompt prefill included). Run by bench/generate_cpu/formats.sh.
+// the machine's load: fp32, bf16, int8 (int8 x int8, VNNI: the shipped variant) and int8-deq
+// (int8 weights widened to fp32). Counts as elm_gpt2_decode_bench / `elm bench --only=decode` do: B
+// * n_new new tokens over the whole call (prompt prefill included). Run by
+// bench/generate_cpu/formats.sh.
 #include "engine/base/stats.h"
 #include "engine/model/gpt2.h"
 
@@ -17,8 +18,8 @@ static const struct {
 } VARS[N_VAR] = {
     {"fp32", ELM_QMM_FP32, 0, 0},
     {"bf16", ELM_QMM_BF16, 0, 0},
-    {"int8", ELM_QMM_INT8, ELM_QMM_INT8_DEQ, 0},
-    {"int8-act8", ELM_QMM_INT8, ELM_QMM_INT8_ACT8, 0},
+    {"int8", ELM_QMM_INT8, ELM_QMM_INT8_ACT8, 0},
+    {"int8-deq", ELM_QMM_INT8, ELM_QMM_INT8_DEQ, 0},
     {"bf16-portable", ELM_QMM_BF16, 0, 1},
 };
 

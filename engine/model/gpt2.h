@@ -141,7 +141,7 @@ typedef struct ElmGpt2 {
     // elm_gpt2_forward always use the fp32 parameters): elm_gpt2_set_weights makes them, an
     // AdamW step marks them stale and the next prefill/decode remakes them.
     int weights;          // ELM_QMM_FP32 (default: the parameters themselves), _BF16 or _INT8
-    int weights_int8;     // ELM_QMM_INT8_DEQ (default) or ELM_QMM_INT8_ACT8
+    int weights_int8;     // ELM_QMM_INT8_ACT8 (default) or ELM_QMM_INT8_DEQ
     int weights_portable; // 1 = the portable loops even where the CPU has AVX-512 (tests)
     int weights_stale;
     ElmQMat *qw; // (4L + 1): per layer qkvw, attprojw, fcw, fcprojw; then wte (the LM head)
@@ -192,6 +192,9 @@ void elm_gpt2_kv_reset(ElmGpt2 *m);
 // Appends n tokens to sequence `seq` in one pass and writes the logits after the last of
 // them into logits (V). n >= 1; an overflow of max_T is an error.
 int elm_gpt2_prefill(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits, ElmError *err);
+// elm_gpt2_prefill with the logits after every one of the n tokens: logits (n, V) (scoring).
+int elm_gpt2_prefill_logits(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits,
+                            ElmError *err);
 // Appends tokens[b] to each sequence b of the cache (all kvB of them) and writes the logits
 // for the next token into logits (kvB, V).
 int elm_gpt2_decode_step(ElmGpt2 *m, const int *tokens, float *logits, ElmError *err);

@@ -211,7 +211,9 @@ static int check_tokens(const ElmGpt2 *m, const int *tokens, int n, ElmError *er
     return 0;
 }
 
-int elm_gpt2_prefill(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits, ElmError *err) {
+// Appends n tokens to sequence seq; logits for the last n_out of them.
+static int prefill_rows(ElmGpt2 *m, int seq, const int *tokens, int n, int n_out, float *logits,
+                        ElmError *err) {
     if (!m->kv) return elm_err(err, "prefill: no KV cache (call elm_gpt2_kv_alloc)");
     if (seq < 0 || seq >= m->kvB)
         return elm_err(err, "prefill: sequence %d outside the cache's %d", seq, m->kvB);
@@ -227,10 +229,19 @@ int elm_gpt2_prefill(ElmGpt2 *m, int seq, const int *tokens, int n, float *logit
         meta[i] = seq;
         meta[n + i] = m->kv_pos[seq] + i;
     }
-    kv_forward(m, meta, meta + n, tokens, n, NULL, 1, logits);
+    kv_forward(m, meta, meta + n, tokens, n, NULL, n_out, logits);
     free(meta);
     m->kv_pos[seq] += n;
     return 0;
+}
+
+int elm_gpt2_prefill(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits, ElmError *err) {
+    return prefill_rows(m, seq, tokens, n, 1, logits, err);
+}
+
+int elm_gpt2_prefill_logits(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits,
+                            ElmError *err) {
+    return prefill_rows(m, seq, tokens, n, n, logits, err);
 }
 
 static int check_batch(const ElmGpt2 *m, int n_seq, const int *seqs, const int *const *tokens,
