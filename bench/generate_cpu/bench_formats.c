@@ -1,9 +1,8 @@
 // bench_formats.c — KV-cache decode tokens/s of a GPT-2 shape (random weights) for each weight
 // format of [generate] weights, interleaved round by round in one process so the formats share
 // the machine's load: fp32, bf16, int8 (int8 x int8, VNNI: the shipped variant) and int8-deq
-// (int8 weights widened to fp32). Counts as elm_gpt2_decode_bench / `elm bench --only=decode` do: B
-// * n_new new tokens over the whole call (prompt prefill included). Run by
-// bench/generate_cpu/formats.sh.
+// (int8 weights widened to fp32). Counts as `elm bench --only=decode` does: B * n_new new tokens
+// over the whole call, the prompts' prefill included. Run by bench/generate_cpu/formats.sh.
 #include "engine/base/stats.h"
 #include "engine/model/gpt2.h"
 
