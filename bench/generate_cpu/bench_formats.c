@@ -23,8 +23,8 @@ static const struct {
 };
 
 int main(int argc, char **argv) {
-    const char *preset = "gpt2", *batches = "1,8,32";
-    int n_new = 64, prompt = 16, threads = 2, rounds = 5, with_portable = 0;
+    const char *preset = "gpt2", *batches = "1,8,32", *which = "fp32,bf16,int8,int8-deq";
+    int n_new = 64, prompt = 16, threads = 2, rounds = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--preset"))
@@ -39,11 +39,13 @@ int main(int argc, char **argv) {
             threads = atoi(v);
         else if (!strcmp(k, "--rounds"))
             rounds = atoi(v);
-        else if (!strcmp(k, "--portable"))
-            with_portable = atoi(v);
+        else if (!strcmp(k, "--weights"))
+            which = v;
         else {
             fprintf(stderr, "usage: bench_formats [--preset gpt2] [--B 1,8,32] [--new 64] "
-                            "[--prompt 16] [--threads 2] [--rounds 5] [--portable 0]\n");
+                            "[--prompt 16] [--threads 2] [--rounds 5] [--weights "
+                            "fp32,bf16,int8,int8-deq,bf16-portable (in this order; the first "
+                            "is the ratios' base)]\n");
             return 2;
         }
     }
@@ -56,15 +58,23 @@ int main(int argc, char **argv) {
     }
     elm_gpt2_init_random(&m, 1337);
     m.threads = threads;
-    int n_var = with_portable ? N_VAR : N_VAR - 1;
+    int var[N_VAR], n_var = 0; // the variants asked for, in order
+    char names[256];
+    snprintf(names, sizeof names, "%s", which);
+    for (char *t = strtok(names, ","); t && n_var < N_VAR; t = strtok(NULL, ","))
+        for (int v = 0; v < N_VAR; v++)
+            if (!strcmp(t, VARS[v].name)) var[n_var++] = v;
+    if (!n_var) return fprintf(stderr, "--weights %s: no known format\n", which), 2;
     char list[256];
     snprintf(list, sizeof list, "%s", batches);
-    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int B = atoi(tok);
         double rate[N_VAR][64];
         if (rounds > 64) rounds = 64;
         for (int r = 0; r <= rounds; r++) { // round 0 warms up
-            for (int v = 0; v < n_var; v++) {
+            for (int i = 0; i < n_var; i++) {
+                int v = var[i];
                 m.weights_int8 = VARS[v].int8_mode, m.weights_portable = VARS[v].portable;
                 double tps;
                 if (elm_gpt2_set_weights(&m, VARS[v].fmt, &err) ||
@@ -72,12 +82,13 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "%s\n", err.msg);
                     return 1;
                 }
-                if (r) rate[v][r - 1] = tps;
+                if (r) rate[i][r - 1] = tps;
             }
         }
         double med[N_VAR];
-        for (int v = 0; v < n_var; v++) {
-            med[v] = elm_median(rate[v], rounds);
+        for (int i = 0; i < n_var; i++) {
+            int v = var[i];
+            med[i] = elm_median(rate[i], rounds);
             printf("{\"preset\": \"%s\", \"batch\": %d, \"weights\": \"%s\", \"kernel\": \"%s\", "
                    "\"tok_per_s\": %.2f, \"vs_fp32\": %.3f, \"rounds\": %d, \"threads\": %d}\n",
                    preset, B, VARS[v].name,
@@ -85,7 +96,7 @@ int main(int argc, char **argv) {
                        ? "fp32"
                        : elm_qmatmul_isa_name(VARS[v].fmt, VARS[v].int8_mode,
                                               VARS[v].portable ? ELM_QMM_PORTABLE : ELM_QMM_AVX512),
-                   med[v], med[v] / med[0], rounds, threads);
+                   med[i], med[i] / med[0], rounds, threads);
         }
         fflush(stdout);
     }

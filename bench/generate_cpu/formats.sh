@@ -4,7 +4,7 @@
 # greedy tokens), the formats interleaved round by round so they share the machine's load; prints
 # the median tok/s of each and its ratio to fp32 measured in the same run (not a test).
 # Then, unless FORMATS_INPROC=0, the same comparison in one process (bench_formats, which also
-# times the int8 variant not shipped: int8 weights widened to fp32).
+# times the int8 variant not shipped, int8-deq: int8 weights widened to fp32).
 # usage: bench/generate_cpu/formats.sh [BUILD_DIR]   env: ROUNDS (3), BATCHES ("1 8 32"),
 #        NEW (64), THREADS (nproc), PRESET (gpt2)
 set -euo pipefail
