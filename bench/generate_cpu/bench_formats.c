@@ -10,16 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_VAR 5
+#define N_VAR 6
 static const struct {
     const char *name;
-    int fmt, int8_mode, portable;
+    int fmt, int8_mode, portable, kv_bf16;
 } VARS[N_VAR] = {
-    {"fp32", ELM_QMM_FP32, 0, 0},
-    {"bf16", ELM_QMM_BF16, 0, 0},
-    {"int8", ELM_QMM_INT8, ELM_QMM_INT8_ACT8, 0},
-    {"int8-deq", ELM_QMM_INT8, ELM_QMM_INT8_DEQ, 0},
-    {"bf16-portable", ELM_QMM_BF16, 0, 1},
+    {"fp32", ELM_QMM_FP32, 0, 0, 0},
+    {"bf16", ELM_QMM_BF16, 0, 0, 0},
+    {"int8", ELM_QMM_INT8, ELM_QMM_INT8_ACT8, 0, 0},
+    {"int8-deq", ELM_QMM_INT8, ELM_QMM_INT8_DEQ, 0, 0},
+    {"bf16-portable", ELM_QMM_BF16, 0, 1, 0},
+    {"int8-kvbf16", ELM_QMM_INT8, ELM_QMM_INT8_ACT8, 0, 1},
 };
 
 int main(int argc, char **argv) {
@@ -42,10 +43,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--weights"))
             which = v;
         else {
-            fprintf(stderr, "usage: bench_formats [--preset gpt2] [--B 1,8,32] [--new 64] "
-                            "[--prompt 16] [--threads 2] [--rounds 5] [--weights "
-                            "fp32,bf16,int8,int8-deq,bf16-portable (in this order; the first "
-                            "is the ratios' base)]\n");
+            fprintf(stderr,
+                    "usage: bench_formats [--preset gpt2] [--B 1,8,32] [--new 64] "
+                    "[--prompt 16] [--threads 2] [--rounds 5] [--weights "
+                    "fp32,bf16,int8,int8-deq,bf16-portable,int8-kvbf16 (in this order; the first "
+                    "is the ratios' base)]\n");
             return 2;
         }
     }
@@ -76,6 +78,7 @@ int main(int argc, char **argv) {
             for (int i = 0; i < n_var; i++) {
                 int v = var[i];
                 m.weights_int8 = VARS[v].int8_mode, m.weights_portable = VARS[v].portable;
+                m.kv_bf16 = VARS[v].kv_bf16;
                 double tps;
                 if (elm_gpt2_set_weights(&m, VARS[v].fmt, &err) ||
                     elm_gpt2_decode_bench(&m, B, prompt, n_new, 1, 7 + (uint64_t)r, &tps, &err)) {

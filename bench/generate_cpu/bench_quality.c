@@ -12,15 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_VAR 4
+#define N_VAR 6
 static const struct {
     const char *name;
-    int fmt, int8_mode;
+    int fmt, int8_mode, kv_bf16;
 } VARS[N_VAR] = {
-    {"fp32", ELM_QMM_FP32, 0},
-    {"bf16", ELM_QMM_BF16, 0},
-    {"int8", ELM_QMM_INT8, ELM_QMM_INT8_ACT8},
-    {"int8-deq", ELM_QMM_INT8, ELM_QMM_INT8_DEQ},
+    {"fp32", ELM_QMM_FP32, 0, 0},
+    {"bf16", ELM_QMM_BF16, 0, 0},
+    {"fp32-kvbf16", ELM_QMM_FP32, 0, 1},
+    {"int8-kvbf16", ELM_QMM_INT8, ELM_QMM_INT8_ACT8, 1},
+    {"int8", ELM_QMM_INT8, ELM_QMM_INT8_ACT8, 0},
+    {"int8-deq", ELM_QMM_INT8, ELM_QMM_INT8_DEQ, 0},
 };
 
 // Mean negative log-likelihood of the next token over n_win windows of T tokens.
@@ -119,7 +121,7 @@ int main(int argc, char **argv) {
     int *text[N_VAR];
     for (int v = 0; v < N_VAR; v++) {
         text[v] = malloc(sizeof(int) * (size_t)n_prompt * n_new);
-        m.weights_int8 = VARS[v].int8_mode;
+        m.weights_int8 = VARS[v].int8_mode, m.kv_bf16 = VARS[v].kv_bf16;
         if (elm_gpt2_set_weights(&m, VARS[v].fmt, &err) ||
             mean_nll(&m, ids, (size_t)h.n_tokens, T, n_win, &nll[v], &err) ||
             greedy(&m, ids, (size_t)h.n_tokens, n_prompt, plen, n_new, text[v], &err)) {
@@ -137,7 +139,7 @@ int main(int argc, char **argv) {
         }
         double ppl = exp(nll[v]), ppl0 = exp(nll[0]);
         printf("{\"model\": \"%s\", \"weights\": \"%s\", \"kernel\": \"%s\", \"val_ppl\": %.4f, "
-               "\"ppl_change_pct\": %+.3f, \"mean_logprob_diff\": %+.5f, \"greedy_token_agree\": "
+               "\"ppl_change_pct\": %.3f, \"mean_logprob_diff\": %.5f, \"greedy_token_agree\": "
                "%.4f, \"greedy_text_agree\": %.4f, \"windows_T\": %d, \"prompts\": %d, \"new\": "
                "%d}\n",
                model, VARS[v].name,

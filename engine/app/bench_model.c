@@ -134,7 +134,7 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     ElmGpt2 m;
     memset(&m, 0, sizeof m);
     if (elm_gpt2_open_from_cfg(&m, cfg, mv > 0 ? mv : 50257, run->seed, run->threads, err) ||
-        elm_gpt2_set_weights(&m, elm_cfg_enum(cfg, "generate.weights"), err)) {
+        elm_gpt2_decode_from_cfg(&m, cfg, err)) {
         elm_gpt2_free(&m);
         return -1;
     }
@@ -154,6 +154,7 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     cJSON_AddNumberToObject(out, "params", (double)m.num_parameters);
     cJSON_AddNumberToObject(out, "batch_size", B);
     cJSON_AddStringToObject(out, "weights", elm_cfg_str(cfg, "generate.weights"));
+    cJSON_AddStringToObject(out, "kv_cache", elm_cfg_str(cfg, "generate.kv_cache"));
     cJSON_AddStringToObject(out, "kernel",
                             m.weights == ELM_QMM_FP32
                                 ? "fp32"

@@ -134,6 +134,7 @@ typedef struct ElmGpt2 {
     float *kv;    // (L, kvB, kvT, 2, C): [k | v] for each position
     int *kv_pos;  // (kvB) tokens held per sequence
     int kvB, kvT; // sequences, positions per sequence (<= n_ctx)
+    int kv_bf16;  // 1 = entries are bf16 (uint16_t bits, kv cast), set before elm_gpt2_kv_alloc
     float *kv_scratch;
     size_t kv_scratch_capacity;
 
@@ -218,6 +219,11 @@ int elm_gpt2_argmax(const float *logits, int V);
 // tokens (B * n_new) per second of the whole call.
 int elm_gpt2_decode_bench(ElmGpt2 *m, int B, int prompt_len, int n_new, int use_cache,
                           uint64_t seed, double *tok_per_s, ElmError *err);
+
+// ---- from the config ------------------------------------------------------------------------
+// [generate] weights and kv_cache for CPU decoding: converts the weights (elm_gpt2_set_weights)
+// and sets the KV cache's format for the next elm_gpt2_kv_alloc.
+int elm_gpt2_decode_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, ElmError *err);
 
 // ---- from the [model] config section -----------------------------------------------------
 // Resolves [model] (preset or custom sizes; vocab_size 0 takes tokenizer_vocab) into cfg.

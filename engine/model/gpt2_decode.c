@@ -98,21 +98,20 @@ int elm_gpt2_kv_alloc(ElmGpt2 *m, int n_seq, int max_T, ElmError *err) {
     m->kvB = n_seq;
     m->kvT = max_T;
     size_t n = (size_t)c->n_layer * n_seq * max_T * 2 * c->n_embd;
-    m->kv = malloc(n * sizeof(float));
+    m->kv = malloc(n * (m->kv_bf16 ? sizeof(uint16_t) : sizeof(float)));
     m->kv_pos = calloc(n_seq, sizeof(int));
+    // one block: the floats of scratch_floats, then the reduced matmul's activations
     int rows = n_seq > max_T ? n_seq : max_T;
     m->kv_scratch_capacity = scratch_floats(m, rows);
-    m->kv_scratch = malloc(m->kv_scratch_capacity * sizeof(float));
-    free(m->qscratch);
     m->qscratch_bytes = elm_qmatmul_scratch_bytes(rows, 4 * c->n_embd);
-    m->qscratch = malloc(m->qscratch_bytes);
-    if (!m->kv || !m->kv_pos || !m->kv_scratch || !m->qscratch) {
+    m->kv_scratch = malloc(m->kv_scratch_capacity * sizeof(float) + m->qscratch_bytes);
+    m->qscratch = m->kv_scratch ? m->kv_scratch + m->kv_scratch_capacity : NULL;
+    if (!m->kv || !m->kv_pos || !m->kv_scratch) {
         free(m->kv);
         free(m->kv_pos);
         free(m->kv_scratch);
-        free(m->qscratch);
-        m->qscratch = NULL;
         m->kv = m->kv_scratch = NULL;
+        m->qscratch = NULL;
         m->kv_pos = NULL;
         m->kvB = m->kvT = 0;
         return elm_err(err, "kv cache: out of memory for %d x %d positions", n_seq, max_T);
@@ -124,6 +123,86 @@ void elm_gpt2_kv_reset(ElmGpt2 *m) {
     if (m->kv_pos) memset(m->kv_pos, 0, m->kvB * sizeof(int));
 }
 
+// bf16 bits -> fp32 (exact), inline so the attention loops vectorise.
+static inline float kv_f32(uint16_t b) {
+    union {
+        uint32_t u;
+        float f;
+    } v = {.u = (uint32_t)b << 16};
+    return v.f;
+}
+
+// Layer l's k and v of each row (qkv (N, 3C)) into the cache at (seq[r], pos[r]); rounded to
+// bf16 with m->kv_bf16.
+static void kv_store(ElmGpt2 *m, int l, const int *seq, const int *pos, const float *qkv, int N) {
+    int C = m->config.n_embd;
+    size_t slot = 2 * (size_t)C, layer = (size_t)l * m->kvB * m->kvT * slot;
+    for (int r = 0; r < N; r++) {
+        size_t at = layer + ((size_t)seq[r] * m->kvT + pos[r]) * slot;
+        const float *src = qkv + (size_t)r * 3 * C + C;
+        if (m->kv_bf16) {
+            uint16_t *dst = (uint16_t *)m->kv + at;
+            for (size_t i = 0; i < slot; i++) dst[i] = elm_qmatmul_to_bf16(src[i]);
+        } else {
+            memcpy(m->kv + at, src, slot * sizeof(float));
+        }
+    }
+}
+
+// atty (N, C) = softmax(q k^T / sqrt(hs)) v per head over positions 0 .. pos[r] of row r's
+// sequence in layer l's cache (fp32 or bf16 entries; the sums are fp32 either way).
+static void kv_attend(ElmGpt2 *m, int l, const int *seq, const int *pos, const float *qkv,
+                      float *atty, float *scores, int N) {
+    int NH = m->config.n_head, C = m->config.n_embd, hs = C / NH, kvT = m->kvT;
+    size_t slot = 2 * (size_t)C, layer = (size_t)l * m->kvB * kvT * slot;
+    const float *c32 = m->kv_bf16 ? NULL : m->kv;
+    const uint16_t *c16 = m->kv_bf16 ? (const uint16_t *)m->kv : NULL;
+    float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel for collapse(2) schedule(static) if (((size_t)N * kvT * C) >= ELM_PAR_MIN)
+    for (int r = 0; r < N; r++) {
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)r * 3 * C + h * hs;
+            size_t base = layer + (size_t)seq[r] * kvT * slot + (size_t)h * hs;
+            float *a = scores + ((size_t)r * NH + h) * kvT;
+            int n = pos[r] + 1;
+            float maxv = -INFINITY;
+            for (int j = 0; j < n; j++) {
+                size_t k = base + (size_t)j * slot;
+                float d = 0.0f;
+                if (c16) {
+#pragma omp simd reduction(+ : d)
+                    for (int i = 0; i < hs; i++) d += q[i] * kv_f32(c16[k + i]);
+                } else {
+#pragma omp simd reduction(+ : d)
+                    for (int i = 0; i < hs; i++) d += q[i] * c32[k + i];
+                }
+                d *= scale;
+                a[j] = d;
+                if (d > maxv) maxv = d;
+            }
+            float sum = 0.0f;
+            for (int j = 0; j < n; j++) {
+                a[j] = expf(a[j] - maxv);
+                sum += a[j];
+            }
+            float inv = 1.0f / sum;
+            float *o = atty + (size_t)r * C + h * hs;
+            for (int i = 0; i < hs; i++) o[i] = 0.0f;
+            for (int j = 0; j < n; j++) {
+                size_t v = base + (size_t)j * slot + C;
+                float aj = a[j] * inv;
+                if (c16) {
+#pragma omp simd
+                    for (int i = 0; i < hs; i++) o[i] += aj * kv_f32(c16[v + i]);
+                } else {
+#pragma omp simd
+                    for (int i = 0; i < hs; i++) o[i] += aj * c32[v + i];
+                }
+            }
+        }
+    }
+}
+
 // Runs N new rows through the model. Row r is token tokens[r] of sequence seq[r] at position
 // pos[r]; its k and v enter the cache before attention, so rows of one sequence given in
 // position order attend to each other causally. Logits (n_out, V) are written for the rows
@@ -131,14 +210,12 @@ void elm_gpt2_kv_reset(ElmGpt2 *m) {
 static void kv_forward(ElmGpt2 *m, const int *seq, const int *pos, const int *tokens, int N,
                        const int *out_rows, int n_out, float *logits) {
     const ElmGpt2Config *c = &m->config;
-    int L = c->n_layer, NH = c->n_head, C = c->n_embd, V = c->vocab_size, hs = C / NH;
-    int kvT = m->kvT, kvB = m->kvB;
+    int L = c->n_layer, C = c->n_embd, V = c->vocab_size;
     const ElmGpt2Params *p = &m->params;
     float *s = m->kv_scratch;
     float *x = s, *ln = x + (size_t)N * C, *atty = ln + (size_t)N * C, *tmp = atty + (size_t)N * C;
     float *qkv = tmp + (size_t)N * C, *fch = qkv + (size_t)N * 3 * C;
     float *mean = fch + (size_t)N * 4 * C, *rstd = mean + N, *scores = rstd + N;
-    float scale = 1.0f / sqrtf((float)hs);
 
     for (int r = 0; r < N; r++) {
         const float *we = p->wte + (size_t)tokens[r] * C, *pe = p->wpe + (size_t)pos[r] * C;
@@ -146,46 +223,10 @@ static void kv_forward(ElmGpt2 *m, const int *seq, const int *pos, const int *to
     }
     for (int l = 0; l < L; l++) {
         size_t lc = (size_t)l * C;
-        float *cache = m->kv + (size_t)l * kvB * kvT * 2 * C;
         elm_layernorm_forward(ln, mean, rstd, x, p->ln1w + lc, p->ln1b + lc, 1, N, C);
         mm_forward(m, qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C, 4 * l);
-        for (int r = 0; r < N; r++) {
-            float *kv = cache + ((size_t)seq[r] * kvT + pos[r]) * 2 * C;
-            memcpy(kv, qkv + (size_t)r * 3 * C + C, 2 * C * sizeof(float));
-        }
-#pragma omp parallel for collapse(2) schedule(static) if (((size_t)N * m->kvT * C) >= ELM_PAR_MIN)
-        for (int r = 0; r < N; r++) {
-            for (int h = 0; h < NH; h++) {
-                const float *q = qkv + (size_t)r * 3 * C + h * hs;
-                const float *base = cache + (size_t)seq[r] * kvT * 2 * C;
-                float *a = scores + ((size_t)r * NH + h) * kvT;
-                int n = pos[r] + 1;
-                float maxv = -INFINITY;
-                for (int j = 0; j < n; j++) {
-                    const float *k = base + (size_t)j * 2 * C + h * hs;
-                    float d = 0.0f;
-#pragma omp simd reduction(+ : d)
-                    for (int i = 0; i < hs; i++) d += q[i] * k[i];
-                    d *= scale;
-                    a[j] = d;
-                    if (d > maxv) maxv = d;
-                }
-                float sum = 0.0f;
-                for (int j = 0; j < n; j++) {
-                    a[j] = expf(a[j] - maxv);
-                    sum += a[j];
-                }
-                float inv = 1.0f / sum;
-                float *o = atty + (size_t)r * C + h * hs;
-                for (int i = 0; i < hs; i++) o[i] = 0.0f;
-                for (int j = 0; j < n; j++) {
-                    const float *v = base + (size_t)j * 2 * C + C + h * hs;
-                    float aj = a[j] * inv;
-#pragma omp simd
-                    for (int i = 0; i < hs; i++) o[i] += aj * v[i];
-                }
-            }
-        }
+        kv_store(m, l, seq, pos, qkv, N);
+        kv_attend(m, l, seq, pos, qkv, atty, scores, N);
         mm_forward(m, tmp, atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C, 4 * l + 1);
         elm_residual_forward(x, x, tmp, N * C);
         elm_layernorm_forward(ln, mean, rstd, x, p->ln2w + lc, p->ln2b + lc, 1, N, C);
