@@ -134,7 +134,8 @@ typedef struct ElmGpt2 {
     float *kv;    // (L, kvB, kvT, 2, C): [k | v] for each position
     int *kv_pos;  // (kvB) tokens held per sequence
     int kvB, kvT; // sequences, positions per sequence (<= n_ctx)
-    int kv_bf16;  // 1 = entries are bf16 (uint16_t bits, kv cast), set before elm_gpt2_kv_alloc
+    int kv_bf16;  // 1 = entries in bf16 (uint16_t bits, kv cast) from the next elm_gpt2_kv_alloc
+    int kv_held_bf16; // what the allocated cache holds (kv_alloc copies kv_bf16 here)
     float *kv_scratch;
     size_t kv_scratch_capacity;
 

@@ -98,7 +98,8 @@ int elm_gpt2_kv_alloc(ElmGpt2 *m, int n_seq, int max_T, ElmError *err) {
     m->kvB = n_seq;
     m->kvT = max_T;
     size_t n = (size_t)c->n_layer * n_seq * max_T * 2 * c->n_embd;
-    m->kv = malloc(n * (m->kv_bf16 ? sizeof(uint16_t) : sizeof(float)));
+    m->kv_held_bf16 = m->kv_bf16 != 0; // what the memory holds, whatever kv_bf16 says later
+    m->kv = malloc(n * (m->kv_held_bf16 ? sizeof(uint16_t) : sizeof(float)));
     m->kv_pos = calloc(n_seq, sizeof(int));
     // one block: the floats of scratch_floats, then the reduced matmul's activations
     int rows = n_seq > max_T ? n_seq : max_T;
@@ -133,14 +134,14 @@ static inline float kv_f32(uint16_t b) {
 }
 
 // Layer l's k and v of each row (qkv (N, 3C)) into the cache at (seq[r], pos[r]); rounded to
-// bf16 with m->kv_bf16.
+// bf16 when the cache was allocated so.
 static void kv_store(ElmGpt2 *m, int l, const int *seq, const int *pos, const float *qkv, int N) {
     int C = m->config.n_embd;
     size_t slot = 2 * (size_t)C, layer = (size_t)l * m->kvB * m->kvT * slot;
     for (int r = 0; r < N; r++) {
         size_t at = layer + ((size_t)seq[r] * m->kvT + pos[r]) * slot;
         const float *src = qkv + (size_t)r * 3 * C + C;
-        if (m->kv_bf16) {
+        if (m->kv_held_bf16) {
             uint16_t *dst = (uint16_t *)m->kv + at;
             for (size_t i = 0; i < slot; i++) dst[i] = elm_qmatmul_to_bf16(src[i]);
         } else {
@@ -155,8 +156,8 @@ static void kv_attend(ElmGpt2 *m, int l, const int *seq, const int *pos, const f
                       float *atty, float *scores, int N) {
     int NH = m->config.n_head, C = m->config.n_embd, hs = C / NH, kvT = m->kvT;
     size_t slot = 2 * (size_t)C, layer = (size_t)l * m->kvB * kvT * slot;
-    const float *c32 = m->kv_bf16 ? NULL : m->kv;
-    const uint16_t *c16 = m->kv_bf16 ? (const uint16_t *)m->kv : NULL;
+    const float *c32 = m->kv_held_bf16 ? NULL : m->kv;
+    const uint16_t *c16 = m->kv_held_bf16 ? (const uint16_t *)m->kv : NULL;
     float scale = 1.0f / sqrtf((float)hs);
 #pragma omp parallel for collapse(2) schedule(static) if (((size_t)N * kvT * C) >= ELM_PAR_MIN)
     for (int r = 0; r < N; r++) {

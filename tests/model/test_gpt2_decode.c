@@ -187,6 +187,28 @@ static void check_stale(const ElmSafetensors *ref) {
     elm_gpt2_free(&fresh);
 }
 
+// The cache keeps the format it was allocated with: kv_bf16 changed afterwards changes nothing
+// until the next elm_gpt2_kv_alloc (and never writes fp32 entries into a bf16-sized cache).
+static void check_kv_format_held(const ElmSafetensors *ref) {
+    ElmGpt2 m;
+    ElmError err;
+    load(&m);
+    const ElmStTensor *ti = elm_safetensors_find(ref, "input_ids");
+    int T = (int)ti->shape[1], V = m.config.vocab_size;
+    int *ids = read_tensor(ref, "input_ids", NULL, 1);
+    float *a = malloc(sizeof(float) * T * V), *b = malloc(sizeof(float) * T * V);
+    m.kv_bf16 = 1;
+    score_row(&m, ids, T, a);
+    CHECK(elm_gpt2_kv_alloc(&m, 1, T, &err) == 0, "%s", err.msg);
+    m.kv_bf16 = 0;
+    CHECK(elm_gpt2_prefill_logits(&m, 0, ids, T, b, &err) == 0, "%s", err.msg);
+    CHECK(memcmp(a, b, sizeof(float) * T * V) == 0, "kv_bf16 flipped after kv_alloc took effect");
+    score_row(&m, ids, T, b); // a new kv_alloc: fp32 now
+    CHECK(memcmp(a, b, sizeof(float) * T * V) != 0, "kv_bf16 = 0 ignored by the next kv_alloc");
+    free(a), free(b), free(ids);
+    elm_gpt2_free(&m);
+}
+
 // elm_gpt2_prefill_batch (ragged prompts, more rows than the scratch holds, so in chunks) gives
 // the logits of one-at-a-time prefill within 1e-5 and then the same greedy tokens.
 static void check_prefill_batch(const ElmSafetensors *ref, int fmt, int kv_bf16) {
@@ -291,6 +313,7 @@ int main(void) {
         check_variant(v, &ref, fp32);
     }
     check_stale(&ref);
+    check_kv_format_held(&ref);
     check_prefill_batch(&ref, ELM_QMM_FP32, 0);
     check_prefill_batch(&ref, ELM_QMM_BF16, 0);
     check_prefill_batch(&ref, ELM_QMM_INT8, 0);
