@@ -133,8 +133,11 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     int mv = (int)elm_cfg_int(cfg, "model.vocab_size");
     ElmGpt2 m;
     memset(&m, 0, sizeof m);
-    if (elm_gpt2_open_from_cfg(&m, cfg, mv > 0 ? mv : 50257, run->seed, run->threads, err))
+    if (elm_gpt2_open_from_cfg(&m, cfg, mv > 0 ? mv : 50257, run->seed, run->threads, err) ||
+        elm_gpt2_decode_from_cfg(&m, cfg, err)) {
+        elm_gpt2_free(&m);
         return -1;
+    }
     if (n_new <= 0) n_new = 64; // max_new_tokens = 0 means "as the mode decides"
     if (prompt + n_new > m.config.n_ctx) n_new = m.config.n_ctx - prompt;
     double *rate = elm_malloc((size_t)repeat * sizeof *rate, err);
@@ -150,6 +153,12 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     cJSON_AddStringToObject(out, "device", "cpu");
     cJSON_AddNumberToObject(out, "params", (double)m.num_parameters);
     cJSON_AddNumberToObject(out, "batch_size", B);
+    cJSON_AddStringToObject(out, "weights", elm_cfg_str(cfg, "generate.weights"));
+    cJSON_AddStringToObject(out, "kv_cache", elm_cfg_str(cfg, "generate.kv_cache"));
+    cJSON_AddStringToObject(out, "kernel",
+                            m.weights == ELM_QMM_FP32
+                                ? "fp32"
+                                : elm_qmatmul_isa_name(m.weights, m.weights_int8, ELM_QMM_AVX512));
     cJSON_AddNumberToObject(out, "prompt_tokens", prompt);
     cJSON_AddNumberToObject(out, "new_tokens", n_new);
     cJSON_AddNumberToObject(out, "threads", run->threads);

@@ -177,6 +177,11 @@ static const ElmCfgKey generate_keys[] = {
      "words of a tweet used as a story's prompt"},
     {"device", ELM_CFG_ENUM, "auto", 0, 0, "cpu|cuda|auto",
      "where to sample; auto = cpu in builds without CUDA"},
+    {"weights", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16|int8",
+     "CPU decoding's linear weights: fp32, bf16 (AVX512-BF16 where present) or int8 per output "
+     "channel (docs/model.md); the fp32 model stays the master"},
+    {"kv_cache", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16",
+     "CPU decoding's KV cache entries: fp32, or bf16 (half the memory and traffic)"},
     END,
 };
 

@@ -58,6 +58,7 @@ static int inputs_open(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompt
     if (elm_generate_checkpoint_dir(run, in->model_dir, sizeof in->model_dir, err)) goto fail;
     if (elm_hf_load(in->model_dir, &in->m, err)) goto fail;
     in->m.threads = run->threads;
+    if (elm_gpt2_decode_from_cfg(&in->m, &run->cfg, err)) goto fail;
     if (elm_generate_bpe_files(run, in->model_dir, in->vocab[0], in->vocab[1], sizeof in->vocab[0],
                                err) ||
         !(in->bpe = elm_bpe_load(in->vocab[0], in->vocab[1], err)))

@@ -132,6 +132,7 @@ void elm_gpt2_free(ElmGpt2 *m) {
     free(m->kv);
     free(m->kv_pos);
     free(m->kv_scratch);
+    elm_gpt2_set_weights(m, ELM_QMM_FP32, NULL); // frees the reduced copies; cannot fail
     memset(m, 0, sizeof *m);
 }
 
@@ -495,6 +496,7 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
         }
     }
     set_threads(m);
+    m->weights_stale = 1;
     long long t = ++m->adam_t;
     float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps, lr = opt->lr;
     // As torch.optim.AdamW: bias corrections and the step size in double, the rest in float.

@@ -11,6 +11,7 @@
 
 #include "engine/config/config.h"
 #include "engine/base/error.h"
+#include "engine/model/qmatmul.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -133,8 +134,21 @@ typedef struct ElmGpt2 {
     float *kv;    // (L, kvB, kvT, 2, C): [k | v] for each position
     int *kv_pos;  // (kvB) tokens held per sequence
     int kvB, kvT; // sequences, positions per sequence (<= n_ctx)
+    int kv_bf16;  // 1 = entries in bf16 (uint16_t bits, kv cast) from the next elm_gpt2_kv_alloc
+    int kv_held_bf16; // what the allocated cache holds (kv_alloc copies kv_bf16 here)
     float *kv_scratch;
     size_t kv_scratch_capacity;
+
+    // Reduced-precision copies of the linear weights for KV-cache decoding only (training and
+    // elm_gpt2_forward always use the fp32 parameters): elm_gpt2_set_weights makes them, an
+    // AdamW step marks them stale and the next prefill/decode remakes them.
+    int weights;          // ELM_QMM_FP32 (default: the parameters themselves), _BF16 or _INT8
+    int weights_int8;     // ELM_QMM_INT8_ACT8 (default) or ELM_QMM_INT8_DEQ
+    int weights_portable; // 1 = the portable loops even where the CPU has AVX-512 (tests)
+    int weights_stale;
+    ElmQMat *qw; // (4L + 1): per layer qkvw, attprojw, fcw, fcprojw; then wte (the LM head)
+    void *qscratch;
+    size_t qscratch_bytes;
 } ElmGpt2;
 
 // Allocates parameters (zeroed) for cfg; no gradients or activations yet.
@@ -180,9 +194,22 @@ void elm_gpt2_kv_reset(ElmGpt2 *m);
 // Appends n tokens to sequence `seq` in one pass and writes the logits after the last of
 // them into logits (V). n >= 1; an overflow of max_T is an error.
 int elm_gpt2_prefill(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits, ElmError *err);
+// elm_gpt2_prefill with the logits after every one of the n tokens: logits (n, V) (scoring).
+int elm_gpt2_prefill_logits(ElmGpt2 *m, int seq, const int *tokens, int n, float *logits,
+                            ElmError *err);
 // Appends tokens[b] to each sequence b of the cache (all kvB of them) and writes the logits
 // for the next token into logits (kvB, V).
 int elm_gpt2_decode_step(ElmGpt2 *m, const int *tokens, float *logits, ElmError *err);
+
+// Decodes with weights in fmt (ELM_QMM_FP32, _BF16 or _INT8; see qmatmul.h), converting the
+// current fp32 parameters once (they stay, for training and elm_gpt2_forward).
+int elm_gpt2_set_weights(ElmGpt2 *m, int fmt, ElmError *err);
+
+// Prefills n_seq sequences in one forward: tokens[i] (n[i] >= 1 ids) is appended to sequence
+// seqs[i] (distinct), and the logits after its last token go to logits + i * V. The rows of all
+// prompts are packed together (no padding); the result equals elm_gpt2_prefill of each in turn.
+int elm_gpt2_prefill_batch(ElmGpt2 *m, int n_seq, const int *seqs, const int *const *tokens,
+                           const int *n, float *logits, ElmError *err);
 
 // Argmax of logits (V) (the lowest id on ties), for greedy decoding.
 int elm_gpt2_argmax(const float *logits, int V);
@@ -193,6 +220,11 @@ int elm_gpt2_argmax(const float *logits, int V);
 // tokens (B * n_new) per second of the whole call.
 int elm_gpt2_decode_bench(ElmGpt2 *m, int B, int prompt_len, int n_new, int use_cache,
                           uint64_t seed, double *tok_per_s, ElmError *err);
+
+// ---- from the config ------------------------------------------------------------------------
+// [generate] weights and kv_cache for CPU decoding: converts the weights (elm_gpt2_set_weights)
+// and sets the KV cache's format for the next elm_gpt2_kv_alloc.
+int elm_gpt2_decode_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, ElmError *err);
 
 // ---- from the [model] config section -----------------------------------------------------
 // Resolves [model] (preset or custom sizes; vocab_size 0 takes tokenizer_vocab) into cfg.

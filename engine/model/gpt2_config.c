@@ -75,3 +75,8 @@ int elm_gpt2_open_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, int tokenizer_vocab
     m->use_blas = 0; // elm's loops measured faster than OpenBLAS (docs/model.md)
     return 0;
 }
+
+int elm_gpt2_decode_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, ElmError *err) {
+    m->kv_bf16 = elm_cfg_enum(cfg, "generate.kv_cache") == 1;
+    return elm_gpt2_set_weights(m, elm_cfg_enum(cfg, "generate.weights"), err);
+}
