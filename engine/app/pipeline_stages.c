@@ -73,7 +73,7 @@ const ElmStage elm_pipeline_stages[] = {
     {"tokenize",
      elm_tokenize_run,
      {"tokenizer"},
-     {"run.seed"},
+     {"run.seed", "train.condition"},
      {"clean.jsonl", "@tokenizer.vocab"},
      {"tokens/train.bin", "tokens/val.bin", "tokens.json"}},
     {"train",
@@ -86,7 +86,7 @@ const ElmStage elm_pipeline_stages[] = {
      elm_gen_device_stage,
      {"generate"},
      {"run.seed", "model.matmul"},
-     {"checkpoints", "tokenizer", "@generate.checkpoint", "@generate.prompts_file"},
+     {"checkpoints", "tokenizer", "tokens.json", "@generate.checkpoint", "@generate.prompts_file"},
      {"generated/tweets.jsonl", "generated"}}, // the folder: stories.jsonl when there are any
     {"validate",
      elm_validate_run,

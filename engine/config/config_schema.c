@@ -113,6 +113,8 @@ static const ElmCfgKey train_keys[] = {
     {"data", ELM_CFG_PATH, "", 0, 0, NULL,
      "token shard folder with train.bin and val.bin (empty = <run>/tokens)"},
     {"seed", ELM_CFG_INT, "-1", -1, BIG, NULL, "data order seed (-1 = run.seed)"},
+    {"condition", ELM_CFG_ENUM, "none", 0, 0, "none|account",
+     "control header on each training document: none, or \"@<account>: \" (docs/feed.md)"},
     END,
 };
 
@@ -148,7 +150,14 @@ static const ElmCfgKey generate_keys[] = {
     {"story_prompt_words", ELM_CFG_INT, "16", 1, 10000, NULL,
      "words of a tweet used as a story's prompt"},
     {"device", ELM_CFG_ENUM, "auto", 0, 0, "cpu|cuda|auto",
-     "where to sample; auto = cpu in builds without CUDA"},
+     "where to sample; auto = cpu in builds without CUDA (and with accounts or keywords)"},
+    {"accounts", ELM_CFG_STR, "", 0, 0, NULL,
+     "the mix: account:weight, comma-separated (e.g. ada_bakes:3, orbit_otto:1; empty = "
+     "unconditioned); needs a model trained with [train] condition = account"},
+    {"keywords", ELM_CFG_STR, "", 0, 0, NULL,
+     "comma-separated words whose tokens get keyword_bonus added to their logits (empty = off)"},
+    {"keyword_bonus", ELM_CFG_FLOAT, "3.0", 0, 100, NULL,
+     "logit bonus for the next token of a keyword (bag-of-words steering)"},
     END,
 };
 

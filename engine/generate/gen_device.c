@@ -4,6 +4,7 @@
 #include "engine/base/fsutil.h"
 #include "engine/base/progress.h"
 #include "engine/generate/gen_resume.h"
+#include "engine/generate/mix.h"
 #include "engine/generate/stories.h"
 #include "engine/generate/text.h"
 #include "engine/model/hf.h"
@@ -41,9 +42,14 @@ typedef struct GenInputs {
     ElmBpe *bpe;
     char model_dir[4096], vocab[2][4096];
     ElmGenPrompts prompts;
+    ElmGenMix mix;  // the accounts asked for (mix.n = 0: none) and those of the data
+    ElmSteer steer; // the keywords (n_keywords = 0: none)
+    ElmGenParams p; // the run's parameters, with p.steer set when there are keywords
 } GenInputs;
 
 static void inputs_close(GenInputs *in) {
+    elm_steer_free(&in->steer);
+    elm_gen_mix_free(&in->mix);
     elm_generate_prompts_free(&in->prompts);
     if (in->bpe) elm_bpe_free(in->bpe);
     elm_gpt2_free(&in->m);
@@ -64,6 +70,14 @@ static int inputs_open(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompt
         goto fail;
     if (!prompts && elm_generate_load_prompts(run, &in->prompts, err)) goto fail;
     if (elm_generate_check_prompts(&in->prompts, in->bpe, p, in->m.config.n_ctx, err)) goto fail;
+    // The mix and the keywords apply to the configured prompts' texts, not to the stories'.
+    const ElmConfig *c = &run->cfg;
+    if (elm_gen_mix_load(run, prompts ? "" : elm_cfg_str(c, "generate.accounts"), &in->mix, err) ||
+        elm_steer_init(&in->steer, prompts ? "" : elm_cfg_str(c, "generate.keywords"),
+                       (float)elm_cfg_float(c, "generate.keyword_bonus"), in->bpe, err))
+        goto fail;
+    in->p = *p;
+    if (in->steer.n_keywords) in->p.steer = &in->steer;
     return 0;
 fail:
     inputs_close(in);
@@ -76,13 +90,21 @@ fail:
 static int out_open(ElmRun *run, const ElmGenParams *p, const GenInputs *in, long long count,
                     const char *device, int batch, ElmAtomicFile *o, long long *kept,
                     ElmError *err) {
-    char gdir[4096], path[4200], settings[256], hex[17];
+    char gdir[4096], path[4200], settings[4096], hex[17];
     elm_run_path(run, "generated", gdir, sizeof gdir);
     if (elm_mkdirs(gdir, err)) return -1;
     snprintf(path, sizeof path, "%s/%s", gdir,
              p->mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
-    snprintf(settings, sizeof settings, "count %lld device %s batch %d threads %d matmul %d", count,
-             device, batch, run->threads, elm_cfg_enum(&run->cfg, "model.matmul"));
+    // The mix (its accounts and weights, exactly) and the keywords shape the texts too.
+    int w =
+        snprintf(settings, sizeof settings, "count %lld device %s batch %d threads %d matmul %d",
+                 count, device, batch, run->threads, elm_cfg_enum(&run->cfg, "model.matmul"));
+    for (int i = 0; i < in->mix.n && w > 0 && (size_t)w < sizeof settings; i++)
+        w += snprintf(settings + w, sizeof settings - (size_t)w, " account %s:%a",
+                      in->mix.account[i], in->mix.weight[i]);
+    if (in->steer.n_keywords && w > 0 && (size_t)w < sizeof settings)
+        snprintf(settings + w, sizeof settings - (size_t)w, " keywords %s bonus %a", in->steer.spec,
+                 (double)in->steer.bonus);
     ElmGenResumeKey key = {in->model_dir, {in->vocab[0], in->vocab[1]}, p, &in->prompts, settings};
     if (elm_gen_resume_fingerprint(&key, hex, err)) return -1;
     return elm_gen_resume_open(o, path, hex, settings, count, kept, err);
@@ -123,6 +145,32 @@ static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
     return elm_atomic_sync(o, err);
 }
 
+// The model prompts of texts idx[0..n): the text's account header (mix.h) before its prompt
+// when there is a mix, else the prompt itself (malloc'd into mp, the header's bytes into skip).
+static int model_prompts(const GenInputs *in, const ElmGenParams *p, const char **bp,
+                         const uint64_t *idx, int n, char **mp, size_t *skip, int *acc,
+                         ElmError *err) {
+    for (int b = 0; b < n; b++) {
+        acc[b] = elm_gen_mix_pick(&in->mix, p->seed, idx[b]);
+        skip[b] = 0;
+        mp[b] = acc[b] >= 0 ? elm_gen_mix_prompt(in->mix.account[acc[b]], bp[b], &skip[b])
+                            : strdup(bp[b]);
+        if (!mp[b]) return elm_err(err, "out of memory");
+    }
+    return 0;
+}
+
+// What the texts of a batch were conditioned on; an unconditioned text of a conditioned model
+// loses the header the model wrote itself.
+static void label_texts(const GenInputs *in, ElmGenText *texts, const int *acc, int n) {
+    for (int b = 0; b < n; b++) {
+        texts[b].account = acc[b] >= 0 ? in->mix.account[acc[b]] : NULL;
+        texts[b].keywords = in->steer.n_keywords ? in->steer.spec : NULL;
+        size_t own = acc[b] < 0 ? elm_gen_mix_own_header(&in->mix, texts[b].text) : 0;
+        if (own) memmove(texts[b].text, texts[b].text + own, strlen(texts[b].text + own) + 1);
+    }
+}
+
 // The batches of the CPU run: texts [kept, count), batch at a time, prompts taken round-robin.
 // Batches always start at multiples of `batch`, as in a run from 0, so a resumed run samples
 // every text in the batch it had there: the kept part of the first one is sampled again, not
@@ -132,8 +180,11 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
     ElmGenText *texts = elm_calloc((size_t)batch, sizeof *texts, err);
     const char **bp = elm_calloc((size_t)batch, sizeof *bp, err);
     uint64_t *idx = elm_calloc((size_t)batch, sizeof *idx, err);
+    char **mp = elm_calloc((size_t)batch, sizeof *mp, err);
+    size_t *skip = elm_calloc((size_t)batch, sizeof *skip, err);
+    int *acc = elm_calloc((size_t)batch, sizeof *acc, err);
     int rc = -1, n_prompts = in->prompts.n;
-    if (!texts || !bp || !idx) goto done;
+    if (!texts || !bp || !idx || !mp || !skip || !acc) goto done;
     ElmProgress prog;
     elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
                        (uint64_t)(count - kept), run->quiet);
@@ -145,8 +196,13 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
         for (int b = 0; b < n; b++) {
             idx[b] = (uint64_t)(start + b);
             bp[b] = n_prompts ? in->prompts.text[(start + b) % n_prompts] : "";
+            free(mp[b]), mp[b] = NULL;
         }
-        if (elm_generate_batch(&in->m, in->bpe, p, bp, idx, n, texts, err)) goto done;
+        if (model_prompts(in, p, bp, idx, n, mp, skip, acc, err) ||
+            elm_generate_batch_ex(&in->m, in->bpe, p, (const char *const *)mp, skip, idx, n, texts,
+                                  err))
+            goto done;
+        label_texts(in, texts, acc, n);
         if (write_batch(o, p, bp, idx, texts, n, (uint64_t)kept, &new_tokens, err)) goto done;
         double el = elm_now() - t0;
         char rate[64];
@@ -157,9 +213,8 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
     elm_progress_finish(&prog);
     rc = 0;
 done:
-    free(texts);
-    free(bp);
-    free(idx);
+    for (int b = 0; mp && b < batch; b++) free(mp[b]);
+    free(texts), free(bp), free(idx), free(mp), free(skip), free(acc);
     return rc;
 }
 
@@ -172,8 +227,8 @@ static int cpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, l
     int rc = -1;
     long long kept = 0;
     ElmAtomicFile o = {0};
-    if (out_open(run, p, &in, count, "cpu", batch, &o, &kept, err)) goto done;
-    if (cpu_batches(run, &in, p, count, kept, batch, &o, err)) goto done;
+    if (out_open(run, &in.p, &in, count, "cpu", batch, &o, &kept, err)) goto done;
+    if (cpu_batches(run, &in, &in.p, count, kept, batch, &o, err)) goto done;
     rc = out_commit(&o, err);
 done:
     if (o.f) fclose(o.f); // the ".part" stays: what the failed run wrote, for a rerun to keep
@@ -233,6 +288,12 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, l
     if (slots < 1) slots = 1;
     GenInputs in;
     if (inputs_open(run, p, prompts, &in, err)) return -1;
+    if (in.mix.n || in.steer.n_keywords) {
+        elm_err(err, "generate.%s is not supported on the GPU yet: set generate.device = cpu",
+                in.mix.n ? "accounts" : "keywords");
+        inputs_close(&in);
+        return -1;
+    }
     int rc = -1, cap = 0;
     ElmBatchBackend *be = NULL;
     Sink k = {0};
@@ -284,7 +345,12 @@ static int gen_run(ElmRun *run, int mode, long long count, ElmGenPrompts *prompt
     if (mode >= 0)
         elm_generate_set_mode(run, &p, mode == ELM_GEN_STORY ? ELM_GEN_STORY : ELM_GEN_TWEET);
     if (count < 0) count = elm_cfg_int(&run->cfg, "generate.count");
-    int on_gpu = pick_device(elm_cfg_enum(&run->cfg, "generate.device"), err);
+    // The mix and the keywords are sampled on the CPU only (auto picks it for them).
+    int device = elm_cfg_enum(&run->cfg, "generate.device");
+    const char *acc = elm_cfg_str(&run->cfg, "generate.accounts");
+    const char *kw = elm_cfg_str(&run->cfg, "generate.keywords");
+    if (device == 2 && !prompts && ((acc && acc[0]) || (kw && kw[0]))) device = 0;
+    int on_gpu = pick_device(device, err);
     if (on_gpu < 0) {
         if (prompts) elm_generate_prompts_free(prompts);
         return -1;
