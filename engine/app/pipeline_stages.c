@@ -15,6 +15,7 @@
 #include "engine/data/ingest.h"
 #include "engine/app/report.h"
 #include "engine/train/train.h"
+#include "eval/feed.h"
 #include "eval/viable.h"
 #include "eval/topics.h"
 #include "eval/validate.h"
@@ -107,10 +108,16 @@ const ElmStage elm_pipeline_stages[] = {
      {0},
      {"validate/viable.jsonl", "clean.jsonl"},
      {"viable.jsonl", "viable.json"}},
+    {"feed",
+     elm_feed_run,
+     {"feed"},
+     {"run.seed", "generate.accounts"},
+     {"viable.jsonl", "generated/tweets.jsonl", "tokens.json"},
+     {"feed/feed.jsonl", "feed/feed.json"}},
     {"report",
      elm_report_run,
-     {"report"},
-     {0},
+     {"report", "feed"},
+     {"run.seed", "generate.accounts"},
      {"ingest.json", "clean.json", "train_log.jsonl", "validate", "topics", "viable.jsonl",
       "viable.json", "generated"},
      {"report/index.html", "metrics.json"}},

@@ -271,6 +271,14 @@ static const ElmCfgKey viable_keys[] = {
     END,
 };
 
+static const ElmCfgKey feed_keys[] = {
+    {"days", ELM_CFG_INT, "7", 1, 100000, NULL, "days of the feed"},
+    {"per_day", ELM_CFG_INT, "3", 1, 100000, NULL, "texts per day"},
+    {"near_duplicate", ELM_CFG_FLOAT, "0.5", 0, 1, NULL,
+     "two texts whose word sets have this Jaccard similarity or more repeat each other"},
+    END,
+};
+
 const ElmCfgSection elm_cfg_schema[] = {
     {"run", run_keys, "the run: name, output folder, seed, threads"},
     {"data", data_keys, "tweet sources for `elm ingest`"},
@@ -283,5 +291,6 @@ const ElmCfgSection elm_cfg_schema[] = {
     {"topics", topics_keys, "LDA topics and top words (`elm topics`)"},
     {"report", report_keys, "the HTML report (`elm report`)"},
     {"viable", viable_keys, "viable tweets: novelty and de-duplication of the ones judged real"},
+    {"feed", feed_keys, "the daily dose of the personal mix (`elm feed`, docs/feed.md)"},
     {0},
 };
