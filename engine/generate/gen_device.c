@@ -55,6 +55,27 @@ static void inputs_close(GenInputs *in) {
     elm_gpt2_free(&in->m);
 }
 
+// With a mix, every prompt behind every account's header must still fit the model's context.
+static int check_headed(const GenInputs *in, const ElmGenParams *p, ElmError *err) {
+    ElmGenPrompts all = {0};
+    int rc = 0, n = in->prompts.n ? in->prompts.n : 1;
+    for (int a = 0; a < in->mix.n && rc == 0; a++)
+        for (int i = 0; i < n && rc == 0; i++) {
+            size_t skip;
+            const char *pr = in->prompts.n ? in->prompts.text[i] : "";
+            char *t = elm_gen_mix_prompt(in->mix.account[a], pr, &skip), where[4300];
+            snprintf(where, sizeof where, "%s, behind the header of %s",
+                     in->prompts.n ? in->prompts.where[i] : "no prompt", in->mix.account[a]);
+            rc = t ? elm_generate_prompts_add(&all, t, where, err) : elm_err(err, "out of memory");
+            free(t);
+        }
+    ElmGenParams q = *p;
+    q.max_chars = 1 << 30; // the header does not count towards max_chars
+    if (rc == 0) rc = elm_generate_check_prompts(&all, in->bpe, &q, in->m.config.n_ctx, err);
+    elm_generate_prompts_free(&all);
+    return rc;
+}
+
 // Loads the inputs (taking over *prompts when given) and checks every prompt against the model
 // and p's limits, before anything is written; on failure nothing is left to free.
 static int inputs_open(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, GenInputs *in,
@@ -76,6 +97,7 @@ static int inputs_open(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompt
         elm_steer_init(&in->steer, prompts ? "" : elm_cfg_str(c, "generate.keywords"),
                        (float)elm_cfg_float(c, "generate.keyword_bonus"), in->bpe, err))
         goto fail;
+    if (check_headed(in, p, err)) goto fail;
     in->p = *p;
     if (in->steer.n_keywords) in->p.steer = &in->steer;
     return 0;
@@ -146,25 +168,34 @@ static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
 }
 
 // The model prompts of texts idx[0..n): the text's account header (mix.h) before its prompt
-// when there is a mix, else the prompt itself (malloc'd into mp, the header's bytes into skip).
+// when there is a mix; without one, a conditioned model's text gets the header of an account
+// drawn from the data's own mix (elm_gen_mix_pick_prior), and an unconditioned model's the
+// prompt itself (malloc'd into mp, the header's bytes into skip).
 static int model_prompts(const GenInputs *in, const ElmGenParams *p, const char **bp,
                          const uint64_t *idx, int n, char **mp, size_t *skip, int *acc,
                          ElmError *err) {
     for (int b = 0; b < n; b++) {
         acc[b] = elm_gen_mix_pick(&in->mix, p->seed, idx[b]);
+        int prior = acc[b] < 0 ? elm_gen_mix_pick_prior(&in->mix, p->seed, idx[b]) : -1;
+        const char *who = acc[b] >= 0  ? in->mix.account[acc[b]]
+                          : prior >= 0 ? in->mix.known[prior]
+                                       : NULL;
         skip[b] = 0;
-        mp[b] = acc[b] >= 0 ? elm_gen_mix_prompt(in->mix.account[acc[b]], bp[b], &skip[b])
-                            : strdup(bp[b]);
+        mp[b] = who ? elm_gen_mix_prompt(who, bp[b], &skip[b]) : strdup(bp[b]);
         if (!mp[b]) return elm_err(err, "out of memory");
     }
     return 0;
 }
 
-// What the texts of a batch were conditioned on; an unconditioned text of a conditioned model
-// loses the header the model wrote itself.
-static void label_texts(const GenInputs *in, ElmGenText *texts, const int *acc, int n) {
+// What the texts of a batch were conditioned on (an unconditioned text of a conditioned model:
+// the account of the data's mix whose header prompted it); a header the model wrote itself
+// goes.
+static void label_texts(const GenInputs *in, ElmGenText *texts, const uint64_t *idx, const int *acc,
+                        int n) {
     for (int b = 0; b < n; b++) {
         texts[b].account = acc[b] >= 0 ? in->mix.account[acc[b]] : NULL;
+        int prior = acc[b] < 0 ? elm_gen_mix_pick_prior(&in->mix, in->p.seed, idx[b]) : -1;
+        texts[b].prior_account = prior >= 0 ? in->mix.known[prior] : NULL;
         texts[b].keywords = in->steer.n_keywords ? in->steer.spec : NULL;
         size_t own = acc[b] < 0 ? elm_gen_mix_own_header(&in->mix, texts[b].text) : 0;
         if (own) memmove(texts[b].text, texts[b].text + own, strlen(texts[b].text + own) + 1);
@@ -202,7 +233,7 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
             elm_generate_batch_ex(&in->m, in->bpe, p, (const char *const *)mp, skip, idx, n, texts,
                                   err))
             goto done;
-        label_texts(in, texts, acc, n);
+        label_texts(in, texts, idx, acc, n);
         if (write_batch(o, p, bp, idx, texts, n, (uint64_t)kept, &new_tokens, err)) goto done;
         double el = elm_now() - t0;
         char rate[64];
@@ -241,6 +272,7 @@ done:
 // The output file while texts arrive.
 typedef struct Sink {
     ElmAtomicFile out;
+    const ElmGenMix *mix; // the data's accounts, for the headers a conditioned model writes
     uint64_t seed;
     long long lines, since_sync, sync_every, tokens, kept;
     ElmProgress prog;
@@ -256,7 +288,10 @@ static int sink_sync(Sink *k, ElmError *err) {
 static int emit_line(void *user, uint64_t index, const char *prompt, const ElmGenText *t,
                      ElmError *err) {
     Sink *k = user;
-    if (elm_generate_write_line(k->out.f, prompt, t, index, k->seed))
+    // A conditioned model's own header goes, as on the CPU (label_texts).
+    ElmGenText u = *t;
+    u.text += k->mix ? elm_gen_mix_own_header(k->mix, t->text) : 0;
+    if (elm_generate_write_line(k->out.f, prompt, &u, index, k->seed))
         return elm_err(err, "%s: write failed: %s", k->out.tmp, strerror(errno));
     k->lines++;
     k->tokens += t->n_tokens;
@@ -314,6 +349,7 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, l
     if (!(pr = rotated(&in.prompts, k.kept, err))) goto done;
     job.prompts = pr, job.first_index = (uint64_t)k.kept, job.count = count - k.kept;
     k.seed = p->seed;
+    k.mix = &in.mix;
     k.sync_every = slots;
     elm_progress_start(&k.prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
                        (uint64_t)job.count, run->quiet);

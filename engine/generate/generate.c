@@ -474,6 +474,7 @@ static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t
     cJSON_AddStringToObject(o, "stop", t->stop);
     if (t->account) cJSON_AddStringToObject(o, "account", t->account);
     if (t->keywords) cJSON_AddStringToObject(o, "keywords", t->keywords);
+    if (t->prior_account) cJSON_AddStringToObject(o, "prior_account", t->prior_account);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s) return -1;

@@ -46,6 +46,9 @@ typedef struct ElmGenText {
     const char *stop;     // "eot", "max_tokens", "max_chars", "context" or "banned"
     const char *account;  // the account it was conditioned on (NULL = none), borrowed
     const char *keywords; // the keywords it was steered to (NULL = none), borrowed
+    // An unconditioned text of a conditioned model: the account of the data's mix whose header
+    // prompted it (mix.h's elm_gen_mix_pick_prior; NULL = none), borrowed.
+    const char *prior_account;
 } ElmGenText;
 
 // The text one sequence builds while it is sampled (elm_generate_batch's sequences and the
@@ -129,7 +132,8 @@ int elm_generate_check_prompts(const ElmGenPrompts *pr, const ElmBpe *bpe, const
                                int n_ctx, ElmError *err);
 
 // One JSONL output line (the CPU and GPU runs write the same): index, seed, prompt, text, tokens,
-// mean_logprob, stop, and "account" / "keywords" when the text was conditioned on them.
+// mean_logprob, stop, and "account" / "keywords" when the text was conditioned on them
+// ("prior_account" for an unconditioned text of a conditioned model).
 int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
                             uint64_t seed);
 

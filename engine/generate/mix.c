@@ -13,7 +13,7 @@
 void elm_gen_mix_free(ElmGenMix *m) {
     for (int i = 0; i < m->n; i++) free(m->account[i]);
     for (int i = 0; i < m->n_known; i++) free(m->known[i]);
-    free(m->account), free(m->weight), free(m->known);
+    free(m->account), free(m->weight), free(m->known), free(m->known_docs);
     memset(m, 0, sizeof *m);
 }
 
@@ -29,9 +29,12 @@ static int load_known(const ElmRun *run, ElmGenMix *m, ElmError *err) {
     free(data);
     const cJSON *acc = cJSON_GetObjectItemCaseSensitive(j, "accounts"), *a;
     int k = cJSON_IsObject(acc) ? cJSON_GetArraySize(acc) : 0, rc = 0;
-    if (k && !(m->known = elm_calloc((size_t)k, sizeof *m->known, err))) rc = -1;
+    if (k && (!(m->known = elm_calloc((size_t)k, sizeof *m->known, err)) ||
+              !(m->known_docs = elm_calloc((size_t)k, sizeof *m->known_docs, err))))
+        rc = -1;
     cJSON_ArrayForEach(a, acc) {
         if (rc || !a->string) continue;
+        m->known_docs[m->n_known] = cJSON_IsNumber(a) && a->valuedouble > 0 ? a->valuedouble : 1;
         if (!(m->known[m->n_known] = strdup(a->string)))
             rc = elm_err(err, "out of memory");
         else
@@ -110,15 +113,26 @@ int elm_gen_mix_load(const ElmRun *run, const char *spec, ElmGenMix *out, ElmErr
     return rc;
 }
 
-int elm_gen_mix_pick(const ElmGenMix *m, uint64_t seed, uint64_t index) {
-    if (m->n == 0) return -1;
-    uint64_t x = elm_rng_mix(seed ^ 0x6D6978ull) + index * ELM_RNG_GOLDEN; // "mix"
-    double u = (double)(x >> 11) * 0x1.0p-53 * m->total, acc = 0;
-    for (int i = 0; i < m->n; i++) {
-        acc += m->weight[i];
+// The Weyl sequence's entry `index` (offset by `salt`) over n weights summing to total.
+static int weyl_pick(const double *w, int n, double total, uint64_t salt, uint64_t index) {
+    if (n == 0) return -1;
+    uint64_t x = elm_rng_mix(salt) + index * ELM_RNG_GOLDEN;
+    double u = (double)(x >> 11) * 0x1.0p-53 * total, acc = 0;
+    for (int i = 0; i < n; i++) {
+        acc += w[i];
         if (u < acc) return i;
     }
-    return m->n - 1;
+    return n - 1;
+}
+
+int elm_gen_mix_pick(const ElmGenMix *m, uint64_t seed, uint64_t index) {
+    return weyl_pick(m->weight, m->n, m->total, seed ^ 0x6D6978ull, index); // "mix"
+}
+
+int elm_gen_mix_pick_prior(const ElmGenMix *m, uint64_t seed, uint64_t index) {
+    double total = 0;
+    for (int i = 0; i < m->n_known; i++) total += m->known_docs[i];
+    return weyl_pick(m->known_docs, m->n_known, total, seed ^ 0x7072696F72ull, index); // "prior"
 }
 
 char *elm_gen_mix_prompt(const char *account, const char *prompt, size_t *skip) {

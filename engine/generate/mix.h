@@ -17,11 +17,12 @@
 #include <stdint.h>
 
 typedef struct ElmGenMix {
-    int n;          // accounts in the mix (0 = unconditioned)
-    char **account; // (n) in the order given
-    double *weight; // (n) > 0
-    double total;   // sum of the weights
-    char **known;   // (n_known) the accounts the model was trained on (tokens.json)
+    int n;              // accounts in the mix (0 = unconditioned)
+    char **account;     // (n) in the order given
+    double *weight;     // (n) > 0
+    double total;       // sum of the weights
+    char **known;       // (n_known) the accounts the model was trained on (tokens.json)
+    double *known_docs; // (n_known) their training documents
     int n_known;
 } ElmGenMix;
 
@@ -34,6 +35,13 @@ void elm_gen_mix_free(ElmGenMix *m);
 
 // The account index (into m->account) of text `index` under `seed`; -1 when m is empty.
 int elm_gen_mix_pick(const ElmGenMix *m, uint64_t seed, uint64_t index);
+
+// The account (index into m->known) an unconditioned text of a conditioned model is prompted
+// for: drawn from the data's own mix (documents per account) by a second Weyl sequence
+// (offset from seed ^ "prior"), so an unconditioned run holds the data's shares. Sampling the
+// header from the model instead would let temperature, top-k and top-p sharpen the accounts'
+// prior towards the likeliest one. -1 when the model is not conditioned.
+int elm_gen_mix_pick_prior(const ElmGenMix *m, uint64_t seed, uint64_t index);
 
 // The model prompt of a text for account `account`: the header "@<account>:" followed, when
 // the user's prompt is not empty, by " " and the prompt (the training documents' form,
