@@ -6,7 +6,11 @@ generated tweets with the account each was asked for, and tokens.json's accounts
   account (its "why" says so), and ends early when nothing is left;
 - no two texts of the feed are near-duplicates; the delivered mix in feed.json is recounted;
 - the same seed gives a byte-identical feed.jsonl, another seed another one;
-- no mix: rank order; a bad mix is one line naming generate.accounts and nothing is written."""
+- no mix: rank order; a bad mix is one line naming generate.accounts and nothing is written;
+- the report's "Your daily dose" section, rendered in headless Chromium, shows the mix asked for
+  against the one delivered (feed.json's numbers), every day and every text with its account and
+  why it was chosen, and metrics.json's "feed" holds the same."""
+import html
 import json
 import os
 import random
@@ -150,4 +154,35 @@ for spec in ("ada:0", "nobody:1", "ada:x"):
     c.check(p.returncode != 0 and len(msg.splitlines()) == 1 and "generate.accounts" in msg,
             f"bad mix {spec}: rc {p.returncode} {msg!r}")
     c.check(not os.path.exists(out), f"bad mix {spec}: feed.jsonl written")
+
+# ---- the report's section, in Chromium's DOM ------------------------------------------------
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chromium  # noqa: E402
+
+check_feed(1337, W, 4, 3)
+p = run_elm("report", cfg, "--quiet")
+c.check(p.returncode == 0, f"elm report: {p.stderr}")
+dom, console = chromium.render(os.path.join(run_dir, "report", "index.html"))
+c.check(console == [], f"console messages: {console}")
+sec = dom[dom.find('<section id="feed">'):]
+sec = sec[:sec.find("</section>")]
+c.check("Your daily dose" in sec, "no 'Your daily dose' section")
+summ = json.load(open(os.path.join(run_dir, "feed", "feed.json")))
+for a in summ["asked"]:
+    row = f"<tr><td>{a}</td><td>{100 * summ['asked'][a]:.1f}%</td><td>{100 * summ['delivered'][a]:.1f}%</td></tr>"
+    c.check(row in sec, f"mix row of {a} missing: {row}")
+lines = read_jsonl(out)
+for d in sorted({g["day"] for g in lines}):
+    c.check(f"<h3>Day {d}</h3>" in sec, f"day {d} missing")
+pos = 0
+for g in lines:  # in order, each with its account and why
+    item = (f'<span class="account">@{g.get("account", "(unconditioned)")}</span> <span class="tweet">{html.escape(g["text"], False)}'
+            f'</span><span class="score">{html.escape(g["why"], False)}</span>')
+    at = sec.find(item, pos)
+    c.check(at >= 0, f"feed text missing or out of order: {item}")
+    pos = max(pos, at)
+m = json.load(open(os.path.join(run_dir, "metrics.json")))
+c.check(m.get("feed", {}).get("delivered") == summ["delivered"], "metrics.json feed.delivered")
+c.check([x["text"] for x in m.get("feed", {}).get("items", [])] == [g["text"] for g in lines],
+        "metrics.json feed.items")
 c.done()
