@@ -1,7 +1,7 @@
 // cmd_feed.c — `elm feed`: the daily dose of the personal mix from the viable generated tweets.
-// The stage lives in eval/feed.c.
+// The stage lives in engine/app/feed.c.
 #include "engine/app/cli.h"
-#include "eval/feed.h"
+#include "engine/app/feed.h"
 
 #include <stdio.h>
 

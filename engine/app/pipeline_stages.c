@@ -15,7 +15,7 @@
 #include "engine/data/ingest.h"
 #include "engine/app/report.h"
 #include "engine/train/train.h"
-#include "eval/feed.h"
+#include "engine/app/feed.h"
 #include "eval/viable.h"
 #include "eval/topics.h"
 #include "eval/validate.h"

@@ -1,5 +1,5 @@
 // feed.c — the daily dose (see feed.h).
-#include "eval/feed.h"
+#include "engine/app/feed.h"
 #include "engine/base/fsutil.h"
 #include "engine/base/jsonl.h"
 #include "engine/generate/mix.h"
