@@ -124,6 +124,10 @@ static int out_open(ElmRun *run, const ElmGenParams *p, const GenInputs *in, lon
     for (int i = 0; i < in->mix.n && w > 0 && (size_t)w < sizeof settings; i++)
         w += snprintf(settings + w, sizeof settings - (size_t)w, " account %s:%a",
                       in->mix.account[i], in->mix.weight[i]);
+    // The data's accounts: an unconditioned text of a conditioned model gets one of their headers.
+    for (int i = 0; i < in->mix.n_known && w > 0 && (size_t)w < sizeof settings; i++)
+        w += snprintf(settings + w, sizeof settings - (size_t)w, " data %s:%a", in->mix.known[i],
+                      in->mix.known_docs[i]);
     if (in->steer.n_keywords && w > 0 && (size_t)w < sizeof settings)
         snprintf(settings + w, sizeof settings - (size_t)w, " keywords %s bonus %a", in->steer.spec,
                  (double)in->steer.bonus);
