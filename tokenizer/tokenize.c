@@ -27,18 +27,32 @@ int elm_tokenize_vocab_dir(const ElmRun *run, char *out, size_t cap, ElmError *e
 
 typedef struct Docs {
     char **text;
+    char **account; // (n) each document's "account" (NULL when it has none)
     size_t *len;
     size_t n;
     uint64_t bytes;
 } Docs;
 
 static void docs_free(Docs *d) {
-    for (size_t i = 0; i < d->n; i++) free(d->text[i]);
-    free(d->text), free(d->len);
+    for (size_t i = 0; i < d->n; i++) free(d->text[i]), free(d->account[i]);
+    free(d->text), free(d->len), free(d->account);
 }
 
-// One JSON object per line with a "text" string; blank lines are skipped. Parsed on all threads.
-static int read_docs(const char *path, int threads, Docs *d, ElmError *err) {
+// The document text [train] condition makes of a line's text and account: the text itself, or
+// the control header "@<account>: " before it (tokenize.h). malloc'd; *len its bytes.
+static char *doc_text(const char *text, const char *account, int condition, size_t *len) {
+    size_t n = strlen(text), h = condition ? strlen(account) + 3 : 0;
+    char *out = malloc(h + n + 1);
+    if (!out) return NULL;
+    if (h) snprintf(out, h + 1, "@%s: ", account);
+    memcpy(out + h, text, n + 1);
+    *len = h + n;
+    return out;
+}
+
+// One JSON object per line with a "text" string (and an "account" one when condition is set);
+// blank lines are skipped. Parsed on all threads.
+static int read_docs(const char *path, int threads, int condition, Docs *d, ElmError *err) {
     memset(d, 0, sizeof *d);
     if (!elm_file_exists(path)) return elm_err(err, "%s: not found (run `elm clean` first)", path);
     char *data;
@@ -50,7 +64,8 @@ static int read_docs(const char *path, int threads, Docs *d, ElmError *err) {
     size_t *llen = malloc(n_lines * sizeof *llen), *lno = calloc(n_lines, sizeof *lno);
     d->text = calloc(n_lines, sizeof *d->text);
     d->len = calloc(n_lines, sizeof *d->len);
-    if (!line || !llen || !lno || !d->text || !d->len) {
+    d->account = calloc(n_lines, sizeof *d->account);
+    if (!line || !llen || !lno || !d->text || !d->len || !d->account) {
         free(data), free(line), free(llen), free(lno), docs_free(d);
         return elm_err(err, "out of memory reading %s", path);
     }
@@ -78,17 +93,19 @@ static int read_docs(const char *path, int threads, Docs *d, ElmError *err) {
                 o = NULL;
             }
         const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "text") : NULL;
+        const cJSON *a = o ? cJSON_GetObjectItemCaseSensitive(o, "account") : NULL;
+        int has_account = cJSON_IsString(a) && a->valuestring[0];
         const char *w = !o                   ? "not valid JSON"
                         : !cJSON_IsObject(o) ? "not a JSON object"
                         : !cJSON_IsString(t) ? "no \"text\" string"
-                                             : NULL;
+                        : condition && !has_account
+                            ? "no \"account\" string, which train.condition = account needs"
+                            : NULL;
         if (!w) {
-            d->len[i] = strlen(t->valuestring);
-            d->text[i] = malloc(d->len[i] + 1);
-            if (d->text[i])
-                memcpy(d->text[i], t->valuestring, d->len[i] + 1);
-            else
-                w = "out of memory";
+            d->text[i] =
+                doc_text(t->valuestring, has_account ? a->valuestring : "", condition, &d->len[i]);
+            d->account[i] = has_account ? strdup(a->valuestring) : NULL;
+            if (!d->text[i] || (has_account && !d->account[i])) w = "out of memory";
         }
         if (w) {
 #pragma omp critical(elm_tokenize_bad)
@@ -212,9 +229,24 @@ static int write_shards(const ElmRun *run, const Tokenize *T, ElmError *err) {
     return elm_shard_write(path, T->va, T->n_va, vs, (uint32_t)T->eot, T->n_val, err);
 }
 
+// tokens.json's "condition" and, when documents carry a header, "accounts": each account's
+// document count (what `[generate] accounts` may ask for).
+static void accounts_json(cJSON *j, const Tokenize *T, int condition) {
+    cJSON_AddStringToObject(j, "condition", condition ? "account" : "none");
+    if (!condition) return;
+    cJSON *ja = cJSON_AddObjectToObject(j, "accounts");
+    for (size_t i = 0; i < T->docs.n; i++) {
+        cJSON *c = cJSON_GetObjectItemCaseSensitive(ja, T->docs.account[i]);
+        if (c)
+            cJSON_SetNumberValue(c, c->valuedouble + 1);
+        else
+            cJSON_AddNumberToObject(ja, T->docs.account[i], 1);
+    }
+}
+
 // tokens.json: the vocabulary, the split and the token counts.
 static cJSON *tokens_json(const ElmRun *run, const Tokenize *T, const char *dir, int train,
-                          int special, double val_fraction, double t0) {
+                          int special, int condition, double val_fraction, double t0) {
     const Docs *docs = &T->docs;
     uint32_t vs = (uint32_t)elm_bpe_vocab_size(T->bpe);
     uint64_t text_tokens = T->off[docs->n];
@@ -237,6 +269,7 @@ static cJSON *tokens_json(const ElmRun *run, const Tokenize *T, const char *dir,
     cJSON_AddNumberToObject(j, "val_fraction", val_fraction);
     cJSON_AddNumberToObject(j, "seed", (double)run->seed);
     cJSON_AddBoolToObject(j, "allow_special", special);
+    accounts_json(j, T, condition);
     if (train) {
         cJSON_AddNumberToObject(j, "train_merges", T->info.n_merges);
         cJSON_AddNumberToObject(j, "train_seconds", T->info.seconds);
@@ -268,8 +301,9 @@ int elm_tokenize_run(ElmRun *run, ElmError *err) {
     int train = elm_cfg_bool(cfg, "tokenizer.train");
     int special = elm_cfg_bool(cfg, "tokenizer.allow_special");
     double val_fraction = elm_cfg_float(cfg, "tokenizer.val_fraction");
+    int condition = elm_cfg_enum(cfg, "train.condition");
     Tokenize T = {0};
-    if (read_docs(clean, run->threads, &T.docs, err)) return -1;
+    if (read_docs(clean, run->threads, condition, &T.docs, err)) return -1;
     int rc = -1;
     if (!(T.is_val = elm_malloc(T.docs.n, err))) goto out;
     T.n_val = choose_val(T.docs.n, val_fraction, run->seed, T.is_val);
@@ -279,7 +313,8 @@ int elm_tokenize_run(ElmRun *run, ElmError *err) {
     }
     if (train && train_vocab(run, &T, dir, err)) goto out;
     if (encode(run, &T, dir, special, err) || write_shards(run, &T, err)) goto out;
-    rc = write_json(run, tokens_json(run, &T, dir, train, special, val_fraction, t0), err);
+    rc = write_json(run, tokens_json(run, &T, dir, train, special, condition, val_fraction, t0),
+                    err);
 out:
     docs_free(&T.docs);
     free(T.is_val), free(T.ids), free(T.off), free(T.tr), free(T.va);

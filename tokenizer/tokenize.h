@@ -1,6 +1,13 @@
 // tokenize.h — the `elm tokenize` stage: <run>/clean.jsonl -> <run>/tokens/{train,val}.bin and
 // <run>/tokens.json, training a vocabulary first when [tokenizer] train = true. Called by
 // cmd_tokenize.c and `elm run`.
+//
+// [train] condition = account prefixes every document with a plain-text control header, the
+// account's handle, "@" + account + ": " (e.g. "@ada_bakes: Loaf 112 came out flat..."), before it
+// is encoded with the same vocabulary (so a pretrained GPT-2 can be fine-tuned on it); its
+// tokens are trained on like the rest (they are in the loss). tokens.json then records
+// "condition": "account" and "accounts" (documents per account), which generate's
+// [generate] accounts is checked against (engine/generate/mix.h); otherwise "condition": "none".
 #ifndef ELM_TOKENIZE_H
 #define ELM_TOKENIZE_H
 

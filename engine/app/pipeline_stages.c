@@ -16,6 +16,7 @@
 #include "engine/data/ingest.h"
 #include "engine/app/report.h"
 #include "engine/train/train.h"
+#include "engine/app/feed.h"
 #include "eval/viable.h"
 #include "eval/topics.h"
 #include "eval/validate.h"
@@ -81,7 +82,7 @@ const ElmStage elm_pipeline_stages[] = {
     {"tokenize",
      elm_tokenize_run,
      {"tokenizer"},
-     {"run.seed"},
+     {"run.seed", "train.condition"},
      {"clean.jsonl", "@tokenizer.vocab"},
      {"tokens/train.bin", "tokens/val.bin", "tokens.json", "?tokenizer"}},
     {"train",
@@ -94,7 +95,7 @@ const ElmStage elm_pipeline_stages[] = {
      elm_gen_device_stage,
      {"generate"},
      {"run.seed", "model.matmul"},
-     {"checkpoints", "tokenizer", "@generate.checkpoint", "@generate.prompts_file"},
+     {"checkpoints", "tokenizer", "tokens.json", "@generate.checkpoint", "@generate.prompts_file"},
      {"generated/tweets.jsonl", "generated"}}, // the folder: stories.jsonl when there are any
     {"validate",
      elm_validate_run,
@@ -115,10 +116,16 @@ const ElmStage elm_pipeline_stages[] = {
      {0},
      {"validate/viable.jsonl", "clean.jsonl"},
      {"viable.jsonl", "viable.json"}},
+    {"feed",
+     elm_feed_run,
+     {"feed"},
+     {"run.seed", "generate.accounts"},
+     {"viable.jsonl", "generated/tweets.jsonl", "tokens.json"},
+     {"feed/feed.jsonl", "feed/feed.json"}},
     {"report",
      elm_report_run,
-     {"report"},
-     {0},
+     {"report", "feed"},
+     {"run.seed", "generate.accounts"},
      {"ingest.json", "clean.json", "train_log.jsonl", "validate", "topics", "viable.jsonl",
       "viable.json", "generated"},
      {"report/index.html", "metrics.json"}},

@@ -815,6 +815,68 @@ static int viable(Report *r) {
     return r->err->msg[0] ? -1 : 0;
 }
 
+// ---- your daily dose (feed/feed.json, feed/feed.jsonl) ----
+// The mix asked for against the one delivered, then the feed day by day: each text with its
+// account and why it was chosen.
+static void feed_mix(Report *r, cJSON *m, const cJSON *sum) {
+    const cJSON *asked = cJSON_GetObjectItemCaseSensitive(sum, "asked");
+    const cJSON *got = cJSON_GetObjectItemCaseSensitive(sum, "delivered"), *a;
+    cJSON_AddItemToObject(m, "asked", cJSON_Duplicate(asked, 1));
+    cJSON_AddItemToObject(m, "delivered", cJSON_Duplicate(got, 1));
+    elm_buf_printf(&r->body,
+                   "<p>%.0f texts over %.0f days, from %.0f viable generated tweets.</p>\n",
+                   num(sum, "texts"), num(sum, "days"), num(sum, "viable"));
+    if (!cJSON_GetArraySize(asked)) return;
+    elm_buf_printf(&r->body, "<table class=\"mix\"><tr><th>account</th><th>mix asked "
+                             "for</th><th>mix delivered</th></tr>\n");
+    cJSON_ArrayForEach(a, asked) {
+        elm_buf_printf(&r->body, "<tr><td>");
+        elm_buf_html(&r->body, a->string);
+        elm_buf_printf(&r->body, "</td><td>%.1f%%</td><td>%.1f%%</td></tr>\n", 100 * a->valuedouble,
+                       100 * num(got, a->string));
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+}
+
+static int feed(Report *r) {
+    cJSON *sum;
+    int open = json_section(r, "feed", "Your daily dose", "feed/feed.json", NULL,
+                            "The feed stage has not run.", &sum);
+    if (open <= 0) return open;
+    cJSON *m = cJSON_AddObjectToObject(r->metrics, "feed");
+    feed_mix(r, m, sum);
+    char path[4200];
+    elm_run_path(r->run, "feed/feed.jsonl", path, sizeof path);
+    ElmJsonl jl;
+    cJSON *items = cJSON_AddArrayToObject(m, "items"), *o;
+    int day = 0;
+    if (elm_jsonl_open(&jl, path, r->err) == 0) {
+        while ((o = elm_jsonl_next(&jl, r->err))) {
+            const char *t = elm_json_str(o, "text"), *acc = elm_json_str(o, "account");
+            const char *why = elm_json_str(o, "why");
+            if ((int)num(o, "day") != day) {
+                elm_buf_printf(&r->body, "%s<h3>Day %d</h3><ol class=\"tweets feed\">\n",
+                               day ? "</ol>\n" : "", (int)num(o, "day"));
+                day = (int)num(o, "day");
+            }
+            cJSON_AddItemToArray(items, cJSON_Duplicate(o, 1));
+            elm_buf_printf(&r->body, "<li><span class=\"account\">@");
+            elm_buf_html(&r->body, acc ? acc : "(unconditioned)");
+            elm_buf_printf(&r->body, "</span> <span class=\"tweet\">");
+            elm_buf_html(&r->body, t ? t : "");
+            elm_buf_printf(&r->body, "</span><span class=\"score\">");
+            elm_buf_html(&r->body, why ? why : "");
+            elm_buf_printf(&r->body, "</span></li>\n");
+            cJSON_Delete(o);
+        }
+        if (day) elm_buf_printf(&r->body, "</ol>\n");
+        elm_jsonl_close(&jl);
+    }
+    end_section(r);
+    cJSON_Delete(sum);
+    return r->err->msg[0] ? -1 : 0;
+}
+
 static int stories(Report *r) {
     ElmJsonl jl;
     int open = jsonl_section(r, "stories", "Short stories", "generated/stories.jsonl",
@@ -905,6 +967,7 @@ int elm_report_run(ElmRun *run, ElmError *err) {
     if (!rc) rc = caught_passed(&r);
     if (!rc) rc = attribution(&r);
     if (!rc) rc = viable(&r);
+    if (!rc) rc = feed(&r);
     if (!rc) rc = stories(&r);
     if (!rc) outputs(&r);
     char dir[4200], path[4200];

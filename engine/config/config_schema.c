@@ -141,6 +141,8 @@ static const ElmCfgKey train_keys[] = {
     {"data", ELM_CFG_PATH, "", 0, 0, NULL,
      "token shard folder with train.bin and val.bin (empty = <run>/tokens)"},
     {"seed", ELM_CFG_INT, "-1", -1, BIG, NULL, "data order seed (-1 = run.seed)"},
+    {"condition", ELM_CFG_ENUM, "none", 0, 0, "none|account",
+     "control header on each training document: none, or \"@<account>: \" (docs/feed.md)"},
     END,
 };
 
@@ -176,12 +178,19 @@ static const ElmCfgKey generate_keys[] = {
     {"story_prompt_words", ELM_CFG_INT, "16", 1, 10000, NULL,
      "words of a tweet used as a story's prompt"},
     {"device", ELM_CFG_ENUM, "auto", 0, 0, "cpu|cuda|auto",
-     "where to sample; auto = cpu in builds without CUDA"},
+     "where to sample; auto = cpu in builds without CUDA (and with accounts or keywords)"},
     {"weights", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16|int8",
      "CPU decoding's linear weights: fp32, bf16 (AVX512-BF16 where present) or int8 per output "
      "channel (docs/model.md); the fp32 model stays the master"},
     {"kv_cache", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16",
      "CPU decoding's KV cache entries: fp32, or bf16 (half the memory and traffic)"},
+    {"accounts", ELM_CFG_STR, "", 0, 0, NULL,
+     "the mix: account:weight, comma-separated (e.g. ada_bakes:3, orbit_otto:1; empty = "
+     "unconditioned); needs a model trained with [train] condition = account"},
+    {"keywords", ELM_CFG_STR, "", 0, 0, NULL,
+     "comma-separated words whose tokens get keyword_bonus added to their logits (empty = off)"},
+    {"keyword_bonus", ELM_CFG_FLOAT, "3.0", 0, 100, NULL,
+     "logit bonus for the next token of a keyword (bag-of-words steering)"},
     END,
 };
 
@@ -295,6 +304,14 @@ static const ElmCfgKey viable_keys[] = {
     END,
 };
 
+static const ElmCfgKey feed_keys[] = {
+    {"days", ELM_CFG_INT, "7", 1, 100000, NULL, "days of the feed"},
+    {"per_day", ELM_CFG_INT, "3", 1, 100000, NULL, "texts per day"},
+    {"near_duplicate", ELM_CFG_FLOAT, "0.5", 0, 1, NULL,
+     "two texts whose word sets have this Jaccard similarity or more repeat each other"},
+    END,
+};
+
 const ElmCfgSection elm_cfg_schema[] = {
     {"run", run_keys, "the run: name, output folder, seed, threads"},
     {"fetch", fetch_keys, "accounts whose posts `elm fetch` gets from X, Bluesky, Mastodon"},
@@ -308,5 +325,6 @@ const ElmCfgSection elm_cfg_schema[] = {
     {"topics", topics_keys, "LDA topics and top words (`elm topics`)"},
     {"report", report_keys, "the HTML report (`elm report`)"},
     {"viable", viable_keys, "viable tweets: novelty and de-duplication of the ones judged real"},
+    {"feed", feed_keys, "the daily dose of the personal mix (`elm feed`, docs/feed.md)"},
     {0},
 };

@@ -4,6 +4,7 @@
 #include "engine/base/fsutil.h"
 #include "engine/base/progress.h"
 #include "engine/generate/gen_resume.h"
+#include "engine/generate/mix.h"
 #include "engine/generate/stories.h"
 #include "engine/generate/text.h"
 #include "engine/model/hf.h"
@@ -41,12 +42,38 @@ typedef struct GenInputs {
     ElmBpe *bpe;
     char model_dir[4096], vocab[2][4096];
     ElmGenPrompts prompts;
+    ElmGenMix mix;  // the accounts asked for (mix.n = 0: none) and those of the data
+    ElmSteer steer; // the keywords (n_keywords = 0: none)
+    ElmGenParams p; // the run's parameters, with p.steer set when there are keywords
 } GenInputs;
 
 static void inputs_close(GenInputs *in) {
+    elm_steer_free(&in->steer);
+    elm_gen_mix_free(&in->mix);
     elm_generate_prompts_free(&in->prompts);
     if (in->bpe) elm_bpe_free(in->bpe);
     elm_gpt2_free(&in->m);
+}
+
+// With a mix, every prompt behind every account's header must still fit the model's context.
+static int check_headed(const GenInputs *in, const ElmGenParams *p, ElmError *err) {
+    ElmGenPrompts all = {0};
+    int rc = 0, n = in->prompts.n ? in->prompts.n : 1;
+    for (int a = 0; a < in->mix.n && rc == 0; a++)
+        for (int i = 0; i < n && rc == 0; i++) {
+            size_t skip;
+            const char *pr = in->prompts.n ? in->prompts.text[i] : "";
+            char *t = elm_gen_mix_prompt(in->mix.account[a], pr, &skip), where[4300];
+            snprintf(where, sizeof where, "%s, behind the header of %s",
+                     in->prompts.n ? in->prompts.where[i] : "no prompt", in->mix.account[a]);
+            rc = t ? elm_generate_prompts_add(&all, t, where, err) : elm_err(err, "out of memory");
+            free(t);
+        }
+    ElmGenParams q = *p;
+    q.max_chars = 1 << 30; // the header does not count towards max_chars
+    if (rc == 0) rc = elm_generate_check_prompts(&all, in->bpe, &q, in->m.config.n_ctx, err);
+    elm_generate_prompts_free(&all);
+    return rc;
 }
 
 // Loads the inputs (taking over *prompts when given) and checks every prompt against the model
@@ -65,6 +92,15 @@ static int inputs_open(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompt
         goto fail;
     if (!prompts && elm_generate_load_prompts(run, &in->prompts, err)) goto fail;
     if (elm_generate_check_prompts(&in->prompts, in->bpe, p, in->m.config.n_ctx, err)) goto fail;
+    // The mix and the keywords apply to the configured prompts' texts, not to the stories'.
+    const ElmConfig *c = &run->cfg;
+    if (elm_gen_mix_load(run, prompts ? "" : elm_cfg_str(c, "generate.accounts"), &in->mix, err) ||
+        elm_steer_init(&in->steer, prompts ? "" : elm_cfg_str(c, "generate.keywords"),
+                       (float)elm_cfg_float(c, "generate.keyword_bonus"), in->bpe, err))
+        goto fail;
+    if (check_headed(in, p, err)) goto fail;
+    in->p = *p;
+    if (in->steer.n_keywords) in->p.steer = &in->steer;
     return 0;
 fail:
     inputs_close(in);
@@ -77,13 +113,28 @@ fail:
 static int out_open(ElmRun *run, const ElmGenParams *p, const GenInputs *in, long long count,
                     const char *device, int batch, ElmAtomicFile *o, long long *kept,
                     ElmError *err) {
-    char gdir[4096], path[4200], settings[256], hex[17];
+    char gdir[4096], path[4200], settings[4096], hex[17];
     elm_run_path(run, "generated", gdir, sizeof gdir);
     if (elm_mkdirs(gdir, err)) return -1;
     snprintf(path, sizeof path, "%s/%s", gdir,
              p->mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
-    snprintf(settings, sizeof settings, "count %lld device %s batch %d threads %d matmul %d", count,
-             device, batch, run->threads, elm_cfg_enum(&run->cfg, "model.matmul"));
+    // The decoding formats, the mix (its accounts and weights, exactly) and the keywords shape
+    // the texts too.
+    int w = snprintf(settings, sizeof settings,
+                     "count %lld device %s batch %d threads %d matmul %d weights %s kv %s", count,
+                     device, batch, run->threads, elm_cfg_enum(&run->cfg, "model.matmul"),
+                     elm_cfg_str(&run->cfg, "generate.weights"),
+                     elm_cfg_str(&run->cfg, "generate.kv_cache"));
+    for (int i = 0; i < in->mix.n && w > 0 && (size_t)w < sizeof settings; i++)
+        w += snprintf(settings + w, sizeof settings - (size_t)w, " account %s:%a",
+                      in->mix.account[i], in->mix.weight[i]);
+    // The data's accounts: an unconditioned text of a conditioned model gets one of their headers.
+    for (int i = 0; i < in->mix.n_known && w > 0 && (size_t)w < sizeof settings; i++)
+        w += snprintf(settings + w, sizeof settings - (size_t)w, " data %s:%a", in->mix.known[i],
+                      in->mix.known_docs[i]);
+    if (in->steer.n_keywords && w > 0 && (size_t)w < sizeof settings)
+        snprintf(settings + w, sizeof settings - (size_t)w, " keywords %s bonus %a", in->steer.spec,
+                 (double)in->steer.bonus);
     ElmGenResumeKey key = {in->model_dir, {in->vocab[0], in->vocab[1]}, p, &in->prompts, settings};
     if (elm_gen_resume_fingerprint(&key, hex, err)) return -1;
     return elm_gen_resume_open(o, path, hex, settings, count, kept, err);
@@ -124,6 +175,41 @@ static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
     return elm_atomic_sync(o, err);
 }
 
+// The model prompts of texts idx[0..n): the text's account header (mix.h) before its prompt
+// when there is a mix; without one, a conditioned model's text gets the header of an account
+// drawn from the data's own mix (elm_gen_mix_pick_prior), and an unconditioned model's the
+// prompt itself (malloc'd into mp, the header's bytes into skip).
+static int model_prompts(const GenInputs *in, const ElmGenParams *p, const char **bp,
+                         const uint64_t *idx, int n, char **mp, size_t *skip, int *acc,
+                         ElmError *err) {
+    for (int b = 0; b < n; b++) {
+        acc[b] = elm_gen_mix_pick(&in->mix, p->seed, idx[b]);
+        int prior = acc[b] < 0 ? elm_gen_mix_pick_prior(&in->mix, p->seed, idx[b]) : -1;
+        const char *who = acc[b] >= 0  ? in->mix.account[acc[b]]
+                          : prior >= 0 ? in->mix.known[prior]
+                                       : NULL;
+        skip[b] = 0;
+        mp[b] = who ? elm_gen_mix_prompt(who, bp[b], &skip[b]) : strdup(bp[b]);
+        if (!mp[b]) return elm_err(err, "out of memory");
+    }
+    return 0;
+}
+
+// What the texts of a batch were conditioned on (an unconditioned text of a conditioned model:
+// the account of the data's mix whose header prompted it); a header the model wrote itself
+// goes.
+static void label_texts(const GenInputs *in, ElmGenText *texts, const uint64_t *idx, const int *acc,
+                        int n) {
+    for (int b = 0; b < n; b++) {
+        texts[b].account = acc[b] >= 0 ? in->mix.account[acc[b]] : NULL;
+        int prior = acc[b] < 0 ? elm_gen_mix_pick_prior(&in->mix, in->p.seed, idx[b]) : -1;
+        texts[b].prior_account = prior >= 0 ? in->mix.known[prior] : NULL;
+        texts[b].keywords = in->steer.n_keywords ? in->steer.spec : NULL;
+        size_t own = acc[b] < 0 ? elm_gen_mix_own_header(&in->mix, texts[b].text) : 0;
+        if (own) memmove(texts[b].text, texts[b].text + own, strlen(texts[b].text + own) + 1);
+    }
+}
+
 // The batches of the CPU run: texts [kept, count), batch at a time, prompts taken round-robin.
 // Batches always start at multiples of `batch`, as in a run from 0, so a resumed run samples
 // every text in the batch it had there: the kept part of the first one is sampled again, not
@@ -133,8 +219,11 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
     ElmGenText *texts = elm_calloc((size_t)batch, sizeof *texts, err);
     const char **bp = elm_calloc((size_t)batch, sizeof *bp, err);
     uint64_t *idx = elm_calloc((size_t)batch, sizeof *idx, err);
+    char **mp = elm_calloc((size_t)batch, sizeof *mp, err);
+    size_t *skip = elm_calloc((size_t)batch, sizeof *skip, err);
+    int *acc = elm_calloc((size_t)batch, sizeof *acc, err);
     int rc = -1, n_prompts = in->prompts.n;
-    if (!texts || !bp || !idx) goto done;
+    if (!texts || !bp || !idx || !mp || !skip || !acc) goto done;
     ElmProgress prog;
     elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
                        (uint64_t)(count - kept), run->quiet);
@@ -146,8 +235,13 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
         for (int b = 0; b < n; b++) {
             idx[b] = (uint64_t)(start + b);
             bp[b] = n_prompts ? in->prompts.text[(start + b) % n_prompts] : "";
+            free(mp[b]), mp[b] = NULL;
         }
-        if (elm_generate_batch(&in->m, in->bpe, p, bp, idx, n, texts, err)) goto done;
+        if (model_prompts(in, p, bp, idx, n, mp, skip, acc, err) ||
+            elm_generate_batch_ex(&in->m, in->bpe, p, (const char *const *)mp, skip, idx, n, texts,
+                                  err))
+            goto done;
+        label_texts(in, texts, idx, acc, n);
         if (write_batch(o, p, bp, idx, texts, n, (uint64_t)kept, &new_tokens, err)) goto done;
         double el = elm_now() - t0;
         char rate[64];
@@ -158,9 +252,8 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
     elm_progress_finish(&prog);
     rc = 0;
 done:
-    free(texts);
-    free(bp);
-    free(idx);
+    for (int b = 0; mp && b < batch; b++) free(mp[b]);
+    free(texts), free(bp), free(idx), free(mp), free(skip), free(acc);
     return rc;
 }
 
@@ -173,8 +266,8 @@ static int cpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, l
     int rc = -1;
     long long kept = 0;
     ElmAtomicFile o = {0};
-    if (out_open(run, p, &in, count, "cpu", batch, &o, &kept, err)) goto done;
-    if (cpu_batches(run, &in, p, count, kept, batch, &o, err)) goto done;
+    if (out_open(run, &in.p, &in, count, "cpu", batch, &o, &kept, err)) goto done;
+    if (cpu_batches(run, &in, &in.p, count, kept, batch, &o, err)) goto done;
     rc = out_commit(&o, err);
 done:
     if (o.f) fclose(o.f); // the ".part" stays: what the failed run wrote, for a rerun to keep
@@ -187,6 +280,7 @@ done:
 // The output file while texts arrive.
 typedef struct Sink {
     ElmAtomicFile out;
+    const ElmGenMix *mix; // the data's accounts, for the headers a conditioned model writes
     uint64_t seed;
     long long lines, since_sync, sync_every, tokens, kept;
     ElmProgress prog;
@@ -202,7 +296,10 @@ static int sink_sync(Sink *k, ElmError *err) {
 static int emit_line(void *user, uint64_t index, const char *prompt, const ElmGenText *t,
                      ElmError *err) {
     Sink *k = user;
-    if (elm_generate_write_line(k->out.f, prompt, t, index, k->seed))
+    // A conditioned model's own header goes, as on the CPU (label_texts).
+    ElmGenText u = *t;
+    u.text += k->mix ? elm_gen_mix_own_header(k->mix, t->text) : 0;
+    if (elm_generate_write_line(k->out.f, prompt, &u, index, k->seed))
         return elm_err(err, "%s: write failed: %s", k->out.tmp, strerror(errno));
     k->lines++;
     k->tokens += t->n_tokens;
@@ -234,6 +331,12 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, l
     if (slots < 1) slots = 1;
     GenInputs in;
     if (inputs_open(run, p, prompts, &in, err)) return -1;
+    if (in.mix.n || in.steer.n_keywords) {
+        elm_err(err, "generate.%s is not supported on the GPU yet: set generate.device = cpu",
+                in.mix.n ? "accounts" : "keywords");
+        inputs_close(&in);
+        return -1;
+    }
     int rc = -1, cap = 0;
     ElmBatchBackend *be = NULL;
     Sink k = {0};
@@ -254,6 +357,7 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, l
     if (!(pr = rotated(&in.prompts, k.kept, err))) goto done;
     job.prompts = pr, job.first_index = (uint64_t)k.kept, job.count = count - k.kept;
     k.seed = p->seed;
+    k.mix = &in.mix;
     k.sync_every = slots;
     elm_progress_start(&k.prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
                        (uint64_t)job.count, run->quiet);
@@ -285,7 +389,12 @@ static int gen_run(ElmRun *run, int mode, long long count, ElmGenPrompts *prompt
     if (mode >= 0)
         elm_generate_set_mode(run, &p, mode == ELM_GEN_STORY ? ELM_GEN_STORY : ELM_GEN_TWEET);
     if (count < 0) count = elm_cfg_int(&run->cfg, "generate.count");
-    int on_gpu = pick_device(elm_cfg_enum(&run->cfg, "generate.device"), err);
+    // The mix and the keywords are sampled on the CPU only (auto picks it for them).
+    int device = elm_cfg_enum(&run->cfg, "generate.device");
+    const char *acc = elm_cfg_str(&run->cfg, "generate.accounts");
+    const char *kw = elm_cfg_str(&run->cfg, "generate.keywords");
+    if (device == 2 && !prompts && ((acc && acc[0]) || (kw && kw[0]))) device = 0;
+    int on_gpu = pick_device(device, err);
     if (on_gpu < 0) {
         if (prompts) elm_generate_prompts_free(prompts);
         return -1;

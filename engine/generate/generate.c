@@ -69,16 +69,18 @@ int elm_gen_finish(const ElmGenParams *p, const char *bytes, size_t n_bytes, siz
     return out->text ? 0 : -1;
 }
 
-// Cuts a finished sequence and fills out.
-static int finish_seq(const GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
-    return elm_gen_finish(p, s->t.text.data, s->t.text.len, s->t.prompt_bytes, s->t.tok_end,
-                          s->t.logprob, s->t.n_new, s->t.stop, out);
+// Cuts a finished sequence (its header off) and fills out.
+static int finish_seq(GenSeq *s, const ElmGenParams *p, ElmGenText *out) {
+    size_t k = s->t.skip_bytes;
+    for (int i = 0; i < s->t.n_new; i++) s->t.tok_end[i] -= k;
+    return elm_gen_finish(p, s->t.text.data + k, s->t.text.len - k, s->t.prompt_bytes - k,
+                          s->t.tok_end, s->t.logprob, s->t.n_new, s->t.stop, out);
 }
 
 // Encodes prompt b: s->ctx gets the prompt ids (room for max_new more), *model_ids the model's
 // context [<|endoftext|>] + prompt ids.
-static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, int max_new,
-                         int maxT, uint64_t index, int **model_ids, ElmError *err) {
+static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, size_t skip,
+                         int max_new, int maxT, uint64_t index, int **model_ids, ElmError *err) {
     size_t cap = 16, n_ids = 0;
     int32_t *ids = elm_malloc(sizeof(int32_t) * cap, err);
     if (!ids) return -1;
@@ -117,6 +119,8 @@ static int encode_prompt(GenSeq *s, const ElmBpe *bpe, int eot, const char *pr, 
     free(ids);
     s->t.prompt_bytes = s->t.text.len;
     s->t.n_chars = elm_text_chars(s->t.text.data, s->t.text.len);
+    s->t.skip_bytes = skip < s->t.text.len ? skip : s->t.text.len;
+    s->t.skip_chars = elm_text_chars(s->t.text.data, s->t.skip_bytes);
     return 0;
 }
 
@@ -140,7 +144,7 @@ const char *elm_generate_stop(ElmGenSeq *s, const ElmBpe *bpe, const ElmGenParam
     s->logprob[s->n_new] = logprob;
     s->n_new++;
     s->model_len++;
-    if (s->n_chars > (size_t)p->max_chars)
+    if (s->n_chars - s->skip_chars > (size_t)p->max_chars)
         s->stop = "max_chars";
     else if (s->n_new >= p->max_new_tokens)
         s->stop = "max_tokens";
@@ -162,6 +166,28 @@ static void accept_token(GenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, in
 int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
                        const char *const *prompts, const uint64_t *index, int n, ElmGenText *out,
                        ElmError *err) {
+    return elm_generate_batch_ex(m, bpe, p, prompts, NULL, index, n, out, err);
+}
+
+// Samples sequence b's next token from its logits row (steered when p->steer is set) and its
+// raw-model log-probability.
+static void pick_next(GenSeq *s, ElmSampler *smp, const ElmGenParams *p, float *row, int V, int eot,
+                      int pos, uint64_t index, int32_t *picked, double *lp) {
+    double lse = elm_log_sum_exp(row, V);
+    // A text has at least one new token; a story never ends at <|endoftext|>.
+    if ((pos == 0 || p->mode == ELM_GEN_STORY) && eot >= 0 && eot < V) row[eot] = -INFINITY;
+    elm_steer_apply(p->steer, row, V, s->ctx, s->n_ctx);
+    double u = elm_sample_uniform(p->seed, index, (uint64_t)pos);
+    *picked = elm_sampler_pick(smp, row, s->ctx, s->n_ctx, u, NULL);
+    double raw = *picked >= 0
+                     ? (double)row[*picked] - elm_steer_bonus(p->steer, s->ctx, s->n_ctx, *picked)
+                     : 0.0;
+    *lp = *picked >= 0 ? raw - lse : 0.0;
+}
+
+int elm_generate_batch_ex(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
+                          const char *const *prompts, const size_t *skip, const uint64_t *index,
+                          int n, ElmGenText *out, ElmError *err) {
     const int V = m->config.vocab_size, maxT = m->config.n_ctx;
     const int eot = bpe ? elm_bpe_eot(bpe) : -1;
     const int max_new = p->max_new_tokens;
@@ -183,13 +209,15 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
     if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp) goto done;
     for (int b = 0; b < n; b++) {
         const char *pr = prompts && prompts[b] ? prompts[b] : "";
-        if (encode_prompt(&seq[b], bpe, eot, pr, max_new, maxT, index[b], &model_ids[b], err) ||
+        if (encode_prompt(&seq[b], bpe, eot, pr, skip ? skip[b] : 0, max_new, maxT, index[b],
+                          &model_ids[b], err) ||
             elm_sampler_init(&smp[b], &p->sample, V, err))
             goto done;
         if (seq[b].t.model_len > max_len) max_len = seq[b].t.model_len;
-        if (p->max_chars < (int)seq[b].t.n_chars) {
+        size_t chars = seq[b].t.n_chars - seq[b].t.skip_chars;
+        if ((size_t)p->max_chars < chars) {
             elm_err(err, "the prompt of text %llu has %zu characters, more than max_chars %d",
-                    (unsigned long long)index[b], seq[b].t.n_chars, p->max_chars);
+                    (unsigned long long)index[b], chars, p->max_chars);
             goto done;
         }
     }
@@ -210,13 +238,8 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < n; b++) {
             if (seq[b].t.stop) continue;
-            float *row = logits + (size_t)b * V;
-            double lse = elm_log_sum_exp(row, V);
-            // A text has at least one new token; a story never ends at <|endoftext|>.
-            if ((pos == 0 || p->mode == ELM_GEN_STORY) && eot >= 0 && eot < V) row[eot] = -INFINITY;
-            double u = elm_sample_uniform(p->seed, index[b], (uint64_t)pos);
-            picked[b] = elm_sampler_pick(&smp[b], row, seq[b].ctx, seq[b].n_ctx, u, NULL);
-            lp[b] = picked[b] >= 0 ? (double)row[picked[b]] - lse : 0.0;
+            pick_next(&seq[b], &smp[b], p, logits + (size_t)b * V, V, eot, pos, index[b],
+                      &picked[b], &lp[b]);
         }
         int live = 0;
         for (int b = 0; b < n; b++) {
@@ -449,6 +472,9 @@ static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t
     cJSON_AddNumberToObject(o, "tokens", t->n_tokens);
     cJSON_AddNumberToObject(o, "mean_logprob", t->mean_logprob);
     cJSON_AddStringToObject(o, "stop", t->stop);
+    if (t->account) cJSON_AddStringToObject(o, "account", t->account);
+    if (t->keywords) cJSON_AddStringToObject(o, "keywords", t->keywords);
+    if (t->prior_account) cJSON_AddStringToObject(o, "prior_account", t->prior_account);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s) return -1;

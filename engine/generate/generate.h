@@ -21,6 +21,7 @@
 #include "engine/model/gpt2.h"
 #include "engine/config/run.h"
 #include "engine/generate/sample.h"
+#include "engine/generate/steer.h"
 #include "tokenizer/bpe.h"
 
 #include <stddef.h>
@@ -35,13 +36,19 @@ typedef struct ElmGenParams {
     int max_new_tokens; // > 0 (tweets: max_new_tokens, stories: story_max_new_tokens)
     int max_chars;      // > 0, prompt included (tweets: max_chars, stories: story_max_chars)
     uint64_t seed;
+    const ElmSteer *steer; // keyword steering (steer.h; NULL = none), borrowed
 } ElmGenParams;
 
 typedef struct ElmGenText {
-    char *text;          // prompt + continuation after the cut, valid UTF-8, NUL-terminated
-    int n_tokens;        // new tokens whose bytes are all inside text
-    double mean_logprob; // their mean log-probability under the raw model (0 when none)
-    const char *stop;    // "eot", "max_tokens", "max_chars", "context" or "banned"
+    char *text;           // prompt + continuation after the cut, valid UTF-8, NUL-terminated
+    int n_tokens;         // new tokens whose bytes are all inside text
+    double mean_logprob;  // their mean log-probability under the raw model (0 when none)
+    const char *stop;     // "eot", "max_tokens", "max_chars", "context" or "banned"
+    const char *account;  // the account it was conditioned on (NULL = none), borrowed
+    const char *keywords; // the keywords it was steered to (NULL = none), borrowed
+    // An unconditioned text of a conditioned model: the account of the data's mix whose header
+    // prompted it (mix.h's elm_gen_mix_pick_prior; NULL = none), borrowed.
+    const char *prior_account;
 } ElmGenText;
 
 // The text one sequence builds while it is sampled (elm_generate_batch's sequences and the
@@ -49,10 +56,11 @@ typedef struct ElmGenText {
 typedef struct ElmGenSeq {
     ElmBuf text; // the bytes so far, NUL-terminated
     size_t prompt_bytes, n_chars;
-    size_t *tok_end;      // (max_new_tokens) byte end of each new token
-    double *logprob;      // (max_new_tokens) raw-model log-probability of each new token
-    int n_new, model_len; // new tokens taken; tokens in the model's context
-    const char *stop;     // why it ended (ElmGenText's stop, or "oom"); NULL while it goes on
+    size_t skip_bytes, skip_chars; // the leading control header (mix.h): context, not text
+    size_t *tok_end;               // (max_new_tokens) byte end of each new token
+    double *logprob;               // (max_new_tokens) raw-model log-probability of each new token
+    int n_new, model_len;          // new tokens taken; tokens in the model's context
+    const char *stop; // why it ended (ElmGenText's stop, or "oom"); NULL while it goes on
 } ElmGenSeq;
 
 // The stop rules of a sequence, one for elm_generate_batch and the batcher: takes the token
@@ -71,6 +79,12 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
                        const char *const *prompts, const uint64_t *index, int n, ElmGenText *out,
                        ElmError *err);
 void elm_gen_text_free(ElmGenText *t);
+// The same, where the first skip[i] bytes of prompt i (skip NULL = none) are a control header
+// (mix.h): the model is prompted with the whole prompt, but the header is not part of the text:
+// it is cut off the output and does not count towards max_chars.
+int elm_generate_batch_ex(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
+                          const char *const *prompts, const size_t *skip, const uint64_t *index,
+                          int n, ElmGenText *out, ElmError *err);
 
 // Cuts a finished text (bytes = prompt + new tokens; tok_end[k] = byte end of new token k) to
 // its mode's limits and fills out: the text, the new tokens inside the cut and their mean
@@ -117,7 +131,9 @@ void elm_generate_prompts_free(ElmGenPrompts *pr);
 int elm_generate_check_prompts(const ElmGenPrompts *pr, const ElmBpe *bpe, const ElmGenParams *p,
                                int n_ctx, ElmError *err);
 
-// One JSONL output line (the CPU and GPU runs write the same).
+// One JSONL output line (the CPU and GPU runs write the same): index, seed, prompt, text, tokens,
+// mean_logprob, stop, and "account" / "keywords" when the text was conditioned on them
+// ("prior_account" for an unconditioned text of a conditioned model).
 int elm_generate_write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t index,
                             uint64_t seed);
 

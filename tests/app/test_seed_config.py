@@ -27,7 +27,7 @@ if c.check(p.returncode == 0, f"elm run failed: {p.stderr}"):
     man = json.load(open(os.path.join(run, "manifest.json")))
     names = [s["name"] for s in man["stages"]]
     c.check(names == ["fetch", "ingest", "clean", "tokenize", "train", "generate", "validate",
-                      "topics", "viable", "report"], f"stages {names}")
+                      "topics", "viable", "feed", "report"], f"stages {names}")
     c.check(all(s["status"] == "ran" for s in man["stages"]),
             f"statuses {[(s['name'], s['status']) for s in man['stages']]}")
     ing = json.load(open(os.path.join(run, "ingest.json")))

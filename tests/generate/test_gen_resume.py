@@ -158,6 +158,8 @@ def discarded(what, *extra):
 
 discarded("temperature 0.9 -> 0.7", "generate.temperature=0.7")
 discarded("batch size 16 -> 8", "generate.batch_size=8")
+discarded("weights fp32 -> int8", "generate.weights=int8")
+discarded("KV cache fp32 -> bf16", "generate.kv_cache=bf16")
 
 # The model by content: a copy of the checkpoint folder resumes, one with a weight byte changed
 # does not.
