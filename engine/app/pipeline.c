@@ -142,7 +142,7 @@ static int hash_config_input(const ElmRun *run, const char *s, int is_list, cJSO
 // Inputs of a stage: "@section.key" names config paths (lists of "ACCOUNT : PATH" for sources,
 // or a folder/file; "scratch"/empty means none); anything else is relative to the run folder.
 static int stage_inputs(const ElmRun *run, const ElmStage *st, cJSON *inputs, ElmError *err) {
-    for (int i = 0; i < 8 && st->inputs[i]; i++) {
+    for (int i = 0; i < 12 && st->inputs[i]; i++) {
         const char *in = st->inputs[i];
         if (in[0] == '@') {
             const ElmCfgValue *v = elm_cfg_get(&run->cfg, in + 1);

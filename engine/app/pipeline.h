@@ -15,7 +15,7 @@ typedef struct ElmStage {
     ElmStageFn fn;
     const char *sections[4];
     const char *settings[4]; // single keys ("run.seed") that also shape the result
-    const char *inputs[8];
+    const char *inputs[12];
     const char *outputs[4];
 } ElmStage;
 

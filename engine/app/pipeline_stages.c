@@ -127,7 +127,7 @@ const ElmStage elm_pipeline_stages[] = {
      {"report", "feed"},
      {"run.seed", "generate.accounts"},
      {"ingest.json", "clean.json", "train_log.jsonl", "validate", "topics", "viable.jsonl",
-      "viable.json", "generated"},
+      "viable.json", "generated", "feed"},
      {"report/index.html", "metrics.json"}},
     {0},
 };
