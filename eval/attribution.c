@@ -12,25 +12,44 @@
 #include "engine/base/jsonl.h"
 
 #include <glob.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int texts_add(ElmAttrTexts *t, const char *text, const char *account, ElmError *err) {
-    if (t->n == t->cap) {
-        int cap = t->cap ? 2 * t->cap : 256;
-        char **tx = elm_realloc(t->text, sizeof(char *) * (size_t)cap, err);
-        if (!tx) return -1;
-        t->text = tx;
-        char **ac = elm_realloc(t->account, sizeof(char *) * (size_t)cap, err);
-        if (!ac) return -1;
-        t->account = ac;
-        t->cap = cap;
-    }
-    t->text[t->n] = strdup(text);
-    t->account[t->n] = account ? strdup(account) : NULL;
-    if (!t->text[t->n] || (account && !t->account[t->n])) {
-        free(t->text[t->n]);
-        free(t->account[t->n]);
+static int texts_grow(ElmAttrTexts *t, ElmError *err) {
+    int cap = t->cap ? 2 * t->cap : 256;
+    char **tx = elm_realloc(t->text, sizeof(char *) * (size_t)cap, err);
+    if (!tx) return -1;
+    t->text = tx;
+    char **ac = elm_realloc(t->account, sizeof(char *) * (size_t)cap, err);
+    if (!ac) return -1;
+    t->account = ac;
+    char **kw = elm_realloc(t->keywords, sizeof(char *) * (size_t)cap, err);
+    if (!kw) return -1;
+    t->keywords = kw;
+    double *lp = elm_realloc(t->mean_logprob, sizeof(double) * (size_t)cap, err);
+    if (!lp) return -1;
+    t->mean_logprob = lp;
+    t->cap = cap;
+    return 0;
+}
+
+static char *dup_or_null(const char *s, int *oom) {
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d) *oom = 1;
+    return d;
+}
+
+static int texts_add(ElmAttrTexts *t, const char *text, const char *account, const char *keywords,
+                     double mean_logprob, ElmError *err) {
+    if (t->n == t->cap && texts_grow(t, err)) return -1;
+    int oom = 0;
+    t->text[t->n] = dup_or_null(text, &oom);
+    t->account[t->n] = dup_or_null(account, &oom);
+    t->keywords[t->n] = dup_or_null(keywords, &oom);
+    t->mean_logprob[t->n] = mean_logprob;
+    if (oom) {
+        free(t->text[t->n]), free(t->account[t->n]), free(t->keywords[t->n]);
         return elm_err(err, "out of memory");
     }
     t->n++;
@@ -47,7 +66,8 @@ int elm_attribution_load(ElmAttrTexts *t, const char *path, ElmError *err) {
         if (!text)
             rc = elm_err(err, "%s:%d: no \"text\" string", path, r.line);
         else
-            rc = texts_add(t, text, elm_json_str(o, "account"), err);
+            rc = texts_add(t, text, elm_json_str(o, "account"), elm_json_str(o, "keywords"),
+                           elm_json_num(o, "mean_logprob", NAN), err);
         cJSON_Delete(o);
     }
     if (rc == 0 && err->msg[0]) rc = -1; // a malformed line
@@ -56,15 +76,12 @@ int elm_attribution_load(ElmAttrTexts *t, const char *path, ElmError *err) {
 }
 
 void elm_attribution_texts_free(ElmAttrTexts *t) {
-    for (int i = 0; i < t->n; i++) free(t->text[i]), free(t->account[i]);
-    free(t->text);
-    free(t->account);
+    for (int i = 0; i < t->n; i++) free(t->text[i]), free(t->account[i]), free(t->keywords[i]);
+    free(t->text), free(t->account), free(t->keywords), free(t->mean_logprob);
     memset(t, 0, sizeof *t);
 }
 
-// Generated tweets: [validate] generated (a file, or a folder's *.jsonl in name order), default
-// <run>/generated/tweets.jsonl; none there is no error (nothing to attribute).
-static int load_generated(const ElmRun *run, ElmAttrTexts *g, ElmError *err) {
+int elm_attribution_load_generated(const ElmRun *run, ElmAttrTexts *g, ElmError *err) {
     char path[4096];
     if (elm_cfg_path(&run->cfg, "validate.generated", path, sizeof path))
         elm_run_path(run, "generated/tweets.jsonl", path, sizeof path);
@@ -269,7 +286,8 @@ static const char *load_real(const ElmRun *run, Attr *a, ElmError *err, int *fai
         return NULL;
     }
     for (int i = 0; i < all.n && !*failed; i++)
-        if (all.account[i] && texts_add(&a->real, all.text[i], all.account[i], err)) *failed = 1;
+        if (all.account[i] && texts_add(&a->real, all.text[i], all.account[i], NULL, NAN, err))
+            *failed = 1;
     elm_attribution_texts_free(&all);
     return NULL;
 }
@@ -287,7 +305,8 @@ static int attribute(const ElmRun *run, Attr *a, cJSON *ja, ElmAtomicFile *af, c
                      ElmError *err) {
     int failed;
     *why = load_real(run, a, err, &failed);
-    if (failed || (!*why && (label_accounts(a, err) || load_generated(run, &a->gen, err))))
+    if (failed ||
+        (!*why && (label_accounts(a, err) || elm_attribution_load_generated(run, &a->gen, err))))
         return -1;
     if (*why) return 0;
     if (a->C < 2) return *why = "the real tweets come from fewer than two accounts", 0;

@@ -7,14 +7,19 @@
 
 #include <cjson/cJSON.h>
 
-// Texts with the account each belongs to (real) or was asked for (generated; NULL = none).
+// Texts with the account each belongs to (real) or was asked for (generated; NULL = none), the
+// keywords a generated text was steered to (NULL = none) and its mean log-probability (NaN = none).
 typedef struct ElmAttrTexts {
-    char **text, **account;
+    char **text, **account, **keywords;
+    double *mean_logprob;
     int n, cap;
 } ElmAttrTexts;
 
-// JSONL with "text" and an optional "account" string field; appends to t.
+// JSONL with "text" and optional "account", "keywords" (strings) and "mean_logprob"; appends to t.
 int elm_attribution_load(ElmAttrTexts *t, const char *path, ElmError *err);
+// The generated tweets [validate] generated names (a file, or a folder's *.jsonl in name order;
+// default <run>/generated/tweets.jsonl); none there is no error.
+int elm_attribution_load_generated(const ElmRun *run, ElmAttrTexts *g, ElmError *err);
 void elm_attribution_texts_free(ElmAttrTexts *t);
 
 // The study's attribution: the real tweets of [validate] real (default <run>/clean.jsonl), split

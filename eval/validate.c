@@ -12,6 +12,7 @@
 #include "eval/validate_setup.h"
 #include "eval/attribution.h"
 #include "eval/caught.h"
+#include "eval/steering.h"
 #include "eval/metrics.h"
 #include "eval/naive_bayes.h"
 #include "eval/npy.h"
@@ -613,8 +614,8 @@ int elm_validate_run_dist(ElmRun *run, const char *export_dir, ElmDist *dist, El
         export_all(export_dir, &V.tf, &V.X, V.c.label, &V.c, V.fold, V.is_test, err))
         goto done;
     if (test_models(run, &V, export_dir, out, err) ||
-        (writer &&
-         (elm_attribution_run(run, out, err) || write_outputs(run, &V, out, t_start, err))))
+        (writer && (elm_attribution_run(run, out, err) || elm_steering_run(run, out, err) ||
+                    write_outputs(run, &V, out, t_start, err))))
         goto done;
     rc = 0;
 done:

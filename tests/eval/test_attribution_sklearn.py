@@ -3,7 +3,8 @@ against scikit-learn: on the demo corpus's three accounts, TfidfVectorizer + Mul
 the same train rows give every held-out real row's and every generated text's class probabilities
 within 1e-9 and the same predicted account; the ceiling accuracy, each account's recall, the
 confusion matrix, the per-asked-account shares and lifts equal those recomputed from sklearn's
-predictions; the held-out rows are a stratified round(0.2 * n) per account. A labelled [validate]
+predictions; metrics.json's "keywords" (hit rates and mean log-probs of steered vs unsteered tweets)
+equal a recomputation with sklearn's analyzer; the held-out rows are a stratified round(0.2 * n) per account. A labelled [validate]
 data file and a corpus of one account give "skipped" with the reason and an empty file."""
 import json
 import os
@@ -47,6 +48,9 @@ for i, r in enumerate(real[::5]):
         o["account"] = r["account"]
     elif k == 2:
         o["account"] = names[(names.index(r["account"]) + 1) % len(names)]
+    o["mean_logprob"] = -1.0 - (i % 7) / 10
+    if i % 4 == 1:
+        o["keywords"] = "bread, starter dough" if i % 8 == 1 else "Moon"
     gen.append(o)
 os.makedirs(os.path.join(run, "generated"), exist_ok=True)
 write(os.path.join(run, "generated", "tweets.jsonl"), "".join(json.dumps(o) + "\n" for o in gen))
@@ -113,6 +117,36 @@ for g, qs in groups.items():
         c.check(abs(e["lift"] - share[k] / base[k]) < 1e-9, f"{g}: lift {e['lift']} vs {share[k] / base[k]}")
 print(f"ceiling (held-out real accuracy) {m['real']['accuracy']:.3f}; asked-account shares "
       + ", ".join(f"{g} {m['generated'][g]['share_asked']:.2f}" for g in names if g in m["generated"]))
+
+# Keyword steering's figures: hit rates (a keyword's word tokens in a row) and mean log-probs
+# of the steered tweets per keyword list, against the unsteered tweets of the file.
+from sklearn.feature_extraction.text import CountVectorizer  # noqa: E402
+words = CountVectorizer().build_analyzer()
+
+
+def hit(text, spec):
+    t = words(text)
+    for k in spec.split(","):
+        kt = words(k)
+        if kt and any(t[i:i + len(kt)] == kt for i in range(len(t) - len(kt) + 1)):
+            return True
+    return False
+
+
+kw = json.load(open(os.path.join(run, "validate", "metrics.json"))).get("keywords", {})
+specs = sorted({o["keywords"] for o in gen if "keywords" in o})
+c.check(sorted(kw) == specs, f"keyword lists {sorted(kw)} vs {specs}")
+base = [o for o in gen if "keywords" not in o]
+for spec in specs:
+    mine = [o for o in gen if o.get("keywords") == spec]
+    e = kw.get(spec, {})
+    for pfx, rows in (("", mine), ("base_", base)):
+        want = (len(rows), sum(hit(o["text"], spec) for o in rows) / len(rows),
+                sum(o["mean_logprob"] for o in rows) / len(rows))
+        got = (e.get(pfx + "count"), e.get(pfx + "hit_rate"), e.get(pfx + "mean_logprob"))
+        c.check(got[0] == want[0] and abs(got[1] - want[1]) < 1e-12 and abs(got[2] - want[2]) < 1e-12,
+                f"keywords {spec!r} {pfx or 'steered'}: {got} vs {want}")
+    print(f"keywords {spec!r}: hit rate {e.get('hit_rate'):.3f} vs {e.get('base_hit_rate'):.3f} unsteered")
 
 # Nothing to attribute: one account; a labelled CSV.
 cfg1, run1 = study("one", [os.path.join(corpus, "ada_bakes.txt")])
