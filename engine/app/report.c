@@ -502,6 +502,27 @@ static void attribution_tables(Report *r, cJSON *m, const cJSON *a) {
     if (none) cJSON_AddItemToObject(m, "unconditioned", cJSON_Duplicate(none, 1));
 }
 
+// Keyword steering (validate's "keywords"): per keyword list, the hit rate of the steered tweets
+// against the unsteered ones' and the mean log-probability each costs.
+static void keyword_table(Report *r, const cJSON *kw) {
+    if (!cJSON_GetArraySize(kw)) return;
+    cJSON_AddItemToObject(r->metrics, "keywords", cJSON_Duplicate(kw, 1));
+    elm_buf_printf(&r->body, "<h3>Keyword steering</h3>\n<table><tr><th>keywords</th><th>steered "
+                             "tweets</th><th>hit rate</th><th>unsteered hit rate</th><th>mean "
+                             "log-prob</th><th>unsteered mean log-prob</th></tr>\n");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, kw) {
+        elm_buf_printf(&r->body, "<tr><td>");
+        elm_buf_html(&r->body, e->string ? e->string : "");
+        elm_buf_printf(&r->body,
+                       "</td><td>%.0f</td><td>%.1f%%</td><td>%.1f%%</td><td>%.3f</td><td>%.3f</td>"
+                       "</tr>\n",
+                       num(e, "count"), 100 * num(e, "hit_rate"), 100 * num(e, "base_hit_rate"),
+                       num(e, "mean_logprob"), num(e, "base_mean_logprob"));
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+}
+
 static int attribution(Report *r) {
     cJSON *v;
     int open =
@@ -517,6 +538,7 @@ static int attribution(Report *r) {
     } else {
         attribution_tables(r, cJSON_AddObjectToObject(r->metrics, "attribution"), a);
     }
+    keyword_table(r, cJSON_GetObjectItemCaseSensitive(v, "keywords"));
     end_section(r);
     cJSON_Delete(v);
     return 0;

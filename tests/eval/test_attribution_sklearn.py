@@ -148,6 +148,17 @@ for spec in specs:
                 f"keywords {spec!r} {pfx or 'steered'}: {got} vs {want}")
     print(f"keywords {spec!r}: hit rate {e.get('hit_rate'):.3f} vs {e.get('base_hit_rate'):.3f} unsteered")
 
+# The report's keyword table shows those figures.
+p = run_elm("report", cfg, "--quiet")
+c.check(p.returncode == 0, f"elm report: {p.stderr.strip()}")
+page = open(os.path.join(run, "report", "index.html"), encoding="utf-8").read()
+for spec in specs:
+    e = kw.get(spec, {})
+    row = (f"<tr><td>{spec}</td><td>{e.get('count')}</td><td>{100 * e.get('hit_rate', 0):.1f}%</td>"
+           f"<td>{100 * e.get('base_hit_rate', 0):.1f}%</td><td>{e.get('mean_logprob', 0):.3f}</td>"
+           f"<td>{e.get('base_mean_logprob', 0):.3f}</td></tr>")
+    c.check(row in page, f"the report's keyword row for {spec!r}: {row}")
+
 # Nothing to attribute: one account; a labelled CSV.
 cfg1, run1 = study("one", [os.path.join(corpus, "ada_bakes.txt")])
 os.makedirs(os.path.join(run1, "generated"), exist_ok=True)
