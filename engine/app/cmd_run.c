@@ -20,13 +20,15 @@ static int run_run(const ElmCli *cli, ElmError *err) {
 
 const ElmCommand elm_cmd_run = {
     .name = "run",
-    .summary = "the whole study: ingest, clean, tokenize, train, generate, validate, topics, "
-               "report",
+    .summary = "the whole study: fetch, ingest, clean, tokenize, train, generate, validate, "
+               "topics, viable, feed, report",
     .usage = "usage: elm run CONFIG.ini [--force] [--from STAGE] [--only STAGE]\n\n"
-             "Runs ingest -> clean -> tokenize -> train -> generate -> validate -> topics ->\n"
-             "viable -> report. A stage re-runs only when its settings or the content of its\n"
-             "inputs changed since the last run (see <run>/manifest.json); --force re-runs\n"
-             "all, --from STAGE re-runs that stage and the ones after it, --only STAGE runs just\n"
+             "Runs fetch -> ingest -> clean -> tokenize -> train -> generate -> validate ->\n"
+             "topics -> viable -> feed -> report (fetch does nothing without [fetch] source).\n"
+             "A stage re-runs only when its settings, or the content of its inputs (files in\n"
+             "the run folder and those config keys name), changed since the last run, or its\n"
+             "outputs are missing or changed (see <run>/manifest.json). --force re-runs all,\n"
+             "--from STAGE re-runs that stage and the ones after it, --only STAGE runs just\n"
              "that one. Each stage runs in its own process; the manifest records the elm\n"
              "version and commit, the effective config, seeds, input hashes, and each stage's\n"
              "wall time and peak memory.\n\n"
