@@ -51,7 +51,7 @@ int elm_bench_train(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *e
                                tok      ? (int)vocab
                                : mv > 0 ? mv
                                         : 50257,
-                               run->seed, run->threads, err)) {
+                               run->seed, run->threads, run->quiet, err)) {
         free(tok);
         return -1;
     }
@@ -133,7 +133,8 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     int mv = (int)elm_cfg_int(cfg, "model.vocab_size");
     ElmGpt2 m;
     memset(&m, 0, sizeof m);
-    if (elm_gpt2_open_from_cfg(&m, cfg, mv > 0 ? mv : 50257, run->seed, run->threads, err) ||
+    if (elm_gpt2_open_from_cfg(&m, cfg, mv > 0 ? mv : 50257, run->seed, run->threads, run->quiet,
+                               err) ||
         elm_gpt2_decode_from_cfg(&m, cfg, err)) {
         elm_gpt2_free(&m);
         return -1;

@@ -232,9 +232,10 @@ int elm_gpt2_config_from_cfg(const ElmConfig *cfg, int tokenizer_vocab, ElmGpt2C
                              ElmError *err);
 // Builds the model [model] describes: init = scratch -> random weights from seed; init = PATH
 // -> an HF GPT-2 folder (its config.json wins; a preset/custom size that disagrees is an error
-// naming both). threads is applied; [model] matmul concerns the CUDA path only.
+// naming both); init = hf:OWNER/NAME -> downloaded first (its progress line unless quiet).
+// threads is applied; [model] matmul concerns the CUDA path only.
 int elm_gpt2_open_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, int tokenizer_vocab, uint64_t seed,
-                           int threads, ElmError *err);
+                           int threads, int quiet, ElmError *err);
 
 #ifdef __cplusplus
 }

@@ -37,7 +37,7 @@ int elm_gpt2_config_from_cfg(const ElmConfig *cfg, int tokenizer_vocab, ElmGpt2C
 }
 
 int elm_gpt2_open_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, int tokenizer_vocab, uint64_t seed,
-                           int threads, ElmError *err) {
+                           int threads, int quiet, ElmError *err) {
     ElmGpt2Config want;
     memset(m, 0, sizeof *m);
     if (elm_gpt2_config_from_cfg(cfg, tokenizer_vocab, &want, err)) return -1;
@@ -49,7 +49,7 @@ int elm_gpt2_open_from_cfg(ElmGpt2 *m, const ElmConfig *cfg, int tokenizer_vocab
         char dir[4096], where[256];
         if (elm_hub_is_ref(init)) {
             ElmHubOptions o;
-            elm_hub_options_env(&o, 0);
+            elm_hub_options_env(&o, quiet);
             if (elm_hub_fetch(init, &o, dir, sizeof dir, err)) {
                 elm_err_prefix(err, "%s", elm_cfg_where(cfg, "model.init", where, sizeof where));
                 return -1;

@@ -453,7 +453,8 @@ static int open_model(ElmRun *run, const ElmTrainOptions *opts, const TrainCfg *
                            "%s already holds step_%lld: pass --resume to continue, or remove "
                            "the folder to start over",
                            c->root, latest);
-        if (elm_gpt2_open_from_cfg(&c->m, &run->cfg, (int)c->d.vocab, run->seed, run->threads, err))
+        if (elm_gpt2_open_from_cfg(&c->m, &run->cfg, (int)c->d.vocab, run->seed, run->threads,
+                                   run->quiet, err))
             return -1;
         // Fine-tuning: from names the [model] init folder (the log's "start"); scratch leaves it
         // "".

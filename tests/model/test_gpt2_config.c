@@ -12,7 +12,7 @@
 static int open_cfg(const char *ini, ElmGpt2 *m, int vocab, uint64_t seed, ElmError *err) {
     ElmConfig cfg;
     if (elm_config_init(&cfg, err) || elm_config_load_string(&cfg, ini, "test.ini", err)) return -1;
-    int rc = elm_gpt2_open_from_cfg(m, &cfg, vocab, seed, 1, err);
+    int rc = elm_gpt2_open_from_cfg(m, &cfg, vocab, seed, 1, 1, err);
     elm_config_free(&cfg);
     return rc;
 }

@@ -309,6 +309,7 @@ shutil.rmtree(CACHE)
 for name, init in (("folder", single), ("hub", "hf:test/tiny")):
     p, ck = train_run(name, init)
     c.check(p.returncode == 0, f"train with init = {init}: {p.stderr}")
+    c.check(p.stderr == "", f"train -q with init = {init} printed: {p.stderr[-300:]!r}")
     cks[name] = read(ck) if os.path.exists(ck) else None
 c.check(cks["hub"] is not None and cks["hub"] == cks["folder"],
         "init = hf:test/tiny trains to another checkpoint than init = the folder")
