@@ -366,3 +366,12 @@ void elm_glob_escape(const char *s, char *out, size_t cap) {
     }
     out[n] = '\0';
 }
+
+int elm_copy_file(const char *from, const char *to, ElmError *err) {
+    char *data = NULL;
+    size_t n = 0;
+    if (elm_read_file(from, &data, &n, err)) return -1;
+    int rc = elm_write_file_atomic(to, data, n, err);
+    free(data);
+    return rc;
+}

@@ -45,6 +45,8 @@ int elm_atomic_sync(ElmAtomicFile *af, ElmError *err);
 int elm_atomic_commit(ElmAtomicFile *af, ElmError *err);
 // Closes and removes the temporary file (safe to call after a commit, then a no-op).
 void elm_atomic_abort(ElmAtomicFile *af);
+// Copies the file `from` (read as elm_read_file reads it) to `to`, written atomically.
+int elm_copy_file(const char *from, const char *to, ElmError *err);
 // Writes a whole buffer atomically.
 int elm_write_file_atomic(const char *path, const void *data, size_t n, ElmError *err);
 // Removes, in dir and its subfolders, the temporaries elm_atomic_open left behind when its

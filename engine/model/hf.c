@@ -413,12 +413,7 @@ int elm_hf_save(const char *dir, const ElmGpt2 *m, ElmError *err) {
 static int copy_file(const char *from, const char *dir, const char *name, ElmError *err) {
     char to[4096];
     elm_path_join(to, sizeof to, dir, name);
-    char *data = NULL;
-    size_t n = 0;
-    if (elm_read_file(from, &data, &n, err)) return -1;
-    int rc = elm_write_file_atomic(to, data, n, err);
-    free(data);
-    return rc;
+    return elm_copy_file(from, to, err);
 }
 
 static int write_text(const char *dir, const char *name, const char *text, ElmError *err) {

@@ -227,15 +227,6 @@ static int log_close(TrainLog *log, int rc, ElmError *err) {
 
 // ---- checkpoints ------------------------------------------------------------------------
 
-static int copy_file(const char *from, const char *to, ElmError *err) {
-    char *data = NULL;
-    size_t n = 0;
-    if (elm_read_file(from, &data, &n, err)) return -1;
-    int rc = elm_write_file_atomic(to, data, n, err);
-    free(data);
-    return rc;
-}
-
 typedef struct TrainCtx {
     ElmRun *run;
     ElmGpt2 m;          // the model on the host: the CPU trains it; the GPU path keeps it for
@@ -257,9 +248,9 @@ static int save_checkpoint(TrainCtx *c, char *dir_out, size_t cap, ElmError *err
     if (elm_hf_save(tmp, &c->m, err)) goto fail;
     if (c->vocab_json[0]) {
         snprintf(p, sizeof p, "%s/vocab.json", tmp);
-        if (copy_file(c->vocab_json, p, err)) goto fail;
+        if (elm_copy_file(c->vocab_json, p, err)) goto fail;
         snprintf(p, sizeof p, "%s/merges.txt", tmp);
-        if (copy_file(c->merges_txt, p, err)) goto fail;
+        if (elm_copy_file(c->merges_txt, p, err)) goto fail;
     }
     c->st.adam_t = (uint64_t)c->m.adam_t;
     c->st.n_params = c->m.num_parameters;
