@@ -3,6 +3,7 @@
 // accuracy (the ceiling) and, per account asked for, the share of generated tweets attributed to
 // it, against the unconditioned ones' base rate.
 #include "eval/attribution.h"
+#include "eval/corpus.h"
 #include "eval/gridsearch.h"
 #include "eval/metrics.h"
 #include "eval/naive_bayes.h"
@@ -11,7 +12,6 @@
 #include "engine/base/fsutil.h"
 #include "engine/base/jsonl.h"
 
-#include <glob.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,15 +86,15 @@ int elm_attribution_load_generated(const ElmRun *run, ElmAttrTexts *g, ElmError 
     if (elm_cfg_path(&run->cfg, "validate.generated", path, sizeof path))
         elm_run_path(run, "generated/tweets.jsonl", path, sizeof path);
     if (!elm_is_dir(path)) return elm_file_exists(path) ? elm_attribution_load(g, path, err) : 0;
-    char pattern[8300];
-    elm_glob_escape(path, pattern, sizeof pattern - 8);
-    strcat(pattern, "/*.jsonl");
-    glob_t gl;
-    if (glob(pattern, 0, NULL, &gl) != 0) return 0;
+    char **paths; // the files validate's corpus reads (eval/corpus.c), in the same order
+    int k;
+    if (elm_corpus_jsonl_paths(path, &paths, &k, err)) return -1;
     int rc = 0;
-    for (size_t i = 0; i < gl.gl_pathc && rc == 0; i++)
-        rc = elm_attribution_load(g, gl.gl_pathv[i], err);
-    globfree(&gl);
+    for (int i = 0; i < k; i++) {
+        if (rc == 0) rc = elm_attribution_load(g, paths[i], err);
+        free(paths[i]);
+    }
+    free(paths);
     return rc;
 }
 

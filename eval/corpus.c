@@ -199,27 +199,52 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int elm_corpus_load_dir(ElmCorpus *c, const char *dir, const char *field, int label,
-                        ElmError *err) {
+int elm_corpus_jsonl_paths(const char *dir, char ***paths, int *n, ElmError *err) {
+    *paths = NULL, *n = 0;
     DIR *d = opendir(dir);
     if (!d) return elm_err(err, "%s: cannot open folder", dir);
-    char *names[4096];
+    char **names = elm_malloc(4096 * sizeof *names, err);
     int k = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && k < 4096) {
-        size_t n = strlen(e->d_name);
-        if (n > 6 && !strcmp(e->d_name + n - 6, ".jsonl")) names[k++] = strdup(e->d_name);
+    while (names && (e = readdir(d)) && k < 4096) {
+        size_t len = strlen(e->d_name);
+        if (len > 6 && !strcmp(e->d_name + len - 6, ".jsonl")) names[k++] = strdup(e->d_name);
     }
     closedir(d);
+    if (!names) return -1;
     qsort(names, (size_t)k, sizeof *names, cmp_str);
+    int rc = 0;
+    for (int i = 0; i < k; i++) {
+        if (!names[i]) {
+            rc = -1;
+            continue;
+        }
+        char path[4096];
+        elm_path_join(path, sizeof path, dir, names[i]);
+        free(names[i]);
+        if (!(names[i] = strdup(path))) rc = -1;
+    }
+    if (rc) {
+        for (int i = 0; i < k; i++) free(names[i]);
+        free(names);
+        return elm_err(err, "%s: out of memory listing the folder", dir);
+    }
+    *paths = names, *n = k;
+    return 0;
+}
+
+int elm_corpus_load_dir(ElmCorpus *c, const char *dir, const char *field, int label,
+                        ElmError *err) {
+    char **paths;
+    int k;
+    if (elm_corpus_jsonl_paths(dir, &paths, &k, err)) return -1;
     int rc = 0;
     if (k == 0) rc = elm_err(err, "%s: no *.jsonl files (run `elm generate` first)", dir);
     for (int i = 0; i < k; i++) {
-        char path[4096];
-        elm_path_join(path, sizeof path, dir, names[i]);
-        if (!rc) rc = elm_corpus_load_jsonl(c, path, field, label, err);
-        free(names[i]);
+        if (!rc) rc = elm_corpus_load_jsonl(c, paths[i], field, label, err);
+        free(paths[i]);
     }
+    free(paths);
     return rc;
 }
 

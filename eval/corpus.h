@@ -27,6 +27,9 @@ int elm_corpus_load_csv(ElmCorpus *c, const char *path, const char *text_col, co
 // By extension: .csv (and .csv.gz) as CSV, anything else as JSONL.
 int elm_corpus_load(ElmCorpus *c, const char *path, const char *text_col, const char *label_col,
                     int label, ElmError *err);
+// The paths of the *.jsonl files in folder dir (at most 4096), in name order, into *paths
+// (*n of them; free each and the array); an unreadable folder is an error.
+int elm_corpus_jsonl_paths(const char *dir, char ***paths, int *n, ElmError *err);
 // Every *.jsonl in a folder, in name order, all with `label`.
 int elm_corpus_load_dir(ElmCorpus *c, const char *dir, const char *field, int label, ElmError *err);
 // The texts a stage reads from its config section (`validate` or `topics`): <section>.data (a
