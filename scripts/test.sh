@@ -5,13 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-# The test-only tools: clang-format for the formatting check, Chromium for the report test.
-for tool in clang-format chromium; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "elm: installing $tool for the tests" >&2
+# The test-only tools: clang-format for the formatting check, Chromium for the report test,
+# Slurm's daemons and client for tests/base/test_slurm.py (a private one-node cluster).
+for tool in clang-format:clang-format chromium:chromium slurmctld:slurmctld slurmd:slurmd \
+            srun:slurm-client; do
+  if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+    echo "elm: installing ${tool#*:} for the tests" >&2
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$tool" >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${tool#*:}" >/dev/null
   fi
 done
 # Every tracked C/CUDA source is formatted as .clang-format says.

@@ -119,6 +119,19 @@ static double timeout_from_env(void) {
     return t && *t && (*end || v < 0) ? 1800 : v;
 }
 
+// srun starts the tasks but only its PMI plugin lets MPI_Init find the job: with --mpi=none
+// (Slurm's default) Open MPI would abort in MPI_Init with a page about PMI support. Debian's
+// Open MPI speaks PMIx (srun --mpi=pmix); an MPI built for Slurm's PMI-2 is told by PMI_FD.
+static int srun_without_pmix(const char *launcher, const char *var, ElmError *err) {
+    if (strcmp(launcher, "srun") != 0) return 0;
+    const char *pmix = getenv("PMIX_RANK"), *pmi2 = getenv("PMI_FD");
+    if ((pmix && *pmix) || (pmi2 && *pmi2)) return 0;
+    return elm_err(err,
+                   "launched by srun (%s) without an MPI plugin: run `srun --mpi=pmix ...` "
+                   "(or set MpiDefault=pmix in slurm.conf)",
+                   var);
+}
+
 ElmDist *elm_dist_open(ElmError *err) {
     ElmDist *d = elm_calloc(1, sizeof *d, err);
     if (!d) return NULL;
@@ -129,6 +142,10 @@ ElmDist *elm_dist_open(ElmError *err) {
     if (!launcher) return d;
     snprintf(d->launcher, sizeof d->launcher, "%s", launcher);
     if (want == 1) return d; // a job of one needs no MPI
+    if (srun_without_pmix(launcher, var, err)) {
+        free(d);
+        return NULL;
+    }
     if (!(d->api = load_api(d, launcher, var, err))) {
         free(d);
         return NULL;

@@ -57,7 +57,8 @@ for launch in "OMPI_COMM_WORLD_SIZE=2 mpirun" "PMI_SIZE=3 pmi" "SLURM_STEP_NUM_T
   var=${launch% *} name=${launch#* }
   rm -rf "$tmp/out"
   set +e
-  err=$(env "$var" ELM_MPI_LIB="$tmp/none.so" "$ELM" validate "$tmp/v.ini" --quiet 2>&1 >/dev/null)
+  # PMIX_RANK as srun --mpi=pmix sets it (srun without an MPI plugin: below).
+  err=$(env PMIX_RANK=0 "$var" ELM_MPI_LIB="$tmp/none.so" "$ELM" validate "$tmp/v.ini" --quiet 2>&1 >/dev/null)
   rc=$?
   set -e
   check "$var without the plugin: exit $rc" test $rc -ne 0
@@ -65,6 +66,15 @@ for launch in "OMPI_COMM_WORLD_SIZE=2 mpirun" "PMI_SIZE=3 pmi" "SLURM_STEP_NUM_T
   check "$var message is one line: $err" test "$(wc -l <<<"$err")" -eq 1
   check "$var wrote into the run folder" test ! -e "$tmp/out"
 done
+# srun without --mpi=pmix (no PMIX_RANK, no PMI_FD): MPI_Init would abort; one line says how.
+rm -rf "$tmp/out"
+set +e
+err=$(SLURM_STEP_NUM_TASKS=2 "$ELM" validate "$tmp/v.ini" --quiet 2>&1 >/dev/null)
+rc=$?
+set -e
+check "srun without PMIx: exit $rc" test $rc -ne 0
+check "srun without PMIx message: $err" grep -qxF "elm validate: launched by srun (SLURM_STEP_NUM_TASKS=2) without an MPI plugin: run \`srun --mpi=pmix ...\` (or set MpiDefault=pmix in slurm.conf)" <<<"$err"
+check "srun without PMIx wrote into the run folder" test ! -e "$tmp/out"
 out=$(OMPI_COMM_WORLD_SIZE=2 ELM_MPI_LIB="$tmp/none.so" "$ELM" info)
 check "info under a launcher without the plugin: $out" grep -q "^mpi: not usable (launched by mpirun" <<<"$out"
 
