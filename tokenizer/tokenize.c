@@ -216,6 +216,56 @@ static int encode(const ElmRun *run, Tokenize *T, const char *dir, int special, 
     return 0;
 }
 
+// The bytes of a document's control header: up to and including the first ": " (tokenize
+// wrote it there, doc_text); 0 without conditioning.
+static size_t header_len(const char *text, int condition) {
+    const char *c = condition ? strstr(text, ": ") : NULL;
+    return c ? (size_t)(c - text) + 2 : 0;
+}
+
+// The loss mask of one split, beside its stream: 1 for a token of a control header (one that
+// ends within the header's bytes; the space after ':' usually starts the text's first token and
+// stays a target), 0 for eot and the text. NULL when out of memory.
+static unsigned char *split_mask(const Tokenize *T, int condition, int want_val, size_t n) {
+    unsigned char *m = calloc(n ? n : 1, 1);
+    if (!m) return NULL;
+    size_t o = 0;
+    for (size_t d = 0; d < T->docs.n; d++) {
+        if (T->is_val[d] != want_val) continue;
+        o++; // eot
+        size_t h = header_len(T->docs.text[d], condition), end = 0;
+        for (size_t i = T->off[d]; i < T->off[d + 1]; i++, o++) {
+            size_t len = 0;
+            elm_bpe_token_bytes(T->bpe, T->ids[i], &len);
+            end += len;
+            m[o] = end <= h;
+        }
+    }
+    return m;
+}
+
+// tokens/train.mask and tokens/val.mask (one byte a token, split_mask) when documents carry a
+// control header: what [train] header_loss = off leaves out of the loss.
+static int write_masks(const ElmRun *run, const Tokenize *T, int condition, ElmError *err) {
+    char path[4096];
+    if (!condition) { // no header: a mask of an earlier run would not line up
+        elm_run_path(run, "tokens/train.mask", path, sizeof path);
+        remove(path);
+        elm_run_path(run, "tokens/val.mask", path, sizeof path);
+        remove(path);
+        return 0;
+    }
+    unsigned char *mt = split_mask(T, condition, 0, T->n_tr);
+    unsigned char *mv = split_mask(T, condition, 1, T->n_va);
+    int rc = !mt || !mv ? elm_err(err, "out of memory") : 0;
+    elm_run_path(run, "tokens/train.mask", path, sizeof path);
+    if (!rc) rc = elm_write_file_atomic(path, mt, T->n_tr, err);
+    elm_run_path(run, "tokens/val.mask", path, sizeof path);
+    if (!rc) rc = elm_write_file_atomic(path, mv, T->n_va, err);
+    free(mt), free(mv);
+    return rc;
+}
+
 // tokens/train.bin and tokens/val.bin.
 static int write_shards(const ElmRun *run, const Tokenize *T, ElmError *err) {
     char path[4096];
@@ -312,7 +362,9 @@ int elm_tokenize_run(ElmRun *run, ElmError *err) {
         goto out;
     }
     if (train && train_vocab(run, &T, dir, err)) goto out;
-    if (encode(run, &T, dir, special, err) || write_shards(run, &T, err)) goto out;
+    if (encode(run, &T, dir, special, err) || write_shards(run, &T, err) ||
+        write_masks(run, &T, condition, err))
+        goto out;
     rc = write_json(run, tokens_json(run, &T, dir, train, special, condition, val_fraction, t0),
                     err);
 out:

@@ -168,7 +168,7 @@ static const char *output_rel(const char *out) {
 }
 
 static int outputs_present(const ElmRun *run, const ElmStage *st) {
-    for (int i = 0; i < 4 && st->outputs[i]; i++) {
+    for (int i = 0; i < 6 && st->outputs[i]; i++) {
         if (st->outputs[i][0] == '?') continue;
         char path[8400];
         run_pattern(run, st->outputs[i], path, sizeof path);
@@ -402,7 +402,7 @@ static cJSON *stage_entry(const ElmRun *run, const ElmStage *st, char fp[17], El
 
 // The hashes of the stage's outputs as they are now, into outs ("path": hash).
 static int hash_outputs(const ElmRun *run, const ElmStage *st, cJSON *outs, ElmError *err) {
-    for (int i = 0; i < 4 && st->outputs[i]; i++) {
+    for (int i = 0; i < 6 && st->outputs[i]; i++) {
         char path[8400];
         run_pattern(run, output_rel(st->outputs[i]), path, sizeof path);
         if (hash_pattern(outs, path, run->dir, err)) return -1;

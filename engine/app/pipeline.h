@@ -16,7 +16,7 @@ typedef struct ElmStage {
     const char *sections[4];
     const char *settings[4]; // single keys ("run.seed") that also shape the result
     const char *inputs[12];
-    const char *outputs[4];
+    const char *outputs[6];
 } ElmStage;
 
 typedef struct ElmPipelineOptions {

@@ -143,6 +143,9 @@ static const ElmCfgKey train_keys[] = {
     {"seed", ELM_CFG_INT, "-1", -1, BIG, NULL, "data order seed (-1 = run.seed)"},
     {"condition", ELM_CFG_ENUM, "none", 0, 0, "none|account",
      "control header on each training document: none, or \"@<account>: \" (docs/feed.md)"},
+    {"header_loss", ELM_CFG_BOOL, "true", 0, 0, NULL,
+     "on: the control header's tokens are training targets too; off: only the text's are "
+     "(tokens/train.mask; CPU only); validation loss is over the text's tokens either way"},
     END,
 };
 

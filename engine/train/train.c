@@ -47,6 +47,7 @@ void elm_train_epoch_order(uint32_t *perm, size_t n_windows, uint64_t seed, uint
 // The training and validation token streams and the position in the data order.
 typedef struct TrainData {
     int32_t *train, *val;
+    unsigned char *train_mask, *val_mask; // 1: not a target (a control header's token); or NULL
     size_t n_train, n_val;
     uint32_t vocab;
     int B, T;
@@ -59,6 +60,7 @@ typedef struct TrainData {
 static void data_free(TrainData *d) {
     free(d->train);
     free(d->val);
+    free(d->train_mask), free(d->val_mask);
     free(d->perm);
 }
 
@@ -76,6 +78,8 @@ static void next_batch(TrainData *d, int *inputs, int *targets) {
         for (int t = 0; t < d->T; t++) {
             inputs[b * d->T + t] = w[t];
             targets[b * d->T + t] = w[t + 1];
+            if (d->train_mask && d->train_mask[(size_t)(w - d->train) + (size_t)t + 1])
+                targets[b * d->T + t] = -1; // left out of the loss (mean over the rest)
         }
     }
     d->cursor += (uint64_t)d->B;
@@ -94,7 +98,25 @@ void elm_train_adamw_from_cfg(const ElmConfig *cfg, ElmAdamW *opt, float *clip) 
     *clip = (float)elm_cfg_float(cfg, "train.grad_clip");
 }
 
-static int load_data(const ElmRun *run, TrainData *d, int B, int T, ElmError *err) {
+// tokens/<split>.mask (tokenize.h) into *mask: one byte for each of the shard's n tokens.
+static int load_mask(const char *dir, const char *split, size_t n, unsigned char **mask,
+                     ElmError *err) {
+    char path[4200];
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s.mask", dir, split);
+    if (!elm_file_exists(path))
+        return elm_err(err, "%s: not found (re-run `elm tokenize` with train.condition set)", path);
+    if (elm_read_file(path, (char **)mask, &len, err)) return -1;
+    if (len != n)
+        return elm_err(err, "%s: %zu bytes for the %zu tokens of %s.bin (re-run `elm tokenize`)",
+                       path, len, n, split);
+    return 0;
+}
+
+// The shards, and their masks: mask_train for [train] header_loss = off, mask_val whenever the
+// documents carry headers (the validation loss is then over the text's tokens only).
+static int load_data(const ElmRun *run, TrainData *d, int B, int T, int mask_train, int mask_val,
+                     ElmError *err) {
     char dir[4096], path[4096];
     elm_train_data_dir(run, dir, sizeof dir);
     ElmShardHeader h, hv;
@@ -122,7 +144,9 @@ static int load_data(const ElmRun *run, TrainData *d, int B, int T, ElmError *er
             return elm_err(err, "%s: vocab_size %u differs from train.bin's %u", path,
                            hv.vocab_size, h.vocab_size);
         d->n_val = (size_t)hv.n_tokens;
+        if (mask_val && load_mask(dir, "val", d->n_val, &d->val_mask, err)) return -1;
     }
+    if (mask_train && load_mask(dir, "train", d->n_train, &d->train_mask, err)) return -1;
     return 0;
 }
 
@@ -312,6 +336,8 @@ static int evaluate(TrainCtx *c, int n_batches, int *inputs, int *targets, float
             for (int t = 0; t < T; t++) {
                 inputs[b * T + t] = d->val[w * (size_t)T + (size_t)t];
                 targets[b * T + t] = d->val[w * (size_t)T + (size_t)t + 1];
+                if (d->val_mask && d->val_mask[w * (size_t)T + (size_t)t + 1])
+                    targets[b * T + t] = -1;
             }
         float loss;
         if (elm_train_device_forward(&c->dev, inputs, targets, B, T, &loss, err)) return -1;
@@ -345,7 +371,8 @@ typedef struct TrainCfg {
     ElmSchedule sched;
     ElmAdamW opt;
     uint64_t seed;
-    int use_cuda; // train on the GPU
+    int use_cuda;             // train on the GPU
+    int mask_train, mask_val; // leave control headers out of the loss / the validation loss
 } TrainCfg;
 
 static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
@@ -370,6 +397,12 @@ static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
     t->keep_last = (int)elm_cfg_int(c, "train.keep_last");
     long long seed = elm_cfg_int(c, "train.seed");
     t->seed = seed < 0 ? run->seed : (uint64_t)seed;
+    int headers = elm_cfg_enum(c, "train.condition") != 0;
+    t->mask_train = headers && !elm_cfg_bool(c, "train.header_loss");
+    t->mask_val = headers && !t->use_cuda; // the GPU's loss takes every target
+    if (t->mask_train && t->use_cuda)
+        return elm_err(err, "train.header_loss = off: the GPU's loss cannot leave targets out; "
+                            "set train.device = cpu or header_loss = on");
     if (t->min_lr > t->lr)
         return elm_err(err, "train.min_lr = %g is above train.lr = %g", t->min_lr, t->lr);
     if ((long long)t->B * t->T > (1LL << 31) / 64)
@@ -634,7 +667,7 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     int *inputs = NULL, *targets = NULL;
     TrainLog log = {0};
     ElmBpe *bpe = NULL;
-    if (load_data(run, &c.d, tc.B, tc.T, err)) goto done;
+    if (load_data(run, &c.d, tc.B, tc.T, tc.mask_train, tc.mask_val, err)) goto done;
     c.d.seed = tc.seed;
     // The model, fresh or resumed, and the device that trains it.
     char from[4096] = "";
