@@ -6,7 +6,7 @@
 # weights = fp32, bf16, int8, then `llama-batched-bench` on the f32, bf16, q8_0 files; B prompts
 # of 16 tokens, 64 new tokens each, greedy on elm's side (llama.cpp's bench samples nothing),
 # threads = nproc on both sides, llama.cpp's defaults otherwise (f16 KV cache, flash attention
-# auto, n_batch 2048, n_ubatch 512, one KV stream per sequence).
+# auto, n_batch 2048, n_ubatch 512, one KV stream per sequence) but LLAMA_ARGS below.
 # Counted on both sides: generated tokens per second of the whole generation, prefill
 # included: elm's tok_per_s (B * 64 / time of prefill + decode steps) and llama.cpp's
 # pl * tg / t (t = T_PP + T_TG). llama.cpp's S_TG (decode steps only) and S_PP are printed too.
@@ -21,6 +21,10 @@
 #                 the binaries are there
 #   --quick       1 round, batches 1 and 8 (a sanity run)
 #   env: ROUNDS (3), BATCHES ("1 8 32 128"), THREADS (nproc), JOBS (2: build jobs),
+#        KV_CACHE (fp32: elm's [generate] kv_cache), LLAMA_ARGS ("--poll 0 -nr": llama.cpp's
+#        threads sleep instead of spinning, as elm's OpenMP threads do (OMP_WAIT_POLICY=passive:
+#        on a shared machine spinning threads collapse), and no weight repacking (its q8_0
+#        repack segfaults in llama-cpp-python 0.3.36's vendor/llama.cpp on this AMD EPYC)),
 #        PEER_VENV (BUILD_DIR/llamacpp-venv: the converter's venv, from
 #        requirements-llamacpp.txt + the checkout's gguf-py), PEER_WORK (BUILD_DIR/llamacpp-work:
 #        the model files, kept between runs)
@@ -37,7 +41,8 @@ build="$(cd "${1:-$here/../../build}" && pwd)"
 src="$(cd "$LLAMACPP_DIR" && pwd)"
 if [ "$quick" = 1 ]; then rounds="${ROUNDS:-1}" batches="${BATCHES:-1 8}"
 else rounds="${ROUNDS:-3}" batches="${BATCHES:-1 8 32 128}"; fi
-threads="${THREADS:-$(nproc)}" jobs="${JOBS:-2}" pp=16 tg=64
+threads="${THREADS:-$(nproc)}" jobs="${JOBS:-2}" kv="${KV_CACHE:-fp32}" pp=16 tg=64
+largs="${LLAMA_ARGS:---poll 0 -nr}"
 venv="${PEER_VENV:-$build/llamacpp-venv}" work="${PEER_WORK:-$build/llamacpp-work}"
 shared="${ELM_SHARED:-$here/../../../shared}"
 elm="$build/elm"
@@ -105,21 +110,22 @@ EOF
 # ---- the rounds -------------------------------------------------------------------------------
 res="$work/results" && rm -rf "$res" && mkdir -p "$res"
 echo "$rounds round(s), batches $batches, $pp-token prompts, $tg new tokens, $threads threads;" \
-  "load before: $(uptime | sed 's/.*load average/load average/')"
+  "elm kv_cache $kv; llama.cpp $largs; load before: $(uptime | sed 's/.*load average/load average/')"
 for r in $(seq 1 "$rounds"); do
   for b in $batches; do
     for w in fp32 bf16 int8; do
       "$elm" bench "$work/bench.ini" --only=decode --repeat=1 --warmup=1 --quiet \
         --set generate.batch_size="$b" --set generate.weights="$w" \
-        --json="$res/r$r-b$b-elm-$w.json" >/dev/null
+        --set generate.kv_cache="$kv" --json="$res/r$r-b$b-elm-$w.json" >/dev/null
     done
     for f in f32 bf16 q8_0; do
       "$lb/bin/llama-batched-bench" -m "$work/gpt2-124m-$f.gguf" -c $((b * 128)) -npp $pp \
-        -ntg $tg -npl "$b" -t "$threads" -tb "$threads" --output-format jsonl \
+        -ntg $tg -npl "$b" -t "$threads" -tb "$threads" $largs --output-format jsonl \
         >"$res/r$r-b$b-llama-$f.jsonl" 2>"$res/r$r-b$b-llama-$f.log" ||
         { tail -20 "$res/r$r-b$b-llama-$f.log" >&2; exit 1; }
     done
   done
   echo "round $r done; load: $(uptime | sed 's/.*load average/load average/')"
+  python3 "$here/llamacpp_table.py" "$res" "$r" "$batches" >"$res/table-after-round-$r.txt"
 done
 python3 "$here/llamacpp_table.py" "$res" "$rounds" "$batches"
