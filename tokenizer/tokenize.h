@@ -7,8 +7,8 @@
 // is encoded with the same vocabulary (so a pretrained GPT-2 can be fine-tuned on it); its
 // tokens are trained on like the rest unless [train] header_loss = off: tokens/train.mask and
 // tokens/val.mask (one byte a token, beside the shards' streams; 1 = a header token, one that
-// ends within the header's bytes) are then what train.c leaves out of the loss. tokens.json then records
-// "condition": "account" and "accounts" (documents per account), which generate's
+// ends within the header's bytes) are then what train.c leaves out of the loss. tokens.json then
+// records "condition": "account" and "accounts" (documents per account), which generate's
 // [generate] accounts is checked against (engine/generate/mix.h); otherwise "condition": "none".
 #ifndef ELM_TOKENIZE_H
 #define ELM_TOKENIZE_H
