@@ -231,6 +231,24 @@ int elm_lda_fit(ElmLda *lda, const ElmLdaOpts *o, const ElmCsr *X, struct ElmPro
     return 0;
 }
 
+int elm_lda_from_lambda(ElmLda *lda, int k, int V, double alpha, double beta, const double *lambda,
+                        ElmError *err) {
+    memset(lda, 0, sizeof *lda);
+    if (k < 1 || V < 1 || !(alpha > 0) || !(beta > 0))
+        return elm_err(err, "LDA: k = %d, V = %d, alpha = %g, beta = %g is not a model", k, V,
+                       alpha, beta);
+    lda->k = k, lda->V = V, lda->alpha = alpha, lda->beta = beta;
+    lda->lambda = malloc((size_t)k * V * sizeof *lda->lambda);
+    lda->exp_elog_beta = malloc((size_t)k * V * sizeof *lda->exp_elog_beta);
+    if (!lda->lambda || !lda->exp_elog_beta) {
+        elm_lda_free(lda);
+        return elm_err(err, "LDA: out of memory (%d topics x %d words)", k, V);
+    }
+    memcpy(lda->lambda, lambda, (size_t)k * V * sizeof *lambda);
+    dirichlet_exp(lda->lambda, k, V, lda->exp_elog_beta);
+    return 0;
+}
+
 int elm_lda_transform(const ElmLda *lda, const ElmCsr *X, uint64_t seed, int threads, double *gamma,
                       ElmError *err) {
     ElmLdaOpts o;

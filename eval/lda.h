@@ -41,6 +41,9 @@ double elm_lda_perplexity(const ElmLda *lda, const ElmCsr *counts, const double 
                           int threads);
 // The n word ids of topic t by weight, heaviest first.
 void elm_lda_top_words(const ElmLda *lda, int t, int n, int *ids);
+// A fitted model from its saved parameters: lambda (k, V) is copied; exp_elog_beta is computed.
+int elm_lda_from_lambda(ElmLda *lda, int k, int V, double alpha, double beta, const double *lambda,
+                        ElmError *err);
 void elm_lda_free(ElmLda *lda);
 
 #endif

@@ -473,6 +473,29 @@ int elm_textfeat_transform(const ElmTextFeat *tf, const char *const *docs, int n
     return weigh(tf, X);
 }
 
+int elm_textfeat_from_terms(ElmTextFeat *tf, const ElmTextFeatOpts *o, const char *const *terms,
+                            int n_terms, ElmError *err) {
+    memset(tf, 0, sizeof *tf);
+    if (elm_textfeat_check(o, err)) return -1;
+    if (o->tfidf) return elm_err(err, "a saved vocabulary carries no idf (tfidf must be off)");
+    tf->opts = *o;
+    if (elm_termmap_init(&tf->vocab, err)) return -1;
+    for (int i = 0; i < n_terms; i++) {
+        size_t len = strlen(terms[i]);
+        if (elm_termmap_find(&tf->vocab, terms[i], len) >= 0) {
+            elm_textfeat_free(tf);
+            return elm_err(err, "the vocabulary holds \"%s\" twice", terms[i]);
+        }
+        if (elm_termmap_add(&tf->vocab, terms[i], len, err) != i) {
+            elm_textfeat_free(tf);
+            return -1;
+        }
+    }
+    tf->n_terms = n_terms;
+    tf->locale = elm_textfeat_locale();
+    return 0;
+}
+
 void elm_textfeat_free(ElmTextFeat *tf) {
     elm_termmap_free(&tf->vocab);
     free(tf->idf);

@@ -36,6 +36,9 @@ int elm_textfeat_fit(ElmTextFeat *tf, const ElmTextFeatOpts *o, const char *cons
 // Features of new docs with a fitted vocabulary (unknown terms are dropped).
 int elm_textfeat_transform(const ElmTextFeat *tf, const char *const *docs, int n_docs, ElmCsr *X,
                            ElmError *err);
+// A vocabulary saved earlier: terms[i] is column i (counts only: opts->tfidf must be 0).
+int elm_textfeat_from_terms(ElmTextFeat *tf, const ElmTextFeatOpts *o, const char *const *terms,
+                            int n_terms, ElmError *err);
 void elm_textfeat_free(ElmTextFeat *tf);
 const char *elm_textfeat_term(const ElmTextFeat *tf, int id);
 

@@ -3,6 +3,7 @@
 // of each topic's top words, an optional sweep over k / alpha / beta, the mean topic share of
 // real vs generated texts, and the top words of each side.
 #include "eval/topics.h"
+#include "eval/topic_hits.h"
 #include "engine/base/rng.h"
 #include "eval/coherence.h"
 #include "eval/corpus.h"
@@ -436,7 +437,7 @@ int elm_topics_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
     }
     if (build_vocabulary(&run->cfg, &T, err) || split_holdout(run, &T, err) ||
         tokenize_docs(&T, err) || fit_all(run, &T, out, err) ||
-        top_words_json(&run->cfg, &T, out, err))
+        top_words_json(&run->cfg, &T, out, err) || elm_topic_hits_json(run, out, err))
         goto done;
     cJSON_AddNumberToObject(out, "seconds", elm_now() - t_start);
     if (export_dir && export_arrays(export_dir, &T, err)) goto done;

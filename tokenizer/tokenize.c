@@ -1,6 +1,7 @@
 // tokenize.c — the `elm tokenize` stage (see tokenize.h): clean.jsonl -> split by document with
 // the run seed -> (train a vocabulary) -> encode on all threads -> token shards + tokens.json.
 #include "tokenizer/tokenize.h"
+#include "tokenizer/tokenize_topics.h"
 #include "engine/base/rng.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/bpe_corpus.h"
@@ -28,6 +29,7 @@ int elm_tokenize_vocab_dir(const ElmRun *run, char *out, size_t cap, ElmError *e
 typedef struct Docs {
     char **text;
     char **account; // (n) each document's "account" (NULL when it has none)
+    int *topic;     // (n) its topicfit topic under condition = account+topic, else -1
     size_t *len;
     size_t n;
     uint64_t bytes;
@@ -35,16 +37,23 @@ typedef struct Docs {
 
 static void docs_free(Docs *d) {
     for (size_t i = 0; i < d->n; i++) free(d->text[i]), free(d->account[i]);
-    free(d->text), free(d->len), free(d->account);
+    free(d->text), free(d->len), free(d->account), free(d->topic);
+    memset(d, 0, sizeof *d);
 }
 
-// The document text [train] condition makes of a line's text and account: the text itself, or
-// the control header "@<account>: " before it (tokenize.h). malloc'd; *len its bytes.
-static char *doc_text(const char *text, const char *account, int condition, size_t *len) {
+// The document text [train] condition makes of a line's text, account and topic: the text
+// itself, or the control header "@<account>: " or "@<account> [<topic>]: " before it
+// (tokenize.h). malloc'd; *len its bytes.
+static char *doc_text(const char *text, const char *account, const char *topic, int condition,
+                      size_t *len) {
     size_t n = strlen(text), h = condition ? strlen(account) + 3 : 0;
+    if (condition && topic) h += strlen(topic) + 3;
     char *out = malloc(h + n + 1);
     if (!out) return NULL;
-    if (h) snprintf(out, h + 1, "@%s: ", account);
+    if (h && topic)
+        snprintf(out, h + 1, "@%s [%s]: ", account, topic);
+    else if (h)
+        snprintf(out, h + 1, "@%s: ", account);
     memcpy(out + h, text, n + 1);
     *len = h + n;
     return out;
@@ -52,7 +61,8 @@ static char *doc_text(const char *text, const char *account, int condition, size
 
 // One JSON object per line with a "text" string (and an "account" one when condition is set);
 // blank lines are skipped. Parsed on all threads.
-static int read_docs(const char *path, int threads, int condition, Docs *d, ElmError *err) {
+static int read_docs(const char *path, int threads, int condition, const ElmTokenizeTopics *tp,
+                     Docs *d, ElmError *err) {
     memset(d, 0, sizeof *d);
     if (!elm_file_exists(path)) return elm_err(err, "%s: not found (run `elm clean` first)", path);
     char *data;
@@ -65,7 +75,8 @@ static int read_docs(const char *path, int threads, int condition, Docs *d, ElmE
     d->text = calloc(n_lines, sizeof *d->text);
     d->len = calloc(n_lines, sizeof *d->len);
     d->account = calloc(n_lines, sizeof *d->account);
-    if (!line || !llen || !lno || !d->text || !d->len || !d->account) {
+    d->topic = malloc(n_lines * sizeof *d->topic);
+    if (!line || !llen || !lno || !d->text || !d->len || !d->account || !d->topic) {
         free(data), free(line), free(llen), free(lno), docs_free(d);
         return elm_err(err, "out of memory reading %s", path);
     }
@@ -80,6 +91,13 @@ static int read_docs(const char *path, int threads, int condition, Docs *d, ElmE
             blank = p[i] == ' ' || p[i] == '\r' || p[i] == '\t';
         if (!blank) line[k] = p, llen[k] = len, lno[k] = ln, k++;
         p = nl ? nl + 1 : end;
+    }
+    for (size_t i = 0; i < k; i++) {
+        d->topic[i] = tp ? elm_tokenize_topics_of_line(tp, lno[i], err) : -1;
+        if (tp && d->topic[i] < 0) {
+            free(data), free(line), free(llen), free(lno), docs_free(d);
+            return -1;
+        }
     }
     size_t bad = SIZE_MAX; // index of the first bad line
     const char *why = NULL;
@@ -99,11 +117,11 @@ static int read_docs(const char *path, int threads, int condition, Docs *d, ElmE
                         : !cJSON_IsObject(o) ? "not a JSON object"
                         : !cJSON_IsString(t) ? "no \"text\" string"
                         : condition && !has_account
-                            ? "no \"account\" string, which train.condition = account needs"
+                            ? "no \"account\" string, which train.condition needs"
                             : NULL;
         if (!w) {
-            d->text[i] =
-                doc_text(t->valuestring, has_account ? a->valuestring : "", condition, &d->len[i]);
+            d->text[i] = doc_text(t->valuestring, has_account ? a->valuestring : "",
+                                  tp ? tp->name[d->topic[i]] : NULL, condition, &d->len[i]);
             d->account[i] = has_account ? strdup(a->valuestring) : NULL;
             if (!d->text[i] || (has_account && !d->account[i])) w = "out of memory";
         }
@@ -279,10 +297,30 @@ static int write_shards(const ElmRun *run, const Tokenize *T, ElmError *err) {
     return elm_shard_write(path, T->va, T->n_va, vs, (uint32_t)T->eot, T->n_val, err);
 }
 
+// tokens.json's "topics" (documents per topic, every topic by id order) and "pairs" (documents
+// per account and topic): what `[generate] topics` may ask for and the data's joint mix.
+static void topics_json(cJSON *j, const Tokenize *T, const ElmTokenizeTopics *tp) {
+    cJSON *jt = cJSON_AddObjectToObject(j, "topics"), *jp = cJSON_AddObjectToObject(j, "pairs");
+    for (int t = 0; t < tp->k; t++) cJSON_AddNumberToObject(jt, tp->name[t], 0);
+    for (size_t i = 0; i < T->docs.n; i++) {
+        const char *name = tp->name[T->docs.topic[i]];
+        cJSON *c = cJSON_GetObjectItemCaseSensitive(jt, name);
+        cJSON_SetNumberValue(c, c->valuedouble + 1);
+        cJSON *pa = cJSON_GetObjectItemCaseSensitive(jp, T->docs.account[i]);
+        if (!pa) {
+            pa = cJSON_AddObjectToObject(jp, T->docs.account[i]);
+            for (int t = 0; t < tp->k; t++) cJSON_AddNumberToObject(pa, tp->name[t], 0);
+        }
+        c = cJSON_GetObjectItemCaseSensitive(pa, name);
+        cJSON_SetNumberValue(c, c->valuedouble + 1);
+    }
+}
+
 // tokens.json's "condition" and, when documents carry a header, "accounts": each account's
 // document count (what `[generate] accounts` may ask for).
-static void accounts_json(cJSON *j, const Tokenize *T, int condition) {
-    cJSON_AddStringToObject(j, "condition", condition ? "account" : "none");
+static void accounts_json(cJSON *j, const Tokenize *T, int condition, const ElmTokenizeTopics *tp) {
+    static const char *const names[] = {"none", "account", "account+topic"};
+    cJSON_AddStringToObject(j, "condition", names[condition]);
     if (!condition) return;
     cJSON *ja = cJSON_AddObjectToObject(j, "accounts");
     for (size_t i = 0; i < T->docs.n; i++) {
@@ -292,11 +330,13 @@ static void accounts_json(cJSON *j, const Tokenize *T, int condition) {
         else
             cJSON_AddNumberToObject(ja, T->docs.account[i], 1);
     }
+    if (tp) topics_json(j, T, tp);
 }
 
 // tokens.json: the vocabulary, the split and the token counts.
 static cJSON *tokens_json(const ElmRun *run, const Tokenize *T, const char *dir, int train,
-                          int special, int condition, double val_fraction, double t0) {
+                          int special, int condition, const ElmTokenizeTopics *tp,
+                          double val_fraction, double t0) {
     const Docs *docs = &T->docs;
     uint32_t vs = (uint32_t)elm_bpe_vocab_size(T->bpe);
     uint64_t text_tokens = T->off[docs->n];
@@ -319,7 +359,7 @@ static cJSON *tokens_json(const ElmRun *run, const Tokenize *T, const char *dir,
     cJSON_AddNumberToObject(j, "val_fraction", val_fraction);
     cJSON_AddNumberToObject(j, "seed", (double)run->seed);
     cJSON_AddBoolToObject(j, "allow_special", special);
-    accounts_json(j, T, condition);
+    accounts_json(j, T, condition, tp);
     if (train) {
         cJSON_AddNumberToObject(j, "train_merges", T->info.n_merges);
         cJSON_AddNumberToObject(j, "train_seconds", T->info.seconds);
@@ -353,8 +393,11 @@ int elm_tokenize_run(ElmRun *run, ElmError *err) {
     double val_fraction = elm_cfg_float(cfg, "tokenizer.val_fraction");
     int condition = elm_cfg_enum(cfg, "train.condition");
     Tokenize T = {0};
-    if (read_docs(clean, run->threads, condition, &T.docs, err)) return -1;
+    ElmTokenizeTopics tp = {0};
+    if (condition == 2 && elm_tokenize_topics_load(run, &tp, err)) return -1;
     int rc = -1;
+    if (read_docs(clean, run->threads, condition, condition == 2 ? &tp : NULL, &T.docs, err))
+        goto out;
     if (!(T.is_val = elm_malloc(T.docs.n, err))) goto out;
     T.n_val = choose_val(T.docs.n, val_fraction, run->seed, T.is_val);
     if (T.n_val == (size_t)-1) {
@@ -365,9 +408,12 @@ int elm_tokenize_run(ElmRun *run, ElmError *err) {
     if (encode(run, &T, dir, special, err) || write_shards(run, &T, err) ||
         write_masks(run, &T, condition, err))
         goto out;
-    rc = write_json(run, tokens_json(run, &T, dir, train, special, condition, val_fraction, t0),
+    rc = write_json(run,
+                    tokens_json(run, &T, dir, train, special, condition,
+                                condition == 2 ? &tp : NULL, val_fraction, t0),
                     err);
 out:
+    elm_tokenize_topics_free(&tp);
     docs_free(&T.docs);
     free(T.is_val), free(T.ids), free(T.off), free(T.tr), free(T.va);
     elm_bpe_free(T.bpe);

@@ -237,7 +237,7 @@ int elm_feed_run(ElmRun *run, ElmError *err) {
     int days = (int)elm_cfg_int(cfg, "feed.days"), per_day = (int)elm_cfg_int(cfg, "feed.per_day");
     double near = elm_cfg_float(cfg, "feed.near_duplicate");
     ElmGenMix mix;
-    if (elm_gen_mix_load(run, elm_cfg_str(cfg, "generate.accounts"), &mix, err)) return -1;
+    if (elm_gen_mix_load(run, elm_cfg_str(cfg, "generate.accounts"), "", &mix, err)) return -1;
     Feed f = {0};
     int rc = -1, n = 0;
     int *chosen = NULL;

@@ -18,6 +18,7 @@
 #include "engine/train/train.h"
 #include "engine/app/feed.h"
 #include "eval/viable.h"
+#include "eval/topicfit.h"
 #include "eval/topics.h"
 #include "eval/validate.h"
 #include "tokenizer/tokenize.h"
@@ -79,11 +80,17 @@ const ElmStage elm_pipeline_stages[] = {
      {"data.invalid_utf8"},
      {"corpus.jsonl"},
      {"clean.jsonl", "clean.json"}},
+    {"topicfit",
+     elm_topicfit_run,
+     {"topicfit"},
+     {"run.seed", "train.condition"},
+     {"clean.jsonl"},
+     {"topicfit/topicfit.json", "?topicfit/lda.json", "?topicfit/doc_topics.txt"}},
     {"tokenize",
      elm_tokenize_run,
      {"tokenizer"},
      {"run.seed", "train.condition"},
-     {"clean.jsonl", "@tokenizer.vocab"},
+     {"clean.jsonl", "@tokenizer.vocab", "topicfit/*"},
      {"tokens/train.bin", "tokens/val.bin", "tokens.json", "?tokenizer", "?tokens/train.mask",
       "?tokens/val.mask"}},
     {"train",

@@ -141,8 +141,9 @@ static const ElmCfgKey train_keys[] = {
     {"data", ELM_CFG_PATH, "", 0, 0, NULL,
      "token shard folder with train.bin and val.bin (empty = <run>/tokens)"},
     {"seed", ELM_CFG_INT, "-1", -1, BIG, NULL, "data order seed (-1 = run.seed)"},
-    {"condition", ELM_CFG_ENUM, "none", 0, 0, "none|account",
-     "control header on each training document: none, or \"@<account>: \" (docs/feed.md)"},
+    {"condition", ELM_CFG_ENUM, "none", 0, 0, "none|account|account+topic",
+     "control header on each training document: none, \"@<account>: \" or \"@<account> "
+     "[<topic>]: \" with the topic of [topicfit]'s LDA (docs/feed.md)"},
     {"header_loss", ELM_CFG_BOOL, "true", 0, 0, NULL,
      "on: the control header's tokens are training targets too; off: only the text's are "
      "(tokens/train.mask; CPU only); validation loss is over the text's tokens either way"},
@@ -190,6 +191,9 @@ static const ElmCfgKey generate_keys[] = {
     {"accounts", ELM_CFG_STR, "", 0, 0, NULL,
      "the mix: account:weight, comma-separated (e.g. ada_bakes:3, orbit_otto:1; empty = "
      "unconditioned); needs a model trained with [train] condition = account"},
+    {"topics", ELM_CFG_STR, "", 0, 0, NULL,
+     "the topics' mix: topic[:weight], comma-separated, a topic by its name (topicfit.json) or id "
+     "(e.g. bread:2, rocket; empty = unconditioned); needs [train] condition = account+topic"},
     {"keywords", ELM_CFG_STR, "", 0, 0, NULL,
      "comma-separated words whose tokens get keyword_bonus added to their logits (empty = off)"},
     {"keyword_bonus", ELM_CFG_FLOAT, "3.0", 0, 100, NULL,
@@ -286,6 +290,19 @@ static const ElmCfgKey topics_keys[] = {
     END,
 };
 
+static const ElmCfgKey topicfit_keys[] = {
+    {"k", ELM_CFG_INT, "4", 1, 10000, NULL, "topics that tag the training documents"},
+    {"alpha", ELM_CFG_FLOAT, "0", 0, BIG, NULL, "document-topic prior (0 = 1/k)"},
+    {"beta", ELM_CFG_FLOAT, "0", 0, BIG, NULL, "topic-word prior (0 = 1/k)"},
+    {"iterations", ELM_CFG_INT, "20", 1, 100000, NULL, "passes of variational Bayes (EM)"},
+    {"top_n", ELM_CFG_INT, "10", 1, 1000, NULL, "top words listed per topic (the name is one)"},
+    {"min_df", ELM_CFG_FLOAT, "2", 0, BIG, NULL, "vocabulary: min document frequency"},
+    {"max_df", ELM_CFG_FLOAT, "0.95", 0, BIG, NULL, "vocabulary: max document frequency"},
+    {"max_features", ELM_CFG_INT, "20000", 0, BIG, NULL, "vocabulary size limit (0 = all)"},
+    {"stop_words", ELM_CFG_BOOL, "true", 0, 0, NULL, "drop English stop words"},
+    END,
+};
+
 static const ElmCfgKey report_keys[] = {
     {"title", ELM_CFG_STR, "", 0, 0, NULL, "report title (default: the run name)"},
     {"viable_shown", ELM_CFG_INT, "20", 0, 10000, NULL, "viable tweets shown in the report"},
@@ -325,6 +342,8 @@ const ElmCfgSection elm_cfg_schema[] = {
     {"train", train_keys, "training (`elm train`)"},
     {"generate", generate_keys, "sampling (`elm generate`)"},
     {"validate", validate_keys, "real-vs-generated classifiers (`elm validate`)"},
+    {"topicfit", topicfit_keys,
+     "the LDA on the real tweets whose topics tag training documents (`elm topicfit`)"},
     {"topics", topics_keys, "LDA topics and top words (`elm topics`)"},
     {"report", report_keys, "the HTML report (`elm report`)"},
     {"viable", viable_keys, "viable tweets: novelty and de-duplication of the ones judged real"},

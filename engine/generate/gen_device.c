@@ -55,17 +55,30 @@ static void inputs_close(GenInputs *in) {
     elm_gpt2_free(&in->m);
 }
 
-// With a mix, every prompt behind every account's header must still fit the model's context.
+// The longest topic name of a topic-conditioned model (NULL when it has none).
+static const char *longest_topic(const ElmGenMix *m) {
+    const char *best = NULL;
+    for (int i = 0; i < m->n_topic_names; i++)
+        if (!best || strlen(m->topic_names[i]) > strlen(best)) best = m->topic_names[i];
+    return best;
+}
+
+// With a mix, every prompt behind every account's header (with the longest topic a header
+// may hold) must still fit the model's context.
 static int check_headed(const GenInputs *in, const ElmGenParams *p, ElmError *err) {
     ElmGenPrompts all = {0};
     int rc = 0, n = in->prompts.n ? in->prompts.n : 1;
-    for (int a = 0; a < in->mix.n && rc == 0; a++)
+    const ElmGenMix *m = &in->mix;
+    int na = m->n ? m->n : m->n_topics ? m->n_known : 0;
+    const char *topic = longest_topic(m);
+    for (int a = 0; a < na && rc == 0; a++)
         for (int i = 0; i < n && rc == 0; i++) {
             size_t skip;
             const char *pr = in->prompts.n ? in->prompts.text[i] : "";
-            char *t = elm_gen_mix_prompt(in->mix.account[a], pr, &skip), where[4300];
+            const char *who = m->n ? m->account[a] : m->known[a];
+            char *t = elm_gen_mix_prompt(who, topic, pr, &skip), where[4300];
             snprintf(where, sizeof where, "%s, behind the header of %s",
-                     in->prompts.n ? in->prompts.where[i] : "no prompt", in->mix.account[a]);
+                     in->prompts.n ? in->prompts.where[i] : "no prompt", who);
             rc = t ? elm_generate_prompts_add(&all, t, where, err) : elm_err(err, "out of memory");
             free(t);
         }
@@ -94,7 +107,8 @@ static int inputs_open(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompt
     if (elm_generate_check_prompts(&in->prompts, in->bpe, p, in->m.config.n_ctx, err)) goto fail;
     // The mix and the keywords apply to the configured prompts' texts, not to the stories'.
     const ElmConfig *c = &run->cfg;
-    if (elm_gen_mix_load(run, prompts ? "" : elm_cfg_str(c, "generate.accounts"), &in->mix, err) ||
+    if (elm_gen_mix_load(run, prompts ? "" : elm_cfg_str(c, "generate.accounts"),
+                         prompts ? "" : elm_cfg_str(c, "generate.topics"), &in->mix, err) ||
         elm_steer_init(&in->steer, prompts ? "" : elm_cfg_str(c, "generate.keywords"),
                        (float)elm_cfg_float(c, "generate.keyword_bonus"), in->bpe, err))
         goto fail;
@@ -132,6 +146,16 @@ static int out_open(ElmRun *run, const ElmGenParams *p, const GenInputs *in, lon
     for (int i = 0; i < in->mix.n_known && w > 0 && (size_t)w < sizeof settings; i++)
         w += snprintf(settings + w, sizeof settings - (size_t)w, " data %s:%a", in->mix.known[i],
                       in->mix.known_docs[i]);
+    // The topics asked for, and the data's (names and joint documents shape the prior headers).
+    const ElmGenMix *m = &in->mix;
+    for (int i = 0; i < m->n_topics && w > 0 && (size_t)w < sizeof settings; i++)
+        w += snprintf(settings + w, sizeof settings - (size_t)w, " topic %s:%a",
+                      m->topic_names[m->topic[i]], m->topic_weight[i]);
+    for (int i = 0; i < m->n_topic_names * (m->n_known ? m->n_known : 1) && w > 0 &&
+                    (size_t)w < sizeof settings;
+         i++)
+        w += snprintf(settings + w, sizeof settings - (size_t)w, " t%s:%a",
+                      m->topic_names[i % m->n_topic_names], m->pairs[i]);
     if (in->steer.n_keywords && w > 0 && (size_t)w < sizeof settings)
         snprintf(settings + w, sizeof settings - (size_t)w, " keywords %s bonus %a", in->steer.spec,
                  (double)in->steer.bonus);
@@ -180,16 +204,14 @@ static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
 // drawn from the data's own mix (elm_gen_mix_pick_prior), and an unconditioned model's the
 // prompt itself (malloc'd into mp, the header's bytes into skip).
 static int model_prompts(const GenInputs *in, const ElmGenParams *p, const char **bp,
-                         const uint64_t *idx, int n, char **mp, size_t *skip, int *acc,
+                         const uint64_t *idx, int n, char **mp, size_t *skip, ElmGenPick *pk,
                          ElmError *err) {
     for (int b = 0; b < n; b++) {
-        acc[b] = elm_gen_mix_pick(&in->mix, p->seed, idx[b]);
-        int prior = acc[b] < 0 ? elm_gen_mix_pick_prior(&in->mix, p->seed, idx[b]) : -1;
-        const char *who = acc[b] >= 0  ? in->mix.account[acc[b]]
-                          : prior >= 0 ? in->mix.known[prior]
-                                       : NULL;
+        elm_gen_mix_pick_text(&in->mix, p->seed, idx[b], &pk[b]);
+        const char *who = pk[b].account ? pk[b].account : pk[b].prior_account;
+        const char *topic = pk[b].topic ? pk[b].topic : pk[b].prior_topic;
         skip[b] = 0;
-        mp[b] = who ? elm_gen_mix_prompt(who, bp[b], &skip[b]) : strdup(bp[b]);
+        mp[b] = who ? elm_gen_mix_prompt(who, topic, bp[b], &skip[b]) : strdup(bp[b]);
         if (!mp[b]) return elm_err(err, "out of memory");
     }
     return 0;
@@ -198,14 +220,14 @@ static int model_prompts(const GenInputs *in, const ElmGenParams *p, const char 
 // What the texts of a batch were conditioned on (an unconditioned text of a conditioned model:
 // the account of the data's mix whose header prompted it); a header the model wrote itself
 // goes.
-static void label_texts(const GenInputs *in, ElmGenText *texts, const uint64_t *idx, const int *acc,
-                        int n) {
+static void label_texts(const GenInputs *in, ElmGenText *texts, const ElmGenPick *pk, int n) {
     for (int b = 0; b < n; b++) {
-        texts[b].account = acc[b] >= 0 ? in->mix.account[acc[b]] : NULL;
-        int prior = acc[b] < 0 ? elm_gen_mix_pick_prior(&in->mix, in->p.seed, idx[b]) : -1;
-        texts[b].prior_account = prior >= 0 ? in->mix.known[prior] : NULL;
+        texts[b].account = pk[b].account;
+        texts[b].prior_account = pk[b].prior_account;
+        texts[b].topic = pk[b].topic;
+        texts[b].prior_topic = pk[b].prior_topic;
         texts[b].keywords = in->steer.n_keywords ? in->steer.spec : NULL;
-        size_t own = acc[b] < 0 ? elm_gen_mix_own_header(&in->mix, texts[b].text) : 0;
+        size_t own = !pk[b].account ? elm_gen_mix_own_header(&in->mix, texts[b].text) : 0;
         if (own) memmove(texts[b].text, texts[b].text + own, strlen(texts[b].text + own) + 1);
     }
 }
@@ -221,9 +243,9 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
     uint64_t *idx = elm_calloc((size_t)batch, sizeof *idx, err);
     char **mp = elm_calloc((size_t)batch, sizeof *mp, err);
     size_t *skip = elm_calloc((size_t)batch, sizeof *skip, err);
-    int *acc = elm_calloc((size_t)batch, sizeof *acc, err);
+    ElmGenPick *pk = elm_calloc((size_t)batch, sizeof *pk, err);
     int rc = -1, n_prompts = in->prompts.n;
-    if (!texts || !bp || !idx || !mp || !skip || !acc) goto done;
+    if (!texts || !bp || !idx || !mp || !skip || !pk) goto done;
     ElmProgress prog;
     elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
                        (uint64_t)(count - kept), run->quiet);
@@ -237,11 +259,11 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
             bp[b] = n_prompts ? in->prompts.text[(start + b) % n_prompts] : "";
             free(mp[b]), mp[b] = NULL;
         }
-        if (model_prompts(in, p, bp, idx, n, mp, skip, acc, err) ||
+        if (model_prompts(in, p, bp, idx, n, mp, skip, pk, err) ||
             elm_generate_batch_ex(&in->m, in->bpe, p, (const char *const *)mp, skip, idx, n, texts,
                                   err))
             goto done;
-        label_texts(in, texts, idx, acc, n);
+        label_texts(in, texts, pk, n);
         if (write_batch(o, p, bp, idx, texts, n, (uint64_t)kept, &new_tokens, err)) goto done;
         double el = elm_now() - t0;
         char rate[64];
@@ -253,7 +275,7 @@ static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long l
     rc = 0;
 done:
     for (int b = 0; mp && b < batch; b++) free(mp[b]);
-    free(texts), free(bp), free(idx), free(mp), free(skip), free(acc);
+    free(texts), free(bp), free(idx), free(mp), free(skip), free(pk);
     return rc;
 }
 
@@ -331,9 +353,11 @@ static int gpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, l
     if (slots < 1) slots = 1;
     GenInputs in;
     if (inputs_open(run, p, prompts, &in, err)) return -1;
-    if (in.mix.n || in.steer.n_keywords) {
+    if (in.mix.n || in.mix.n_topics || in.steer.n_keywords) {
         elm_err(err, "generate.%s is not supported on the GPU yet: set generate.device = cpu",
-                in.mix.n ? "accounts" : "keywords");
+                in.mix.n          ? "accounts"
+                : in.mix.n_topics ? "topics"
+                                  : "keywords");
         inputs_close(&in);
         return -1;
     }
@@ -393,7 +417,8 @@ static int gen_run(ElmRun *run, int mode, long long count, ElmGenPrompts *prompt
     int device = elm_cfg_enum(&run->cfg, "generate.device");
     const char *acc = elm_cfg_str(&run->cfg, "generate.accounts");
     const char *kw = elm_cfg_str(&run->cfg, "generate.keywords");
-    if (device == 2 && !prompts && ((acc && acc[0]) || (kw && kw[0]))) device = 0;
+    const char *tp = elm_cfg_str(&run->cfg, "generate.topics");
+    if (device == 2 && !prompts && ((acc && acc[0]) || (kw && kw[0]) || (tp && tp[0]))) device = 0;
     int on_gpu = pick_device(device, err);
     if (on_gpu < 0) {
         if (prompts) elm_generate_prompts_free(prompts);

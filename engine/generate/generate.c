@@ -475,6 +475,8 @@ static int write_line(FILE *f, const char *prompt, const ElmGenText *t, uint64_t
     if (t->account) cJSON_AddStringToObject(o, "account", t->account);
     if (t->keywords) cJSON_AddStringToObject(o, "keywords", t->keywords);
     if (t->prior_account) cJSON_AddStringToObject(o, "prior_account", t->prior_account);
+    if (t->topic) cJSON_AddStringToObject(o, "topic", t->topic);
+    if (t->prior_topic) cJSON_AddStringToObject(o, "prior_topic", t->prior_topic);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s) return -1;

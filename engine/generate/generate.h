@@ -49,6 +49,8 @@ typedef struct ElmGenText {
     // An unconditioned text of a conditioned model: the account of the data's mix whose header
     // prompted it (mix.h's elm_gen_mix_pick_prior; NULL = none), borrowed.
     const char *prior_account;
+    const char *topic;       // the topic it was conditioned on (NULL = none), borrowed
+    const char *prior_topic; // a conditioned model's header topic not asked for, borrowed
 } ElmGenText;
 
 // The text one sequence builds while it is sampled (elm_generate_batch's sequences and the
