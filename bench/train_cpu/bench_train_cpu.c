@@ -1,5 +1,6 @@
 // bench_train_cpu.c — times ElmGpt2 training steps and KV-cache decoding on the CPU.
 // Run by bench/train_cpu/run.sh (not a test); prints one JSON line per measurement.
+#include "engine/model/bf16.h"
 #include "engine/model/gpt2.h"
 #include "engine/model/layers.h"
 #include "engine/base/fsutil.h"
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
     const char *mode = "train", *preset = "gpt2";
     int B = 4, T = 64, steps = 10, blas = elm_matmul_have_blas(), threads = 2;
     int prompt = 16, n_new = 32, cache = 1;
+    const char *precision = "fp32";
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--mode"))
@@ -46,6 +48,8 @@ int main(int argc, char **argv) {
             steps = atoi(v);
         else if (!strcmp(k, "--blas"))
             blas = atoi(v);
+        else if (!strcmp(k, "--precision"))
+            precision = v;
         else if (!strcmp(k, "--threads"))
             threads = atoi(v);
         else if (!strcmp(k, "--prompt"))
@@ -69,6 +73,16 @@ int main(int argc, char **argv) {
     elm_gpt2_init_random(&m, 1337);
     m.threads = threads;
     m.use_blas = blas && elm_matmul_have_blas();
+    if (!strcmp(precision, "bf16")) {
+        if (!elm_bf16_cpu_has()) {
+            fprintf(stderr, "--precision bf16: this CPU lacks AVX512-BF16 (vdpbf16ps)\n");
+            return 1;
+        }
+        m.precision = ELM_GPT2_BF16;
+    } else if (strcmp(precision, "fp32")) {
+        fprintf(stderr, "--precision %s: expected fp32 or bf16\n", precision);
+        return 2;
+    }
     if (!strcmp(mode, "decode")) {
         double tps;
         if (elm_gpt2_decode_bench(&m, B, prompt, n_new, cache, 7, &tps, &err)) {
@@ -117,11 +131,12 @@ int main(int argc, char **argv) {
     }
     qsort(ms, steps, sizeof(double), cmp_double);
     qsort(cpu, steps, sizeof(double), cmp_double);
-    printf("{\"mode\":\"train\",\"preset\":\"%s\",\"matmul\":\"%s\",\"threads\":%d,\"B\":%d,"
+    printf("{\"mode\":\"train\",\"preset\":\"%s\",\"matmul\":\"%s\",\"precision\":\"%s\","
+           "\"threads\":%d,\"B\":%d,"
            "\"T\":%d,\"steps\":%d,\"median_ms\":%.1f,\"min_ms\":%.1f,\"median_cpu_ms\":%.1f,"
            "\"peak_rss_mib\":%ld}\n",
-           preset, m.use_blas ? "blas" : "loops", threads, B, T, steps, ms[steps / 2], ms[0],
-           cpu[steps / 2], peak_rss_mib());
+           preset, m.use_blas ? "blas" : "loops", precision, threads, B, T, steps, ms[steps / 2],
+           ms[0], cpu[steps / 2], peak_rss_mib());
     free(ms);
     free(cpu);
     free(tok);

@@ -100,6 +100,7 @@ int elm_bench_train(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *e
     }
     double med = elm_median(secs, repeat), mn = elm_min(secs, repeat);
     cJSON_AddStringToObject(out, "device", dev.gpu ? "cuda" : "cpu");
+    cJSON_AddStringToObject(out, "precision", elm_cfg_str(cfg, "train.precision"));
     cJSON_AddStringToObject(out, "tokens", tok ? from : "random ids (no token shards)");
     cJSON_AddNumberToObject(out, "params", (double)m.num_parameters);
     cJSON_AddNumberToObject(out, "n_layer", m.config.n_layer);

@@ -107,7 +107,8 @@ static const ElmCfgKey train_keys[] = {
     {"device", ELM_CFG_ENUM, "auto", 0, 0, "cpu|cuda|auto",
      "where to train; auto = the GPU when precision = bf16 and one is present, else the CPU"},
     {"precision", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16",
-     "fp32 (the CPU path) or bf16 mixed precision with fp32 master weights (the GPU path)"},
+     "fp32, or bf16 mixed precision with fp32 master weights: on the GPU, or on a CPU with "
+     "AVX512-BF16 (bf16 matrix products, fp32 sums)"},
     {"recompute", ELM_CFG_BOOL, "false", 0, 0, NULL,
      "GPU: recompute the GELU outputs in the backward instead of keeping them (less memory)"},
     {"batch_size", ELM_CFG_INT, "8", 1, 65536, NULL, "sequences per micro-batch (B)"},

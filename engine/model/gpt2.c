@@ -249,7 +249,9 @@ static int carve_acts(ElmGpt2Acts *a, float **mem, size_t *cap, const size_t *si
 
 static void mm_forward(const ElmGpt2 *m, float *out, const float *inp, const float *w,
                        const float *b, int B, int T, int C, int OC) {
-    if (m->use_blas)
+    if (m->precision == ELM_GPT2_BF16)
+        elm_matmul_forward_bf16(out, inp, w, b, B, T, C, OC);
+    else if (m->use_blas)
         elm_matmul_forward_blas(out, inp, w, b, B, T, C, OC);
     else
         elm_matmul_forward_loops(out, inp, w, b, B, T, C, OC);
@@ -257,7 +259,9 @@ static void mm_forward(const ElmGpt2 *m, float *out, const float *inp, const flo
 
 static void mm_backward(const ElmGpt2 *m, float *dinp, float *dw, float *db, const float *dout,
                         const float *inp, const float *w, int B, int T, int C, int OC) {
-    if (m->use_blas)
+    if (m->precision == ELM_GPT2_BF16)
+        elm_matmul_backward_bf16(dinp, dw, db, dout, inp, w, B, T, C, OC);
+    else if (m->use_blas)
         elm_matmul_backward_blas(dinp, dw, db, dout, inp, w, B, T, C, OC);
     else
         elm_matmul_backward_loops(dinp, dw, db, dout, inp, w, B, T, C, OC);

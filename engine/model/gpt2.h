@@ -103,10 +103,16 @@ typedef struct ElmAdamW {
     float weight_decay; // decoupled; applied only to tensors with decay = 1
 } ElmAdamW;
 
+// The matrix products of elm_gpt2_forward/backward: fp32, or bf16 factors with fp32 sums (the
+// parameters, gradients and AdamW stay fp32). bf16 wins over use_blas.
+enum { ELM_GPT2_FP32 = 0, ELM_GPT2_BF16 = 1 };
+
 typedef struct ElmGpt2 {
     ElmGpt2Config config;
-    int threads;  // OpenMP threads for every call (0 = leave the OpenMP default alone)
-    int use_blas; // 1 = cblas_sgemm for the matrix products (when built with one); default 0
+    int threads;   // OpenMP threads for every call (0 = leave the OpenMP default alone)
+    int use_blas;  // 1 = cblas_sgemm for the matrix products (when built with one); default 0
+    int precision; // ELM_GPT2_FP32 (default) or ELM_GPT2_BF16: the matrix products of forward and
+                   // backward (bf16 factors, fp32 sums; [train] precision = bf16 on the CPU)
 
     ElmGpt2Params params;
     float *params_memory;

@@ -2,7 +2,9 @@
 // Called by gpt2.c and by the kernel harnesses in kernels/ as their CPU reference.
 #include "engine/model/layers.h"
 
+#include "engine/model/bf16.h"
 #include "engine/model/gemm.h"
+#include "engine/model/gemm_bf16.h"
 
 #include <math.h>
 #include <omp.h>
@@ -310,6 +312,42 @@ void elm_matmul_backward_portable(float *dinp, float *dweight, float *dbias, con
     int BT = B * T;
     if (dinp) mm_dinp(dinp, dout, weight, BT, C, OC);
     mm_dweight(dweight, dout, inp, BT, C, OC);
+    if (dbias) mm_dbias(dbias, dout, BT, OC);
+}
+
+// ---- matmul: bf16 products (gemm_bf16.c), fp32 sums, bias and dbias in fp32 ----------------
+
+void elm_matmul_forward_bf16(float *out, const float *inp, const float *weight, const float *bias,
+                             int B, int T, int C, int OC) {
+    int BT = B * T;
+    if (!elm_bf16_cpu_has()) {
+        elm_matmul_forward_loops(out, inp, weight, bias, B, T, C, OC);
+        return;
+    }
+#pragma omp parallel for schedule(static) if (((size_t)BT * OC) >= ELM_PAR_MIN)
+    for (int r = 0; r < BT; r++) {
+        if (bias)
+            memcpy(out + (size_t)r * OC, bias, sizeof(float) * OC);
+        else
+            memset(out + (size_t)r * OC, 0, sizeof(float) * OC);
+    }
+    if (elm_gemm_bf16(BT, OC, C, inp, C, 1, weight, 1, C, out, OC)) // out of memory: fp32
+        elm_matmul_forward_loops(out, inp, weight, bias, B, T, C, OC);
+}
+
+void elm_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, const float *dout,
+                              const float *inp, const float *weight, int B, int T, int C, int OC) {
+    int BT = B * T, ok = elm_bf16_cpu_has();
+    // elm_gemm_bf16 leaves its output untouched when it fails, so the fp32 loops can take over.
+    if (ok && dinp) ok = elm_gemm_bf16(BT, C, OC, dout, OC, 1, weight, C, 1, dinp, C) == 0;
+    if (!ok) {
+        elm_matmul_backward_loops(dinp, dweight, dbias, dout, inp, weight, B, T, C, OC);
+        return;
+    }
+    if (elm_gemm_bf16(OC, C, BT, dout, 1, OC, inp, C, 1, dweight, C)) {
+        elm_matmul_backward_loops(NULL, dweight, dbias, dout, inp, weight, B, T, C, OC);
+        return;
+    }
     if (dbias) mm_dbias(dbias, dout, BT, OC);
 }
 

@@ -100,6 +100,12 @@ void elm_matmul_forward_loops(float *out, const float *inp, const float *weight,
                               int B, int T, int C, int OC);
 void elm_matmul_backward_loops(float *dinp, float *dweight, float *dbias, const float *dout,
                                const float *inp, const float *weight, int B, int T, int C, int OC);
+// bf16 matrix products (inputs rounded to bf16, fp32 sums; gemm_bf16.h) for [train] precision =
+// bf16; the bias and dbias stay fp32. The fp32 loops where the CPU lacks AVX512-BF16.
+void elm_matmul_forward_bf16(float *out, const float *inp, const float *weight, const float *bias,
+                             int B, int T, int C, int OC);
+void elm_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, const float *dout,
+                              const float *inp, const float *weight, int B, int T, int C, int OC);
 void elm_matmul_forward_blas(float *out, const float *inp, const float *weight, const float *bias,
                              int B, int T, int C, int OC);
 void elm_matmul_backward_blas(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -2,6 +2,7 @@
 // and the dispatch by CPUID (see qmatmul.h). The AVX-512 kernels are in qmatmul_avx512.c.
 #include "engine/model/qmatmul.h"
 
+#include "engine/model/bf16.h"
 #include "engine/model/layers.h"
 
 #include <math.h>
@@ -11,18 +12,11 @@
 #define KP_ALIGN 64
 
 uint16_t elm_qmatmul_to_bf16(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); // quiet NaN
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
+    return elm_bf16_from_float(x);
 }
 
 float elm_qmatmul_from_bf16(uint16_t b) {
-    uint32_t u = (uint32_t)b << 16;
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
+    return elm_bf16_to_float(b);
 }
 
 static void *alloc64(size_t bytes) {
@@ -89,8 +83,7 @@ size_t elm_qmatmul_scratch_bytes(int N, int K) {
 }
 
 static int cpu_has(int fmt, int int8_mode) {
-    if (fmt == ELM_QMM_BF16)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    if (fmt == ELM_QMM_BF16) return elm_bf16_cpu_has();
     if (int8_mode == ELM_QMM_INT8_ACT8)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vnni");

@@ -540,6 +540,7 @@ static void log_start(TrainLog *log, const ElmRun *run, const ElmTrainOptions *o
     cJSON_AddNumberToObject(o, "tokens_per_step", (double)tokens_per_step);
     cJSON_AddNumberToObject(o, "threads", run->threads);
     cJSON_AddStringToObject(o, "device", c->dev.gpu ? "cuda" : "cpu");
+    cJSON_AddStringToObject(o, "precision", elm_cfg_str(&run->cfg, "train.precision"));
     if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
     log_json(log, o);
 }

@@ -1,6 +1,8 @@
 // train_device.c — each call is the CPU model's elm_gpt2_* function or its gpt2_cuda.h
-// counterpart (bf16 mixed precision with fp32 master weights and moments on the GPU).
+// counterpart. precision = bf16 is mixed precision with fp32 master weights and moments on
+// either: bf16 activations and products on the GPU, bf16 matrix products on the CPU.
 #include "engine/train/train_device.h"
+#include "engine/model/bf16.h"
 #include "kernels/gpu/gpt2_cuda.h"
 #include "kernels/gpu/gpu.h"
 
@@ -11,26 +13,31 @@ int elm_train_device_choose(const ElmConfig *cfg, int *use_cuda, ElmError *err) 
     if (elm_gpt2_cuda_select(elm_cfg_str(cfg, "train.device"), elm_cfg_str(cfg, "train.precision"),
                              use_cuda, err))
         return -1;
-    if (!*use_cuda && elm_cfg_enum(cfg, "train.precision") == 1) { // auto, and no GPU for bf16
-        ElmGpuInfo info;
-        ElmError why = {{0}};
-        if (!elm_gpu_compiled())
-            snprintf(why.msg, sizeof why.msg, "built without CUDA");
-        else
-            elm_gpu_query(&info, 1, &why);
-        return elm_err(err,
-                       "[train] precision = bf16 needs a CUDA GPU and device = auto found none "
-                       "(%s); set train.precision = fp32 to train on the CPU",
-                       why.msg);
-    }
-    return 0;
+    if (*use_cuda || elm_cfg_enum(cfg, "train.precision") != 1 || elm_bf16_cpu_has()) return 0;
+    // bf16 on the CPU, which lacks the instruction.
+    if (strcmp(elm_cfg_str(cfg, "train.device"), "auto") != 0)
+        return elm_err(err, "[train] precision = bf16 with device = cpu needs AVX512-BF16 "
+                            "(vdpbf16ps), which this CPU lacks; set train.precision = fp32");
+    ElmGpuInfo info;
+    ElmError why = {{0}};
+    if (!elm_gpu_compiled())
+        snprintf(why.msg, sizeof why.msg, "built without CUDA");
+    else
+        elm_gpu_query(&info, 1, &why);
+    return elm_err(err,
+                   "[train] precision = bf16: device = auto found no CUDA GPU (%s) and this CPU "
+                   "lacks AVX512-BF16 (vdpbf16ps); set train.precision = fp32",
+                   why.msg);
 }
 
 int elm_train_device_open(ElmTrainDevice *d, ElmGpt2 *m, const ElmConfig *cfg, int use_cuda, int B,
                           int T, ElmError *err) {
     memset(d, 0, sizeof *d);
     d->m = m;
-    if (!use_cuda) return 0;
+    if (!use_cuda) {
+        m->precision = elm_cfg_enum(cfg, "train.precision") == 1 ? ELM_GPT2_BF16 : ELM_GPT2_FP32;
+        return 0;
+    }
     ElmGpt2CudaOptions o = {0};
     o.matmul = elm_gpt2_cuda_matmul_from_name(elm_cfg_str(cfg, "model.matmul"));
     o.recompute = elm_cfg_bool(cfg, "train.recompute");

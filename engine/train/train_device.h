@@ -18,7 +18,8 @@ typedef struct ElmTrainDevice {
 } ElmTrainDevice;
 
 // The device [train] device/precision ask for (*use_cuda = 1: the GPU). Fails with one line
-// naming the key when the GPU is asked for and cannot be had, or bf16 would fall to the CPU.
+// naming the key when the GPU is asked for and cannot be had, or bf16 would fall to a CPU
+// without AVX512-BF16. On the CPU, elm_train_device_open sets the model's precision.
 int elm_train_device_choose(const ElmConfig *cfg, int *use_cuda, ElmError *err);
 // Binds the device to host model m; for the GPU, creates the device model from it (weights,
 // AdamW moments, step) with room for (B, T) batches ([model] matmul, [train] recompute).

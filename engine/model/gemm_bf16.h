@@ -1,0 +1,17 @@
+// gemm_bf16.h — elm's bf16 matrix product for AVX512-BF16 CPUs (`vdpbf16ps`, fp32 sums, OpenMP).
+// Serves layers.c's bf16 matmuls: the forward and backward of [train] precision = bf16 on the CPU.
+#ifndef ELM_GEMM_BF16_H
+#define ELM_GEMM_BF16_H
+
+#include <stddef.h>
+
+// C (M,N) += A (M,K) @ B (K,N), the strides as elm_gemm_avx512's (gemm.h):
+//   A[i][k] = A[i*ars + k*acs], B[k][j] = B[k*brs + j*bcs], C[i][j] = C[i*ldc + j].
+// Every element of A and B is rounded to bf16 (nearest even) and the products are summed in
+// fp32 (a bf16 x bf16 product is exact in fp32; only the sums round). One of ars, acs and one
+// of brs, bcs must be 1. Each C element sums k in order on one thread: the result does not
+// depend on the thread count. Returns 0, or -1 (C untouched) without AVX512-BF16 or memory.
+int elm_gemm_bf16(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,
+                  ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc);
+
+#endif
