@@ -26,7 +26,7 @@ run = os.path.join(out, "seed-accounts")
 if c.check(p.returncode == 0, f"elm run failed: {p.stderr}"):
     man = json.load(open(os.path.join(run, "manifest.json")))
     names = [s["name"] for s in man["stages"]]
-    c.check(names == ["fetch", "ingest", "clean", "tokenize", "train", "generate", "validate",
+    c.check(names == ["fetch", "ingest", "clean", "topicfit", "tokenize", "train", "generate", "validate",
                       "topics", "viable", "feed", "report"], f"stages {names}")
     c.check(all(s["status"] == "ran" for s in man["stages"]),
             f"statuses {[(s['name'], s['status']) for s in man['stages']]}")
