@@ -113,24 +113,14 @@ static cJSON *hits_json(const Hits *h, char *const *names) {
     return o;
 }
 
-// The real tweets' topic shares, from topicfit.json's documents per topic.
-static int real_shares(const ElmRun *run, int k, double *share, ElmError *err) {
-    char path[4096], *data;
-    size_t n;
-    elm_run_path(run, "topicfit/topicfit.json", path, sizeof path);
-    if (elm_read_file(path, &data, &n, err)) return -1;
-    cJSON *j = cJSON_ParseWithLength(data, n), *o;
-    free(data);
+// The real tweets' topic shares, from topicfit's documents per topic.
+static void real_shares(const ElmTopicFit *f, double *share) {
     double total = 0;
-    int t = 0;
-    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(j, "topics")) if (t < k) total +=
-        share[t++] = elm_json_num(o, "documents", 0);
-    cJSON_Delete(j);
-    for (int i = 0; i < k; i++) share[i] = total > 0 ? share[i] / total : 0;
-    return 0;
+    for (int t = 0; t < f->lda.k; t++) total += f->docs[t];
+    for (int t = 0; t < f->lda.k; t++) share[t] = total > 0 ? f->docs[t] / total : 0;
 }
 
-static int count(const ElmRun *run, const Gen *g, const int *dom, Hits *h, ElmError *err) {
+static int count(const ElmTopicFit *f, const Gen *g, const int *dom, Hits *h, ElmError *err) {
     int k = h->k;
     if (!(h->asked = elm_calloc((size_t)k, sizeof(int), err)) ||
         !(h->hits = elm_calloc((size_t)k, sizeof(int), err)) ||
@@ -149,7 +139,8 @@ static int count(const ElmRun *run, const Gen *g, const int *dom, Hits *h, ElmEr
         }
     }
     h->base_real = h->base_n == 0;
-    return h->base_real ? real_shares(run, k, h->real_share, err) : 0;
+    if (h->base_real) real_shares(f, h->real_share);
+    return 0;
 }
 
 int elm_topic_hits_json(const ElmRun *run, cJSON *out, ElmError *err) {
@@ -164,7 +155,7 @@ int elm_topic_hits_json(const ElmRun *run, cJSON *out, ElmError *err) {
         if (rc == 0)
             rc =
                 elm_topicfit_dominant(&f, (const char *const *)g.text, g.n, run->threads, dom, err);
-        if (rc == 0) rc = count(run, &g, dom, &h, err);
+        if (rc == 0) rc = count(&f, &g, dom, &h, err);
         if (rc == 0) cJSON_AddItemToObject(out, "conditioning", hits_json(&h, f.names));
     }
     free(h.asked), free(h.hits), free(h.base), free(h.confusion), free(h.real_share);

@@ -1,6 +1,7 @@
 // topicfit.c — `elm topicfit`: the LDA whose topics tag the training documents (topicfit.h).
 #include "eval/topicfit.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/jsonl.h"
 #include "engine/base/progress.h"
 #include "eval/corpus.h"
 
@@ -260,7 +261,7 @@ int elm_topicfit_run(ElmRun *run, ElmError *err) {
 
 void elm_topicfit_free(ElmTopicFit *f) {
     for (int t = 0; f->names && t < f->lda.k; t++) free(f->names[t]);
-    free(f->names);
+    free(f->names), free(f->docs);
     elm_lda_free(&f->lda);
     elm_textfeat_free(&f->tf);
     memset(f, 0, sizeof *f);
@@ -320,7 +321,7 @@ static int load_model(const char *path, ElmTopicFit *f, ElmError *err) {
     return rc;
 }
 
-// The topics' names of topicfit.json, which must be the model's k.
+// The topics' names and documents of topicfit.json, which must be the model's k.
 static int load_names(const char *path, ElmTopicFit *f, ElmError *err) {
     cJSON *j = read_json(path, err);
     if (!j) return -1;
@@ -328,10 +329,13 @@ static int load_names(const char *path, ElmTopicFit *f, ElmError *err) {
     int rc = 0, t = 0;
     if (!cJSON_IsArray(topics) || cJSON_GetArraySize(topics) != f->lda.k)
         rc = elm_err(err, "%s: \"topics\" does not list the model's %d topics", path, f->lda.k);
-    if (rc == 0 && !(f->names = elm_calloc((size_t)f->lda.k, sizeof *f->names, err))) rc = -1;
+    if (rc == 0 && (!(f->names = elm_calloc((size_t)f->lda.k, sizeof *f->names, err)) ||
+                    !(f->docs = elm_calloc((size_t)f->lda.k, sizeof *f->docs, err))))
+        rc = -1;
     cJSON_ArrayForEach(o, topics) if (rc == 0) {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
         if (!name) rc = elm_err(err, "%s: topic %d has no name", path, t);
+        if (rc == 0) f->docs[t] = elm_json_num(o, "documents", 0);
         if (rc == 0 && !(f->names[t++] = strdup(name))) rc = elm_err(err, "out of memory");
     }
     cJSON_Delete(j);

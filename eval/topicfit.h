@@ -27,11 +27,12 @@ typedef struct ElmTopicFit {
     ElmTextFeat tf;
     ElmLda lda;
     char **names; // (lda.k)
+    double *docs; // (lda.k) real tweets topicfit gave each topic (topicfit.json "documents")
     uint64_t seed;
 } ElmTopicFit;
 
-// Loads <run>/topicfit/lda.json and the names of topicfit.json. Returns 1 (and an empty fit)
-// when the run's topicfit stage fitted no model, -1 on a missing or malformed file.
+// Loads <run>/topicfit/lda.json and the names and documents of topicfit.json. Returns 1 (and an
+// empty fit) when the run's topicfit stage fitted no model, -1 on a missing or malformed file.
 int elm_topicfit_load(const ElmRun *run, ElmTopicFit *f, ElmError *err);
 void elm_topicfit_free(ElmTopicFit *f);
 

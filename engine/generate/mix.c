@@ -258,7 +258,8 @@ static int topic_of_account(const ElmGenMix *m, int a, uint64_t seed, uint64_t i
     double total = 0;
     for (int i = 0; i < k; i++) total += w[i];
     int t = weyl_step(w, k, total, seed ^ 0x70746F706963ull, MIX_SQRT2_STEP, index); // "ptopic"
-    if (t >= 0) return t;
+    if (t >= 0) return t; // the account's row is empty: the data's topics overall
+    total = 0;
     for (int i = 0; i < k; i++) total += m->topic_docs[i];
     return weyl_step(m->topic_docs, k, total, seed ^ 0x70746F706963ull, MIX_SQRT2_STEP, index);
 }
