@@ -30,6 +30,35 @@ class Checks:
         sys.exit(1 if self.failed else 0)
 
 
+M64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15  # 2^64 / golden ratio (engine/base/rng.h)
+
+
+def mix64(x):
+    """SplitMix64's finaliser of x + GOLDEN, as engine/base/rng.h's elm_rng_mix."""
+    z = (x + GOLDEN) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def weyl_pick(seed, index, weights, salt, step=GOLDEN):
+    """The name engine/generate/mix.c's Weyl sequence gives entry `index` over (name, weight)
+    pairs: u = frac(mix64(seed ^ salt) / 2^64 + index * step / 2^64) by the cumulative weights;
+    None when the weights sum to nothing."""
+    total = sum(w for _, w in weights)
+    if not total > 0:
+        return None
+    x = (mix64(seed ^ salt) + index * step) & M64
+    u = (x >> 11) * 2.0 ** -53 * total
+    acc = 0.0
+    for name, w in weights:
+        acc += w
+        if u < acc:
+            return name
+    return weights[-1][0]
+
+
 def run_elm(*args, check=False, input=None, cwd=None):
     """Runs elm; returns CompletedProcess with text stdout/stderr."""
     p = subprocess.run([ELM, *args], capture_output=True, text=True, input=input, cwd=cwd)

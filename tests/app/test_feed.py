@@ -18,7 +18,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from elmtest import Checks, read_jsonl, run_elm, tmpdir, write  # noqa: E402
+from elmtest import Checks, read_jsonl, run_elm, tmpdir, weyl_pick, write  # noqa: E402
 
 c = Checks()
 root = tmpdir("elm-feed-")
@@ -50,26 +50,10 @@ write(os.path.join(run_dir, "tokens.json"), json.dumps({"condition": "account",
                                                         "accounts": {a: 30 for a in ACCOUNTS}}))
 cfg = write(os.path.join(root, "feed.ini"), f"[run]\nname = mix\nout_dir = {root}\n")
 out = os.path.join(run_dir, "feed", "feed.jsonl")
-M64 = (1 << 64) - 1
-GOLDEN = 0x9E3779B97F4A7C15
-
-
-def mix64(x):
-    z = (x + GOLDEN) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
 
 
 def pick(seed, g, weights):
-    x = (mix64(seed ^ 0x6D6978) + g * GOLDEN) & M64
-    u = (x >> 11) * 2.0 ** -53 * sum(w for _, w in weights)
-    acc = 0.0
-    for name, w in weights:
-        acc += w
-        if u < acc:
-            return name
-    return weights[-1][0]
+    return weyl_pick(seed, g, weights, 0x6D6978)
 
 
 def words(t):

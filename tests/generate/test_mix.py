@@ -23,13 +23,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from elmtest import Checks, read_jsonl, run_elm, tmpdir  # noqa: E402
+from elmtest import Checks, read_jsonl, run_elm, tmpdir, weyl_pick  # noqa: E402
 from demo_model import DEMO  # noqa: E402
 
 c = Checks()
 root = tmpdir("elm-mix-")
-M64 = (1 << 64) - 1
-GOLDEN = 0x9E3779B97F4A7C15
 ACCOUNTS = ["ada_bakes", "coach_rivera", "orbit_otto"]
 # A small model that learns the three accounts in CI's budget.
 TRAIN = ["--set", f"run.out_dir={root}", "--set", "train.condition=account",
@@ -68,22 +66,8 @@ c.check(tokens["text_bytes"] == want_bytes, f"text bytes {tokens['text_bytes']} 
 
 
 # ---- the mix: each text's account, the shares -----------------------------------------------
-def mix64(x):
-    z = (x + GOLDEN) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
 def pick(seed, index, weights, salt=0x6D6978):
-    x = (mix64(seed ^ salt) + index * GOLDEN) & M64
-    u = (x >> 11) * 2.0 ** -53 * sum(w for _, w in weights)
-    acc = 0.0
-    for name, w in weights:
-        acc += w
-        if u < acc:
-            return name
-    return weights[-1][0]
+    return weyl_pick(seed, index, weights, salt)
 
 
 WEIGHTS = [("ada_bakes", 3.0), ("coach_rivera", 1.0), ("orbit_otto", 2.0)]

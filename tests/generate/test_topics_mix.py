@@ -23,13 +23,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from elmtest import Checks, read_jsonl, run_elm, tmpdir  # noqa: E402
+from elmtest import GOLDEN, Checks, read_jsonl, run_elm, tmpdir, weyl_pick  # noqa: E402
 from demo_model import DEMO  # noqa: E402
 
 c = Checks()
 root = tmpdir("elm-topics-mix-")
-M64 = (1 << 64) - 1
-GOLDEN = 0x9E3779B97F4A7C15
 SQRT2 = 0x6A09E667F3BCC909
 TRAIN = ["--set", f"run.out_dir={root}", "--set", "train.condition=account+topic",
          "--set", "topicfit.k=3", "--set", "topicfit.iterations=60",
@@ -80,27 +78,6 @@ for r, t in zip(clean, topic_of):
 c.check(tokens["pairs"] == pairs, f"tokens.json pairs {tokens['pairs']}")
 
 
-def mix64(x):
-    z = (x + GOLDEN) & M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-def weyl(seed, index, weights, salt, step):
-    total = sum(w for _, w in weights)
-    if not total > 0:
-        return None
-    x = (mix64(seed ^ salt) + index * step) & M64
-    u = (x >> 11) * 2.0 ** -53 * total
-    acc = 0.0
-    for name, w in weights:
-        acc += w
-        if u < acc:
-            return name
-    return weights[-1][0]
-
-
 PRIOR, PTOPIC, TOPIC = 0x7072696F72, 0x70746F706963, 0x746F706963
 ACC_DOCS = [(a, float(n)) for a, n in tokens["accounts"].items()]
 
@@ -109,10 +86,10 @@ def header_for(seed, index, topic):
     """The header account and topic the mix gives a text asked for `topic` (or None)."""
     if topic is not None:
         w = [(a, float(pairs[a][topic])) for a, _ in ACC_DOCS]
-        return weyl(seed, index, w, PRIOR, GOLDEN) or weyl(seed, index, ACC_DOCS, PRIOR, GOLDEN), topic
-    acc = weyl(seed, index, ACC_DOCS, PRIOR, GOLDEN)
+        return weyl_pick(seed, index, w, PRIOR, GOLDEN) or weyl_pick(seed, index, ACC_DOCS, PRIOR, GOLDEN), topic
+    acc = weyl_pick(seed, index, ACC_DOCS, PRIOR, GOLDEN)
     w = [(n, float(pairs[acc][n])) for n in names]
-    return acc, weyl(seed, index, w, PTOPIC, SQRT2)
+    return acc, weyl_pick(seed, index, w, PTOPIC, SQRT2)
 
 
 def generate(count, *extra, tokens=24, batch=16):
@@ -130,7 +107,7 @@ def generate(count, *extra, tokens=24, batch=16):
 WEIGHTS = [(names[0], 3.0), (names[1], 1.0), (names[2], 2.0)]
 lines = generate(1000, "generate.topics=" + ", ".join(f"{n}:{w:g}" for n, w in WEIGHTS), tokens=4, batch=64)
 c.check(len(lines) == 1000, f"{len(lines)} lines")
-wrong = [r["index"] for r in lines if r.get("topic") != weyl(1337, r["index"], WEIGHTS, TOPIC, SQRT2)]
+wrong = [r["index"] for r in lines if r.get("topic") != weyl_pick(1337, r["index"], WEIGHTS, TOPIC, SQRT2)]
 c.check(not wrong, f"texts with another topic than the mix's sequence: {wrong[:10]}")
 wrong = [r["index"] for r in lines if r.get("prior_account") != header_for(1337, r["index"], r["topic"])[0]]
 c.check(not wrong, f"texts with another header account than the topic's data: {wrong[:10]}")
@@ -144,7 +121,7 @@ c.check(not [r for r in lines if r["text"].startswith(("@", "["))], "a text show
 # topics by id, weights left out: an even mix of topics 0 and 2
 ids = generate(60, "generate.topics=0, 2", tokens=2)
 even = [(names[0], 1.0), (names[2], 1.0)]
-c.check(all(r.get("topic") == weyl(1337, r["index"], even, TOPIC, SQRT2) for r in ids), "topics by id")
+c.check(all(r.get("topic") == weyl_pick(1337, r["index"], even, TOPIC, SQRT2) for r in ids), "topics by id")
 
 # ---- batch sizes --------------------------------------------------------------------------------
 EQUAL = "generate.topics=" + ", ".join(names)
