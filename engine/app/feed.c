@@ -14,6 +14,7 @@
 typedef struct Cand {
     char *text;
     const char *account; // borrowed from the generated lines (NULL = unconditioned)
+    const char *topic;   // the topic it was conditioned on, borrowed likewise (NULL = none)
     double p_real;
     int rank, used;
 } Cand;
@@ -86,12 +87,12 @@ double elm_feed_jaccard(const char *a, const char *b) {
     return uni ? (double)both / uni : 1.0;
 }
 
-// The account the generated line with this text was conditioned on (NULL: none or not found).
-static const char *account_of(const cJSON *gen, const char *text) {
+// The first generated line with this text (NULL: not found), for what it was conditioned on.
+static const cJSON *generated_line(const cJSON *gen, const char *text) {
     const cJSON *o;
     cJSON_ArrayForEach(o, gen) {
         const char *t = elm_json_str(o, "text");
-        if (t && strcmp(t, text) == 0) return elm_json_str(o, "account");
+        if (t && strcmp(t, text) == 0) return o;
     }
     return NULL;
 }
@@ -124,7 +125,9 @@ static int load(const ElmRun *run, Feed *f, ElmError *err) {
             Cand *c = &f->c[f->n];
             memset(c, 0, sizeof *c);
             if (!(c->text = strdup(t))) rc = elm_err(err, "out of memory");
-            c->account = account_of(f->gen, t);
+            const cJSON *g = generated_line(f->gen, t);
+            c->account = g ? elm_json_str(g, "account") : NULL;
+            c->topic = g ? elm_json_str(g, "topic") : NULL;
             c->p_real = elm_json_num(o, "p_real", 0);
             c->rank = (int)elm_json_num(o, "rank", f->n + 1);
             f->n += rc == 0;
@@ -135,11 +138,17 @@ static int load(const ElmRun *run, Feed *f, ElmError *err) {
     return rc || err->msg[0] ? -1 : 0;
 }
 
-// The best unused candidate for `want` (NULL = any) that repeats no text of the feed.
-static int choose(const Feed *f, const char *want, const int *chosen, int n_chosen, double near) {
+static int same(const char *have, const char *want) {
+    return !want || (have && strcmp(have, want) == 0);
+}
+
+// The best unused candidate of account `want` and topic `topic` (NULL = any) that repeats no
+// text of the feed.
+static int choose(const Feed *f, const char *want, const char *topic, const int *chosen,
+                  int n_chosen, double near) {
     for (int i = 0; i < f->n; i++) {
         const Cand *c = &f->c[i];
-        if (c->used || (want && (!c->account || strcmp(c->account, want) != 0))) continue;
+        if (c->used || !same(c->account, want) || !same(c->topic, topic)) continue;
         int dup = 0;
         for (int k = 0; k < n_chosen && !dup; k++)
             dup = elm_feed_jaccard(c->text, f->c[chosen[k]].text) >= near;
@@ -148,53 +157,83 @@ static int choose(const Feed *f, const char *want, const int *chosen, int n_chos
     return -1;
 }
 
-// One feed line for candidate i at (day, slot), asked for `want`.
-static cJSON *feed_line(const Cand *c, int day, int slot, const char *want) {
+// "ada", "ada about coffee" or "about coffee": what a slot asks for.
+static void describe(char *out, size_t cap, const char *account, const char *topic) {
+    snprintf(out, cap, "%s%s%s", account ? account : "", account && topic ? " " : "",
+             topic ? "about " : "");
+    if (topic) snprintf(out + strlen(out), cap - strlen(out), "%s", topic);
+}
+
+// One feed line for candidate c at (day, slot), asked for account `want` and topic `topic`.
+static cJSON *feed_line(const Cand *c, int day, int slot, const char *want, const char *topic) {
     cJSON *o = cJSON_CreateObject();
-    char why[256];
+    char why[512], asked[256], got[256];
     cJSON_AddNumberToObject(o, "day", day + 1);
     cJSON_AddNumberToObject(o, "slot", slot + 1);
     if (want) cJSON_AddStringToObject(o, "asked", want);
+    if (topic) cJSON_AddStringToObject(o, "asked_topic", topic);
     if (c->account) cJSON_AddStringToObject(o, "account", c->account);
+    if (c->topic) cJSON_AddStringToObject(o, "topic", c->topic);
     cJSON_AddStringToObject(o, "text", c->text);
     cJSON_AddNumberToObject(o, "p_real", c->p_real);
     cJSON_AddNumberToObject(o, "rank", c->rank);
-    if (!want)
+    describe(asked, sizeof asked, want, topic);
+    // What the fallback kept of the ask: "one of ada", "one about coffee" or "other one".
+    int keep_a = want && same(c->account, want), keep_t = topic && same(c->topic, topic);
+    snprintf(got, sizeof got, "%s%s%s%s", keep_a || keep_t ? "one" : "other one",
+             keep_a ? " of " : "", keep_a ? want : "", keep_t ? " about " : "");
+    if (keep_t) snprintf(got + strlen(got), sizeof got - strlen(got), "%s", topic);
+    if (!want && !topic)
         snprintf(why, sizeof why, "viable rank %d (P(real) %.2f); no mix asked for", c->rank,
                  c->p_real);
-    else if (c->account && strcmp(c->account, want) == 0)
+    else if (same(c->account, want) && same(c->topic, topic))
         snprintf(why, sizeof why,
                  "the mix asked for %s; its best unused viable text (rank %d, "
                  "P(real) %.2f)",
-                 want, c->rank, c->p_real);
+                 asked, c->rank, c->p_real);
     else
         snprintf(why, sizeof why,
                  "the mix asked for %s but no viable text of it was left; "
-                 "the best other one (rank %d, P(real) %.2f)",
-                 want, c->rank, c->p_real);
+                 "the best %s (rank %d, P(real) %.2f)",
+                 asked, got, c->rank, c->p_real);
     cJSON_AddStringToObject(o, "why", why);
     return o;
 }
 
-// feed.json: the shares asked for and delivered.
+// The shares of n names asked for (weights over total) and delivered (the chosen texts whose
+// account, or topic when `topics`, is that name) into j's "asked" and "delivered".
+static void shares(cJSON *j, char *const *names, const double *weight, double total, int n,
+                   const Feed *f, const int *chosen, int n_chosen, int topics) {
+    cJSON *asked = cJSON_AddObjectToObject(j, "asked"),
+          *got = cJSON_AddObjectToObject(j, "delivered");
+    for (int a = 0; a < n; a++) {
+        int k = 0;
+        for (int i = 0; i < n_chosen; i++) {
+            const Cand *c = &f->c[chosen[i]];
+            const char *have = topics ? c->topic : c->account;
+            k += have && strcmp(have, names[a]) == 0;
+        }
+        cJSON_AddNumberToObject(asked, names[a], weight[a] / total);
+        cJSON_AddNumberToObject(got, names[a], n_chosen ? (double)k / n_chosen : 0);
+    }
+}
+
+// feed.json: the shares of accounts (and of topics, under "topics") asked for and delivered.
 static cJSON *summary(const ElmGenMix *mix, const Feed *f, const int *chosen, int n, int days,
                       int per_day) {
-    cJSON *j = cJSON_CreateObject(), *asked = cJSON_CreateObject(), *got = cJSON_CreateObject();
+    cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "days", days);
     cJSON_AddNumberToObject(j, "per_day", per_day);
     cJSON_AddNumberToObject(j, "texts", n);
     cJSON_AddNumberToObject(j, "viable", f->n);
-    for (int a = 0; a < mix->n; a++) {
-        int k = 0;
-        for (int i = 0; i < n; i++) {
-            const char *acc = f->c[chosen[i]].account;
-            k += acc && strcmp(acc, mix->account[a]) == 0;
-        }
-        cJSON_AddNumberToObject(asked, mix->account[a], mix->weight[a] / mix->total);
-        cJSON_AddNumberToObject(got, mix->account[a], n ? (double)k / n : 0);
+    shares(j, mix->account, mix->weight, mix->total, mix->n, f, chosen, n, 0);
+    if (mix->n_topics) {
+        char *names[256];
+        int nt = mix->n_topics < 256 ? mix->n_topics : 256;
+        for (int t = 0; t < nt; t++) names[t] = mix->topic_names[mix->topic[t]];
+        shares(cJSON_AddObjectToObject(j, "topics"), names, mix->topic_weight, mix->topic_total, nt,
+               f, chosen, n, 1);
     }
-    cJSON_AddItemToObject(j, "asked", asked);
-    cJSON_AddItemToObject(j, "delivered", got);
     return j;
 }
 
@@ -215,14 +254,17 @@ static int fill(const ElmRun *run, const ElmGenMix *mix, Feed *f, int days, int 
     *n = 0;
     for (int d = 0; d < days; d++)
         for (int s = 0; s < per_day; s++) {
-            int g = d * per_day + s, a = elm_gen_mix_pick(mix, run->seed, (uint64_t)g);
-            const char *want = a >= 0 ? mix->account[a] : NULL;
-            int i = choose(f, want, chosen, *n, near);
-            if (i < 0 && want) i = choose(f, NULL, chosen, *n, near);
+            ElmGenPick pk;
+            elm_gen_mix_pick_text(mix, run->seed, (uint64_t)(d * per_day + s), &pk);
+            // The ask, then without its topic, then without its account, then anything.
+            int i = choose(f, pk.account, pk.topic, chosen, *n, near);
+            if (i < 0 && pk.topic) i = choose(f, pk.account, NULL, chosen, *n, near);
+            if (i < 0 && pk.account) i = choose(f, NULL, pk.topic, chosen, *n, near);
+            if (i < 0 && (pk.account || pk.topic)) i = choose(f, NULL, NULL, chosen, *n, near);
             if (i < 0) return 0; // nothing left: the feed ends early
             f->c[i].used = 1;
             chosen[(*n)++] = i;
-            cJSON *line = feed_line(&f->c[i], d, s, want);
+            cJSON *line = feed_line(&f->c[i], d, s, pk.account, pk.topic);
             char *t = cJSON_PrintUnformatted(line);
             cJSON_Delete(line);
             int bad = !t || fputs(t, o->f) < 0 || fputc('\n', o->f) == EOF;
@@ -237,7 +279,9 @@ int elm_feed_run(ElmRun *run, ElmError *err) {
     int days = (int)elm_cfg_int(cfg, "feed.days"), per_day = (int)elm_cfg_int(cfg, "feed.per_day");
     double near = elm_cfg_float(cfg, "feed.near_duplicate");
     ElmGenMix mix;
-    if (elm_gen_mix_load(run, elm_cfg_str(cfg, "generate.accounts"), "", &mix, err)) return -1;
+    if (elm_gen_mix_load(run, elm_cfg_str(cfg, "generate.accounts"),
+                         elm_cfg_str(cfg, "generate.topics"), &mix, err))
+        return -1;
     Feed f = {0};
     int rc = -1, n = 0;
     int *chosen = NULL;

@@ -3,14 +3,16 @@
 // near-copies of training tweets nor of each other) to follow [generate] accounts, day by day.
 //
 // Slot g = day * per_day + slot asks for the account mix.h's sequence gives text g under
-// run.seed (the same Weyl sequence as generation, so the feed holds the mix's shares); it takes
-// the best-ranked unused viable text conditioned on that account whose word set is not a near
+// run.seed (the same Weyl sequence as generation, so the feed holds the mix's shares) and, with
+// [generate] topics, the topic the topics' own sequence gives it (elm_gen_mix_pick_text). It
+// takes the best-ranked unused viable text conditioned on both whose word set is not a near
 // duplicate (Jaccard >= [feed] near_duplicate) of any text already in the feed, so no two texts
-// of a feed repeat each other, across days as within one. When none is left for that account,
-// the best one of any account is taken (its "why" says so); when none is left at all, the feed
-// ends early. An unconditioned run (no accounts) takes the texts in rank order. Writes
-// <run>/feed/feed.jsonl (one line per text: day, slot, asked, account, text, p_real, rank, why)
-// and <run>/feed/feed.json (the mix asked for against the one delivered). A function of its
+// of a feed repeat each other, across days as within one. When none is left it keeps the account
+// and drops the topic, then keeps the topic, then takes the best text of any (its "why" says
+// which); when none is left at all, the feed ends early. An unconditioned run (no accounts, no
+// topics) takes the texts in rank order. Writes <run>/feed/feed.jsonl (one line per text: day,
+// slot, asked, asked_topic, account, topic, text, p_real, rank, why) and <run>/feed/feed.json
+// (the mix asked for against the one delivered; the topics' under "topics"). A function of its
 // inputs and run.seed only: the same inputs give the same feed, byte for byte.
 #ifndef ELM_FEED_H
 #define ELM_FEED_H

@@ -2,6 +2,9 @@
 // renders the same tree as HTML with inline SVG charts, so the page never shows a number that
 // metrics.json lacks. Timings live under "timings" so runs can be compared without them.
 #include "engine/app/report.h"
+#include "engine/app/report_feed.h"
+#include "engine/app/report_page.h"
+#include "engine/app/report_topics.h"
 #include "engine/base/fsutil.h"
 #include "engine/base/jsonl.h"
 #include "engine/base/buf.h"
@@ -14,62 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct Report {
-    ElmRun *run;
-    cJSON *metrics;
-    ElmBuf body, nav;
-    ElmError *err;
-} Report;
-
-// Loads <run>/<rel> as JSON: NULL with *missing = 1 when absent, NULL + error when malformed.
-static cJSON *load_json(Report *r, const char *rel, int *missing) {
-    char path[4200];
-    elm_run_path(r->run, rel, path, sizeof path);
-    *missing = !elm_file_exists(path);
-    if (*missing) return NULL;
-    char *text;
-    size_t n;
-    if (elm_read_file(path, &text, &n, r->err)) return NULL;
-    cJSON *j = cJSON_ParseWithLength(text, n);
-    free(text);
-    if (!j) elm_err(r->err, "%s: not valid JSON", path);
-    return j;
-}
-
-static void section(Report *r, const char *id, const char *title) {
-    elm_buf_printf(&r->nav, "<a href=\"#%s\">", id);
-    elm_buf_html(&r->nav, title);
-    elm_buf_printf(&r->nav, "</a>");
-    elm_buf_printf(&r->body, "<section id=\"%s\"><h2>", id);
-    elm_buf_html(&r->body, title);
-    elm_buf_printf(&r->body, "</h2>\n");
-}
-
-static void end_section(Report *r) {
-    elm_buf_printf(&r->body, "</section>\n");
-}
-
-static void not_run(Report *r, const char *what) {
-    elm_buf_printf(&r->body, "<p class=\"muted\">");
-    elm_buf_html(&r->body, what);
-    elm_buf_printf(&r->body, "</p>\n");
-}
-
-static double num(const cJSON *o, const char *key) {
-    return elm_json_num(o, key, NAN);
-}
-
 // ---- run summary and stage timings (manifest.json) ----
-static int summary(Report *r) {
+static int summary(ElmReportPage *r) {
     int missing;
-    cJSON *man = load_json(r, "manifest.json", &missing);
+    cJSON *man = elm_report_page_load(r, "manifest.json", &missing);
     if (!man && !missing) return -1;
     cJSON *run = cJSON_AddObjectToObject(r->metrics, "run");
     const ElmConfig *c = &r->run->cfg;
     cJSON_AddStringToObject(run, "name", elm_cfg_str(c, "run.name"));
     cJSON_AddNumberToObject(run, "seed", (double)r->run->seed);
     cJSON_AddStringToObject(run, "elm_version", elm_version);
-    section(r, "summary", "Run summary");
+    elm_report_page_section(r, "summary", "Run summary");
     elm_buf_printf(&r->body, "<table class=\"kv\"><tr><th>run</th><td>");
     elm_buf_html(&r->body, elm_cfg_str(c, "run.name"));
     elm_buf_printf(&r->body, "</td></tr><tr><th>config</th><td>");
@@ -100,11 +58,12 @@ static int summary(Report *r) {
         cJSON_ArrayForEach(st, stages) {
             const char *name = elm_json_str(st, "name"), *status = elm_json_str(st, "status");
             if (!name || k >= 32) continue;
-            labels[k] = name, wall[k] = num(st, "wall_s"), mem[k] = num(st, "peak_rss_mb");
+            labels[k] = name, wall[k] = elm_report_page_num(st, "wall_s"),
+            mem[k] = elm_report_page_num(st, "peak_rss_mb");
             cJSON *t = cJSON_AddObjectToObject(tim, name);
             cJSON_AddNumberToObject(t, "wall_s", wall[k]);
             cJSON_AddNumberToObject(t, "peak_rss_mb", mem[k]);
-            double ran = num(st, "ran_wall_s");
+            double ran = elm_report_page_num(st, "ran_wall_s");
             if (status && strcmp(status, "cached") == 0 && !isnan(ran)) {
                 cJSON_AddNumberToObject(t, "ran_wall_s", ran);
                 elm_buf_printf(&r->body, "<tr><td>%s</td><td>cached (ran in %.2f s)</td>", name,
@@ -122,27 +81,27 @@ static int summary(Report *r) {
             elm_svg_bar_chart(&r->body, "Wall time per stage (s)", labels, k, v, names, 1, "%.1f",
                               640);
     }
-    end_section(r);
+    elm_report_page_end(r);
     cJSON_Delete(man);
     return 0;
 }
 
 // ---- per-account tweet counts (ingest.json, clean.json) ----
-static int accounts(Report *r) {
+static int accounts(ElmReportPage *r) {
     int miss_i, miss_c;
-    cJSON *ing = load_json(r, "ingest.json", &miss_i);
+    cJSON *ing = elm_report_page_load(r, "ingest.json", &miss_i);
     if (!ing && !miss_i) return -1;
-    cJSON *cln = load_json(r, "clean.json", &miss_c);
+    cJSON *cln = elm_report_page_load(r, "clean.json", &miss_c);
     if (!cln && !miss_c) {
         cJSON_Delete(ing);
         return -1;
     }
-    section(r, "accounts", "Tweets per account");
+    elm_report_page_section(r, "accounts", "Tweets per account");
     const cJSON *ia = ing ? cJSON_GetObjectItemCaseSensitive(ing, "accounts") : NULL;
     const cJSON *ca = cln ? cJSON_GetObjectItemCaseSensitive(cln, "accounts") : NULL;
     int n = cJSON_GetArraySize(ia);
     if (n == 0) {
-        not_run(r, "The ingest stage has not run.");
+        elm_report_page_note(r, "The ingest stage has not run.");
     } else {
         cJSON *arr = cJSON_AddArrayToObject(r->metrics, "accounts");
         const char **labels = calloc((size_t)n, sizeof(char *));
@@ -156,8 +115,8 @@ static int accounts(Report *r) {
         cJSON_ArrayForEach(a, ia) {
             const cJSON *c = ca ? cJSON_GetObjectItemCaseSensitive(ca, a->string) : NULL;
             labels[k] = a->string;
-            read[k] = num(a, "read"), kept[k] = num(a, "kept");
-            clean[k] = c ? num(c, "kept") : NAN;
+            read[k] = elm_report_page_num(a, "read"), kept[k] = elm_report_page_num(a, "kept");
+            clean[k] = c ? elm_report_page_num(c, "kept") : NAN;
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "account", a->string);
             cJSON_AddNumberToObject(e, "read", read[k]);
@@ -181,7 +140,7 @@ static int accounts(Report *r) {
                           720);
         free(labels), free(read), free(kept), free(clean);
     }
-    end_section(r);
+    elm_report_page_end(r);
     cJSON_Delete(ing);
     cJSON_Delete(cln);
     return 0;
@@ -209,58 +168,24 @@ static cJSON *curve_json(const Curve *c) {
     return o;
 }
 
-// Loads the JSON file <run>/<rel> and opens section `id`: 1 = *json holds it, with member `key`
-// when key is not NULL (the caller writes the section, ends it and deletes *json); 0 = the file
-// or the member is absent (the section says `missing` and is ended); -1 = not readable JSON.
-static int json_section(Report *r, const char *id, const char *title, const char *rel,
-                        const char *key, const char *missing, cJSON **json) {
-    int absent;
-    *json = load_json(r, rel, &absent);
-    if (!*json && !absent) return -1;
-    section(r, id, title);
-    if (!*json || (key && !cJSON_GetObjectItemCaseSensitive(*json, key))) {
-        not_run(r, missing);
-        end_section(r);
-        cJSON_Delete(*json);
-        *json = NULL;
-        return 0;
-    }
-    return 1;
-}
-
-// Opens section `id` and the JSONL file <run>/<rel>: 1 = open (the caller reads jl, closes it
-// and ends the section), 0 = the file is absent (the section says `missing` and is ended),
-// -1 = the file cannot be read.
-static int jsonl_section(Report *r, const char *id, const char *title, const char *rel,
-                         const char *missing, ElmJsonl *jl) {
-    char path[4200];
-    elm_run_path(r->run, rel, path, sizeof path);
-    section(r, id, title);
-    if (!elm_file_exists(path)) {
-        not_run(r, missing);
-        end_section(r);
-        return 0;
-    }
-    return elm_jsonl_open(jl, path, r->err) ? -1 : 1;
-}
-
-static int training(Report *r) {
+static int training(ElmReportPage *r) {
     ElmJsonl jl;
-    int open = jsonl_section(r, "training", "Training", "train_log.jsonl",
-                             "The train stage has not run.", &jl);
+    int open = elm_report_page_jsonl(r, "training", "Training", "train_log.jsonl",
+                                     "The train stage has not run.", &jl);
     if (open <= 0) return open;
     Curve tr = {0}, va = {0};
     double tokens = 0;
     cJSON *o;
     // A resumed run may log a step twice: keep the last value for each step.
     while ((o = elm_jsonl_next(&jl, r->err))) {
-        double step = num(o, "step"), loss = num(o, "loss"), vl = num(o, "val_loss");
+        double step = elm_report_page_num(o, "step"), loss = elm_report_page_num(o, "loss"),
+               vl = elm_report_page_num(o, "val_loss");
         Curve *c = !isnan(loss) ? &tr : !isnan(vl) ? &va : NULL;
         if (c && !isnan(step)) {
             while (c->n > 0 && c->x[c->n - 1] >= step) c->n--;
             curve_push(c, step, c == &tr ? loss : vl);
         }
-        if (!isnan(num(o, "tokens"))) tokens = num(o, "tokens");
+        if (!isnan(elm_report_page_num(o, "tokens"))) tokens = elm_report_page_num(o, "tokens");
         cJSON_Delete(o);
     }
     elm_jsonl_close(&jl);
@@ -294,7 +219,7 @@ static int training(Report *r) {
     ElmSeries s[2] = {{"training loss", tr.x, tr.y, tr.n}, {"validation loss", va.x, va.y, va.n}};
     elm_svg_line_chart(&r->body, "Loss by step", "step", "cross-entropy (nats/token)", s,
                        va.n ? 2 : 1, 760, 320);
-    end_section(r);
+    elm_report_page_end(r);
     free(tr.x), free(tr.y), free(va.x), free(va.y);
     return 0;
 }
@@ -308,8 +233,9 @@ static const struct {
               {"random_forest", "Random forest"}};
 
 // The majority-class baseline: the accuracy of always guessing the larger side.
-static void classifier_baseline(Report *r, cJSON *m, const cJSON *data) {
-    double n_real = num(data, "real"), n_gen = num(data, "generated");
+static void classifier_baseline(ElmReportPage *r, cJSON *m, const cJSON *data) {
+    double n_real = elm_report_page_num(data, "real"),
+           n_gen = elm_report_page_num(data, "generated");
     double majority = fmax(n_real, n_gen) / (n_real + n_gen);
     cJSON_AddNumberToObject(m, "real", n_real);
     cJSON_AddNumberToObject(m, "generated", n_gen);
@@ -324,7 +250,7 @@ static void classifier_baseline(Report *r, cJSON *m, const cJSON *data) {
 
 // One table row per model that ran; fills labels, acc (percent) and cm (row-major 2x2
 // confusion) for the charts and returns how many models it found.
-static int classifier_table(Report *r, cJSON *m, const cJSON *test, const cJSON *grid,
+static int classifier_table(ElmReportPage *r, cJSON *m, const cJSON *test, const cJSON *grid,
                             const char *labels[4], double acc[4], double cm[4][4]) {
     elm_buf_printf(&r->body, "<table><tr><th>model</th><th class=\"n\">accuracy</th>"
                              "<th class=\"n\">vs 50%%</th><th class=\"n\">precision</th>"
@@ -342,13 +268,14 @@ static int classifier_table(Report *r, cJSON *m, const cJSON *test, const cJSON 
         static const char *fields[] = {"accuracy", "precision", "recall", "f1", "roc_auc"};
         double f[5];
         for (int j = 0; j < 5; j++) {
-            f[j] = num(t, fields[j]);
+            f[j] = elm_report_page_num(t, fields[j]);
             cJSON_AddNumberToObject(e, fields[j], f[j]);
         }
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(t, "confusion");
         // rows: actual real, actual generated; columns: predicted real, predicted generated.
-        double conf[4] = {num(c, "true_real"), num(c, "false_generated"), num(c, "false_real"),
-                          num(c, "true_generated")};
+        double conf[4] = {
+            elm_report_page_num(c, "true_real"), elm_report_page_num(c, "false_generated"),
+            elm_report_page_num(c, "false_real"), elm_report_page_num(c, "true_generated")};
         cJSON_AddItemToObject(e, "confusion", cJSON_CreateDoubleArray(conf, 4));
         elm_buf_printf(&r->body,
                        "<tr><td>%s</td><td class=\"n\">%.2f%%</td><td class=\"n\">%+.2f</td>"
@@ -371,7 +298,7 @@ static int classifier_table(Report *r, cJSON *m, const cJSON *test, const cJSON 
 }
 
 // The accuracy bar chart and one confusion heatmap per model.
-static void classifier_charts(Report *r, const char *labels[4], const double acc[4],
+static void classifier_charts(ElmReportPage *r, const char *labels[4], const double acc[4],
                               double cm[4][4], int k) {
     const double *vals[] = {acc};
     const char *names[] = {"accuracy %"};
@@ -388,11 +315,12 @@ static void classifier_charts(Report *r, const char *labels[4], const double acc
 }
 
 // The forest's grid search: combinations, folds and the best parameters.
-static void grid_search(Report *r, cJSON *m, const cJSON *grid) {
+static void grid_search(ElmReportPage *r, cJSON *m, const cJSON *grid) {
     cJSON *g = cJSON_AddObjectToObject(m, "grid");
-    double combos = num(grid, "combinations"), best = num(grid, "best_cv_accuracy");
+    double combos = elm_report_page_num(grid, "combinations"),
+           best = elm_report_page_num(grid, "best_cv_accuracy");
     cJSON_AddNumberToObject(g, "combinations", combos);
-    cJSON_AddNumberToObject(g, "folds", num(grid, "folds"));
+    cJSON_AddNumberToObject(g, "folds", elm_report_page_num(grid, "folds"));
     cJSON_AddNumberToObject(g, "best_cv_accuracy", best);
     cJSON_AddItemToObject(g, "best",
                           cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(grid, "best"), 1));
@@ -400,14 +328,14 @@ static void grid_search(Report *r, cJSON *m, const cJSON *grid) {
     elm_buf_printf(&r->body,
                    "<h3>Grid search</h3><p>%.0f combinations, %.0f-fold stratified "
                    "cross-validation; best mean accuracy %.2f%% with <code>",
-                   combos, num(grid, "folds"), 100 * best);
+                   combos, elm_report_page_num(grid, "folds"), 100 * best);
     elm_buf_html(&r->body, best_text ? best_text : "");
     elm_buf_printf(&r->body, "</code>.</p>\n");
     free(best_text);
 }
 
 // The forest's 20 most important features, as a bar chart.
-static void feature_importances(Report *r, cJSON *m, const cJSON *test) {
+static void feature_importances(ElmReportPage *r, cJSON *m, const cJSON *test) {
     const cJSON *rf = cJSON_GetObjectItemCaseSensitive(test, "random_forest");
     const cJSON *feats = rf ? cJSON_GetObjectItemCaseSensitive(rf, "top_features") : NULL;
     int nf = cJSON_GetArraySize(feats);
@@ -419,7 +347,7 @@ static void feature_importances(Report *r, cJSON *m, const cJSON *test) {
     for (int i = 0; i < nf; i++) {
         const cJSON *f = cJSON_GetArrayItem(feats, i);
         const char *term = elm_json_str(f, "term");
-        fl[i] = term ? term : "?", fv[i] = num(f, "importance");
+        fl[i] = term ? term : "?", fv[i] = elm_report_page_num(f, "importance");
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "term", fl[i]);
         cJSON_AddNumberToObject(e, "importance", fv[i]);
@@ -432,10 +360,11 @@ static void feature_importances(Report *r, cJSON *m, const cJSON *test) {
     free(fl), free(fv);
 }
 
-static int classifiers(Report *r) {
+static int classifiers(ElmReportPage *r) {
     cJSON *v;
-    int open = json_section(r, "classifiers", "Real or generated? The classifiers",
-                            "validate/metrics.json", "test", "The validate stage has not run.", &v);
+    int open = elm_report_page_json(r, "classifiers", "Real or generated? The classifiers",
+                                    "validate/metrics.json", "test",
+                                    "The validate stage has not run.", &v);
     if (open <= 0) return open;
     const cJSON *test = cJSON_GetObjectItemCaseSensitive(v, "test");
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(v, "data");
@@ -448,7 +377,7 @@ static int classifiers(Report *r) {
     classifier_charts(r, labels, acc, cm, k);
     if (grid) grid_search(r, m, grid);
     feature_importances(r, m, test);
-    end_section(r);
+    elm_report_page_end(r);
     cJSON_Delete(v);
     return 0;
 }
@@ -456,11 +385,11 @@ static int classifiers(Report *r) {
 // ---- who wrote it (validate/metrics.json "attribution") ----
 // The account classifier's ceiling on held-out real tweets, then per account asked for, the share
 // of generated tweets attributed to it and its lift over the unconditioned ones.
-static void attribution_tables(Report *r, cJSON *m, const cJSON *a) {
+static void attribution_tables(ElmReportPage *r, cJSON *m, const cJSON *a) {
     const cJSON *real = cJSON_GetObjectItemCaseSensitive(a, "real");
     const cJSON *recall = cJSON_GetObjectItemCaseSensitive(real, "recall");
     const cJSON *gen = cJSON_GetObjectItemCaseSensitive(a, "generated");
-    double ceiling = num(real, "accuracy");
+    double ceiling = elm_report_page_num(real, "accuracy");
     cJSON_AddNumberToObject(m, "ceiling", ceiling);
     elm_buf_printf(&r->body,
                    "<p>An account classifier (TF-IDF + Naive Bayes) trained on real tweets names "
@@ -476,19 +405,20 @@ static void attribution_tables(Report *r, cJSON *m, const cJSON *a) {
         const cJSON *g = cJSON_GetObjectItemCaseSensitive(gen, acc->valuestring);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "account", acc->valuestring);
-        double rec = num(recall, acc->valuestring);
+        double rec = elm_report_page_num(recall, acc->valuestring);
         cJSON_AddNumberToObject(e, "recall", rec);
         elm_buf_printf(&r->body, "<tr><td>");
         elm_buf_html(&r->body, acc->valuestring);
         elm_buf_printf(&r->body, "</td><td>%.1f%%</td>", 100 * rec);
         if (g) {
-            cJSON_AddNumberToObject(e, "count", num(g, "count"));
-            cJSON_AddNumberToObject(e, "share_asked", num(g, "share_asked"));
-            elm_buf_printf(&r->body, "<td>%.0f</td><td>%.1f%%</td>", num(g, "count"),
-                           100 * num(g, "share_asked"));
-            if (!isnan(num(g, "lift"))) {
-                cJSON_AddNumberToObject(e, "lift", num(g, "lift"));
-                elm_buf_printf(&r->body, "<td>%.2f×</td></tr>\n", num(g, "lift"));
+            cJSON_AddNumberToObject(e, "count", elm_report_page_num(g, "count"));
+            cJSON_AddNumberToObject(e, "share_asked", elm_report_page_num(g, "share_asked"));
+            elm_buf_printf(&r->body, "<td>%.0f</td><td>%.1f%%</td>",
+                           elm_report_page_num(g, "count"),
+                           100 * elm_report_page_num(g, "share_asked"));
+            if (!isnan(elm_report_page_num(g, "lift"))) {
+                cJSON_AddNumberToObject(e, "lift", elm_report_page_num(g, "lift"));
+                elm_buf_printf(&r->body, "<td>%.2f×</td></tr>\n", elm_report_page_num(g, "lift"));
             } else {
                 elm_buf_printf(&r->body, "<td>—</td></tr>\n");
             }
@@ -504,7 +434,7 @@ static void attribution_tables(Report *r, cJSON *m, const cJSON *a) {
 
 // Keyword steering (validate's "keywords"): per keyword list, the hit rate of the steered tweets
 // against the unsteered ones' and the mean log-probability each costs.
-static void keyword_table(Report *r, const cJSON *kw) {
+static void keyword_table(ElmReportPage *r, const cJSON *kw) {
     if (!cJSON_GetArraySize(kw)) return;
     cJSON_AddItemToObject(r->metrics, "keywords", cJSON_Duplicate(kw, 1));
     elm_buf_printf(&r->body, "<h3>Keyword steering</h3>\n<table><tr><th>keywords</th><th>steered "
@@ -517,17 +447,19 @@ static void keyword_table(Report *r, const cJSON *kw) {
         elm_buf_printf(&r->body,
                        "</td><td>%.0f</td><td>%.1f%%</td><td>%.1f%%</td><td>%.3f</td><td>%.3f</td>"
                        "</tr>\n",
-                       num(e, "count"), 100 * num(e, "hit_rate"), 100 * num(e, "base_hit_rate"),
-                       num(e, "mean_logprob"), num(e, "base_mean_logprob"));
+                       elm_report_page_num(e, "count"), 100 * elm_report_page_num(e, "hit_rate"),
+                       100 * elm_report_page_num(e, "base_hit_rate"),
+                       elm_report_page_num(e, "mean_logprob"),
+                       elm_report_page_num(e, "base_mean_logprob"));
     }
     elm_buf_printf(&r->body, "</table>\n");
 }
 
-static int attribution(Report *r) {
+static int attribution(ElmReportPage *r) {
     cJSON *v;
-    int open =
-        json_section(r, "attribution", "Who wrote it? Account attribution", "validate/metrics.json",
-                     "attribution", "The validate stage has not run.", &v);
+    int open = elm_report_page_json(r, "attribution", "Who wrote it? Account attribution",
+                                    "validate/metrics.json", "attribution",
+                                    "The validate stage has not run.", &v);
     if (open <= 0) return open;
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "attribution");
     const char *skipped = elm_json_str(a, "skipped");
@@ -539,13 +471,13 @@ static int attribution(Report *r) {
         attribution_tables(r, cJSON_AddObjectToObject(r->metrics, "attribution"), a);
     }
     keyword_table(r, cJSON_GetObjectItemCaseSensitive(v, "keywords"));
-    end_section(r);
+    elm_report_page_end(r);
     cJSON_Delete(v);
     return 0;
 }
 
 // ---- caught vs passed (validate/metrics.json "caught_vs_passed") ----
-static void word_chips(Report *r, const cJSON *list) {
+static void word_chips(ElmReportPage *r, const cJSON *list) {
     elm_buf_printf(&r->body, "<span class=\"chips\">");
     const cJSON *w;
     cJSON_ArrayForEach(w, list) {
@@ -553,16 +485,16 @@ static void word_chips(Report *r, const cJSON *list) {
         if (!word) continue;
         elm_buf_printf(&r->body, "<span>");
         elm_buf_html(&r->body, word);
-        elm_buf_printf(&r->body, " %.0f</span>", num(w, "count"));
+        elm_buf_printf(&r->body, " %.0f</span>", elm_report_page_num(w, "count"));
     }
     elm_buf_printf(&r->body, "</span>");
 }
 
-static int caught_passed(Report *r) {
+static int caught_passed(ElmReportPage *r) {
     cJSON *v;
-    int open = json_section(r, "caught", "Caught or passed: the generated tweets side by side",
-                            "validate/metrics.json", "caught_vs_passed",
-                            "The validate stage has not run.", &v);
+    int open = elm_report_page_json(
+        r, "caught", "Caught or passed: the generated tweets side by side", "validate/metrics.json",
+        "caught_vs_passed", "The validate stage has not run.", &v);
     if (open <= 0) return open;
     const cJSON *cp = cJSON_GetObjectItemCaseSensitive(v, "caught_vs_passed");
     cJSON_AddItemToObject(r->metrics, "caught_vs_passed", cJSON_Duplicate(cp, 1));
@@ -574,230 +506,28 @@ static int caught_passed(Report *r) {
     for (int g = 0; g < 2; g++) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(cp, groups[g]);
         elm_buf_printf(&r->body, "<tr><td>%s</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>",
-                       label[g], num(e, "count"),
-                       num(cJSON_GetObjectItemCaseSensitive(e, "chars"), "median"),
-                       num(cJSON_GetObjectItemCaseSensitive(e, "words"), "median"));
+                       label[g], elm_report_page_num(e, "count"),
+                       elm_report_page_num(cJSON_GetObjectItemCaseSensitive(e, "chars"), "median"),
+                       elm_report_page_num(cJSON_GetObjectItemCaseSensitive(e, "words"), "median"));
         word_chips(r, cJSON_GetObjectItemCaseSensitive(e, "top_words"));
         elm_buf_printf(&r->body, "</td><td>");
         word_chips(r, cJSON_GetObjectItemCaseSensitive(e, "only"));
         elm_buf_printf(&r->body, "</td></tr>\n");
     }
     elm_buf_printf(&r->body, "</table>\n");
-    end_section(r);
+    elm_report_page_end(r);
     cJSON_Delete(v);
     return 0;
 }
 
-// ---- top words and LDA topics (topics/topics.json) ----
-// One bar chart per side: that side's 20 most frequent words, with both sides' frequencies.
-static void top_words_charts(Report *r, cJSON *m, const cJSON *tw) {
-    static const char *sides[] = {"real", "generated"};
-    elm_buf_printf(&r->body, "<p>Normalised frequency of each side's most frequent words "
-                             "(stop words removed).</p><div class=\"charts\">");
-    for (int s = 0; s < 2; s++) {
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, sides[s]);
-        int n = cJSON_GetArraySize(list);
-        if (n > 20) n = 20;
-        const char **wl = calloc((size_t)n + 1, sizeof(char *));
-        double *fr = calloc((size_t)n + 1, sizeof(double)),
-               *fg = calloc((size_t)n + 1, sizeof(double));
-        cJSON *arr = cJSON_AddArrayToObject(m, sides[s]);
-        for (int i = 0; i < n; i++) {
-            const cJSON *w = cJSON_GetArrayItem(list, i);
-            const char *word = elm_json_str(w, "word");
-            wl[i] = word ? word : "?";
-            fr[i] = num(w, "freq_real"), fg[i] = num(w, "freq_generated");
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddStringToObject(e, "word", wl[i]);
-            cJSON_AddNumberToObject(e, "freq_real", fr[i]);
-            cJSON_AddNumberToObject(e, "freq_generated", fg[i]);
-            cJSON_AddItemToArray(arr, e);
-        }
-        const double *vals[] = {fr, fg};
-        const char *names[] = {"real", "generated"};
-        char title[64];
-        snprintf(title, sizeof title, "Top words of the %s tweets", sides[s]);
-        elm_svg_bar_chart(&r->body, title, wl, n, vals, names, 2, "%.4f", 520);
-        free(wl), free(fr), free(fg);
-    }
-    elm_buf_printf(&r->body, "</div>\n");
-}
-
-// The words in one side's top list and not the other's, as chips.
-static void top_words_only(Report *r, cJSON *m, const cJSON *tw) {
-    static const char *only[] = {"only_real", "only_generated"};
-    static const char *only_label[] = {"Only in the real top words",
-                                       "Only in the generated top words"};
-    for (int s = 0; s < 2; s++) {
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(tw, only[s]);
-        cJSON_AddItemToObject(m, only[s], cJSON_Duplicate(list, 1));
-        elm_buf_printf(&r->body, "<p><b>%s:</b> <span class=\"chips\">", only_label[s]);
-        const cJSON *w;
-        cJSON_ArrayForEach(w, list) {
-            if (!cJSON_IsString(w)) continue;
-            elm_buf_printf(&r->body, "<span>");
-            elm_buf_html(&r->body, w->valuestring);
-            elm_buf_printf(&r->body, "</span>");
-        }
-        elm_buf_printf(&r->body, "</span></p>\n");
-    }
-}
-
-static void top_words(Report *r, const cJSON *t) {
-    section(r, "words", "Top words, real vs generated");
-    const cJSON *tw = t ? cJSON_GetObjectItemCaseSensitive(t, "top_words") : NULL;
-    if (!tw) {
-        not_run(r, "The topics stage has not run.");
-        end_section(r);
-        return;
-    }
-    cJSON *m = cJSON_AddObjectToObject(r->metrics, "top_words");
-    top_words_charts(r, m, tw);
-    top_words_only(r, m, tw);
-    end_section(r);
-}
-
-// The fitted LDA's hyperparameters, perplexity and coherences.
-static void lda_summary(Report *r, cJSON *m, const cJSON *lda) {
-    static const char *lf[] = {"k",
-                               "alpha",
-                               "beta",
-                               "heldout_perplexity",
-                               "coherence_umass",
-                               "coherence_npmi",
-                               "coherence_c_v"};
-    for (int i = 0; i < 7; i++) cJSON_AddNumberToObject(m, lf[i], num(lda, lf[i]));
-    elm_buf_printf(&r->body,
-                   "<p>%.0f topics fit on real and generated tweets together (alpha %.3g, beta "
-                   "%.3g); held-out perplexity %.1f; coherence UMass %.3f, NPMI %.3f, "
-                   "c<sub>v</sub> %.3f. The shares show how much of each side's text each topic "
-                   "explains: a model that imitates well says as much about each topic.</p>\n",
-                   num(lda, "k"), num(lda, "alpha"), num(lda, "beta"),
-                   num(lda, "heldout_perplexity"), num(lda, "coherence_umass"),
-                   num(lda, "coherence_npmi"), num(lda, "coherence_c_v"));
-}
-
-// One table row per topic (its words, both sides' shares, NPMI) and the shares' bar chart.
-static void topic_table(Report *r, cJSON *m, const cJSON *topics) {
-    int n = cJSON_GetArraySize(topics);
-    const char **tl = calloc((size_t)n + 1, sizeof(char *));
-    char(*names)[24] = calloc((size_t)n + 1, 24);
-    double *sr = calloc((size_t)n + 1, sizeof(double)), *sg = calloc((size_t)n + 1, sizeof(double));
-    cJSON *arr = cJSON_AddArrayToObject(m, "list");
-    elm_buf_printf(&r->body, "<table><tr><th>topic</th><th>top words</th><th class=\"n\">share "
-                             "real</th><th class=\"n\">share generated</th><th class=\"n\">NPMI"
-                             "</th></tr>\n");
-    for (int i = 0; i < n; i++) {
-        const cJSON *tp = cJSON_GetArrayItem(topics, i);
-        snprintf(names[i], 24, "topic %d", i + 1);
-        tl[i] = names[i];
-        sr[i] = num(tp, "share_real"), sg[i] = num(tp, "share_generated");
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddItemToObject(e, "words",
-                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(tp, "words"), 1));
-        cJSON_AddNumberToObject(e, "share_real", sr[i]);
-        cJSON_AddNumberToObject(e, "share_generated", sg[i]);
-        cJSON_AddNumberToObject(e, "npmi", num(tp, "npmi"));
-        cJSON_AddItemToArray(arr, e);
-        elm_buf_printf(&r->body, "<tr><td>%d</td><td>", i + 1);
-        const cJSON *w;
-        int first = 1;
-        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(tp, "words")) {
-            if (!cJSON_IsString(w)) continue;
-            if (!first) elm_buf_printf(&r->body, ", ");
-            elm_buf_html(&r->body, w->valuestring);
-            first = 0;
-        }
-        elm_buf_printf(&r->body,
-                       "</td><td class=\"n\">%.1f%%</td><td class=\"n\">%.1f%%</td>"
-                       "<td class=\"n\">%.3f</td></tr>\n",
-                       100 * sr[i], 100 * sg[i], num(tp, "npmi"));
-    }
-    elm_buf_printf(&r->body, "</table>\n");
-    const double *vals[] = {sr, sg};
-    const char *sn[] = {"real", "generated"};
-    elm_svg_bar_chart(&r->body, "Topic shares: real vs generated", tl, n, vals, sn, 2, "%.3f", 720);
-    free(tl), free(names), free(sr), free(sg);
-}
-
-// The sweep over the number of topics: a table and the coherence and perplexity curves.
-static void topic_sweep(Report *r, cJSON *m, const cJSON *sweep) {
-    int ns = cJSON_GetArraySize(sweep);
-    if (ns <= 0) return;
-    cJSON *sw = cJSON_AddArrayToObject(m, "sweep");
-    double *k = calloc((size_t)ns, sizeof(double)), *cv = calloc((size_t)ns, sizeof(double)),
-           *np = calloc((size_t)ns, sizeof(double)), *pp = calloc((size_t)ns, sizeof(double));
-    elm_buf_printf(&r->body, "<h3>Sweep</h3><table><tr><th class=\"n\">k</th><th class=\"n\">"
-                             "alpha</th><th class=\"n\">beta</th><th class=\"n\">held-out "
-                             "perplexity</th><th class=\"n\">UMass</th><th class=\"n\">NPMI</th>"
-                             "<th class=\"n\">c_v</th></tr>\n");
-    for (int i = 0; i < ns; i++) {
-        const cJSON *e = cJSON_GetArrayItem(sweep, i);
-        cJSON *o = cJSON_CreateObject();
-        static const char *sf[] = {"k",
-                                   "alpha",
-                                   "beta",
-                                   "heldout_perplexity",
-                                   "coherence_umass",
-                                   "coherence_npmi",
-                                   "coherence_c_v"};
-        for (int j = 0; j < 7; j++) cJSON_AddNumberToObject(o, sf[j], num(e, sf[j]));
-        cJSON_AddItemToArray(sw, o);
-        k[i] = num(e, "k"), cv[i] = num(e, "coherence_c_v"), np[i] = num(e, "coherence_npmi");
-        pp[i] = num(e, "heldout_perplexity");
-        elm_buf_printf(&r->body,
-                       "<tr><td class=\"n\">%.0f</td><td class=\"n\">%.3g</td>"
-                       "<td class=\"n\">%.3g</td><td class=\"n\">%.1f</td>"
-                       "<td class=\"n\">%.3f</td><td class=\"n\">%.3f</td>"
-                       "<td class=\"n\">%.3f</td></tr>\n",
-                       k[i], num(e, "alpha"), num(e, "beta"), pp[i], num(e, "coherence_umass"),
-                       np[i], cv[i]);
-    }
-    elm_buf_printf(&r->body, "</table><div class=\"charts\">\n");
-    ElmSeries coh[2] = {{"c_v", k, cv, ns}, {"NPMI", k, np, ns}};
-    elm_svg_line_chart(&r->body, "Coherence by number of topics", "topics (k)", "coherence", coh, 2,
-                       520, 280);
-    ElmSeries per[1] = {{"held-out perplexity", k, pp, ns}};
-    elm_svg_line_chart(&r->body, "Held-out perplexity by number of topics", "topics (k)",
-                       "perplexity", per, 1, 520, 280);
-    elm_buf_printf(&r->body, "</div>\n");
-    free(k), free(cv), free(np), free(pp);
-}
-
-static void lda_topics(Report *r, const cJSON *t) {
-    section(r, "topics", "Topics (LDA)");
-    const cJSON *lda = t ? cJSON_GetObjectItemCaseSensitive(t, "lda") : NULL;
-    const cJSON *topics = t ? cJSON_GetObjectItemCaseSensitive(t, "topics") : NULL;
-    if (!lda || !topics) {
-        not_run(r, "The topics stage has not run.");
-        end_section(r);
-        return;
-    }
-    cJSON *m = cJSON_AddObjectToObject(r->metrics, "topics");
-    lda_summary(r, m, lda);
-    topic_table(r, m, topics);
-    topic_sweep(r, m, cJSON_GetObjectItemCaseSensitive(t, "sweep"));
-    end_section(r);
-}
-
-static int words_and_topics(Report *r) {
-    int missing;
-    cJSON *t = load_json(r, "topics/topics.json", &missing);
-    if (!t && !missing) return -1;
-    top_words(r, t);
-    lda_topics(r, t);
-    cJSON_Delete(t);
-    return 0;
-}
-
 // ---- viable tweets and stories ----
-static int viable(Report *r) {
+static int viable(ElmReportPage *r) {
     cJSON *sum;
-    int open = json_section(r, "viable", "Viable tweets", "viable.json", NULL,
-                            "The viable stage has not run.", &sum);
+    int open = elm_report_page_json(r, "viable", "Viable tweets", "viable.json", NULL,
+                                    "The viable stage has not run.", &sum);
     if (open <= 0) return open;
     cJSON *m = cJSON_AddObjectToObject(r->metrics, "viable");
-    double cand = num(sum, "candidates"), kept = num(sum, "kept");
+    double cand = elm_report_page_num(sum, "candidates"), kept = elm_report_page_num(sum, "kept");
     cJSON_AddNumberToObject(m, "candidates", cand);
     cJSON_AddNumberToObject(m, "kept", kept);
     const cJSON *drop = cJSON_GetObjectItemCaseSensitive(sum, "dropped");
@@ -818,91 +548,32 @@ static int viable(Report *r) {
             const char *t = elm_json_str(o, "text");
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "text", t ? t : "");
-            cJSON_AddNumberToObject(e, "p_real", num(o, "p_real"));
-            cJSON_AddNumberToObject(e, "longest_common_run", num(o, "longest_common_run"));
+            cJSON_AddNumberToObject(e, "p_real", elm_report_page_num(o, "p_real"));
+            cJSON_AddNumberToObject(e, "longest_common_run",
+                                    elm_report_page_num(o, "longest_common_run"));
             cJSON_AddItemToArray(top, e);
             elm_buf_printf(&r->body, "<li><span class=\"tweet\">");
             elm_buf_html(&r->body, t ? t : "");
             elm_buf_printf(&r->body,
                            "</span><span class=\"score\">p(real) %.3f · longest copied run %.0f "
                            "words</span></li>\n",
-                           num(o, "p_real"), num(o, "longest_common_run"));
+                           elm_report_page_num(o, "p_real"),
+                           elm_report_page_num(o, "longest_common_run"));
             cJSON_Delete(o);
         }
         elm_buf_printf(&r->body, "</ol>\n");
         elm_jsonl_close(&jl);
     }
-    end_section(r);
+    elm_report_page_end(r);
     cJSON_Delete(sum);
     return r->err->msg[0] ? -1 : 0;
 }
 
-// ---- your daily dose (feed/feed.json, feed/feed.jsonl) ----
-// The mix asked for against the one delivered, then the feed day by day: each text with its
-// account and why it was chosen.
-static void feed_mix(Report *r, cJSON *m, const cJSON *sum) {
-    const cJSON *asked = cJSON_GetObjectItemCaseSensitive(sum, "asked");
-    const cJSON *got = cJSON_GetObjectItemCaseSensitive(sum, "delivered"), *a;
-    cJSON_AddItemToObject(m, "asked", cJSON_Duplicate(asked, 1));
-    cJSON_AddItemToObject(m, "delivered", cJSON_Duplicate(got, 1));
-    elm_buf_printf(&r->body,
-                   "<p>%.0f texts over %.0f days, from %.0f viable generated tweets.</p>\n",
-                   num(sum, "texts"), num(sum, "days"), num(sum, "viable"));
-    if (!cJSON_GetArraySize(asked)) return;
-    elm_buf_printf(&r->body, "<table class=\"mix\"><tr><th>account</th><th>mix asked "
-                             "for</th><th>mix delivered</th></tr>\n");
-    cJSON_ArrayForEach(a, asked) {
-        elm_buf_printf(&r->body, "<tr><td>");
-        elm_buf_html(&r->body, a->string);
-        elm_buf_printf(&r->body, "</td><td>%.1f%%</td><td>%.1f%%</td></tr>\n", 100 * a->valuedouble,
-                       100 * num(got, a->string));
-    }
-    elm_buf_printf(&r->body, "</table>\n");
-}
-
-static int feed(Report *r) {
-    cJSON *sum;
-    int open = json_section(r, "feed", "Your daily dose", "feed/feed.json", NULL,
-                            "The feed stage has not run.", &sum);
-    if (open <= 0) return open;
-    cJSON *m = cJSON_AddObjectToObject(r->metrics, "feed");
-    feed_mix(r, m, sum);
-    char path[4200];
-    elm_run_path(r->run, "feed/feed.jsonl", path, sizeof path);
+static int stories(ElmReportPage *r) {
     ElmJsonl jl;
-    cJSON *items = cJSON_AddArrayToObject(m, "items"), *o;
-    int day = 0;
-    if (elm_jsonl_open(&jl, path, r->err) == 0) {
-        while ((o = elm_jsonl_next(&jl, r->err))) {
-            const char *t = elm_json_str(o, "text"), *acc = elm_json_str(o, "account");
-            const char *why = elm_json_str(o, "why");
-            if ((int)num(o, "day") != day) {
-                elm_buf_printf(&r->body, "%s<h3>Day %d</h3><ol class=\"tweets feed\">\n",
-                               day ? "</ol>\n" : "", (int)num(o, "day"));
-                day = (int)num(o, "day");
-            }
-            cJSON_AddItemToArray(items, cJSON_Duplicate(o, 1));
-            elm_buf_printf(&r->body, "<li><span class=\"account\">@");
-            elm_buf_html(&r->body, acc ? acc : "(unconditioned)");
-            elm_buf_printf(&r->body, "</span> <span class=\"tweet\">");
-            elm_buf_html(&r->body, t ? t : "");
-            elm_buf_printf(&r->body, "</span><span class=\"score\">");
-            elm_buf_html(&r->body, why ? why : "");
-            elm_buf_printf(&r->body, "</span></li>\n");
-            cJSON_Delete(o);
-        }
-        if (day) elm_buf_printf(&r->body, "</ol>\n");
-        elm_jsonl_close(&jl);
-    }
-    end_section(r);
-    cJSON_Delete(sum);
-    return r->err->msg[0] ? -1 : 0;
-}
-
-static int stories(Report *r) {
-    ElmJsonl jl;
-    int open = jsonl_section(r, "stories", "Short stories", "generated/stories.jsonl",
-                             "No stories were generated (set [generate] stories = N).", &jl);
+    int open =
+        elm_report_page_jsonl(r, "stories", "Short stories", "generated/stories.jsonl",
+                              "No stories were generated (set [generate] stories = N).", &jl);
     if (open <= 0) return open;
     cJSON *arr = cJSON_AddArrayToObject(r->metrics, "stories");
     int shown = (int)elm_cfg_int(&r->run->cfg, "report.stories_shown");
@@ -912,7 +583,7 @@ static int stories(Report *r) {
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "prompt", p ? p : "");
         cJSON_AddStringToObject(e, "text", t ? t : "");
-        cJSON_AddNumberToObject(e, "mean_logprob", num(o, "mean_logprob"));
+        cJSON_AddNumberToObject(e, "mean_logprob", elm_report_page_num(o, "mean_logprob"));
         cJSON_AddItemToArray(arr, e);
         elm_buf_printf(&r->body, "<article class=\"story\"><p class=\"prompt\">");
         elm_buf_html(&r->body, p ? p : "");
@@ -922,12 +593,12 @@ static int stories(Report *r) {
         cJSON_Delete(o);
     }
     elm_jsonl_close(&jl);
-    end_section(r);
+    elm_report_page_end(r);
     return r->err->msg[0] ? -1 : 0;
 }
 
 // ---- links to every output that exists ----
-static void outputs(Report *r) {
+static void outputs(ElmReportPage *r) {
     static const char *files[] = {"manifest.json",
                                   "metrics.json",
                                   "corpus.jsonl",
@@ -943,7 +614,7 @@ static void outputs(Report *r) {
                                   "topics/topics.json",
                                   "viable.jsonl",
                                   "viable.json"};
-    section(r, "outputs", "Outputs");
+    elm_report_page_section(r, "outputs", "Outputs");
     elm_buf_printf(&r->body, "<ul class=\"files\">\n");
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char path[4200];
@@ -952,7 +623,7 @@ static void outputs(Report *r) {
         elm_buf_printf(&r->body, "<li><a href=\"../%s\">%s</a></li>\n", files[i], files[i]);
     }
     elm_buf_printf(&r->body, "</ul>\n");
-    end_section(r);
+    elm_report_page_end(r);
 }
 
 static const char *CSS =
@@ -979,17 +650,17 @@ static const char *CSS =
     "margin:2px;font-size:13px}";
 
 int elm_report_run(ElmRun *run, ElmError *err) {
-    Report r = {.run = run, .metrics = cJSON_CreateObject(), .err = err};
+    ElmReportPage r = {.run = run, .metrics = cJSON_CreateObject(), .err = err};
     err->msg[0] = '\0';
     int rc = summary(&r);
     if (!rc) rc = accounts(&r);
     if (!rc) rc = training(&r);
-    if (!rc) rc = words_and_topics(&r);
+    if (!rc) rc = elm_report_topics_section(&r);
     if (!rc) rc = classifiers(&r);
     if (!rc) rc = caught_passed(&r);
     if (!rc) rc = attribution(&r);
     if (!rc) rc = viable(&r);
-    if (!rc) rc = feed(&r);
+    if (!rc) rc = elm_report_feed_section(&r);
     if (!rc) rc = stories(&r);
     if (!rc) outputs(&r);
     char dir[4200], path[4200];

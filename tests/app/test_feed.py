@@ -7,6 +7,11 @@ generated tweets with the account each was asked for, and tokens.json's accounts
 - no two texts of the feed are near-duplicates; the delivered mix in feed.json is recounted;
 - the same seed gives a byte-identical feed.jsonl, another seed another one;
 - no mix: rank order; a bad mix is one line naming generate.accounts and nothing is written;
+- with topics (a run tokenized under condition = account+topic): slot g asks for the mix's account
+  and the topic of the topics' own Weyl sequence (step frac(sqrt 2), salt "topic"); it takes the
+  best text of both, else of the account, else of the topic, else any, says which in "why", and
+  feed.json's "topics" holds the topic shares asked for against those delivered; a topic the
+  data lacks is one line naming generate.topics;
 - the report's "Your daily dose" section, rendered in headless Chromium, shows the mix asked for
   against the one delivered (feed.json's numbers), every day and every text with its account and
   why it was chosen, and metrics.json's "feed" holds the same."""
@@ -65,26 +70,39 @@ def jaccard(a, b):
     return len(wa & wb) / len(wa | wb) if wa | wb else 1.0
 
 
-def expected(seed, weights, days, per_day, near):
-    account = {g["text"]: g.get("account") for g in reversed(gen)}  # the first line wins
+SQRT2, TOPIC = 0x6A09E667F3BCC909, 0x746F706963
+
+
+def expected(seed, weights, days, per_day, near, gen=gen, viable=viable, topics=()):
+    first = {}
+    for g in gen:  # the first line of a text says what it was conditioned on
+        first.setdefault(g["text"], g)
     used, chosen, lines = set(), [], []
     for d in range(days):
         for s in range(per_day):
-            want = pick(seed, d * per_day + s, weights) if weights else None
+            g_ = d * per_day + s
+            want = pick(seed, g_, weights) if weights else None
+            topic = weyl_pick(seed, g_, list(topics), TOPIC, SQRT2) if topics else None
 
-            def ok(v, any_account):
-                return v["rank"] not in used and (any_account or account[v["text"]] == want) and \
+            def ok(v, acc, top):
+                f = first[v["text"]]
+                return v["rank"] not in used and (acc is None or f.get("account") == acc) and \
+                    (top is None or f.get("topic") == top) and \
                     all(jaccard(v["text"], t) < near for t in chosen)
-            cand = [v for v in viable if ok(v, want is None)]
-            if not cand and want:
-                cand = [v for v in viable if ok(v, True)]
+            cand = []
+            for acc, top in ((want, topic), (want, None), (None, topic), (None, None)):
+                cand = cand or [v for v in viable if ok(v, acc, top)]
             if not cand:
                 return lines
             v = cand[0]
             used.add(v["rank"])
             chosen.append(v["text"])
-            lines.append({"day": d + 1, "slot": s + 1, "asked": want, "account": account[v["text"]],
-                          "text": v["text"], "rank": v["rank"]})
+            f = first[v["text"]]
+            line = {"day": d + 1, "slot": s + 1, "asked": want, "account": f.get("account"),
+                    "text": v["text"], "rank": v["rank"]}
+            if topics:
+                line.update(asked_topic=topic, topic=f.get("topic"))
+            lines.append(line)
     return lines
 
 
@@ -138,6 +156,75 @@ for spec in ("ada:0", "nobody:1", "ada:x"):
     c.check(p.returncode != 0 and len(msg.splitlines()) == 1 and "generate.accounts" in msg,
             f"bad mix {spec}: rc {p.returncode} {msg!r}")
     c.check(not os.path.exists(out), f"bad mix {spec}: feed.jsonl written")
+
+# ---- topics: a run tokenized under condition = account+topic ---------------------------------
+trun = os.path.join(root, "mixt")
+os.makedirs(os.path.join(trun, "generated"))
+TOPICS = ["bread", "moon", "rain"]
+tgen, tviable = [], []
+for i in range(120):
+    acc, top = ACCOUNTS[i % 3], TOPICS[(i // 3 + i % 5) % 3]
+    ws = [rng.choice(WORDS) for _ in range(rng.randint(4, 9))]
+    line = {"index": i, "seed": 1, "prompt": "", "text": " ".join(ws), "account": acc}
+    if i % 11:
+        line["topic"] = top
+    else:
+        line["prior_topic"] = top  # an account-only text: no "topic"
+    tgen.append(line)
+order = list(range(120))
+rng.shuffle(order)
+for rank, i in enumerate(order[:80], 1):
+    tviable.append({"rank": rank, "text": tgen[i]["text"], "p_real": 0.8 - rank / 1000})
+write(os.path.join(trun, "generated", "tweets.jsonl"), "".join(json.dumps(g) + "\n" for g in tgen))
+write(os.path.join(trun, "viable.jsonl"), "".join(json.dumps(v) + "\n" for v in tviable))
+write(os.path.join(trun, "tokens.json"), json.dumps({
+    "condition": "account+topic", "accounts": {a: 40 for a in ACCOUNTS},
+    "topics": {t: 40 for t in TOPICS}, "pairs": {a: {t: 13 for t in TOPICS} for a in ACCOUNTS}}))
+tcfg = write(os.path.join(root, "feedt.ini"), f"[run]\nname = mixt\nout_dir = {root}\n")
+tout = os.path.join(trun, "feed", "feed.jsonl")
+
+
+def check_topic_feed(seed, weights, topics, days, per_day, near=0.5):
+    spec = ", ".join(f"{a}:{w:g}" for a, w in weights)
+    tspec = ", ".join(f"{t}:{w:g}" for t, w in topics)
+    if os.path.exists(tout):
+        os.remove(tout)
+    p = run_elm("feed", tcfg, "--set", f"run.seed={seed}", "--set", f"generate.accounts={spec}",
+                "--set", f"generate.topics={tspec}", "--set", f"feed.days={days}",
+                "--set", f"feed.per_day={per_day}", "--set", f"feed.near_duplicate={near}", "--quiet")
+    if not c.check(p.returncode == 0, f"elm feed (topics) failed: {p.stderr}"):
+        return None
+    got = read_jsonl(tout)
+    want = expected(seed, weights, days, per_day, near, tgen, tviable, topics)
+    keys = ("day", "slot", "asked", "account", "text", "rank", "asked_topic", "topic")
+    simple = [{k: g.get(k) for k in keys if k in want[0]} for g in got] if want else got
+    c.check(simple == want, f"topics {tspec} / {spec}: feed differs from the reference "
+            f"({len(simple)} vs {len(want)} lines; first diff "
+            f"{next((i for i, (a, b) in enumerate(zip(simple, want)) if a != b), None)})")
+    for g in got:
+        hit = g.get("asked", g.get("account")) == g.get("account") and \
+            g.get("asked_topic") == g.get("topic")
+        c.check(hit != ("no viable text of it was left" in g["why"]), f"why of {g}")
+        c.check(("about " + g["asked_topic"]) in g["why"], f"why names no topic: {g}")
+    summ = json.load(open(os.path.join(trun, "feed", "feed.json")))
+    total = sum(w for _, w in topics)
+    for t, w in topics:
+        share = sum(1 for g in got if g.get("topic") == t) / max(1, len(got))
+        c.check(abs(summ["topics"]["delivered"][t] - share) < 1e-9, f"topic delivered {t}")
+        c.check(abs(summ["topics"]["asked"][t] - w / total) < 1e-9, f"topic asked {t}")
+    return got
+
+
+T = [("bread", 2.0), ("moon", 1.0), ("rain", 1.0)]
+got = check_topic_feed(1337, W, T, 5, 3)
+c.check(got and any(g.get("topic") != g.get("asked_topic") for g in check_topic_feed(1337, W, T, 20, 4)),
+        "the long topic feed never fell back (the test would not see the fallback order)")
+check_topic_feed(4, [], T, 6, 3)  # topics alone: the account is whatever the text has
+asked = [g["asked_topic"] for g in check_topic_feed(1337, [], [("bread", 1.0), ("moon", 1.0), ("rain", 1.0)], 10, 3)]
+c.check(all(abs(asked.count(t) - 10) <= 1 for t in TOPICS), f"even topics not even: {asked}")
+p = run_elm("feed", tcfg, "--set", "generate.topics=coffee", "--quiet")
+c.check(p.returncode != 0 and "generate.topics" in p.stderr and "coffee" in p.stderr and
+        len(p.stderr.strip().splitlines()) == 1, f"unknown topic: {p.returncode} {p.stderr!r}")
 
 # ---- the report's section, in Chromium's DOM ------------------------------------------------
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
