@@ -639,7 +639,7 @@ static const char *CSS =
     "th,td{border-bottom:1px solid #edf2f7;padding:4px 10px;text-align:left}"
     "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
     ".kv th{color:#4a5568;font-weight:600}.muted{color:#718096}"
-    ".tweets li{margin:6px 0}.tweet{display:block}.score{font-size:12px;color:#718096}"
+    ".tweets li{margin:6px 0}.tweet{display:block}.score{font-size:12px;color:#718096}.topic{font-size:12px;color:#2b6cb0}"
     ".story{border-left:3px solid #2b6cb0;padding-left:12px;margin:12px 0}"
     ".prompt{font-style:italic;color:#4a5568}.grid{stroke:#edf2f7}.axis{stroke:#a0aec0}"
     ".tick{font-size:11px;fill:#4a5568}.lab{font-size:12px;fill:#2d3748}"

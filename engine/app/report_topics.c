@@ -205,12 +205,86 @@ static void lda_topics(ElmReportPage *r, const cJSON *t) {
     elm_report_page_end(r);
 }
 
+// The confusion matrix of topic conditioning: rows the topic asked for, columns the dominant one.
+static void confusion_table(ElmReportPage *r, const cJSON *c) {
+    const cJSON *topics = cJSON_GetObjectItemCaseSensitive(c, "topics"), *t;
+    const cJSON *conf = cJSON_GetObjectItemCaseSensitive(c, "confusion"), *row;
+    elm_buf_printf(&r->body, "<h3>Asked for (rows) against dominant topic (columns)</h3><table "
+                             "class=\"confusion\"><tr><th></th>");
+    cJSON_ArrayForEach(t, topics) {
+        elm_buf_printf(&r->body, "<th class=\"n\">");
+        elm_buf_html(&r->body, elm_json_str(t, "name") ? elm_json_str(t, "name") : "");
+        elm_buf_printf(&r->body, "</th>");
+    }
+    elm_buf_printf(&r->body, "</tr>\n");
+    int i = 0;
+    cJSON_ArrayForEach(row, conf) {
+        const char *name = elm_json_str(cJSON_GetArrayItem(topics, i++), "name");
+        elm_buf_printf(&r->body, "<tr><th>");
+        elm_buf_html(&r->body, name ? name : "");
+        elm_buf_printf(&r->body, "</th>");
+        const cJSON *v;
+        cJSON_ArrayForEach(v, row)
+            elm_buf_printf(&r->body, "<td class=\"n\">%.0f</td>", v->valuedouble);
+        elm_buf_printf(&r->body, "</tr>\n");
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+}
+
+// Topic conditioning (topics.json "conditioning", eval/topic_hits.h): per topic asked for, the
+// share of its texts whose dominant topic under topicfit's LDA is that topic, against the base
+// rate, and the confusion matrix.
+static void conditioning(ElmReportPage *r, const cJSON *t) {
+    elm_report_page_section(r, "topic-conditioning", "Topic conditioning");
+    const cJSON *c = t ? cJSON_GetObjectItemCaseSensitive(t, "conditioning") : NULL;
+    if (!c) {
+        elm_report_page_note(r, "No topic-conditioned texts were scored (train with [train] "
+                                "condition = account+topic, ask for [generate] topics, run "
+                                "topics).");
+        elm_report_page_end(r);
+        return;
+    }
+    cJSON_AddItemToObject(r->metrics, "topic_conditioning", cJSON_Duplicate(c, 1));
+    double asked = elm_report_page_num(c, "conditioned");
+    const char *src = elm_json_str(c, "base_source");
+    int real = src && strcmp(src, "real") == 0;
+    elm_buf_printf(&r->body,
+                   "<p>%.0f generated texts were asked for a topic; <b>%.1f%%</b> of them have it "
+                   "as their dominant topic under the LDA model fitted on the real tweets before "
+                   "training (topicfit), against a base rate of %.1f%% (%s).</p>\n",
+                   asked, 100 * elm_report_page_num(c, "hit_rate"),
+                   100 * elm_report_page_num(c, "base_rate"),
+                   real ? "the real tweets' topic shares: no unconditioned texts were generated"
+                        : "the topic shares of the unconditioned generated texts");
+    elm_buf_printf(&r->body, "<table><tr><th>topic</th><th class=\"n\">texts asked for "
+                             "it</th><th class=\"n\">share of the asked</th><th class=\"n\">hit "
+                             "rate</th><th class=\"n\">base rate</th></tr>\n");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "topics")) {
+        double n = elm_report_page_num(e, "asked"), hit = elm_report_page_num(e, "hit_rate");
+        elm_buf_printf(&r->body, "<tr><td>");
+        elm_buf_html(&r->body, elm_json_str(e, "name") ? elm_json_str(e, "name") : "");
+        elm_buf_printf(&r->body, "</td><td class=\"n\">%.0f</td><td class=\"n\">%.1f%%</td>", n,
+                       asked > 0 ? 100 * n / asked : 0.0);
+        if (isnan(hit))
+            elm_buf_printf(&r->body, "<td class=\"n\">—</td>");
+        else
+            elm_buf_printf(&r->body, "<td class=\"n\">%.1f%%</td>", 100 * hit);
+        elm_buf_printf(&r->body, "<td class=\"n\">%.1f%%</td></tr>\n",
+                       100 * elm_report_page_num(e, "base_rate"));
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+    confusion_table(r, c);
+    elm_report_page_end(r);
+}
+
 int elm_report_topics_section(ElmReportPage *r) {
     int missing;
     cJSON *t = elm_report_page_load(r, "topics/topics.json", &missing);
     if (!t && !missing) return -1;
     top_words(r, t);
     lda_topics(r, t);
+    conditioning(r, t);
     cJSON_Delete(t);
     return 0;
 }

@@ -252,6 +252,32 @@ for g in lines:  # in order, each with its account and why
     at = sec.find(item, pos)
     c.check(at >= 0, f"feed text missing or out of order: {item}")
     pos = max(pos, at)
+# With topics: the topic table next to the account one, and each text's topic.
+check_topic_feed(1337, W, T, 4, 3)
+p = run_elm("report", tcfg, "--quiet")
+c.check(p.returncode == 0, f"elm report (topics): {p.stderr}")
+tdom, console = chromium.render(os.path.join(trun, "report", "index.html"))
+c.check(console == [], f"console messages: {console}")
+tsec = tdom[tdom.find('<section id="feed">'):]
+tsec = tsec[:tsec.find("</section>")]
+tsumm = json.load(open(os.path.join(trun, "feed", "feed.json")))
+c.check("<th>topic</th><th>mix asked for</th><th>mix delivered</th>" in tsec, "no topic mix table")
+for t in tsumm["topics"]["asked"]:
+    row = (f"<tr><td>{t}</td><td>{100 * tsumm['topics']['asked'][t]:.1f}%</td>"
+           f"<td>{100 * tsumm['topics']['delivered'][t]:.1f}%</td></tr>")
+    c.check(row in tsec, f"topic mix row of {t} missing: {row}")
+pos = 0
+for g in read_jsonl(tout):
+    topic = f'<span class="topic">[{g["topic"]}]</span> ' if "topic" in g else ""
+    item = (f'<span class="account">@{g["account"]}</span> {topic}<span class="tweet">'
+            f'{html.escape(g["text"], False)}</span>')
+    at = tsec.find(item, pos)
+    c.check(at >= 0, f"topic feed text missing or out of order: {item}")
+    pos = max(pos, at)
+tm = json.load(open(os.path.join(trun, "metrics.json")))
+c.check(tm.get("feed", {}).get("topics", {}).get("delivered") == tsumm["topics"]["delivered"],
+        "metrics.json feed.topics.delivered")
+
 m = json.load(open(os.path.join(run_dir, "metrics.json")))
 c.check(m.get("feed", {}).get("delivered") == summ["delivered"], "metrics.json feed.delivered")
 c.check([x["text"] for x in m.get("feed", {}).get("items", [])] == [g["text"] for g in lines],

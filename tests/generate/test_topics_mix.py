@@ -11,7 +11,8 @@ accounts), a small model trained from scratch:
 - texts are identical for batch sizes 1, 8 and 32;
 - under topicfit's LDA, topic-conditioned texts hit the topic asked for more often than the
   unconditioned texts of the same model have it (elm topics' "conditioning", computed from the
-  per-topic counts here too);
+  per-topic counts here too), and the report's "Topic conditioning" section, in headless
+  Chromium, shows those numbers (every row, the confusion matrix) as metrics.json holds them;
 - bad input (a topic not in the data, a weight that is not a positive number, a topic twice) is
   one line naming generate.topics and the value, a non-zero exit and no output file."""
 import json
@@ -155,6 +156,30 @@ for t in cj["topics"]:
           f"base {t['base_rate']:.3f}")
 print(f"topic hit rate {cj['hit_rate']:.3f} vs base rate {cj['base_rate']:.3f}")
 c.check(cj["hit_rate"] > cj["base_rate"], f"hit rate {cj['hit_rate']:.3f} <= base {cj['base_rate']:.3f}")
+
+# ---- the report's section, in Chromium's DOM ----------------------------------------------------
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app"))
+import chromium  # noqa: E402
+
+p = run_elm("report", DEMO, *GEN)
+c.check(p.returncode == 0, f"elm report: {p.stderr}")
+dom, console = chromium.render(os.path.join(run_dir, "report", "index.html"))
+c.check(console == [], f"console messages: {console}")
+sec = dom[dom.find('<section id="topic-conditioning">'):]
+sec = sec[:sec.find("</section>")]
+c.check(f"<b>{100 * cj['hit_rate']:.1f}%</b>" in sec and f"base rate of {100 * cj['base_rate']:.1f}%" in sec,
+        "the report's overall topic hit rate / base rate")
+for t in cj["topics"]:
+    hit = f"{100 * t['hit_rate']:.1f}%" if "hit_rate" in t else "—"
+    row = (f'<tr><td>{t["name"]}</td><td class="n">{t["asked"]}</td><td class="n">'
+           f'{100 * t["asked"] / N:.1f}%</td><td class="n">{hit}</td><td class="n">'
+           f'{100 * t["base_rate"]:.1f}%</td></tr>')
+    c.check(row in sec, f"report row of topic {t['name']} missing: {row}")
+for t, row in zip(cj["topics"], cj["confusion"]):
+    cells = "".join(f'<td class="n">{v}</td>' for v in row)
+    c.check(f"<tr><th>{t['name']}</th>{cells}</tr>" in sec, f"confusion row of {t['name']} missing")
+m = json.load(open(os.path.join(run_dir, "metrics.json")))
+c.check(m.get("topic_conditioning") == cj, "metrics.json topic_conditioning differs from topics.json")
 
 # ---- bad input: one line, non-zero exit, nothing written -----------------------------------------
 for value, bad in [("nothing_here", "nothing_here"), (f"{names[0]}:0", "0"), (f"{names[0]}:-1", "-1"),
