@@ -1,8 +1,10 @@
 // topics.c — `elm topics`: LDA on word counts of all texts (real and generated together, so
 // their topics are comparable), held-out perplexity on a random share of documents, coherence
 // of each topic's top words, an optional sweep over k / alpha / beta, the mean topic share of
-// real vs generated texts, and the top words of each side.
+// real vs generated texts, the top words of each side, topic conditioning (topic_hits.c) and the
+// generated stories' topics (story_topics.c).
 #include "eval/topics.h"
+#include "eval/story_topics.h"
 #include "eval/topic_hits.h"
 #include "engine/base/rng.h"
 #include "eval/coherence.h"
@@ -437,7 +439,8 @@ int elm_topics_run_export(ElmRun *run, const char *export_dir, ElmError *err) {
     }
     if (build_vocabulary(&run->cfg, &T, err) || split_holdout(run, &T, err) ||
         tokenize_docs(&T, err) || fit_all(run, &T, out, err) ||
-        top_words_json(&run->cfg, &T, out, err) || elm_topic_hits_json(run, out, err))
+        top_words_json(&run->cfg, &T, out, err) || elm_topic_hits_json(run, out, err) ||
+        elm_story_topics_json(run, &T.tf, &T.main_fit.lda, run->seed + 31, out, err))
         goto done;
     cJSON_AddNumberToObject(out, "seconds", elm_now() - t_start);
     if (export_dir && export_arrays(export_dir, &T, err)) goto done;

@@ -278,6 +278,73 @@ static void conditioning(ElmReportPage *r, const cJSON *t) {
     elm_report_page_end(r);
 }
 
+// A topic id of the stories' list as the page numbers topics (1-based), "—" for none.
+static void topic_cell(ElmReportPage *r, double t) {
+    if (t >= 0)
+        elm_buf_printf(&r->body, "<td class=\"n\">%.0f</td>", t + 1);
+    else
+        elm_buf_printf(&r->body, "<td class=\"n\">—</td>");
+}
+
+// The generated stories' topics (topics.json "stories", eval/story_topics.h): the stay rate
+// against chance, the counts per topic (with its top words) and every story's row.
+static void story_topics(ElmReportPage *r, const cJSON *t) {
+    elm_report_page_section(r, "story-topics", "Topics of the stories");
+    const cJSON *st = t ? cJSON_GetObjectItemCaseSensitive(t, "stories") : NULL;
+    if (!st) {
+        elm_report_page_note(r, "No stories were scored (set [generate] stories = N, then run "
+                                "topics).");
+        elm_report_page_end(r);
+        return;
+    }
+    cJSON_AddItemToObject(r->metrics, "story_topics", cJSON_Duplicate(st, 1));
+    elm_buf_printf(&r->body,
+                   "<p>%.0f stories, each scored by the LDA model above: the whole story, its "
+                   "prompt and what the model wrote after it. %.0f of the %.0f whose prompt and "
+                   "continuation both have a topic stay on the prompt's topic: <b>%.1f%%</b>, "
+                   "against %.1f%% by chance (prompt and continuation topics drawn "
+                   "independently).</p>\n",
+                   elm_report_page_num(st, "n"), elm_report_page_num(st, "stays"),
+                   elm_report_page_num(st, "scored"), 100 * elm_report_page_num(st, "stay_rate"),
+                   100 * elm_report_page_num(st, "chance_rate"));
+    const cJSON *words = cJSON_GetObjectItemCaseSensitive(t, "topics"), *e;
+    elm_buf_printf(&r->body, "<table><tr><th>topic</th><th>top words</th><th class=\"n\">stories"
+                             "</th><th class=\"n\">prompts</th><th class=\"n\">continuations"
+                             "</th><th class=\"n\">stay on it</th></tr>\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "topics")) {
+        int id = (int)elm_report_page_num(e, "topic");
+        elm_buf_printf(&r->body, "<tr><td>%d</td><td>", id + 1);
+        const cJSON *w;
+        int n = 0;
+        cJSON_ArrayForEach(
+            w, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(words, id), "words")) {
+            if (!cJSON_IsString(w) || n == 5) continue;
+            if (n++) elm_buf_printf(&r->body, ", ");
+            elm_buf_html(&r->body, w->valuestring);
+        }
+        elm_buf_printf(&r->body,
+                       "</td><td class=\"n\">%.0f</td><td class=\"n\">%.0f</td><td "
+                       "class=\"n\">%.0f</td><td class=\"n\">%.0f</td></tr>\n",
+                       elm_report_page_num(e, "stories"), elm_report_page_num(e, "prompts"),
+                       elm_report_page_num(e, "continuations"), elm_report_page_num(e, "stays"));
+    }
+    elm_buf_printf(&r->body, "</table>\n<table><tr><th class=\"n\">story</th><th "
+                             "class=\"n\">topic</th><th class=\"n\">prompt's topic</th><th "
+                             "class=\"n\">continuation's topic</th><th>stays on it</th></tr>\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(st, "list")) {
+        const cJSON *stays = cJSON_GetObjectItemCaseSensitive(e, "stays");
+        elm_buf_printf(&r->body, "<tr><td class=\"n\">%.0f</td>",
+                       elm_report_page_num(e, "index") + 1);
+        topic_cell(r, elm_report_page_num(e, "topic"));
+        topic_cell(r, elm_report_page_num(e, "prompt_topic"));
+        topic_cell(r, elm_report_page_num(e, "continuation_topic"));
+        elm_buf_printf(&r->body, "<td>%s</td></tr>\n",
+                       !stays ? "—" : (cJSON_IsTrue(stays) ? "yes" : "no"));
+    }
+    elm_buf_printf(&r->body, "</table>\n");
+    elm_report_page_end(r);
+}
+
 int elm_report_topics_section(ElmReportPage *r) {
     int missing;
     cJSON *t = elm_report_page_load(r, "topics/topics.json", &missing);
@@ -285,6 +352,7 @@ int elm_report_topics_section(ElmReportPage *r) {
     top_words(r, t);
     lda_topics(r, t);
     conditioning(r, t);
+    story_topics(r, t);
     cJSON_Delete(t);
     return 0;
 }
