@@ -1,8 +1,11 @@
 """bench/feed — the personal mix on the Elm study's six accounts (../shared/data/seed-tweets), not a
-test: trains configs/seed-accounts.ini with [train] condition = account (sizes overridable), then
-generates, per account, N texts conditioned on it and N unconditioned ones, runs elm validate's
-account classifier on them and prints, per account, the share of its conditioned texts attributed
-to it against the unconditioned texts' share and the real-tweet ceiling, as a table.
+test: trains configs/seed-accounts.ini with [train] condition = account+topic (topicfit's LDA
+names the topics; sizes overridable), then generates N texts conditioned on each account, N
+conditioned on each topic and N unconditioned ones. It prints two tables: per account, the share
+of its conditioned texts elm validate's account classifier attributes to it against the
+unconditioned texts' share and the real-tweet ceiling; per topic, the share of its conditioned
+texts whose dominant topic under topicfit's LDA is that topic (elm topics' "conditioning")
+against the unconditioned texts' share (the base rate).
 
     python3 bench/feed/bench.py --elm build/elm --out /tmp/feedbench [--n 300] [--set KEY=VALUE ...]
 
@@ -22,7 +25,7 @@ CFG = os.path.join(HERE, "..", "..", "configs", "seed-accounts.ini")
 
 def elm(args, *cmd):
     sets = []
-    for kv in ["run.out_dir=" + args.out, "train.condition=account"] + args.set:
+    for kv in ["run.out_dir=" + args.out, "train.condition=account+topic"] + args.set:
         sets += ["--set", kv]
     p = subprocess.run([args.elm, *cmd, CFG, *sets], text=True, capture_output=True)
     if p.returncode:
@@ -37,19 +40,28 @@ def main():
     ap.add_argument("--n", type=int, default=300, help="texts per account, and unconditioned")
     ap.add_argument("--set", action="append", default=[])
     args = ap.parse_args()
-    for stage in ("ingest", "clean", "tokenize", "train"):
+    for stage in ("ingest", "clean", "topicfit", "tokenize", "train"):
         elm(args, stage)
     run = os.path.join(args.out, "seed-accounts")
-    accounts = list(json.load(open(os.path.join(run, "tokens.json")))["accounts"])
+    tokens = json.load(open(os.path.join(run, "tokens.json")))
+    accounts, topics = list(tokens["accounts"]), list(tokens["topics"])
     gdir = os.path.join(args.out, "feed-bench-generated")
     shutil.rmtree(gdir, ignore_errors=True)
     os.makedirs(gdir)
     out = os.path.join(run, "generated", "tweets.jsonl")
+    tdir = os.path.join(args.out, "feed-bench-topics")
+    shutil.rmtree(tdir, ignore_errors=True)
+    os.makedirs(tdir)
     mix = ", ".join(f"{a}:1" for a in accounts)
-    for name, extra in (("cond", [f"generate.accounts={mix}", f"generate.count={args.n * len(accounts)}"]),
-                        ("none", ["generate.accounts=", f"generate.count={args.n}"])):
+    tmix = ", ".join(f"{t}:1" for t in topics)
+    for name, extra, dirs in (
+            ("cond", [f"generate.accounts={mix}", f"generate.count={args.n * len(accounts)}"], [gdir]),
+            ("topic", ["generate.accounts=", f"generate.topics={tmix}",
+                       f"generate.count={args.n * len(topics)}"], [tdir]),
+            ("none", ["generate.accounts=", f"generate.count={args.n}"], [gdir, tdir])):
         elm(args, "generate", *[x for e in extra + ["generate.device=cpu"] for x in ("--set", e)])
-        shutil.copy(out, os.path.join(gdir, name + ".jsonl"))
+        for d in dirs:
+            shutil.copy(out, os.path.join(d, name + ".jsonl"))
     elm(args, "validate", "--set", f"validate.generated={gdir}", "--set", "validate.models=nb",
         "--set", "validate.grid.n_estimators=", "--set", "validate.grid.criterion=",
         "--set", "validate.grid.max_depth=", "--set", "validate.grid.min_samples_split=",
@@ -63,6 +75,19 @@ def main():
         asked, base = gen[a]["share_asked"], gen["none"]["attributed"][a]
         print(f"{a:<14}{real['recall'][a]:>12.3f}{asked:>13.3f}{base:>15.3f}"
               f"{asked / base if base else float('inf'):>8.2f}")
+    elm(args, "topics", "--set", f"topics.generated={tdir}", "--set", "topics.sweep.k=",
+        "--set", "topics.sweep.alpha=", "--set", "topics.sweep.beta=")
+    cond = json.load(open(os.path.join(run, "topics", "topics.json")))["conditioning"]
+    fit = {t["name"]: t for t in json.load(open(os.path.join(run, "topicfit", "topicfit.json")))["topics"]}
+    print(f"topic hit rate (dominant topic under topicfit's LDA = the one asked for): "
+          f"{cond['hit_rate']:.3f} vs base rate {cond['base_rate']:.3f} "
+          f"({cond['conditioned']} conditioned, {cond['unconditioned']} unconditioned texts)")
+    print(f"{'topic':<14}{'top words':<40}{'asked':>7}{'hit rate':>10}{'base rate':>11}{'ratio':>8}")
+    for t in cond["topics"]:
+        hit, base = t.get("hit_rate", 0.0), t["base_rate"]
+        words = ", ".join(fit[t["name"]]["words"][:5])
+        print(f"{t['name']:<14}{words:<40}{t['asked']:>7}{hit:>10.3f}{base:>11.3f}"
+              f"{hit / base if base else float('inf'):>8.2f}")
 
 
 if __name__ == "__main__":

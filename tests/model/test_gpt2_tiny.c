@@ -1,6 +1,7 @@
 // test_gpt2_tiny.c — ElmGpt2 against PyTorch + transformers on ../shared/fixtures/gpt2-tiny:
 // logits, loss, every parameter's gradient, ten AdamW steps, greedy decoding with and without
-// the KV cache; once with elm's own matmul loops and once with BLAS (when built with one).
+// the KV cache, a loss step with targets left out (a control header's tokens under [train]
+// header_loss = off); once with elm's own matmul loops and once with BLAS (when built with one).
 #include "elmtest.h"
 
 #include "engine/base/fsutil.h"
@@ -198,6 +199,79 @@ static void check_greedy(const ElmSafetensors *ref, int use_blas) {
     elm_gpt2_free(&m);
 }
 
+// The gradient of `scale * mean_loss` over targets `tg` (into out, num_parameters floats).
+static void masked_grads(ElmGpt2 *m, const int *inputs, const int *tg, int B, int T, float *out,
+                         float *loss) {
+    ElmError err;
+    CHECK(elm_gpt2_forward(m, inputs, tg, B, T, &err) == 0, "%s", err.msg);
+    CHECK(elm_gpt2_zero_grad(m, &err) == 0, "%s", err.msg);
+    CHECK(elm_gpt2_backward(m, 1.0f, &err) == 0, "%s", err.msg);
+    memcpy(out, m->grads_memory, m->num_parameters * sizeof(float));
+    *loss = m->mean_loss;
+}
+
+// Targets < 0 leave the loss: a seeded third of the positions is left out (set M, the rest K).
+// The loss must be the mean over K of -log softmax(PyTorch's logits)[target] (computed here in
+// double), and, as the loss is a mean of per-position terms, the gradients over K and over M
+// must add up to PyTorch's over every position: |K| g_K + |M| g_M = N g_all, every element.
+static void check_masked(const ElmSafetensors *ref, const ElmSafetensors *grads, int use_blas) {
+    ElmGpt2 m;
+    load(&m, use_blas);
+    const ElmStTensor *ti = elm_safetensors_find(ref, "input_ids");
+    int B = (int)ti->shape[0], T = (int)ti->shape[1], V = m.config.vocab_size, N = B * T;
+    int *inputs = read_i32(ref, "input_ids", NULL), *targets = read_i32(ref, "targets", NULL);
+    float *logits = read_f32(ref, "logits", NULL);
+    int *tk = malloc((size_t)N * sizeof(int)), *tm = malloc((size_t)N * sizeof(int)), nk = 0;
+    uint64_t x = 0x6D61736Bull; // "mask"
+    double want = 0;
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int left_out = (x >> 33) % 3 == 0 || i == 0; // position 0 always (as a header's first)
+        tk[i] = left_out ? -1 : targets[i], tm[i] = left_out ? targets[i] : -1;
+        if (left_out) continue;
+        const float *l = logits + (size_t)i * V;
+        double mx = l[0], z = 0;
+        for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+        for (int v = 0; v < V; v++) z += exp(l[v] - mx);
+        want += -(l[targets[i]] - mx - log(z));
+        nk++;
+    }
+    want /= nk;
+    size_t P = m.num_parameters;
+    float *gk = malloc(P * sizeof(float)), *gm = malloc(P * sizeof(float)), lk, lm;
+    masked_grads(&m, inputs, tk, B, T, gk, &lk);
+    CHECK(m.n_targets == nk, "blas %d: n_targets %d, want %d", use_blas, m.n_targets, nk);
+    masked_grads(&m, inputs, tm, B, T, gm, &lm);
+    double le = fabs(lk - want) / fabs(want);
+    CHECK(le <= 1e-5, "blas %d: masked loss %.8f vs %.8f (rel %g)", use_blas, lk, want, le);
+    int count = elm_hf_param_count(&m.config);
+    double worst = 0;
+    for (int k = 0; k < count; k++) {
+        ElmHfParam p;
+        elm_hf_param(&m.config, k, &p);
+        char name[160];
+        snprintf(name, sizeof name, "grad.%s", p.name);
+        size_t n;
+        float *ref_g = read_f32(grads, name, &n);
+        float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+        elm_hf_to_hf(&p, gk, a);
+        elm_hf_to_hf(&p, gm, b);
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (float)(((double)nk * a[i] + (double)(N - nk) * b[i]) / N);
+        }
+        double e = rel_err(a, ref_g, n);
+        CHECK(e <= 1e-4, "blas %d: masked %s: |K| g_K + |M| g_M vs N g_all rel err %g", use_blas,
+              name, e);
+        if (e > worst) worst = e;
+        free(a), free(b), free(ref_g);
+    }
+    printf("matmul %s: %d of %d targets kept, masked loss rel err %.3g, worst summed gradient "
+           "rel err %.3g\n",
+           use_blas ? "blas" : "loops", nk, N, le, worst);
+    free(gk), free(gm), free(tk), free(tm), free(inputs), free(targets), free(logits);
+    elm_gpt2_free(&m);
+}
+
 int main(void) {
     const char *shared = elm_test_shared();
     if (!shared) return 1;
@@ -214,6 +288,7 @@ int main(void) {
         check_forward_backward(&ref, &grads, blas);
         check_adamw(&ref, blas);
         check_greedy(&ref, blas);
+        check_masked(&ref, &grads, blas);
         printf("matmul %s: %.2f s\n", blas ? "blas" : "loops", elm_now() - t0);
     }
     elm_safetensors_close(&ref);
