@@ -12,10 +12,11 @@ import time
 from elmtest import ELM, SOURCE
 
 DEMO = os.path.join(SOURCE, "configs", "demo.ini")
-STAGES = ["ingest", "clean", "tokenize", "train", "generate", "validate", "topics", "viable",
-          "report"]
+STAGES = ["ingest", "clean", "topicfit", "tokenize", "train", "generate", "validate", "topics",
+          "viable", "feed", "report"]
 
-# The demo study at CI size: a smaller model, 20 steps with a checkpoint every 5, few texts. The
+# The demo study at CI size: a smaller model, 20 steps with a checkpoint every 5, few texts,
+# topic conditioning on (so topicfit fits and saves its LDA, and the feed picks by topic too). The
 # thread count is fixed: with it, the losses and weights are a function of the config alone.
 SMALL = {
     "run.threads": "2", "model.n_layer": "2", "model.n_head": "2", "model.n_embd": "64",
@@ -23,6 +24,8 @@ SMALL = {
     "train.checkpoint_every": "5", "train.keep_last": "2", "generate.count": "40",
     "generate.stories": "1", "generate.max_new_tokens": "20", "generate.batch_size": "8",
     "validate.models": "nb", "topics.iterations": "5", "topics.sweep.k": "2,3",
+    "train.condition": "account+topic", "topicfit.k": "3", "topicfit.iterations": "5",
+    "generate.topics": "0:2, 1:1, 2:1",
 }
 
 # Files that hold nothing but bookkeeping of a particular run (lock holder, the manifest with its
