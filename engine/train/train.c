@@ -3,6 +3,7 @@
 #include "engine/base/rng.h"
 #include "engine/model/checkpoint.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/hash.h"
 #include "engine/generate/generate.h"
 #include "engine/model/gpt2.h"
 #include "engine/model/hf.h"
@@ -565,6 +566,7 @@ static void log_start(TrainLog *log, const ElmRun *run, const ElmTrainOptions *o
     cJSON_AddNumberToObject(o, "steps", (double)total);
     cJSON_AddNumberToObject(o, "tokens_per_step", (double)tokens_per_step);
     cJSON_AddNumberToObject(o, "threads", run->threads);
+    cJSON_AddNumberToObject(o, "ranks", c->ranks);
     cJSON_AddStringToObject(o, "device", c->dev.gpu ? "cuda" : "cpu");
     cJSON_AddStringToObject(o, "precision", elm_cfg_str(&run->cfg, "train.precision"));
     if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
@@ -729,6 +731,24 @@ static int agree_stop(TrainCtx *c, int rc, int *stopped, ElmError *err) {
     return 0;
 }
 
+// Before a checkpoint on several ranks: every rank's weights and moments are rank 0's, bit for
+// bit. They are by construction (the same summed gradients, the same update); a difference would
+// mean the ranks drifted apart, and the checkpoint (rank 0's) would not be the others' state.
+static int same_weights(TrainCtx *c, long long step, ElmError *err) {
+    if (elm_train_device_to_host(&c->dev, err)) return -1;
+    size_t n = c->m.num_parameters * sizeof(float);
+    uint64_t h = elm_hash_bytes(0, c->m.params_memory, n);
+    if (c->m.adam_m) h = elm_hash_bytes(elm_hash_bytes(h, c->m.adam_m, n), c->m.adam_v, n);
+    uint64_t h0 = h;
+    if (elm_dist_bcast(c->dist, &h0, sizeof h0, 0, err)) return -1;
+    int rc = h == h0 ? 0
+                     : elm_err(err,
+                               "step %lld: this rank's weights differ from rank 0's (hash %016llx "
+                               "vs %016llx); the ranks drifted apart, no checkpoint written",
+                               step, (unsigned long long)h, (unsigned long long)h0);
+    return elm_dist_agree(c->dist, rc, err);
+}
+
 // After step s: the evaluation, the sample and the checkpoint that fall due (each logged, by
 // rank 0 alone); the stop flag is read after the sample, and a stop takes a checkpoint.
 static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *opts,
@@ -741,6 +761,7 @@ static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *op
     *stopped = opts->stop && *opts->stop;
     if (c->ranks > 1 ? agree_stop(c, rc, stopped, err) : rc) return -1;
     if (!(last || *stopped || (tc->ckpt_every > 0 && (s + 1) % tc->ckpt_every == 0))) return 0;
+    if (c->ranks > 1 && same_weights(c, s + 1, err)) return -1;
     if (c->rank == 0) rc = checkpoint_step(c, res, log, s, err);
     if (c->ranks > 1 ? elm_dist_agree(c->dist, rc, err) : rc) return -1;
     *last_ckpt = s + 1;
