@@ -12,13 +12,16 @@ pass. Checked:
 - step_10 of the 2-rank run resumed (--from) in 1 and in 3 ranks logs steps 11..20 within 1e-5
   of the uninterrupted run;
 - batch_size 5 at -np 2, and configs that differ across the ranks: one line from rank 0 naming
-  the key, a non-zero exit, no run folder.
+  the key, a non-zero exit, no run folder;
+- a SIGTERM to one of 2 ranks stops both at the same step, with its checkpoint, exit 0.
 Skipped without mpirun or an MPI build."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -180,6 +183,46 @@ lines = elm_lines(p.stderr)
 c.check(p.returncode != 0 and len(lines) == 1 and "rank 1 has train.lr" in lines[0],
         f"mismatched configs: exit {p.returncode}, {lines} {p.stderr[-1500:]}")
 c.check(not os.path.exists(f"{d}/mismatch"), "mismatched configs wrote into the run folder")
+
+
+
+def children(pid):
+    """The pids whose parent is pid (mpirun's ranks on this node)."""
+    out = []
+    for e in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{e}/stat") as f:
+                if e.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(e))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+# A SIGTERM to one rank stops both at the end of the same step, with a checkpoint, exit 0.
+long_run = ["--set", f"run.out_dir={d}/stop", "--set", "train.steps=100000", "--set",
+            "train.checkpoint_every=0", "--set", "train.eval_every=0", "--quiet"]
+mp = subprocess.Popen(["timeout", "600", "mpirun", "--oversubscribe", "-np", "2", ELM, "train",
+                       cfg, *long_run], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                      env=ENV)
+stop_log = os.path.join(run_dir("stop"), "train_log.jsonl")
+deadline = time.time() + 120
+while time.time() < deadline and mp.poll() is None:
+    if os.path.exists(stop_log) and sum(1 for _ in open(stop_log)) >= 4:
+        break
+    time.sleep(0.2)
+ranks = [q for r in children(mp.pid) for q in [r, *children(r)]
+         if os.path.basename(os.readlink(f"/proc/{q}/exe")) == "elm"]
+c.check(len(ranks) == 2, f"found ranks {ranks} under mpirun")
+if ranks:
+    os.kill(ranks[-1], signal.SIGTERM)
+out, errs = mp.communicate(timeout=300)
+c.check(mp.returncode == 0, f"a SIGTERM to one rank: exit {mp.returncode}: {errs[-1500:]}")
+got = log("stop")
+last = max((o["step"] for o in got if "loss" in o), default=0)
+ckpts = [o["checkpoint"] for o in got if "checkpoint" in o]
+c.check(0 < last < 100000 and ckpts == [f"checkpoints/step_{last}"],
+        f"a SIGTERM to one rank: last step {last}, checkpoints {ckpts}")
 
 if c.failed == 0:
     shutil.rmtree(d, ignore_errors=True)
