@@ -7,7 +7,7 @@ headers: train.condition = account, header_loss = off), so the ranks' rows count
 numbers of targets; batch 6 in 2 accumulated micro-batches, clipping at a norm the gradients
 pass. Checked:
 - the per-step losses, gradient norms and validation losses at -np 2 and -np 3 are within 1e-5
-  relative of one process's with the same global batch;
+  relative of one process's with the same global batch (-np 1: the same, bit for bit);
 - rank 0 alone writes: one log with one process's lines, the same checkpoints;
 - step_10 of the 2-rank run resumed (--from) in 1 and in 3 ranks logs steps 11..20 within 1e-5
   of the uninterrupted run;
@@ -130,6 +130,12 @@ c.check(sorted(want["loss"]) == list(steps), f"one process logged steps {sorted(
 c.check(sum(want["grad_norm"][s] > CLIP for s in steps) >= 10,
         f"the clip is not active: norms {want['grad_norm']}")
 
+# A job of one is one process: the same losses, bit for bit.
+p = mpirun((1, ["--set", f"run.out_dir={d}/np1"]))
+if c.check(p.returncode == 0, f"-np 1: exit {p.returncode}: {p.stderr[-2000:]}"):
+    c.check(series(log("np1"), "loss") == want["loss"],
+            "-np 1: the losses differ from one process's")
+
 for n in (2, 3):
     tag = f"np{n}"
     p = mpirun((n, ["--set", f"run.out_dir={d}/{tag}"]))
@@ -155,7 +161,8 @@ if c.check(os.path.isdir(ck), "the 2-rank run left no step_10"):
         tag = f"resume{n}"
         args = ["--set", f"run.out_dir={d}/{tag}", f"--from={ck}"]
         p = run_elm("train", cfg, *args, "--quiet") if n == 1 else mpirun((n, args))
-        if not c.check(p.returncode == 0, f"resume in {n}: exit {p.returncode}: {p.stderr[-2000:]}"):
+        if not c.check(p.returncode == 0,
+                       f"resume in {n}: exit {p.returncode}: {p.stderr[-2000:]}"):
             continue
         got = series(log(tag), "loss")
         c.check(sorted(got) == list(range(11, 21)), f"resume in {n}: logged steps {sorted(got)}")
