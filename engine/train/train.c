@@ -613,8 +613,8 @@ static int micro_step(TrainCtx *c, const TrainCfg *tc, const int *inputs, const 
 }
 
 // The ranks' gradients and losses summed, once every rank's micro-batches went well: each rank
-// then holds the gradient of the whole step, bit for bit the same on every one (MPI_Allreduce
-// hands every rank the same sum), so their clips and updates agree too.
+// then holds the gradient of the whole step, bit for bit the same on every one (the all-reduce
+// hands every rank the same sum; same_weights checks it), so their clips and updates agree too.
 static int share_step(TrainCtx *c, double *loss, ElmError *err) {
     if (elm_dist_agree(c->dist, 0, err) ||
         elm_dist_sum_f32(c->dist, c->m.grads_memory, c->m.num_parameters, err))
@@ -769,8 +769,8 @@ static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *op
 }
 
 // The rank's state, as every rank reads it alike (no writes): the shards, the model (fresh or
-// resumed), the device and the vocabulary. From into from (see open_model), the total steps
-// into *total.
+// resumed: the folder it came from into from, see open_model), the device, the vocabulary, and
+// the steps the run takes in all into *total.
 static int open_all(ElmRun *run, const ElmTrainOptions *opts, TrainCfg *tc, TrainCtx *c, char *from,
                     size_t from_cap, long long *total, ElmBpe **bpe, char *sample_note,
                     size_t note_cap, ElmError *err) {

@@ -10,7 +10,7 @@ pass. Checked:
   relative of one process's with the same global batch (-np 1: the same, bit for bit);
 - rank 0 alone writes: one log with one process's lines, the same checkpoints;
 - step_10 of the 2-rank run resumed (--from) in 1 and in 3 ranks logs steps 11..20 within 1e-5
-  of the uninterrupted run;
+  of the uninterrupted run, and so does --resume in the 2-rank run's own folder on 3 ranks;
 - batch_size 5 at -np 2, and configs that differ across the ranks: one line from rank 0 naming
   the key, a non-zero exit, no run folder;
 - a SIGTERM to one of 2 ranks stops both at the same step, with its checkpoint, exit 0.
@@ -169,6 +169,22 @@ if c.check(os.path.isdir(ck), "the 2-rank run left no step_10"):
         close(tag, got, want["loss"], "loss", range(11, 21))
         print(f"resume of the 2-rank step_10 in {n}: worst relative loss difference "
               f"{worst(got, want['loss'], range(11, 21)):.2e}")
+
+# --resume in the 2-rank run's own folder on 3 ranks, as after a kill past step_10: the log's
+# lines after step 10 go, steps 11..20 are logged again, once each, on the same curve.
+own = run_dir("own3")
+if c.check(os.path.isdir(ck), "the 2-rank run left no step_10"):
+    shutil.copytree(run_dir("np2"), own)
+    shutil.rmtree(os.path.join(own, "checkpoints", "step_20"))
+    os.remove(os.path.join(own, ".lock"))
+    p = mpirun((3, ["--set", f"run.out_dir={d}/own3", "--resume"]))
+    if c.check(p.returncode == 0, f"--resume in 3: exit {p.returncode}: {p.stderr[-2000:]}"):
+        lines = log("own3")
+        got = [o["step"] for o in lines if "loss" in o]
+        c.check(got == list(steps), f"--resume in 3: logged steps {got}")
+        close("own3", series(lines, "loss"), want["loss"], "loss", steps)
+        c.check(sorted(os.listdir(os.path.join(own, "checkpoints"))) == ["step_10", "step_20"],
+                f"--resume in 3: checkpoints {os.listdir(os.path.join(own, 'checkpoints'))}")
 
 
 def elm_lines(text):
