@@ -12,7 +12,8 @@ pass. Checked:
 - step_10 of the 2-rank run resumed (--from) in 1 and in 3 ranks logs steps 11..20 within 1e-5
   of the uninterrupted run, and so does --resume in the 2-rank run's own folder on 3 ranks;
 - batch_size 5 at -np 2, and configs that differ across the ranks: one line from rank 0 naming
-  the key, a non-zero exit, no run folder;
+  the key, a non-zero exit, no run folder; a shard missing on rank 1's node: one line naming
+  rank 1 and the file, nothing in the run folder but its lock;
 - a SIGTERM to one of 2 ranks stops both at the same step, with its checkpoint, exit 0.
 Skipped without mpirun or an MPI build."""
 import json
@@ -207,6 +208,29 @@ c.check(p.returncode != 0 and len(lines) == 1 and "rank 1 has train.lr" in lines
         f"mismatched configs: exit {p.returncode}, {lines} {p.stderr[-1500:]}")
 c.check(not os.path.exists(f"{d}/mismatch"), "mismatched configs wrote into the run folder")
 
+
+# A shard missing on one rank's node (rank 1 runs in a folder whose relative train.data is
+# empty; the configs' text agrees): rank 0 says which rank, every rank exits non-zero, no log.
+for node, have in (("nodeA", True), ("nodeB", False)):
+    os.makedirs(os.path.join(d, node))
+    with open(cfg) as f:
+        text = f.read().replace(f"data = {tokens}", "data = tokens")
+    write(os.path.join(d, node, "t.ini"), text.replace(f"{d}/plain", f"{d}/nodes"))
+    if have:
+        os.symlink(tokens, os.path.join(d, node, "tokens"))
+    else:
+        os.makedirs(os.path.join(d, node, "tokens"))
+p = subprocess.run(["timeout", "300", "mpirun", "--oversubscribe",
+                    "-wdir", os.path.join(d, "nodeA"), "-np", "1", ELM, "train", "t.ini", ":",
+                    "-wdir", os.path.join(d, "nodeB"), "-np", "1", ELM, "train", "t.ini"],
+                   capture_output=True, text=True, env=ENV)
+lines = elm_lines(p.stderr)
+c.check(p.returncode != 0 and len(lines) == 1 and
+        lines[0].startswith("elm train: rank 1: tokens/train.bin: not found"),
+        f"a shard missing on rank 1: exit {p.returncode}, {lines} {p.stderr[-1500:]}")
+nodes = run_dir("nodes")
+c.check(not os.path.exists(nodes) or os.listdir(nodes) == [".lock"],
+        f"a shard missing on rank 1 wrote {os.listdir(nodes) if os.path.exists(nodes) else []}")
 
 
 def children(pid):
