@@ -128,8 +128,10 @@ ref = log("plain")
 want = {k: series(ref, k) for k in ("loss", "grad_norm", "val_loss")}
 steps = range(1, 21)
 c.check(sorted(want["loss"]) == list(steps), f"one process logged steps {sorted(want['loss'])}")
-c.check(sum(want["grad_norm"][s] > CLIP for s in steps) >= 10,
-        f"the clip is not active: norms {want['grad_norm']}")
+clipped = sum(want["grad_norm"][s] > CLIP for s in steps)
+print(f"one process: {clipped} of 20 steps clipped, grad_norm {min(want['grad_norm'].values()):.3f}"
+      f"..{max(want['grad_norm'].values()):.3f}")
+c.check(clipped >= 10, f"the clip is not active: norms {want['grad_norm']}")
 
 # A job of one is one process: the same losses, bit for bit.
 p = mpirun((1, ["--set", f"run.out_dir={d}/np1"]))
