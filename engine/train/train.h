@@ -1,7 +1,6 @@
 // train.h — `elm train`'s loop: token shards in, AdamW steps with warmup + decay, clipping and
-// gradient accumulation, eval and samples on the way, checkpoints out; data parallel over the
-// ranks of an ElmDist. Called by cmd_train.c and by `elm run`. The format of what it writes is
-// in docs/train.md and checkpoint.h; the ranks in docs/distributed.md.
+// gradient accumulation (data parallel over MPI ranks), eval and samples, checkpoints out.
+// Called by cmd_train.c and `elm run`. Formats: docs/train.md, checkpoint.h; ranks: distributed.md.
 #ifndef ELM_TRAIN_H
 #define ELM_TRAIN_H
 
