@@ -87,6 +87,12 @@ static int same_config(const ElmRun *run, ElmDist *dist, ElmError *err) {
 }
 
 int elm_cli_open_run_writer_dist(const ElmCli *cli, ElmRun *run, ElmDist *dist, ElmError *err) {
+    return elm_cli_open_run_writer_dist_check(cli, run, dist, NULL, err);
+}
+
+int elm_cli_open_run_writer_dist_check(const ElmCli *cli, ElmRun *run, ElmDist *dist,
+                                       int (*check)(const ElmConfig *cfg, int ranks, ElmError *err),
+                                       ElmError *err) {
     if (elm_dist_size(dist) == 1) return elm_cli_open_run_writer(cli, run, err);
     int rc = elm_cli_open_run(cli, run, 1, err);
     if (elm_dist_agree(dist, rc, err)) {
@@ -94,6 +100,7 @@ int elm_cli_open_run_writer_dist(const ElmCli *cli, ElmRun *run, ElmDist *dist, 
         return -1;
     }
     rc = same_config(run, dist, err);
+    if (rc == 0 && check) rc = check(&run->cfg, elm_dist_size(dist), err);
     if (rc == 0 && elm_dist_rank(dist) == 0) rc = elm_run_lock(run, cli->command, err);
     if (elm_dist_agree(dist, rc, err)) {
         elm_run_close(run);

@@ -49,6 +49,11 @@ int elm_cli_open_run_writer(const ElmCli *cli, ElmRun *run, ElmError *err);
 // their effective configs must agree (rank 0 names the first key that differs); rank 0 alone
 // takes the lock and reports progress (the others get run->quiet). Every rank fails together.
 int elm_cli_open_run_writer_dist(const ElmCli *cli, ElmRun *run, ElmDist *dist, ElmError *err);
+// The same, with check(cfg, ranks) run on every rank once the configs agree and before anything
+// is written (a setting the number of ranks rules out fails there: one line from rank 0).
+int elm_cli_open_run_writer_dist_check(const ElmCli *cli, ElmRun *run, ElmDist *dist,
+                                       int (*check)(const ElmConfig *cfg, int ranks, ElmError *err),
+                                       ElmError *err);
 
 // Ctrl-C / SIGTERM as a stop request for a long loop (training polls the flag between steps
 // and saves a checkpoint): elm_cli_stop_begin clears and returns the flag, a second signal stops

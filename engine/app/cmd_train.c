@@ -1,5 +1,6 @@
-// cmd_train.c — `elm train`: train or fine-tune GPT-2 on <run>/tokens, on the CPU or the GPU;
-// Ctrl-C / SIGTERM stop it at the end of a step with a checkpoint (elm_cli_stop_begin).
+// cmd_train.c — `elm train`: train or fine-tune GPT-2 on <run>/tokens, on the CPU or the GPU, or
+// data parallel on the CPUs of every rank under mpirun or srun; Ctrl-C / SIGTERM stop it at the
+// end of a step with a checkpoint (elm_cli_stop_begin).
 #include "engine/app/cli.h"
 #include "engine/train/train.h"
 
@@ -12,9 +13,22 @@ static void print_sample(void *ctx, long long step, const char *text) {
     fprintf(stderr, "\nsample at step %lld: %s\n", step, text);
 }
 
+// A failure every rank knows of is reported by rank 0 alone.
+static int train_end(ElmDist *dist, int rc, ElmError *err) {
+    if (rc && elm_dist_rank(dist) > 0 && elm_dist_failed_together(dist)) {
+        err->msg[0] = '\0';
+        rc = 1;
+    }
+    elm_dist_close(dist);
+    return rc;
+}
+
 static int run_train(const ElmCli *cli, ElmError *err) {
+    ElmDist *dist = elm_dist_open(err);
+    if (!dist) return -1;
     ElmRun run;
-    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
+    if (elm_cli_open_run_writer_dist_check(cli, &run, dist, elm_train_check_ranks, err))
+        return train_end(dist, -1, err);
     ElmCliStop stop;
     volatile sig_atomic_t *stop_flag = elm_cli_stop_begin(&stop);
 
@@ -24,6 +38,7 @@ static int run_train(const ElmCli *cli, ElmError *err) {
     o.stop = stop_flag;
     o.on_sample = print_sample;
     o.ctx = &run.quiet;
+    o.dist = dist;
     ElmTrainResult r;
     int rc = elm_train_run_with(&run, &o, &r, err);
     elm_cli_stop_end(&stop);
@@ -38,7 +53,7 @@ static int run_train(const ElmCli *cli, ElmError *err) {
                     r.first_step + 1, r.step, r.total, r.loss, "", r.checkpoint);
     }
     elm_run_close(&run);
-    return rc;
+    return train_end(dist, rc, err);
 }
 
 const ElmCommand elm_cmd_train = {
@@ -54,6 +69,9 @@ const ElmCommand elm_cmd_train = {
         "  --resume        continue exactly from the latest checkpoint\n"
         "  --from DIR      continue from that checkpoint folder\n\n"
         "Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and exits 0.\n"
+        "Under `mpirun -np N` (or srun) each rank trains on batch_size / N rows of every\n"
+        "micro-batch, the losses are one process's, and rank 0 alone writes (see\n"
+        "docs/distributed.md).\n"
         "Formats and settings: docs/train.md.\n",
     .options = {"--resume", "--from=", NULL},
     .fn = run_train,

@@ -300,6 +300,10 @@ int elm_dist_failed_together(const ElmDist *d) {
     return d && d->failed && !d->broken;
 }
 
+int elm_dist_broken(const ElmDist *d) {
+    return d && d->broken;
+}
+
 void elm_dist_abort(ElmDist *d, int code) {
     if (d && d->api) d->api->abort(d->comm, code);
     exit(code);

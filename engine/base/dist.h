@@ -64,6 +64,8 @@ int elm_dist_agree(ElmDist *d, int rc, ElmError *err);
 // Whether the job-wide failure in err came from elm_dist_agree (every rank knows of it), so
 // only rank 0 needs to report it.
 int elm_dist_failed_together(const ElmDist *d);
+// Whether a collective failed (a rank died or timed out): no other collective can follow.
+int elm_dist_broken(const ElmDist *d);
 
 // Ends every rank of the job now, with exit code `code` (alone: exit(code)).
 void elm_dist_abort(ElmDist *d, int code);

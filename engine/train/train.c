@@ -3,6 +3,7 @@
 #include "engine/base/rng.h"
 #include "engine/model/checkpoint.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/hash.h"
 #include "engine/generate/generate.h"
 #include "engine/model/gpt2.h"
 #include "engine/model/hf.h"
@@ -162,6 +163,10 @@ typedef struct TrainLog {
 } TrainLog;
 
 static void log_json(TrainLog *log, cJSON *o) {
+    if (!log->f) { // not the writer (a rank but 0)
+        cJSON_Delete(o);
+        return;
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (log->err_no) {
@@ -235,6 +240,7 @@ static int open_log(TrainLog *log, const char *path, long long keep, int own_ckp
 
 // The log's lines so far on the disk (before a checkpoint counts them), or its first write error.
 static int log_sync(TrainLog *log, ElmError *err) {
+    if (!log->f) return 0;
     if (!log->err_no && fsync(fileno(log->f)) != 0 && errno != EINVAL) log->err_no = errno;
     return log_check(log, err);
 }
@@ -258,6 +264,8 @@ typedef struct TrainCtx {
     ElmTrainDevice dev; // where the steps run
     TrainData d;
     ElmTrainState st;
+    ElmDist *dist;   // NULL: one process
+    int rank, ranks; // this process's place: rank 0 alone writes
     char root[4096];
     char vocab_json[4096], merges_txt[4096]; // "" when no vocabulary is known
     int keep_last;
@@ -375,9 +383,28 @@ typedef struct TrainCfg {
     int mask_train, mask_val; // leave control headers out of the loss / the validation loss
 } TrainCfg;
 
-static int read_cfg(const ElmRun *run, TrainCfg *t, ElmError *err) {
+int elm_train_check_ranks(const ElmConfig *cfg, int ranks, ElmError *err) {
+    if (ranks <= 1) return 0;
+    long long B = elm_cfg_int(cfg, "train.batch_size");
+    if (B % ranks != 0)
+        return elm_err(err,
+                       "[train] batch_size = %lld does not split over %d ranks: each rank takes "
+                       "batch_size / %d rows of every micro-batch, so set a multiple of %d",
+                       B, ranks, ranks, ranks);
+    int use_cuda;
+    if (elm_train_device_choose(cfg, &use_cuda, err)) return -1;
+    if (use_cuda)
+        return elm_err(err,
+                       "[train] device = %s trains on the GPU, which elm does with one rank only "
+                       "(this job has %d): set train.device = cpu, or run one rank",
+                       elm_cfg_str(cfg, "train.device"), ranks);
+    return 0;
+}
+
+static int read_cfg(const ElmRun *run, int ranks, TrainCfg *t, ElmError *err) {
     const ElmConfig *c = &run->cfg;
     memset(t, 0, sizeof *t);
+    if (elm_train_check_ranks(c, ranks, err)) return -1;
     if (elm_train_device_choose(c, &t->use_cuda, err)) return -1;
     t->B = (int)elm_cfg_int(c, "train.batch_size");
     t->T = (int)elm_cfg_int(c, "train.seq_len");
@@ -539,6 +566,7 @@ static void log_start(TrainLog *log, const ElmRun *run, const ElmTrainOptions *o
     cJSON_AddNumberToObject(o, "steps", (double)total);
     cJSON_AddNumberToObject(o, "tokens_per_step", (double)tokens_per_step);
     cJSON_AddNumberToObject(o, "threads", run->threads);
+    cJSON_AddNumberToObject(o, "ranks", c->ranks);
     cJSON_AddStringToObject(o, "device", c->dev.gpu ? "cuda" : "cpu");
     cJSON_AddStringToObject(o, "precision", elm_cfg_str(&run->cfg, "train.precision"));
     if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
@@ -551,8 +579,52 @@ typedef struct StepOut {
     double ms;
 } StepOut;
 
-// Step s (0-based) of total: accum micro-batches forward and backward, the clip and the update.
-// A non-finite loss or norm stops before the update.
+// The targets among n that count in the loss (>= 0; a control header's are -1).
+static long long counted(const int *targets, size_t n) {
+    long long k = 0;
+    for (size_t i = 0; i < n; i++) k += targets[i] >= 0;
+    return k;
+}
+
+// Forward and backward of this rank's part of micro-batch (B, T), its share of the batch's mean
+// loss added to *loss. Alone: the whole batch at scale 1 / accum. Rank r of N takes rows
+// [r B/N, (r+1) B/N), whose n_r counted targets of the batch's n weigh n_r / n: summed over the
+// ranks, gradients and losses are one process's mean over the whole batch.
+static int micro_step(TrainCtx *c, const TrainCfg *tc, const int *inputs, const int *targets,
+                      double *loss, ElmError *err) {
+    float l;
+    if (c->ranks == 1) {
+        if (elm_train_device_forward_backward(&c->dev, inputs, targets, tc->B, tc->T,
+                                              1.0f / (float)tc->accum, &l, err))
+            return -1;
+        *loss += l;
+        return 0;
+    }
+    int rows = tc->B / c->ranks;
+    size_t off = (size_t)c->rank * (size_t)rows * (size_t)tc->T;
+    long long n = counted(targets, (size_t)tc->B * (size_t)tc->T);
+    long long mine = counted(targets + off, (size_t)rows * (size_t)tc->T);
+    double w = n > 0 ? (double)mine / (double)n : 0;
+    if (elm_train_device_forward_backward(&c->dev, inputs + off, targets + off, rows, tc->T,
+                                          (float)(w / tc->accum), &l, err))
+        return -1;
+    *loss += w * l;
+    return 0;
+}
+
+// The ranks' gradients and losses summed, once every rank's micro-batches went well: each rank
+// then holds the gradient of the whole step, bit for bit the same on every one (the all-reduce
+// hands every rank the same sum; same_weights checks it), so their clips and updates agree too.
+static int share_step(TrainCtx *c, double *loss, ElmError *err) {
+    if (elm_dist_agree(c->dist, 0, err) ||
+        elm_dist_sum_f32(c->dist, c->m.grads_memory, c->m.num_parameters, err))
+        return -1;
+    return elm_dist_sum_f64(c->dist, loss, 1, err);
+}
+
+// Step s (0-based) of total: accum micro-batches forward and backward (each rank its rows), the
+// gradients summed over the ranks, the clip and the update. A non-finite loss or norm stops
+// before the update.
 static int train_step(TrainCtx *c, TrainCfg *tc, long long s, long long total, long long last_ckpt,
                       int *inputs, int *targets, StepOut *out, ElmError *err) {
     double t0 = elm_now();
@@ -560,12 +632,9 @@ static int train_step(TrainCtx *c, TrainCfg *tc, long long s, long long total, l
     double loss = 0;
     for (int a = 0; a < tc->accum; a++) {
         next_batch(&c->d, inputs, targets);
-        float l;
-        if (elm_train_device_forward_backward(&c->dev, inputs, targets, tc->B, tc->T,
-                                              1.0f / (float)tc->accum, &l, err))
-            return -1;
-        loss += l;
+        if (micro_step(c, tc, inputs, targets, &loss, err)) return -1;
     }
+    if (c->ranks > 1 && share_step(c, &loss, err)) return -1;
     float fl = (float)(loss / tc->accum);
     if (!isfinite(fl)) {
         char note[64] = "no checkpoint was written yet";
@@ -612,12 +681,10 @@ static void log_step(TrainLog *log, ElmProgress *prog, const TrainCtx *c, const 
     elm_progress_update(prog, (uint64_t)(s + 1 - start));
 }
 
-// After step s: the evaluation, the sample and the checkpoint that fall due (each logged); the
-// stop flag is read after the sample, and a stop takes a checkpoint.
-static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *opts,
-                      ElmTrainResult *res, const ElmBpe *bpe, TrainLog *log, long long s, int last,
-                      int *stopped, long long *last_ckpt, int *inputs, int *targets,
-                      ElmError *err) {
+// The evaluation and the sample that fall due after step s (each logged).
+static int eval_and_sample(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *opts,
+                           ElmTrainResult *res, const ElmBpe *bpe, TrainLog *log, long long s,
+                           int last, int *inputs, int *targets, ElmError *err) {
     cJSON *o;
     if (tc->eval_every > 0 && ((s + 1) % tc->eval_every == 0 || last)) {
         float vl;
@@ -638,17 +705,104 @@ static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *op
         if (opts->on_sample) opts->on_sample(opts->ctx, s + 1, text);
         free(text);
     }
+    return 0;
+}
+
+// The checkpoint of step s + 1, logged.
+static int checkpoint_step(TrainCtx *c, ElmTrainResult *res, TrainLog *log, long long s,
+                           ElmError *err) {
+    if (log_sync(log, err) || save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err))
+        return -1;
+    char rel[64];
+    snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
+    cJSON *o = log_obj(s + 1);
+    cJSON_AddStringToObject(o, "checkpoint", rel);
+    log_json(log, o);
+    return 0;
+}
+
+// The ranks agree on how rank 0's evaluation and sample went (rc) and on the stop flag: a stop
+// any rank got (mpirun passes a signal to every rank, but not at the same step) stops them all.
+static int agree_stop(TrainCtx *c, int rc, int *stopped, ElmError *err) {
+    if (elm_dist_agree(c->dist, rc, err)) return -1;
+    double any = *stopped;
+    if (elm_dist_sum_f64(c->dist, &any, 1, err)) return -1;
+    *stopped = any > 0;
+    return 0;
+}
+
+// Before a checkpoint on several ranks: every rank's weights and moments are rank 0's, bit for
+// bit. They are by construction (the same summed gradients, the same update); a difference would
+// mean the ranks drifted apart, and the checkpoint (rank 0's) would not be the others' state.
+static int same_weights(TrainCtx *c, long long step, ElmError *err) {
+    if (elm_train_device_to_host(&c->dev, err)) return -1;
+    size_t n = c->m.num_parameters * sizeof(float);
+    uint64_t h = elm_hash_bytes(0, c->m.params_memory, n);
+    if (c->m.adam_m) h = elm_hash_bytes(elm_hash_bytes(h, c->m.adam_m, n), c->m.adam_v, n);
+    uint64_t h0 = h;
+    if (elm_dist_bcast(c->dist, &h0, sizeof h0, 0, err)) return -1;
+    int rc = h == h0 ? 0
+                     : elm_err(err,
+                               "step %lld: this rank's weights differ from rank 0's (hash %016llx "
+                               "vs %016llx); the ranks drifted apart, no checkpoint written",
+                               step, (unsigned long long)h, (unsigned long long)h0);
+    return elm_dist_agree(c->dist, rc, err);
+}
+
+// After step s: the evaluation, the sample and the checkpoint that fall due (each logged, by
+// rank 0 alone); the stop flag is read after the sample, and a stop takes a checkpoint.
+static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *opts,
+                      ElmTrainResult *res, const ElmBpe *bpe, TrainLog *log, long long s, int last,
+                      int *stopped, long long *last_ckpt, int *inputs, int *targets,
+                      ElmError *err) {
+    int rc = 0;
+    if (c->rank == 0)
+        rc = eval_and_sample(c, tc, opts, res, bpe, log, s, last, inputs, targets, err);
     *stopped = opts->stop && *opts->stop;
-    if (last || *stopped || (tc->ckpt_every > 0 && (s + 1) % tc->ckpt_every == 0)) {
-        if (log_sync(log, err) || save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err))
-            return -1;
-        *last_ckpt = s + 1;
-        char rel[64];
-        snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
-        o = log_obj(s + 1);
-        cJSON_AddStringToObject(o, "checkpoint", rel);
-        log_json(log, o);
-    }
+    if (c->ranks > 1 ? agree_stop(c, rc, stopped, err) : rc) return -1;
+    if (!(last || *stopped || (tc->ckpt_every > 0 && (s + 1) % tc->ckpt_every == 0))) return 0;
+    if (c->ranks > 1 && same_weights(c, s + 1, err)) return -1;
+    if (c->rank == 0) rc = checkpoint_step(c, res, log, s, err);
+    if (c->ranks > 1 ? elm_dist_agree(c->dist, rc, err) : rc) return -1;
+    *last_ckpt = s + 1;
+    return 0;
+}
+
+// The rank's state, as every rank reads it alike (no writes): the shards, the model (fresh or
+// resumed: the folder it came from into from, see open_model), the device, the vocabulary, and
+// the steps the run takes in all into *total.
+static int open_all(ElmRun *run, const ElmTrainOptions *opts, TrainCfg *tc, TrainCtx *c, char *from,
+                    size_t from_cap, long long *total, ElmBpe **bpe, char *sample_note,
+                    size_t note_cap, ElmError *err) {
+    if (load_data(run, &c->d, tc->B, tc->T, tc->mask_train, tc->mask_val, err)) return -1;
+    c->d.seed = tc->seed;
+    if (open_model(run, opts, tc, c, from, from_cap, err) ||
+        elm_train_device_open(&c->dev, &c->m, &run->cfg, tc->use_cuda, tc->B, tc->T, err))
+        return -1;
+    // Steps: as configured, or what `epochs` passes over the shard take.
+    *total = tc->steps;
+    if (*total == 0) *total = (long long)ceil(tc->epochs * (double)c->d.per_epoch / tc->accum);
+    if (*total < 1) *total = 1;
+    // The vocabulary for the checkpoints and the samples.
+    find_vocab(run, c, from);
+    *bpe = load_sample_bpe(tc, c, sample_note, note_cap);
+    return 0;
+}
+
+// Rank 0's writes before the first step: what a killed run left in checkpoints/ goes (as its
+// next checkpoint would have removed it), and the log opens with its first line.
+static int open_writer(ElmRun *run, const ElmTrainOptions *opts, const TrainCfg *tc, TrainCtx *c,
+                       TrainLog *log, const char *from, long long total, const char *sample_note,
+                       ElmError *err) {
+    long long start = (long long)c->st.step;
+    if (elm_checkpoint_tidy(c->root, tc->keep_last, start, err) || elm_run_mkdir(run, err))
+        return -1;
+    char log_path[4096];
+    elm_run_path(run, "train_log.jsonl", log_path, sizeof log_path);
+    int own = opts->resume && !(opts->resume_from && opts->resume_from[0]);
+    if (open_log(log, log_path, opts->resume ? start : -1, own, err)) return -1;
+    size_t tokens_per_step = (size_t)tc->B * (size_t)tc->T * (size_t)tc->accum;
+    log_start(log, run, opts, c, start, from, total, tokens_per_step, sample_note);
     return 0;
 }
 
@@ -660,46 +814,33 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     memset(res, 0, sizeof *res);
     res->loss = res->val_loss = NAN;
     c.run = run;
-    if (read_cfg(run, &tc, err)) return -1;
-    c.keep_last = tc.keep_last;
-    elm_checkpoint_root(run->dir, c.root, sizeof c.root);
-
+    c.dist = opts->dist;
+    c.rank = elm_dist_rank(c.dist), c.ranks = elm_dist_size(c.dist);
     int rc = -1;
     int *inputs = NULL, *targets = NULL;
     TrainLog log = {0};
     ElmBpe *bpe = NULL;
-    if (load_data(run, &c.d, tc.B, tc.T, tc.mask_train, tc.mask_val, err)) goto done;
-    c.d.seed = tc.seed;
-    // The model, fresh or resumed, and the device that trains it.
-    char from[4096] = "";
-    if (open_model(run, opts, &tc, &c, from, sizeof from, err)) goto done;
-    // What a killed run left in checkpoints/ goes, as its next checkpoint would have removed it.
-    if (elm_checkpoint_tidy(c.root, tc.keep_last, (long long)c.st.step, err)) goto done;
-    if (elm_train_device_open(&c.dev, &c.m, &run->cfg, tc.use_cuda, tc.B, tc.T, err)) goto done;
+    char from[4096] = "", sample_note[256] = "";
+    long long total = 0;
+    if (read_cfg(run, c.ranks, &tc, err)) goto done;
+    c.keep_last = tc.keep_last;
+    elm_checkpoint_root(run->dir, c.root, sizeof c.root);
 
-    // Steps: as configured, or what `epochs` passes over the shard take.
-    long long total = tc.steps;
-    if (total == 0) total = (long long)ceil(tc.epochs * (double)c.d.per_epoch / tc.accum);
-    if (total < 1) total = 1;
+    // Every rank reads; once all did, rank 0 alone writes; then the ranks agree again.
+    size_t bt = (size_t)tc.B * (size_t)tc.T, tokens_per_step = bt * (size_t)tc.accum;
+    int failed = open_all(run, opts, &tc, &c, from, sizeof from, &total, &bpe, sample_note,
+                          sizeof sample_note, err) ||
+                 !(inputs = elm_malloc(sizeof(int) * bt, err)) ||
+                 !(targets = elm_malloc(sizeof(int) * bt, err));
+    if (c.ranks > 1 && elm_dist_agree(c.dist, failed ? -1 : 0, err)) goto done;
+    if (failed) goto done;
+    if (c.rank == 0)
+        failed = open_writer(run, opts, &tc, &c, &log, from, total, sample_note, err) != 0;
+    if (c.ranks > 1 && elm_dist_agree(c.dist, failed ? -1 : 0, err)) goto done;
+    if (failed) goto done;
     long long start = (long long)c.st.step;
     res->first_step = res->step = start;
     res->total = total;
-
-    // The vocabulary for the checkpoints and the samples.
-    find_vocab(run, &c, from);
-    char sample_note[256] = "";
-    bpe = load_sample_bpe(&tc, &c, sample_note, sizeof sample_note);
-
-    // The batch buffers and the log.
-    size_t bt = (size_t)tc.B * (size_t)tc.T, tokens_per_step = bt * (size_t)tc.accum;
-    if (!(inputs = elm_malloc(sizeof(int) * bt, err)) ||
-        !(targets = elm_malloc(sizeof(int) * bt, err)) || elm_run_mkdir(run, err))
-        goto done;
-    char log_path[4096];
-    elm_run_path(run, "train_log.jsonl", log_path, sizeof log_path);
-    int own = opts->resume && !(opts->resume_from && opts->resume_from[0]);
-    if (open_log(&log, log_path, opts->resume ? start : -1, own, err)) goto done;
-    log_start(&log, run, opts, &c, start, from, total, tokens_per_step, sample_note);
 
     // The steps, each logged, then its evaluation, sample and checkpoint when due.
     ElmProgress prog;
@@ -723,6 +864,9 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
     rc = 0;
 done:
     rc = log_close(&log, rc, err);
+    // The outcome is the job's: a failure any rank met (a NaN every rank met, or rank 0's full
+    // disk) is every rank's, reported once by rank 0.
+    if (c.ranks > 1 && !elm_dist_broken(c.dist)) rc = elm_dist_agree(c.dist, rc, err);
     if (bpe) elm_bpe_free(bpe);
     free(inputs);
     free(targets);

@@ -1,9 +1,10 @@
 // train.h — `elm train`'s loop: token shards in, AdamW steps with warmup + decay, clipping and
-// gradient accumulation, eval and samples on the way, checkpoints out. Called by cmd_train.c
-// and by `elm run`. The format of what it writes is in docs/train.md and checkpoint.h.
+// gradient accumulation (data parallel over MPI ranks), eval and samples, checkpoints out.
+// Called by cmd_train.c and `elm run`. Formats: docs/train.md, checkpoint.h; ranks: distributed.md.
 #ifndef ELM_TRAIN_H
 #define ELM_TRAIN_H
 
+#include "engine/base/dist.h"
 #include "engine/base/error.h"
 #include "engine/model/gpt2.h"
 #include "engine/config/run.h"
@@ -21,6 +22,11 @@ typedef struct ElmTrainOptions {
     // Called with each sample taken every train.sample_every steps (may be NULL).
     void (*on_sample)(void *ctx, long long step, const char *text);
     void *ctx;
+    // The job's ranks (NULL: one process). Every rank draws each micro-batch whole, in the
+    // same order as one process, and trains on its rows [r B/N, (r+1) B/N); the gradients are
+    // summed over the ranks before the clip, so every rank takes the same AdamW step. Rank 0
+    // alone writes the log and the checkpoints, evaluates and samples.
+    ElmDist *dist;
 } ElmTrainOptions;
 
 typedef struct ElmTrainResult {
@@ -41,6 +47,10 @@ int elm_train_run_with(ElmRun *run, const ElmTrainOptions *opts, ElmTrainResult 
                        ElmError *err);
 // The same with default options (no resume, no stop flag).
 int elm_train_run(ElmRun *run, ElmError *err);
+
+// Whether [train] can run on `ranks` ranks: batch_size divisible by them, and the CPU (a job
+// of several ranks does not train on GPUs yet). One line naming the key otherwise.
+int elm_train_check_ranks(const ElmConfig *cfg, int ranks, ElmError *err);
 
 // What `elm train` and `elm bench` read alike from [train]: the token shards' folder
 // (train.data, else <run>/tokens) into dir, and the AdamW settings (lr = train.lr, the peak)
