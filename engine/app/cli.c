@@ -86,6 +86,21 @@ static int same_config(const ElmRun *run, ElmDist *dist, ElmError *err) {
     return elm_dist_agree(dist, rc, err);
 }
 
+int elm_cli_dist_end(const ElmCli *cli, ElmDist *dist, int rc, ElmError *err) {
+    if (rc && elm_dist_size(dist) > 1 && elm_dist_failed_together(dist)) {
+        if (elm_dist_rank(dist) == 0) {
+            fprintf(stderr, "elm %s: %s\n", cli->command, err->msg[0] ? err->msg : "failed");
+            fflush(stderr);
+        }
+        ElmError ignored = {{0}};
+        elm_dist_barrier(dist, &ignored); // the job already failed: its own outcome adds nothing
+        err->msg[0] = '\0';
+        rc = 1;
+    }
+    elm_dist_close(dist);
+    return rc;
+}
+
 int elm_cli_open_run_writer_dist(const ElmCli *cli, ElmRun *run, ElmDist *dist, ElmError *err) {
     return elm_cli_open_run_writer_dist_check(cli, run, dist, NULL, err);
 }

@@ -55,6 +55,13 @@ int elm_cli_open_run_writer_dist_check(const ElmCli *cli, ElmRun *run, ElmDist *
                                        int (*check)(const ElmConfig *cfg, int ranks, ElmError *err),
                                        ElmError *err);
 
+// Ends a command run on every rank of dist and closes dist; returns its exit status. A failure
+// every rank knows of (elm_dist_failed_together) is printed by rank 0 alone, as main would print
+// it ("elm <command>: <message>"), and only then do the ranks part (a barrier): mpirun ends the
+// whole job as soon as one rank exits non-zero, so a rank leaving first could cut rank 0 off
+// before its line is out. Every rank then returns 1 with err empty (main prints nothing more).
+int elm_cli_dist_end(const ElmCli *cli, ElmDist *dist, int rc, ElmError *err);
+
 // Ctrl-C / SIGTERM as a stop request for a long loop (training polls the flag between steps
 // and saves a checkpoint): elm_cli_stop_begin clears and returns the flag, a second signal stops
 // the process at once (checkpoints are atomic); elm_cli_stop_end restores the old handlers.

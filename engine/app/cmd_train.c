@@ -13,22 +13,12 @@ static void print_sample(void *ctx, long long step, const char *text) {
     fprintf(stderr, "\nsample at step %lld: %s\n", step, text);
 }
 
-// A failure every rank knows of is reported by rank 0 alone.
-static int train_end(ElmDist *dist, int rc, ElmError *err) {
-    if (rc && elm_dist_rank(dist) > 0 && elm_dist_failed_together(dist)) {
-        err->msg[0] = '\0';
-        rc = 1;
-    }
-    elm_dist_close(dist);
-    return rc;
-}
-
 static int run_train(const ElmCli *cli, ElmError *err) {
     ElmDist *dist = elm_dist_open(err);
     if (!dist) return -1;
     ElmRun run;
     if (elm_cli_open_run_writer_dist_check(cli, &run, dist, elm_train_check_ranks, err))
-        return train_end(dist, -1, err);
+        return elm_cli_dist_end(cli, dist, -1, err);
     ElmCliStop stop;
     volatile sig_atomic_t *stop_flag = elm_cli_stop_begin(&stop);
 
@@ -53,7 +43,7 @@ static int run_train(const ElmCli *cli, ElmError *err) {
                     r.first_step + 1, r.step, r.total, r.loss, "", r.checkpoint);
     }
     elm_run_close(&run);
-    return train_end(dist, rc, err);
+    return elm_cli_dist_end(cli, dist, rc, err);
 }
 
 const ElmCommand elm_cmd_train = {

@@ -46,12 +46,7 @@ static int run_validate(const ElmCli *cli, ElmError *err) {
         if (rc == 0 && !run.quiet) print_summary(&run);
         elm_run_close(&run);
     }
-    if (rc && elm_dist_rank(dist) > 0 && elm_dist_failed_together(dist)) {
-        err->msg[0] = '\0'; // every rank knows: rank 0 reports it
-        rc = 1;
-    }
-    elm_dist_close(dist);
-    return rc;
+    return elm_cli_dist_end(cli, dist, rc, err);
 }
 
 const ElmCommand elm_cmd_validate = {
