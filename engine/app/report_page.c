@@ -77,3 +77,14 @@ int elm_report_page_jsonl(ElmReportPage *r, const char *id, const char *title, c
     }
     return elm_jsonl_open(jl, path, r->err) ? -1 : 1;
 }
+
+const cJSON *elm_report_page_member(ElmReportPage *r, const char *id, const char *title,
+                                    const cJSON *json, const char *key, const char *missing) {
+    elm_report_page_section(r, id, title);
+    const cJSON *m = json ? cJSON_GetObjectItemCaseSensitive(json, key) : NULL;
+    if (!m) {
+        elm_report_page_note(r, missing);
+        elm_report_page_end(r);
+    }
+    return m;
+}

@@ -41,4 +41,9 @@ int elm_report_page_json(ElmReportPage *r, const char *id, const char *title, co
 int elm_report_page_jsonl(ElmReportPage *r, const char *id, const char *title, const char *rel,
                           const char *missing, ElmJsonl *jl);
 
+// Opens section `id` for member `key` of an already loaded json (NULL = the file is absent):
+// the member, or NULL when there is none (the section says `missing` and is ended).
+const cJSON *elm_report_page_member(ElmReportPage *r, const char *id, const char *title,
+                                    const cJSON *json, const char *key, const char *missing);
+
 #endif

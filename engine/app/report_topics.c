@@ -64,13 +64,9 @@ static void top_words_only(ElmReportPage *r, cJSON *m, const cJSON *tw) {
 }
 
 static void top_words(ElmReportPage *r, const cJSON *t) {
-    elm_report_page_section(r, "words", "Top words, real vs generated");
-    const cJSON *tw = t ? cJSON_GetObjectItemCaseSensitive(t, "top_words") : NULL;
-    if (!tw) {
-        elm_report_page_note(r, "The topics stage has not run.");
-        elm_report_page_end(r);
-        return;
-    }
+    const cJSON *tw = elm_report_page_member(r, "words", "Top words, real vs generated", t,
+                                             "top_words", "The topics stage has not run.");
+    if (!tw) return;
     cJSON *m = cJSON_AddObjectToObject(r->metrics, "top_words");
     top_words_charts(r, m, tw);
     top_words_only(r, m, tw);
@@ -190,14 +186,14 @@ static void topic_sweep(ElmReportPage *r, cJSON *m, const cJSON *sweep) {
 }
 
 static void lda_topics(ElmReportPage *r, const cJSON *t) {
-    elm_report_page_section(r, "topics", "Topics (LDA)");
-    const cJSON *lda = t ? cJSON_GetObjectItemCaseSensitive(t, "lda") : NULL;
-    const cJSON *topics = t ? cJSON_GetObjectItemCaseSensitive(t, "topics") : NULL;
-    if (!lda || !topics) {
-        elm_report_page_note(r, "The topics stage has not run.");
+    const cJSON *lda = elm_report_page_member(r, "topics", "Topics (LDA)", t, "lda",
+                                              "The topics stage has not run.");
+    const cJSON *topics = lda ? cJSON_GetObjectItemCaseSensitive(t, "topics") : NULL;
+    if (lda && !topics) {
+        elm_report_page_note(r, "topics.json has no \"topics\".");
         elm_report_page_end(r);
-        return;
     }
+    if (!topics) return;
     cJSON *m = cJSON_AddObjectToObject(r->metrics, "topics");
     lda_summary(r, m, lda);
     topic_table(r, m, topics);
@@ -235,15 +231,11 @@ static void confusion_table(ElmReportPage *r, const cJSON *c) {
 // share of its texts whose dominant topic under topicfit's LDA is that topic, against the base
 // rate, and the confusion matrix.
 static void conditioning(ElmReportPage *r, const cJSON *t) {
-    elm_report_page_section(r, "topic-conditioning", "Topic conditioning");
-    const cJSON *c = t ? cJSON_GetObjectItemCaseSensitive(t, "conditioning") : NULL;
-    if (!c) {
-        elm_report_page_note(r, "No topic-conditioned texts were scored (train with [train] "
-                                "condition = account+topic, ask for [generate] topics, run "
-                                "topics).");
-        elm_report_page_end(r);
-        return;
-    }
+    const cJSON *c = elm_report_page_member(
+        r, "topic-conditioning", "Topic conditioning", t, "conditioning",
+        "No topic-conditioned texts were scored (train with [train] condition = account+topic, "
+        "ask for [generate] topics, run topics).");
+    if (!c) return;
     cJSON_AddItemToObject(r->metrics, "topic_conditioning", cJSON_Duplicate(c, 1));
     double asked = elm_report_page_num(c, "conditioned");
     const char *src = elm_json_str(c, "base_source");
@@ -289,14 +281,10 @@ static void topic_cell(ElmReportPage *r, double t) {
 // The generated stories' topics (topics.json "stories", eval/story_topics.h): the stay rate
 // against chance, the counts per topic (with its top words) and every story's row.
 static void story_topics(ElmReportPage *r, const cJSON *t) {
-    elm_report_page_section(r, "story-topics", "Topics of the stories");
-    const cJSON *st = t ? cJSON_GetObjectItemCaseSensitive(t, "stories") : NULL;
-    if (!st) {
-        elm_report_page_note(r, "No stories were scored (set [generate] stories = N, then run "
-                                "topics).");
-        elm_report_page_end(r);
-        return;
-    }
+    const cJSON *st = elm_report_page_member(
+        r, "story-topics", "Topics of the stories", t, "stories",
+        "No stories were scored (set [generate] stories = N, then run topics).");
+    if (!st) return;
     cJSON_AddItemToObject(r->metrics, "story_topics", cJSON_Duplicate(st, 1));
     elm_buf_printf(&r->body,
                    "<p>%.0f stories, each scored by the LDA model above: the whole story, its "
