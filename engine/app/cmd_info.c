@@ -5,6 +5,8 @@
 #include "kernels/gpu/gpu.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -36,7 +38,12 @@ static int run_info(const ElmCli *cli, ElmError *err) {
     printf("elm %s (commit %s)\n", elm_version, elm_git_commit);
     printf("cpu threads: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 #ifdef _OPENMP
-    printf("openmp: yes (max threads %d)\n", omp_get_max_threads());
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    printf("openmp: yes (max threads %d, waiting threads %s)\n", omp_get_max_threads(),
+           !wait ? (getenv("GOMP_SPINCOUNT") ? "spin (GOMP_SPINCOUNT set)"
+                                             : "spin (libgomp's default)")
+           : strcasecmp(wait, "passive") == 0 ? "sleep (OMP_WAIT_POLICY=passive)"
+                                              : "spin (OMP_WAIT_POLICY is not passive)");
 #else
     printf("openmp: no\n");
 #endif
