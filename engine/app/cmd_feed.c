@@ -23,11 +23,12 @@ const ElmCommand elm_cmd_feed = {
     .summary = "the daily dose: viable generated tweets picked to follow the mix",
     .usage = "usage: elm feed CONFIG.ini [--set feed.KEY=VALUE ...]\n\n"
              "Picks [feed] per_day texts for each of [feed] days days from <run>/viable.jsonl,\n"
-             "following [generate] accounts (each slot asks for the account of the mix's\n"
-             "sequence), best-ranked first, with no two near-duplicates (word Jaccard >=\n"
+             "following [generate] accounts and topics (each slot asks for the account and the\n"
+             "topic of the mix's sequences; without a text of both it keeps the account, then\n"
+             "the topic), best-ranked first, with no two near-duplicates (word Jaccard >=\n"
              "feed.near_duplicate) in the feed. Writes <run>/feed/feed.jsonl (day, slot, asked,\n"
-             "account, text, p_real, rank, why) and <run>/feed/feed.json (mix asked vs\n"
-             "delivered). See docs/feed.md.\n",
+             "asked_topic, account, topic, text, p_real, rank, why) and <run>/feed/feed.json\n"
+             "(the mix asked for vs delivered, accounts and topics). See docs/feed.md.\n",
     .options = {NULL},
     .fn = run_feed,
 };

@@ -29,7 +29,9 @@ const ElmCommand elm_cmd_topics = {
         "top words\n"
         "and weights, held-out perplexity, coherence (u_mass, c_npmi, c_v as gensim defines\n"
         "them), mean topic share of real vs generated texts, a sweep over topics.sweep.k /\n"
-        "alpha / beta, and the top words of each side with the words exclusive to each.\n"
+        "alpha / beta, the top words of each side with the words exclusive to each, topic\n"
+        "conditioning's hit rate against the base rate (with a topicfit model), and each\n"
+        "generated story's topic and whether it stays on its prompt's (generated/stories.jsonl).\n"
         "See docs/eval.md.\n\n"
         "  --export=DIR   also write the counts, vocabulary, held-out flags and topic-word\n"
         "                 matrix as .npy\n",
