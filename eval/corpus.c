@@ -248,6 +248,15 @@ int elm_corpus_load_dir(ElmCorpus *c, const char *dir, const char *field, int la
     return rc;
 }
 
+void elm_corpus_generated_path(const ElmRun *run, const char *section, char *out, size_t cap) {
+    char key[64];
+    snprintf(key, sizeof key, "%s.generated", section);
+    if (elm_cfg_str(&run->cfg, key)[0] == 0)
+        elm_run_path(run, "generated/tweets.jsonl", out, cap);
+    else
+        elm_cfg_path(&run->cfg, key, out, cap);
+}
+
 int elm_corpus_load_config(ElmCorpus *c, const ElmRun *run, const char *section, int need_generated,
                            ElmError *err) {
     char key[128], data[4096], real[4096], gen[4096];
@@ -260,13 +269,10 @@ int elm_corpus_load_config(ElmCorpus *c, const ElmRun *run, const char *section,
     elm_cfg_path(cfg, key, data, sizeof data);
     snprintf(key, sizeof key, "%s.real", section);
     elm_cfg_path(cfg, key, real, sizeof real);
-    snprintf(key, sizeof key, "%s.generated", section);
-    elm_cfg_path(cfg, key, gen, sizeof gen);
+    elm_corpus_generated_path(run, section, gen, sizeof gen);
     ElmCorpus all;
     elm_corpus_init(&all);
     int rc = 0;
-    // The study compares tweets with tweets: stories (generated/stories.jsonl) stay out.
-    if (elm_cfg_str(cfg, key)[0] == 0) elm_run_path(run, "generated/tweets.jsonl", gen, sizeof gen);
     snprintf(key, sizeof key, "%s.data", section);
     if (elm_cfg_str(cfg, key)[0]) {
         rc = elm_corpus_load(&all, data, text_col, label_col, 1, err);

@@ -27,6 +27,10 @@ int elm_corpus_load_csv(ElmCorpus *c, const char *path, const char *text_col, co
 // By extension: .csv (and .csv.gz) as CSV, anything else as JSONL.
 int elm_corpus_load(ElmCorpus *c, const char *path, const char *text_col, const char *label_col,
                     int label, ElmError *err);
+// The generated tweets `section` reads: its "generated" key (a file or a folder of *.jsonl), or
+// <run>/generated/tweets.jsonl when the key is empty. Stories (generated/stories.jsonl) stay
+// out: the study compares tweets with tweets.
+void elm_corpus_generated_path(const ElmRun *run, const char *section, char *out, size_t cap);
 // The paths of the *.jsonl files in folder dir (at most 4096), in name order, into *paths
 // (*n of them; free each and the array); an unreadable folder is an error.
 int elm_corpus_jsonl_paths(const char *dir, char ***paths, int *n, ElmError *err);

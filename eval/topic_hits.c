@@ -60,10 +60,7 @@ static int read_file(const char *path, const ElmTopicFit *f, Gen *g, ElmError *e
 // The generated tweets topics.generated names (a folder: its *.jsonl in name order).
 static int read_generated(const ElmRun *run, const ElmTopicFit *f, Gen *g, ElmError *err) {
     char gen[4096];
-    if (elm_cfg_str(&run->cfg, "topics.generated")[0] == 0)
-        elm_run_path(run, "generated/tweets.jsonl", gen, sizeof gen);
-    else
-        elm_cfg_path(&run->cfg, "topics.generated", gen, sizeof gen);
+    elm_corpus_generated_path(run, "topics", gen, sizeof gen);
     if (!elm_is_dir(gen)) return elm_file_exists(gen) ? read_file(gen, f, g, err) : 0;
     char **paths;
     int n, rc = 0;
