@@ -3,10 +3,11 @@
 // serial): on the gpt2-tiny fixture, with fp32, bf16 and int8 weights (each where this CPU has
 // the instructions) and 1, 3 and 8 slots, a seeded schedule of requests with ragged contexts
 // (1 to 21 ids: an unconditional one is just <|endoftext|>) that end after 1 to 5 tokens, so
-// slots refill mid-run, several at once. Every sampled token must be the same and every
-// log-probability the same within 1e-5 (absolute, or relative beyond 1). Then whole jobs
-// through elm_batch_run, and batches of elm_generate_batch (the plain CPU path): the same texts,
-// token counts, stops and mean log-probabilities.
+// slots refill mid-run, several at once (also in forwards of at most 40 rows, so in chunks).
+// Every sampled token must be the same and every log-probability the same within 1e-5
+// (absolute, or relative beyond 1). Then whole jobs through elm_batch_run, and batches of
+// elm_generate_batch (the plain CPU path): the same texts, token counts, stops and mean
+// log-probabilities.
 #include "generate/batcher_fixture.h"
 #include "engine/base/rng.h"
 #include "engine/model/qmatmul.h"
@@ -208,6 +209,12 @@ int main(void) {
             check_job(&m, bpe, &p, slot_counts[k], fmts[f].name);
             check_plain(&m, bpe, &p, slot_counts[k], fmts[f].name);
         }
+        // forwards of at most 40 rows: a refill's prompts go in several chunks
+        char what[64];
+        snprintf(what, sizeof what, "%s, 40-row forwards", fmts[f].name);
+        m.prefill_rows = 40;
+        check_trace(&m, &p, 8, what);
+        m.prefill_rows = 0;
     }
     elm_bpe_free(bpe);
     elm_gpt2_free(&m);
