@@ -127,6 +127,19 @@ done:
     return rc;
 }
 
+// One round of the prefill comparison: B prompts of `prompt` tokens into a B x cap cache, one
+// at a time and in one batch, the order alternating with the round so that neither always
+// runs second (warm caches) under the same share of a loaded machine. Prompt tok/s each.
+static int prefill_round(ElmGpt2 *m, int B, int prompt, int cap, int round, uint64_t seed,
+                         double *serial, double *batched, ElmError *err) {
+    for (int k = 0; k < 2; k++) {
+        int b = (k + round) % 2;
+        if (elm_gpt2_prefill_bench(m, B, prompt, cap, b, seed, b ? batched : serial, err))
+            return -1;
+    }
+    return 0;
+}
+
 int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *err) {
     const ElmConfig *cfg = &run->cfg;
     int B = (int)elm_cfg_int(cfg, "generate.batch_size");
@@ -142,14 +155,21 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     }
     if (n_new <= 0) n_new = 64; // max_new_tokens = 0 means "as the mode decides"
     if (prompt + n_new > m.config.n_ctx) n_new = m.config.n_ctx - prompt;
-    double *rate = elm_malloc((size_t)repeat * sizeof *rate, err);
+    int serial = elm_cfg_enum(cfg, "generate.prefill") == 1;
+    // per round: decode (prompt included), then the prompts alone, serial and batched
+    double *rate = elm_malloc((size_t)repeat * 4 * sizeof *rate, err);
     int rc = -1;
     if (!rate) goto done;
+    double *pf_ser = rate + repeat, *pf_bat = pf_ser + repeat, *pf_ratio = pf_bat + repeat;
     for (int i = 0; i < warmup + repeat; i++) {
-        double r;
-        if (elm_gpt2_decode_bench(&m, B, prompt, n_new, 1, run->seed + (uint64_t)i, &r, err))
+        double r, ps, pb;
+        uint64_t seed = run->seed + (uint64_t)i;
+        if (elm_gpt2_decode_bench(&m, B, prompt, n_new, serial ? 1 : 2, seed, &r, err) ||
+            prefill_round(&m, B, prompt, prompt + n_new, i, seed, &ps, &pb, err))
             goto done;
-        if (i >= warmup) rate[i - warmup] = r;
+        if (i < warmup) continue;
+        rate[i - warmup] = r;
+        pf_ser[i - warmup] = ps, pf_bat[i - warmup] = pb, pf_ratio[i - warmup] = pb / ps;
     }
     double med = elm_median(rate, repeat), mn = elm_min(rate, repeat);
     cJSON_AddStringToObject(out, "device", "cpu");
@@ -166,6 +186,10 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     cJSON_AddNumberToObject(out, "threads", run->threads);
     cJSON_AddNumberToObject(out, "tok_per_s", med);
     cJSON_AddNumberToObject(out, "min_tok_per_s", mn);
+    cJSON_AddStringToObject(out, "prefill", serial ? "serial" : "batched");
+    cJSON_AddNumberToObject(out, "prefill_serial_tok_per_s", elm_median(pf_ser, repeat));
+    cJSON_AddNumberToObject(out, "prefill_batched_tok_per_s", elm_median(pf_bat, repeat));
+    cJSON_AddNumberToObject(out, "prefill_batched_over_serial", elm_median(pf_ratio, repeat));
     cJSON_AddNumberToObject(out, "runs", repeat);
     cJSON_AddNumberToObject(out, "peak_rss_mb", peak_rss_mb());
     rc = 0;

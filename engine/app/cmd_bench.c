@@ -94,10 +94,17 @@ static void print_model(const cJSON *out) {
                cJSON_GetNumberValue(cJSON_GetObjectItem(t, "tok_per_s")),
                cJSON_GetNumberValue(cJSON_GetObjectItem(t, "peak_rss_mb")));
     if (d)
-        printf("decode: cpu, batch %d, %d new tokens: %.1f tok/s median\n",
+        printf("decode: cpu, batch %d, %d new tokens: %.1f tok/s median (%s prefill); prefill "
+               "of %d-token prompts: serial %.1f tok/s, batched %.1f tok/s, batched/serial "
+               "%.2fx\n",
                (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d, "batch_size")),
                (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d, "new_tokens")),
-               cJSON_GetNumberValue(cJSON_GetObjectItem(d, "tok_per_s")));
+               cJSON_GetNumberValue(cJSON_GetObjectItem(d, "tok_per_s")),
+               cJSON_GetStringValue(cJSON_GetObjectItem(d, "prefill")),
+               (int)cJSON_GetNumberValue(cJSON_GetObjectItem(d, "prompt_tokens")),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(d, "prefill_serial_tok_per_s")),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(d, "prefill_batched_tok_per_s")),
+               cJSON_GetNumberValue(cJSON_GetObjectItem(d, "prefill_batched_over_serial")));
 }
 
 static int run_bench(const ElmCli *cli, ElmError *err) {

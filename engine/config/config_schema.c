@@ -189,6 +189,9 @@ static const ElmCfgKey generate_keys[] = {
      "channel (docs/model.md); the fp32 model stays the master"},
     {"kv_cache", ELM_CFG_ENUM, "fp32", 0, 0, "fp32|bf16",
      "CPU decoding's KV cache entries: fp32, or bf16 (half the memory and traffic)"},
+    {"prefill", ELM_CFG_ENUM, "batched", 0, 0, "batched|serial",
+     "CPU prefill: every prompt of a batch in one forward (batched), or one prompt at a time "
+     "(serial, the reference; docs/model.md)"},
     {"accounts", ELM_CFG_STR, "", 0, 0, NULL,
      "the mix: account:weight, comma-separated (e.g. ada_bakes:3, orbit_otto:1; empty = "
      "unconditioned); needs a model trained with [train] condition = account"},

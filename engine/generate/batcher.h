@@ -12,8 +12,10 @@
 // falls within that rounding of a boundary.
 //
 // A backend does three things per slot: start a request (prefill its context; it may defer
-// and batch prefills until the next sample), sample the next token from the slot's current
-// logits, and advance (append the sampled token and compute the next logits). The scheduler:
+// and batch prefills until the next sample: both the CPU and the CUDA backend do, and one
+// that cannot prefills one request at a time in `start`), sample the next token from the slot's
+// current logits, and advance (append the sampled token and compute the next logits). The
+// scheduler:
 //   start every slot; loop { sample live slots; finished slots emit their text and start the
 //   next request; advance the slots that go on }.
 #ifndef ELM_BATCHER_H

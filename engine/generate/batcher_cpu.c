@@ -1,6 +1,8 @@
 // batcher_cpu.c — the CPU backend of the batcher: ElmGpt2's KV cache holds one row per slot,
-// prefills are deferred to the next sample, and each slot samples with its own ElmSampler
-// exactly as generate.c does (the reference the GPU backend is checked against).
+// prefills are deferred to the next sample (the requests started since the last one all go in
+// one elm_gpt2_prefill_batch, or one at a time with [generate] prefill = serial), and each slot
+// samples with its own ElmSampler exactly as generate.c does (the reference the GPU backend is
+// checked against).
 #include "engine/generate/batcher.h"
 
 #include <math.h>
@@ -20,6 +22,10 @@ typedef struct CpuBackend {
     int *n_pending;  // (slots)
     float *logits;   // (slots, V)
     int *feed;       // (slots)
+    // one prefill's requests, in slot order: slot, ids, length, and the logits after them
+    int *pf_seq, *pf_len;
+    const int **pf_ids;
+    float *pf_logits; // (slots, V)
 } CpuBackend;
 
 static int cpu_start(void *self, int slot, uint64_t index, const int32_t *ids, int n, int skip,
@@ -35,18 +41,33 @@ static int cpu_start(void *self, int slot, uint64_t index, const int32_t *ids, i
     return 0;
 }
 
+// Prefills every request started since the last sample, together, into its slot's logits row
+// (the other rows hold the last decode step's logits, so the prefill writes its own buffer).
+static int cpu_prefill(CpuBackend *c, ElmError *err) {
+    const size_t V = (size_t)c->be.vocab;
+    int n = 0;
+    for (int s = 0; s < c->be.slots; s++) {
+        if (!c->n_pending[s]) continue;
+        c->pf_seq[n] = s, c->pf_ids[n] = c->pending[s], c->pf_len[n] = c->n_pending[s];
+        n++;
+    }
+    if (n == 0) return 0;
+    if (elm_generate_prefill(c->m, c->p.prefill, n, c->pf_seq, c->pf_ids, c->pf_len, c->pf_logits,
+                             err))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        memcpy(c->logits + (size_t)c->pf_seq[i] * V, c->pf_logits + (size_t)i * V,
+               sizeof(float) * V);
+        c->n_pending[c->pf_seq[i]] = 0;
+    }
+    return 0;
+}
+
 static int cpu_sample(void *self, const uint8_t *live, const int *pos, int32_t *tok,
                       double *logprob, ElmError *err) {
     CpuBackend *c = self;
     const int S = c->be.slots, V = c->be.vocab;
-    for (int s = 0; s < S; s++) {
-        if (!c->n_pending[s]) continue;
-        c->m->kv_pos[s] = 0;
-        if (elm_gpt2_prefill(c->m, s, c->pending[s], c->n_pending[s], c->logits + (size_t)s * V,
-                             err))
-            return -1;
-        c->n_pending[s] = 0;
-    }
+    if (cpu_prefill(c, err)) return -1;
 #pragma omp parallel for schedule(static)
     for (int s = 0; s < S; s++) {
         if (!live[s]) continue;
@@ -105,8 +126,12 @@ ElmBatchBackend *elm_batch_cpu_create(ElmGpt2 *m, const ElmGenParams *p, int eot
     c->n_pending = elm_calloc((size_t)slots, sizeof *c->n_pending, err);
     c->logits = elm_malloc(sizeof(float) * (size_t)V * (size_t)slots, err);
     c->feed = elm_calloc((size_t)slots, sizeof *c->feed, err);
+    c->pf_seq = elm_calloc((size_t)slots, sizeof *c->pf_seq, err);
+    c->pf_len = elm_calloc((size_t)slots, sizeof *c->pf_len, err);
+    c->pf_ids = elm_calloc((size_t)slots, sizeof *c->pf_ids, err);
+    c->pf_logits = elm_malloc(sizeof(float) * (size_t)V * (size_t)slots, err);
     if (!c->smp || !c->index || !c->ctx || !c->n_ctx || !c->pending || !c->n_pending ||
-        !c->logits || !c->feed)
+        !c->logits || !c->feed || !c->pf_seq || !c->pf_len || !c->pf_ids || !c->pf_logits)
         goto fail;
     for (int s = 0; s < slots; s++) {
         c->ctx[s] = elm_malloc(sizeof(int32_t) * (size_t)cap, err);
@@ -137,5 +162,9 @@ void elm_batch_cpu_free(ElmBatchBackend *be) {
     free(c->n_pending);
     free(c->logits);
     free(c->feed);
+    free(c->pf_seq);
+    free(c->pf_len);
+    free(c->pf_ids);
+    free(c->pf_logits);
     free(c);
 }

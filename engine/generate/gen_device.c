@@ -132,13 +132,15 @@ static int out_open(ElmRun *run, const ElmGenParams *p, const GenInputs *in, lon
     if (elm_mkdirs(gdir, err)) return -1;
     snprintf(path, sizeof path, "%s/%s", gdir,
              p->mode == ELM_GEN_STORY ? "stories.jsonl" : "tweets.jsonl");
-    // The decoding formats, the mix (its accounts and weights, exactly) and the keywords shape
-    // the texts too.
+    // The decoding formats and the prefill (rounding), the mix (its accounts and weights,
+    // exactly) and the keywords shape the texts too.
     int w = snprintf(settings, sizeof settings,
-                     "count %lld device %s batch %d threads %d matmul %d weights %s kv %s", count,
-                     device, batch, run->threads, elm_cfg_enum(&run->cfg, "model.matmul"),
+                     "count %lld device %s batch %d threads %d matmul %d weights %s kv %s "
+                     "prefill %s",
+                     count, device, batch, run->threads, elm_cfg_enum(&run->cfg, "model.matmul"),
                      elm_cfg_str(&run->cfg, "generate.weights"),
-                     elm_cfg_str(&run->cfg, "generate.kv_cache"));
+                     elm_cfg_str(&run->cfg, "generate.kv_cache"),
+                     elm_cfg_str(&run->cfg, "generate.prefill"));
     for (int i = 0; i < in->mix.n && w > 0 && (size_t)w < sizeof settings; i++)
         w += snprintf(settings + w, sizeof settings - (size_t)w, " account %s:%a",
                       in->mix.account[i], in->mix.weight[i]);

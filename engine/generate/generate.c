@@ -163,6 +163,17 @@ static void accept_token(GenSeq *s, const ElmBpe *bpe, const ElmGenParams *p, in
     if (!s->t.stop) s->next = tok;
 }
 
+int elm_generate_prefill(ElmGpt2 *m, ElmGenPrefill how, int n, const int *seqs,
+                         const int *const *ids, const int *len, float *logits, ElmError *err) {
+    const size_t V = (size_t)m->config.vocab_size;
+    for (int i = 0; i < n; i++) m->kv_pos[seqs[i]] = 0;
+    if (how != ELM_GEN_PREFILL_SERIAL)
+        return elm_gpt2_prefill_batch(m, n, seqs, ids, len, logits, err);
+    for (int i = 0; i < n; i++)
+        if (elm_gpt2_prefill(m, seqs[i], ids[i], len[i], logits + (size_t)i * V, err)) return -1;
+    return 0;
+}
+
 int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
                        const char *const *prompts, const uint64_t *index, int n, ElmGenText *out,
                        ElmError *err) {
@@ -205,8 +216,9 @@ int elm_generate_batch_ex(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
     int *feed = elm_malloc(sizeof(int) * (size_t)n, err);
     int32_t *picked = elm_malloc(sizeof(int32_t) * (size_t)n, err);
     double *lp = elm_malloc(sizeof(double) * (size_t)n, err);
+    int *lens = elm_malloc(sizeof(int) * (size_t)n, err);
     int rc = -1, max_len = 0;
-    if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp) goto done;
+    if (!seq || !smp || !model_ids || !logits || !feed || !picked || !lp || !lens) goto done;
     for (int b = 0; b < n; b++) {
         const char *pr = prompts && prompts[b] ? prompts[b] : "";
         if (encode_prompt(&seq[b], bpe, eot, pr, skip ? skip[b] : 0, max_new, maxT, index[b],
@@ -229,9 +241,10 @@ int elm_generate_batch_ex(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
         elm_gpt2_kv_reset(m);
     }
     kvT = m->kvT;
-    for (int b = 0; b < n; b++)
-        if (elm_gpt2_prefill(m, b, model_ids[b], seq[b].t.model_len, logits + (size_t)b * V, err))
-            goto done;
+    for (int b = 0; b < n; b++) feed[b] = b, lens[b] = seq[b].t.model_len;
+    if (elm_generate_prefill(m, p->prefill, n, feed, (const int *const *)model_ids, lens, logits,
+                             err))
+        goto done;
 
     for (int pos = 0; pos < max_new; pos++) {
         // Sample every live sequence (independently: each has its own sampler and uniforms).
@@ -274,6 +287,7 @@ done:
     free(feed);
     free(picked);
     free(lp);
+    free(lens);
     for (int b = 0; smp && b < n; b++) elm_sampler_free(&smp[b]);
     free(smp);
     free_seqs(seq, n);
@@ -294,6 +308,8 @@ int elm_generate_params(const ElmRun *run, ElmGenParams *p, ElmError *err) {
     p->seed = seed < 0 ? run->seed : (uint64_t)seed;
     elm_generate_set_mode(run, p,
                           elm_cfg_enum(c, "generate.mode") == 1 ? ELM_GEN_STORY : ELM_GEN_TWEET);
+    p->prefill =
+        elm_cfg_enum(c, "generate.prefill") == 1 ? ELM_GEN_PREFILL_SERIAL : ELM_GEN_PREFILL_BATCHED;
     (void)err;
     return 0;
 }

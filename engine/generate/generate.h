@@ -30,6 +30,11 @@
 
 typedef enum { ELM_GEN_TWEET, ELM_GEN_STORY } ElmGenMode;
 
+// How the CPU puts the prompts of a batch (and of the slots the batcher refills) into the KV
+// cache: all in one forward of packed rows (elm_gpt2_prefill_batch), or one prompt at a time
+// ([generate] prefill = serial: the reference the batched prefill is tested and timed against).
+typedef enum { ELM_GEN_PREFILL_BATCHED, ELM_GEN_PREFILL_SERIAL } ElmGenPrefill;
+
 typedef struct ElmGenParams {
     ElmSampleParams sample;
     ElmGenMode mode;
@@ -37,6 +42,7 @@ typedef struct ElmGenParams {
     int max_chars;      // > 0, prompt included (tweets: max_chars, stories: story_max_chars)
     uint64_t seed;
     const ElmSteer *steer; // keyword steering (steer.h; NULL = none), borrowed
+    ElmGenPrefill prefill; // CPU prefill (0 = batched, the default)
 } ElmGenParams;
 
 typedef struct ElmGenText {
@@ -81,6 +87,12 @@ int elm_generate_batch(ElmGpt2 *m, const ElmBpe *bpe, const ElmGenParams *p,
                        const char *const *prompts, const uint64_t *index, int n, ElmGenText *out,
                        ElmError *err);
 void elm_gen_text_free(ElmGenText *t);
+// Empties sequences seqs[0..n) (distinct) of m's cache and prefills each with its context
+// ids[i] (len[i] >= 1 ids): all in one elm_gpt2_prefill_batch, or one elm_gpt2_prefill at a
+// time for ELM_GEN_PREFILL_SERIAL. The logits after context i go to logits + i * V. Shared by
+// elm_generate_batch and the batcher's CPU backend.
+int elm_generate_prefill(ElmGpt2 *m, ElmGenPrefill how, int n, const int *seqs,
+                         const int *const *ids, const int *len, float *logits, ElmError *err);
 // The same, where the first skip[i] bytes of prompt i (skip NULL = none) are a control header
 // (mix.h): the model is prompted with the whole prompt, but the header is not part of the text:
 // it is cut off the output and does not count towards max_chars.

@@ -144,6 +144,10 @@ typedef struct ElmGpt2 {
     int kv_held_bf16; // what the allocated cache holds (kv_alloc copies kv_bf16 here)
     float *kv_scratch;
     size_t kv_scratch_capacity;
+    // Rows one forward holds (the scratch's size): max(kvB, kvT, min(kvB * kvT, prefill_rows)),
+    // so a batched prefill of short prompts packs up to prefill_rows rows into one forward.
+    int kv_rows;
+    int prefill_rows; // read by elm_gpt2_kv_alloc; 0 = ELM_GPT2_PREFILL_ROWS (tests set less)
 
     // Reduced-precision copies of the linear weights for KV-cache decoding only (training and
     // elm_gpt2_forward always use the fp32 parameters): elm_gpt2_set_weights makes them, an
@@ -193,6 +197,9 @@ float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm);
 int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err);
 
 // ---- KV-cache inference ------------------------------------------------------------------
+// Rows of a batched prefill's forward by default (its gain over serial grows up to about this
+// many rows on the CPU, docs/model.md); 512 rows of 124M's scratch are ~20 MB at 80 positions.
+#define ELM_GPT2_PREFILL_ROWS 512
 // Allocates a cache for n_seq sequences of up to max_T (<= n_ctx) positions each, all empty.
 int elm_gpt2_kv_alloc(ElmGpt2 *m, int n_seq, int max_T, ElmError *err);
 // Empties every sequence (keeps the memory).
@@ -213,7 +220,8 @@ int elm_gpt2_set_weights(ElmGpt2 *m, int fmt, ElmError *err);
 
 // Prefills n_seq sequences in one forward: tokens[i] (n[i] >= 1 ids) is appended to sequence
 // seqs[i] (distinct), and the logits after its last token go to logits + i * V. The rows of all
-// prompts are packed together (no padding); the result equals elm_gpt2_prefill of each in turn.
+// prompts are packed together (no padding), in forwards of whole prompts of at most kv_rows
+// rows; the result equals elm_gpt2_prefill of each in turn.
 int elm_gpt2_prefill_batch(ElmGpt2 *m, int n_seq, const int *seqs, const int *const *tokens,
                            const int *n, float *logits, ElmError *err);
 
@@ -221,11 +229,18 @@ int elm_gpt2_prefill_batch(ElmGpt2 *m, int n_seq, const int *seqs, const int *co
 int elm_gpt2_argmax(const float *logits, int V);
 
 // Decode throughput for benchmarks: B sequences, a prompt of prompt_len tokens each (ids from
-// the seed), then n_new greedy tokens, either with the KV cache (use_cache = 1: prefill + one
-// decode step per token) or by recomputing the full forward each token. *tok_per_s counts new
-// tokens (B * n_new) per second of the whole call.
+// the seed), then n_new greedy tokens, either with the KV cache (use_cache = 1: the prompts
+// prefilled one at a time, 2: in one elm_gpt2_prefill_batch; then one decode step per token) or
+// by recomputing the full forward each token (0). *tok_per_s counts new tokens (B * n_new) per
+// second of the whole call.
 int elm_gpt2_decode_bench(ElmGpt2 *m, int B, int prompt_len, int n_new, int use_cache,
                           uint64_t seed, double *tok_per_s, ElmError *err);
+// Prefill throughput for benchmarks: B prompts of prompt_len ids (from the seed) into an empty
+// cache of B sequences x cap positions (allocated when m's is another shape, not timed), one
+// at a time (batched = 0) or in one elm_gpt2_prefill_batch (1). *tok_per_s counts prompt
+// tokens (B * prompt_len) per second.
+int elm_gpt2_prefill_bench(ElmGpt2 *m, int B, int prompt_len, int cap, int batched, uint64_t seed,
+                           double *tok_per_s, ElmError *err);
 
 // ---- from the config ------------------------------------------------------------------------
 // [generate] weights and kv_cache for CPU decoding: converts the weights (elm_gpt2_set_weights)

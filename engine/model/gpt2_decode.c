@@ -103,6 +103,11 @@ int elm_gpt2_kv_alloc(ElmGpt2 *m, int n_seq, int max_T, ElmError *err) {
     m->kv_pos = calloc(n_seq, sizeof(int));
     // one block: the floats of scratch_floats, then the reduced matmul's activations
     int rows = n_seq > max_T ? n_seq : max_T;
+    long pack = (long)n_seq * max_T,
+         most = m->prefill_rows > 0 ? m->prefill_rows : ELM_GPT2_PREFILL_ROWS;
+    if (pack > most) pack = most;
+    if (pack > rows) rows = (int)pack;
+    m->kv_rows = rows;
     m->kv_scratch_capacity = scratch_floats(m, rows);
     m->qscratch_bytes = elm_qmatmul_scratch_bytes(rows, 4 * c->n_embd);
     m->kv_scratch = malloc(m->kv_scratch_capacity * sizeof(float) + m->qscratch_bytes);
@@ -114,7 +119,7 @@ int elm_gpt2_kv_alloc(ElmGpt2 *m, int n_seq, int max_T, ElmError *err) {
         m->kv = m->kv_scratch = NULL;
         m->qscratch = NULL;
         m->kv_pos = NULL;
-        m->kvB = m->kvT = 0;
+        m->kvB = m->kvT = m->kv_rows = 0;
         return elm_err(err, "kv cache: out of memory for %d x %d positions", n_seq, max_T);
     }
     return 0;
@@ -306,13 +311,13 @@ static int check_batch(const ElmGpt2 *m, int n_seq, const int *seqs, const int *
     return 0;
 }
 
-// The prompts go through in chunks of whole prompts of at most the scratch's rows (the larger
-// of kvB and kvT): chunks are independent, since a row only attends to its own sequence.
+// The prompts go through in chunks of whole prompts of at most the scratch's kv_rows rows:
+// chunks are independent, since a row only attends to its own sequence.
 int elm_gpt2_prefill_batch(ElmGpt2 *m, int n_seq, const int *seqs, const int *const *tokens,
                            const int *n, float *logits, ElmError *err) {
     if (check_batch(m, n_seq, seqs, tokens, n, err) || fresh_weights(m, err)) return -1;
     set_threads(m);
-    int cap = m->kvB > m->kvT ? m->kvB : m->kvT, V = m->config.vocab_size;
+    int cap = m->kv_rows, V = m->config.vocab_size;
     int *meta = malloc(4 * (size_t)cap * sizeof(int));
     if (!meta) return elm_err(err, "prefill: out of memory");
     int *sq = meta, *ps = meta + cap, *tk = meta + 2 * (size_t)cap, *outr = meta + 3 * (size_t)cap;
@@ -358,6 +363,51 @@ int elm_gpt2_argmax(const float *logits, int V) {
     return best;
 }
 
+// The benches' batched prefill: sequence b's prompt is seqs[b * stride .. + prompt_len).
+static int bench_prefill_batch(ElmGpt2 *m, int B, const int *seqs, int stride, int prompt_len,
+                               float *logits, ElmError *err) {
+    int *sq = malloc((size_t)B * 2 * sizeof(int));
+    const int **tk = malloc((size_t)B * sizeof *tk);
+    if (!sq || !tk) {
+        free(sq), free(tk);
+        return elm_err(err, "prefill bench: out of memory");
+    }
+    for (int b = 0; b < B; b++)
+        sq[b] = b, sq[B + b] = prompt_len, tk[b] = seqs + (size_t)b * stride;
+    int rc = elm_gpt2_prefill_batch(m, B, sq, tk, sq + B, logits, err);
+    free(sq), free(tk);
+    return rc;
+}
+
+int elm_gpt2_prefill_bench(ElmGpt2 *m, int B, int prompt_len, int cap, int batched, uint64_t seed,
+                           double *tok_per_s, ElmError *err) {
+    const int V = m->config.vocab_size;
+    if (B < 1 || prompt_len < 1 || prompt_len > cap || cap > m->config.n_ctx)
+        return elm_err(err, "prefill bench: %d x %d tokens do not fit %d positions (n_ctx %d)", B,
+                       prompt_len, cap, m->config.n_ctx);
+    if ((!m->kv || m->kvB != B || m->kvT != cap) && elm_gpt2_kv_alloc(m, B, cap, err)) return -1;
+    elm_gpt2_kv_reset(m);
+    int *ids = malloc((size_t)B * prompt_len * sizeof(int));
+    float *logits = malloc((size_t)B * V * sizeof(float));
+    int rc = 0;
+    if (!ids || !logits) rc = elm_err(err, "prefill bench: out of memory");
+    uint64_t s = seed;
+    for (int i = 0; !rc && i < B * prompt_len; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int)((s >> 33) % (uint64_t)V);
+    }
+    double t0 = elm_now();
+    if (!rc && batched) rc = bench_prefill_batch(m, B, ids, prompt_len, prompt_len, logits, err);
+    for (int b = 0; !rc && !batched && b < B; b++)
+        rc = elm_gpt2_prefill(m, b, ids + (size_t)b * prompt_len, prompt_len,
+                              logits + (size_t)b * V, err);
+    double dt = elm_now() - t0;
+    if (!rc) *tok_per_s = (double)B * prompt_len / (dt > 0 ? dt : 1e-9);
+    free(ids);
+    free(logits);
+    return rc;
+}
+
 int elm_gpt2_decode_bench(ElmGpt2 *m, int B, int prompt_len, int n_new, int use_cache,
                           uint64_t seed, double *tok_per_s, ElmError *err) {
     const ElmGpt2Config *c = &m->config;
@@ -383,11 +433,12 @@ int elm_gpt2_decode_bench(ElmGpt2 *m, int B, int prompt_len, int n_new, int use_
     double t0 = elm_now();
     if (use_cache) {
         rc = elm_gpt2_kv_alloc(m, B, total, err);
-        for (int b = 0; !rc && b < B; b++) {
+        if (!rc && use_cache == 2)
+            rc = bench_prefill_batch(m, B, seqs, total, prompt_len, logits, err);
+        for (int b = 0; !rc && use_cache != 2 && b < B; b++)
             rc = elm_gpt2_prefill(m, b, seqs + (size_t)b * total, prompt_len,
                                   logits + (size_t)b * V, err);
-            if (!rc) next[b] = elm_gpt2_argmax(logits + (size_t)b * V, V);
-        }
+        for (int b = 0; !rc && b < B; b++) next[b] = elm_gpt2_argmax(logits + (size_t)b * V, V);
         for (int t = 0; !rc && t < n_new; t++) {
             for (int b = 0; b < B; b++) seqs[(size_t)b * total + prompt_len + t] = next[b];
             if (t == n_new - 1) break;

@@ -78,6 +78,9 @@ if c.check(p.returncode == 0, f"bench train,decode failed: {p.stderr}"):
                 f"tok/s {t['tok_per_s']} vs B*T*accum/median")
     c.check(dd.get("batch_size") == 4 and dd.get("new_tokens") == 20 and dd.get("tok_per_s", 0) > 0,
             f"decode {dd}")
+    ps, pb = dd.get("prefill_serial_tok_per_s", 0), dd.get("prefill_batched_tok_per_s", 0)
+    c.check(dd.get("prefill") == "batched" and ps > 0 and pb > 0 and
+            dd.get("prefill_batched_over_serial", 0) > 0, f"decode's prefill fields {dd}")
     c.check("validators" not in b, "--only=train,decode ran the validators")
 p = run_elm("bench", tiny, "--only=train", "--repeat=1", "--set", "train.device=cuda",
             "--set", "train.precision=bf16")

@@ -7,8 +7,8 @@ model trained for a few steps:
 - the same for batch sizes 1 and 7 and 1 or 2 threads (on the CPU a text depends on its batch:
   batches start at multiples of batch_size, a resumed batch is sampled whole);
 - a torn last line is dropped, and a damaged line drops itself and everything after it;
-- a `.part` from other settings is discarded (temperature, batch size, a changed weight byte of
-  the model), while a byte-identical copy of the model folder still resumes;
+- a `.part` from other settings is discarded (temperature, batch size, weights, KV cache,
+  prefill, a changed weight byte of the model), while a byte-identical copy of the model folder still resumes;
 - `elm run`'s generate stage: `elm run` SIGKILLed while it writes tweets.jsonl.part, then rerun:
   tweets.jsonl and stories.jsonl equal an uninterrupted run's."""
 import json
@@ -160,6 +160,7 @@ discarded("temperature 0.9 -> 0.7", "generate.temperature=0.7")
 discarded("batch size 16 -> 8", "generate.batch_size=8")
 discarded("weights fp32 -> int8", "generate.weights=int8")
 discarded("KV cache fp32 -> bf16", "generate.kv_cache=bf16")
+discarded("prefill batched -> serial", "generate.prefill=serial")
 
 # The model by content: a copy of the checkpoint folder resumes, one with a weight byte changed
 # does not.

@@ -187,15 +187,32 @@ def main():
         c.check(r["tokens"] == n and r["stop"] == stop, f"row {i}: tokens/stop {r['tokens']}/{r['stop']} vs {n}/{stop}")
         c.check(abs(r["mean_logprob"] - mlp) < 1e-4, f"row {i}: mean_logprob {r['mean_logprob']} vs {mlp}")
 
-    # The same texts whatever the batch size or thread count.
+    # The same texts whatever the batch size or thread count, or with each prompt prefilled
+    # alone ([generate] prefill = serial; the default packs a batch's prompts into one forward).
     for extra in (["--set", "generate.batch_size=1"], ["--set", "generate.batch_size=7"],
-                  ["--set", "run.threads=1"]):
+                  ["--set", "run.threads=1"], ["--set", "generate.prefill=serial"],
+                  ["--set", "generate.prefill=serial", "--set", "generate.batch_size=7"]):
         p = run_elm("generate", cfg, "--quiet", *extra)
         c.check(p.returncode == 0, f"{extra}: {p.stderr}")
         again = read_jsonl(out)
         c.check([r["text"] for r in again] == [r["text"] for r in rows], f"{extra}: texts differ")
         c.check(all(abs(a["mean_logprob"] - b["mean_logprob"]) < 1e-6 for a, b in zip(again, rows)),
                 f"{extra}: log-probs differ")
+
+    # bf16 and int8 weights (the portable loops where the CPU lacks AVX512-BF16/VNNI): batched
+    # and serial prefill give the same texts and log-probs.
+    for w in ("bf16", "int8"):
+        got = {}
+        for how in ("batched", "serial"):
+            p = run_elm("generate", cfg, "--quiet", "--set", f"generate.weights={w}", "--set",
+                        f"generate.prefill={how}", "--set", "generate.batch_size=7")
+            c.check(p.returncode == 0, f"{w}, {how} prefill: {p.stderr}")
+            got[how] = read_jsonl(out)
+        a, b = got["batched"], got["serial"]
+        c.check(len(a) == 7 and [r["text"] for r in a] == [r["text"] for r in b] and
+                [r["tokens"] for r in a] == [r["tokens"] for r in b], f"{w}: texts differ")
+        c.check(all(abs(x["mean_logprob"] - y["mean_logprob"]) <= 1e-5 for x, y in zip(a, b)),
+                f"{w}: log-probs differ batched vs serial")
 
     # Tweet limit: texts over max_chars are cut at a word boundary; checked against the
     # reference pipeline too.

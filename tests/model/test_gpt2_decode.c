@@ -209,9 +209,10 @@ static void check_kv_format_held(const ElmSafetensors *ref) {
     elm_gpt2_free(&m);
 }
 
-// elm_gpt2_prefill_batch (ragged prompts, more rows than the scratch holds, so in chunks) gives
-// the logits of one-at-a-time prefill within 1e-5 and then the same greedy tokens.
-static void check_prefill_batch(const ElmSafetensors *ref, int fmt, int kv_bf16) {
+// elm_gpt2_prefill_batch (ragged prompts; with prefill_rows = 1 more rows than the scratch
+// holds, so in chunks, with the default all in one forward) gives the logits of one-at-a-time
+// prefill within 1e-5 and then the same greedy tokens.
+static void check_prefill_batch(const ElmSafetensors *ref, int fmt, int kv_bf16, int rows) {
     ElmGpt2 m;
     ElmError err;
     load(&m);
@@ -230,8 +231,11 @@ static void check_prefill_batch(const ElmSafetensors *ref, int fmt, int kv_bf16)
     ElmGpt2 m2;
     load(&m2);
     m2.kv_bf16 = kv_bf16;
+    m2.prefill_rows = rows;
     CHECK(elm_gpt2_set_weights(&m2, fmt, &err) == 0, "%s", err.msg);
     CHECK(elm_gpt2_kv_alloc(&m2, S, CAP, &err) == 0, "%s", err.msg);
+    CHECK(m2.kv_rows == (rows == 1 ? CAP : S * CAP), "kv_rows %d with prefill_rows %d", m2.kv_rows,
+          rows);
     CHECK(elm_gpt2_prefill_batch(&m2, S, seqs, toks, n, all, &err) == 0, "%s", err.msg);
     double e = rel_err(all, one, (size_t)S * V);
     CHECK(e <= 1e-5, "fmt %d: batched prefill logits rel err %g", fmt, e);
@@ -314,10 +318,12 @@ int main(void) {
     }
     check_stale(&ref);
     check_kv_format_held(&ref);
-    check_prefill_batch(&ref, ELM_QMM_FP32, 0);
-    check_prefill_batch(&ref, ELM_QMM_BF16, 0);
-    check_prefill_batch(&ref, ELM_QMM_INT8, 0);
-    check_prefill_batch(&ref, ELM_QMM_FP32, 1);
+    for (int rows = 0; rows <= 1; rows++) {
+        check_prefill_batch(&ref, ELM_QMM_FP32, 0, rows);
+        check_prefill_batch(&ref, ELM_QMM_BF16, 0, rows);
+        check_prefill_batch(&ref, ELM_QMM_INT8, 0, rows);
+        check_prefill_batch(&ref, ELM_QMM_FP32, 1, rows);
+    }
     free(fp32);
     elm_safetensors_close(&ref);
     ELM_TEST_DONE();
