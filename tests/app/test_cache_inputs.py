@@ -5,7 +5,8 @@ config key (issue #21, item 6), and a config folder whose name holds glob charac
 - changing the content (not the name) of `[generate] prompts_file`, of the folder
   `[generate] checkpoint` names, of `[train] data`, of `[validate] real` and `[topics] real`,
   and of an X archive's data/account.js beside the tweets.js a source names re-runs the stage
-  that reads it (and nothing before it); an unchanged rerun stays cached;
+  that reads it (and nothing before it); an unchanged rerun stays cached; new stories alone
+  re-run topics (which scores them) but not validate;
 - a cached stage reports its own wall time (the check) and no memory of its own, and keeps the
   wall time and memory of the run that made its outputs as ran_wall_s / ran_peak_rss_mb, in the
   manifest (through two cached reruns) and in metrics.json's timings (issue #21, item 11)."""
@@ -148,5 +149,13 @@ st = run("account.js changed", *keys)
 expect(st, "account.js changed", ["ingest"])
 corpus = open(os.path.join(run_dir, "corpus.jsonl"), encoding="utf-8").read()
 c.check("renamed" in corpus and "archivist" not in corpus, "the corpus carries the new account name")
+
+# Stories only: generate writes the same tweets and new stories; topics scores the stories, so it
+# re-runs, and validate (tweets alone) stays cached.
+st = run("stories asked for", *keys, "--set", "generate.stories=1")
+expect(st, "stories asked for", ["generate", "topics", "report"])
+c.check(st.get("validate") == "cached", f"stories asked for: validate is {st.get('validate')}")
+tj = json.load(open(os.path.join(run_dir, "topics", "topics.json")))
+c.check(tj.get("stories", {}).get("n") == 1, f"topics.json scores the new story: {tj.get('stories')}")
 
 sys.exit(c.done())
