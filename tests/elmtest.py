@@ -80,3 +80,24 @@ def write(path, text, mode="w"):
 def read_jsonl(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+# gpt2-tiny (../shared/fixtures/gpt2-tiny) as a config's [model] section: the fixture and its shape.
+TINY_MODEL = f"""[model]
+init = {os.path.join(SHARED, "fixtures", "gpt2-tiny")}
+preset = custom
+n_layer = 2
+n_head = 4
+n_embd = 64
+n_ctx = 64
+"""
+
+
+def markov_shards(folder, splits=(("train", 20000, 1), ("val", 2000, 2)), vocab=50257):
+    """Token shards of a seeded Markov chain (tests/train/test_trainkit.c) into folder/<split>.bin,
+    one per (split, tokens, seed)."""
+    kit = os.path.join(os.environ.get("ELM_BUILD", "."), "tests", "train_test_trainkit")
+    os.makedirs(folder, exist_ok=True)
+    for split, n, seed in splits:
+        subprocess.run([kit, "shard", os.path.join(folder, split + ".bin"), str(vocab), str(n),
+                        str(seed)], check=True)

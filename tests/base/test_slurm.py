@@ -8,11 +8,10 @@ mpirun or an MPI build."""
 import json
 import os
 import re
-import subprocess
 import sys
 
 import slurmkit
-from elmtest import ELM, SHARED, Checks, run_elm, tmpdir, write
+from elmtest import ELM, SHARED, TINY_MODEL, Checks, markov_shards, run_elm, tmpdir, write
 
 c = Checks()
 why = slurmkit.missing()
@@ -48,24 +47,13 @@ def untimed(path):
 
 # Training: gpt2-tiny on a Markov-chain shard (tests/train's kit).
 tokens = os.path.join(d, "tokens")
-os.makedirs(tokens)
-KIT = os.path.join(os.environ.get("ELM_BUILD", "."), "tests", "train_test_trainkit")
-for split, n, seed in (("train", 8000, 1), ("val", 1000, 2)):
-    subprocess.run([KIT, "shard", os.path.join(tokens, split + ".bin"), "50257", str(n), str(seed)],
-                   check=True)
+markov_shards(tokens, (("train", 8000, 1), ("val", 1000, 2)))
 tcfg = write(os.path.join(d, "t.ini"), f"""[run]
 name = t
 out_dir = {d}/tplain
 threads = 1
 seed = 7
-[model]
-init = {os.path.join(SHARED, "fixtures", "gpt2-tiny")}
-preset = custom
-n_layer = 2
-n_head = 4
-n_embd = 64
-n_ctx = 64
-[train]
+{TINY_MODEL}[train]
 data = {tokens}
 batch_size = 4
 seq_len = 16

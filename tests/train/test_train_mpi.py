@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from elmtest import ELM, SHARED, Checks, run_elm, tmpdir, write
+from elmtest import ELM, TINY_MODEL, Checks, markov_shards, run_elm, tmpdir, write
 
 c = Checks()
 if shutil.which("mpirun") is None:
@@ -36,8 +36,6 @@ if "mpi build: yes" not in run_elm("info").stdout.splitlines():
     print("test_train_mpi: skipped: built without MPI")
     sys.exit(77)
 
-BUILD = os.environ.get("ELM_BUILD", ".")
-KIT = os.path.join(BUILD, "tests", "train_test_trainkit")
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK"):
     ENV.pop(v, None)
@@ -46,11 +44,9 @@ VOCAB = 50257
 
 d = tmpdir("elm-train-mpi-")
 tokens = os.path.join(d, "tokens")
-os.makedirs(tokens)
+markov_shards(tokens, vocab=VOCAB)
 rng = np.random.default_rng(15)
-for split, n, seed in (("train", 20000, 1), ("val", 2000, 2)):
-    subprocess.run([KIT, "shard", os.path.join(tokens, split + ".bin"), str(VOCAB), str(n),
-                    str(seed)], check=True)
+for split, n in (("train", 20000), ("val", 2000)):
     # 1 = a header's token, left out of the loss: about a quarter, in runs as headers come.
     mask = (rng.random(n) < 0.25).astype(np.uint8)
     mask.tofile(os.path.join(tokens, split + ".mask"))
@@ -61,14 +57,7 @@ name = t
 out_dir = {d}/plain
 threads = 1
 seed = 7
-[model]
-init = {os.path.join(SHARED, "fixtures", "gpt2-tiny")}
-preset = custom
-n_layer = 2
-n_head = 4
-n_embd = 64
-n_ctx = 64
-[train]
+{TINY_MODEL}[train]
 data = {tokens}
 condition = account
 header_loss = false
