@@ -2,6 +2,7 @@
 // GPU") and, under mpirun or srun, this process's rank. The first thing to run on a new machine.
 #include "engine/app/cli.h"
 #include "engine/base/dist.h"
+#include "engine/model/gemm.h"
 #include "engine/model/qmatmul.h"
 #include "kernels/gpu/gpu.h"
 
@@ -48,6 +49,7 @@ static int run_info(const ElmCli *cli, ElmError *err) {
 #else
     printf("openmp: no\n");
 #endif
+    printf("cpu fp32 gemm: %s\n", elm_gemm_isa_name());
     printf("cpu decode kernels: bf16 %s, int8 %s (act8) / %s (deq)\n",
            elm_qmatmul_isa_name(ELM_QMM_BF16, 0, ELM_QMM_BEST),
            elm_qmatmul_isa_name(ELM_QMM_INT8, ELM_QMM_INT8_ACT8, ELM_QMM_BEST),
