@@ -1,6 +1,7 @@
 // qmatmul_avx2.c — the AVX2+FMA kernels of qmatmul.h, for CPUs without AVX-512 (many laptops,
-// AMD Zen 2/3): bf16 widened to fp32 by a 16-bit shift, int8 x int8 in exact int16 products
-// (`vpmaddwd`), int8 widened to fp32. Called by qmatmul.c after CPUID; own target attributes.
+// AMD Zen 2/3): bf16 widened to fp32 by a 16-bit shift, int8 x int8 in int16 pair sums that
+// provably never saturate (`vpmaddubsw`, then `vpmaddwd`), int8 widened to fp32. Called by
+// qmatmul.c after CPUID; own target attributes.
 //
 // A tile is OT = 4 output channels x up to RT = 2 rows: 8 ymm accumulators plus the weight and
 // activation vectors fit the 16 registers. Each accumulator's lanes are summed in one fixed
@@ -74,36 +75,40 @@ INLINE T_AVX2 void tile_bf16(float *out, const uint16_t *xb, const ElmQMat *w, i
         for (int j = 0; j < no; j++) out[(size_t)r * OC + o + j] = hsum_ps(acc[r][j]);
 }
 
-// out[r][o + j] = (sum over k of (x_q + 128) w_q - 128 sum(w_q)) * s_r * s_o. The bytes are
-// widened to int16 (x_q + 128 in [1, 255] zero-extended, w_q in [-127, 127] sign-extended), so
-// `vpmaddwd` adds two products of at most 255 * 127 each: exact, no saturation (unlike
-// `vpmaddubsw`, whose int16 sum of two such products can overflow).
+// out[r][o + j] = (sum over k of x_q w_q) * s_r * s_o, the integer sum exact. x_q comes back
+// from the stored x_q + 128 by flipping the top bit. `vpmaddubsw` (u8 x s8, pairs summed into
+// int16 with saturation) gets |x_q| and w_q * sign(x_q): each pair sum is x_a w_a + x_b w_b with
+// both quantized values in [-127, 127] (quantize_row clamps), so |sum| <= 2 * 127 * 127 = 32258 <
+// 32767 and it never saturates; `vpmaddwd` by ones widens the pairs to int32, exactly.
 INLINE T_AVX2 void tile_act8(float *out, const uint8_t *xq, const float *xs, const ElmQMat *w,
                              int o, int no, int nr) {
     int Kp = w->Kp, OC = w->OC;
     ROWS(int8_t, w->q);
+    const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
     __m256i acc[RT][OT];
 #pragma GCC unroll 2
     for (int r = 0; r < RT; r++)
 #pragma GCC unroll 4
         for (int j = 0; j < OT; j++) acc[r][j] = _mm256_setzero_si256();
-    for (int k = 0; k < Kp; k += 16) {
+    for (int k = 0; k < Kp; k += 32) {
         __m256i wv[OT];
 #pragma GCC unroll 4
-        for (int j = 0; j < OT; j++)
-            wv[j] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr[j] + k)));
+        for (int j = 0; j < OT; j++) wv[j] = _mm256_loadu_si256((const __m256i *)(wr[j] + k));
 #pragma GCC unroll 2
         for (int r = 0; r < nr; r++) {
-            __m256i xv =
-                _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(xq + (size_t)r * Kp + k)));
+            __m256i xv = _mm256_xor_si256(
+                _mm256_loadu_si256((const __m256i *)(xq + (size_t)r * Kp + k)), flip);
+            __m256i ax = _mm256_sign_epi8(xv, xv);
 #pragma GCC unroll 4
-            for (int j = 0; j < OT; j++)
-                acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(xv, wv[j]));
+            for (int j = 0; j < OT; j++) {
+                __m256i p16 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(wv[j], xv));
+                acc[r][j] = _mm256_add_epi32(acc[r][j], _mm256_madd_epi16(p16, ones));
+            }
         }
     }
     for (int r = 0; r < nr; r++)
         for (int j = 0; j < no; j++) {
-            int32_t s = hsum_epi32(acc[r][j]) - 128 * w->qsum[o + j];
+            int32_t s = hsum_epi32(acc[r][j]);
             out[(size_t)r * OC + o + j] = (float)s * (xs[r] * w->scale[o + j]);
         }
 }
