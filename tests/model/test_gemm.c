@@ -106,7 +106,7 @@ static int check_isa(Gemm gemm, const char *isa) {
             for (int b = 0; b < 5; b++)
                 for (int c = 0; c < 5; c++, n++)
                     check_one(gemm, isa, layout, dims[a], dims[b], dims[c], (a + b + c) % 3);
-        // Past the kernels' blocks: k panels (256), tasks of 192 / 256 rows, 16 / 48 columns.
+        // Past the kernels' blocks: k panels (256), tasks of 128 / 256 rows, 24 / 48 columns.
         check_one(gemm, isa, layout, 300, 97, 513, 1);
         check_one(gemm, isa, layout, 257, 49, 257, 0);
         check_one(gemm, isa, layout, 64, 768, 768, 0);
