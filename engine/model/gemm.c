@@ -1,8 +1,8 @@
 // gemm.c — elm's own fp32 matrix product for AVX-512 and AVX2+FMA CPUs (see gemm.h).
 // Called by layers.c. A tile of MR rows x NR columns of C lives in registers while k runs: per
 // k, the loads of the packed B panel and MR broadcasts of A feed MR * NR / lanes FMAs. AVX-512:
-// 8 x 48 in 24 zmm; AVX2: 4 x 24 in 12 ymm (of 16; measured faster than 6 x 16 on Zen 4, fewer
-// broadcasts per FMA). One driver packs B and walks the tiles.
+// 8 x 48 in 24 zmm; AVX2: 4 x 24 in 12 ymm (of 16; 4 broadcasts per 12 FMAs, measured faster
+// than 6 x 16's 6, docs/model.md). One driver packs B and walks the tiles.
 #include "engine/model/gemm.h"
 
 #include "engine/model/layers.h"
