@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
                    VARS[v].fmt == ELM_QMM_FP32
                        ? "fp32"
                        : elm_qmatmul_isa_name(VARS[v].fmt, VARS[v].int8_mode,
-                                              VARS[v].portable ? ELM_QMM_PORTABLE : ELM_QMM_AVX512),
+                                              VARS[v].portable ? ELM_QMM_PORTABLE : ELM_QMM_BEST),
                    med[i], med[i] / med[0], rounds, threads);
         }
         fflush(stdout);

@@ -145,7 +145,7 @@ int main(int argc, char **argv) {
                model, VARS[v].name,
                VARS[v].fmt == ELM_QMM_FP32
                    ? "fp32"
-                   : elm_qmatmul_isa_name(VARS[v].fmt, VARS[v].int8_mode, ELM_QMM_AVX512),
+                   : elm_qmatmul_isa_name(VARS[v].fmt, VARS[v].int8_mode, ELM_QMM_BEST),
                ppl, 100.0 * (ppl / ppl0 - 1.0), nll[0] - nll[v],
                (double)tok_same / ((double)n_prompt * n_new), (double)text_same / n_prompt, T,
                n_prompt, n_new);

@@ -180,7 +180,7 @@ int elm_bench_decode(ElmRun *run, int repeat, int warmup, cJSON *out, ElmError *
     cJSON_AddStringToObject(out, "kernel",
                             m.weights == ELM_QMM_FP32
                                 ? "fp32"
-                                : elm_qmatmul_isa_name(m.weights, m.weights_int8, ELM_QMM_AVX512));
+                                : elm_qmatmul_isa_name(m.weights, m.weights_int8, ELM_QMM_BEST));
     cJSON_AddNumberToObject(out, "prompt_tokens", prompt);
     cJSON_AddNumberToObject(out, "new_tokens", n_new);
     cJSON_AddNumberToObject(out, "threads", run->threads);

@@ -1,7 +1,9 @@
-// cmd_info.c — `elm info`: version, build features, CPU threads, the GPU (or "no GPU") and,
-// under mpirun or srun, this process's rank. The first thing to run on a new machine.
+// cmd_info.c — `elm info`: version, build features, CPU threads and kernels, the GPU (or "no
+// GPU") and, under mpirun or srun, this process's rank. The first thing to run on a new machine.
 #include "engine/app/cli.h"
 #include "engine/base/dist.h"
+#include "engine/model/gemm.h"
+#include "engine/model/qmatmul.h"
 #include "kernels/gpu/gpu.h"
 
 #include <stdio.h>
@@ -47,6 +49,11 @@ static int run_info(const ElmCli *cli, ElmError *err) {
 #else
     printf("openmp: no\n");
 #endif
+    printf("cpu fp32 gemm: %s\n", elm_gemm_isa_name());
+    printf("cpu decode kernels: bf16 %s, int8 %s (act8) / %s (deq)\n",
+           elm_qmatmul_isa_name(ELM_QMM_BF16, 0, ELM_QMM_BEST),
+           elm_qmatmul_isa_name(ELM_QMM_INT8, ELM_QMM_INT8_ACT8, ELM_QMM_BEST),
+           elm_qmatmul_isa_name(ELM_QMM_INT8, ELM_QMM_INT8_DEQ, ELM_QMM_BEST));
     printf("cuda build: %s\n", elm_gpu_compiled() ? "yes" : "no");
     ElmGpuInfo info[8];
     int n = elm_gpu_query(info, 8, err);

@@ -21,7 +21,7 @@ static void mm_forward(const ElmGpt2 *m, float *out, const float *inp, const flo
                        const float *b, int N, int C, int OC, int qi) {
     if (m->weights != ELM_QMM_FP32)
         elm_qmatmul_forward(out, inp, &m->qw[qi], b, N, m->weights_int8,
-                            m->weights_portable ? ELM_QMM_PORTABLE : ELM_QMM_AVX512, m->qscratch);
+                            m->weights_portable ? ELM_QMM_PORTABLE : ELM_QMM_BEST, m->qscratch);
     else if (m->use_blas)
         elm_matmul_forward_blas(out, inp, w, b, 1, N, C, OC);
     else

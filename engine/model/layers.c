@@ -137,9 +137,9 @@ void elm_layernorm_backward(float *dinp, float *dweight, float *dbias, const flo
 void elm_matmul_forward_loops(float *out, const float *inp, const float *weight, const float *bias,
                               int B, int T, int C, int OC) {
     int BT = B * T;
-    // AVX-512 for batches: out = bias, then out += inp (BT,C) @ W^T, B[k][j] = W[j][k]. Under
-    // MM_GEMM_MIN rows (decoding) repacking W costs more than it saves: dot products instead.
-    if (BT >= MM_GEMM_MIN && elm_gemm_have_avx512()) {
+    // AVX-512 or AVX2 for batches: out = bias, then out += inp (BT,C) @ W^T, B[k][j] = W[j][k].
+    // Under MM_GEMM_MIN rows (decoding) repacking W costs more than it saves: dot products.
+    if (BT >= MM_GEMM_MIN && elm_gemm_have()) {
 #pragma omp parallel for schedule(static) if (((size_t)BT * OC) >= ELM_PAR_MIN)
         for (int r = 0; r < BT; r++) {
             if (bias)
@@ -147,7 +147,7 @@ void elm_matmul_forward_loops(float *out, const float *inp, const float *weight,
             else
                 memset(out + (size_t)r * OC, 0, sizeof(float) * OC);
         }
-        elm_gemm_avx512(BT, OC, C, inp, C, 1, weight, 1, C, out, OC);
+        elm_gemm(BT, OC, C, inp, C, 1, weight, 1, C, out, OC);
         return;
     }
     elm_matmul_forward_portable(out, inp, weight, bias, B, T, C, OC);
@@ -295,14 +295,14 @@ static void mm_dbias(float *dbias, const float *dout, int BT, int OC) {
 
 void elm_matmul_backward_loops(float *dinp, float *dweight, float *dbias, const float *dout,
                                const float *inp, const float *weight, int B, int T, int C, int OC) {
-    if (!elm_gemm_have_avx512()) {
+    if (!elm_gemm_have()) {
         elm_matmul_backward_portable(dinp, dweight, dbias, dout, inp, weight, B, T, C, OC);
         return;
     }
     int BT = B * T;
     // dinp (BT,C) += dout (BT,OC) @ W (OC,C); dweight (OC,C) += dout^T @ inp (BT,C)
-    if (dinp) elm_gemm_avx512(BT, C, OC, dout, OC, 1, weight, C, 1, dinp, C);
-    elm_gemm_avx512(OC, C, BT, dout, 1, OC, inp, C, 1, dweight, C);
+    if (dinp) elm_gemm(BT, C, OC, dout, OC, 1, weight, C, 1, dinp, C);
+    elm_gemm(OC, C, BT, dout, 1, OC, inp, C, 1, dweight, C);
     if (dbias) mm_dbias(dbias, dout, BT, OC);
 }
 

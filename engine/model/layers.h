@@ -85,11 +85,11 @@ void elm_crossentropy_forward(float *losses, float *probs, const float *logits, 
 void elm_crossentropy_backward(float *dlogits, const float *probs, const int *targets,
                                const float *dlosses, int BT, int V);
 
-// The two implementations behind elm_matmul_*: elm's own OpenMP/AVX-512 loops (always built)
+// The two implementations behind elm_matmul_*: elm's own OpenMP/SIMD loops (always built)
 // and cblas_sgemm (built when ELM_HAVE_BLAS; otherwise these fall back to the loops).
 // elm_matmul_forward/backward are the loops, measured faster (docs/model.md); ElmGpt2's
 // `use_blas` picks per model, for benchmarks and the tests that compare the two.
-// The loops use engine/model/gemm.c's AVX-512 kernel where the CPU has it and the portable ones
+// The loops use engine/model/gemm.c's AVX-512 kernel, else its AVX2+FMA one, and the portable ones
 // (plain C, OpenMP, compiler-vectorised) elsewhere; the portable ones are public for the tests.
 void elm_matmul_forward_portable(float *out, const float *inp, const float *weight,
                                  const float *bias, int B, int T, int C, int OC);

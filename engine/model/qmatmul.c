@@ -1,5 +1,6 @@
 // qmatmul.c — bf16 / int8 weight packing, activation preparation, the portable matrix products
-// and the dispatch by CPUID (see qmatmul.h). The AVX-512 kernels are in qmatmul_avx512.c.
+// and the dispatch by CPUID (see qmatmul.h). The kernels are in qmatmul_avx512.c and
+// qmatmul_avx2.c.
 #include "engine/model/qmatmul.h"
 
 #include "engine/model/bf16.h"
@@ -82,7 +83,7 @@ size_t elm_qmatmul_scratch_bytes(int N, int K) {
     return (size_t)N * Kp * 4 + (size_t)N * 4 + 2 * 64;
 }
 
-static int cpu_has(int fmt, int int8_mode) {
+static int cpu_has_avx512(int fmt, int int8_mode) {
     if (fmt == ELM_QMM_BF16) return elm_bf16_cpu_has();
     if (int8_mode == ELM_QMM_INT8_ACT8)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -92,7 +93,9 @@ static int cpu_has(int fmt, int int8_mode) {
 
 int elm_qmatmul_isa(int fmt, int int8_mode, int isa_max) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (isa_max >= ELM_QMM_AVX512 && cpu_has(fmt, int8_mode)) return ELM_QMM_AVX512;
+    if (isa_max >= ELM_QMM_AVX512 && cpu_has_avx512(fmt, int8_mode)) return ELM_QMM_AVX512;
+    if (isa_max >= ELM_QMM_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return ELM_QMM_AVX2;
 #else
     (void)fmt, (void)int8_mode, (void)isa_max;
 #endif
@@ -100,12 +103,14 @@ int elm_qmatmul_isa(int fmt, int int8_mode, int isa_max) {
 }
 
 const char *elm_qmatmul_isa_name(int fmt, int int8_mode, int isa_max) {
-    if (elm_qmatmul_isa(fmt, int8_mode, isa_max) == ELM_QMM_PORTABLE) return "portable";
+    int isa = elm_qmatmul_isa(fmt, int8_mode, isa_max);
+    if (isa == ELM_QMM_PORTABLE) return "portable";
+    if (isa == ELM_QMM_AVX2) return "avx2";
     if (fmt == ELM_QMM_BF16) return "avx512bf16";
     return int8_mode == ELM_QMM_INT8_ACT8 ? "avx512vnni" : "avx512f";
 }
 
-// ---- portable loops: the same arithmetic as the AVX-512 kernels, summed in another order ----
+// ---- portable loops: the same arithmetic as the SIMD kernels, summed in another order --------
 
 static void portable_bf16(float *out, const uint16_t *xb, const ElmQMat *w, int N) {
     int Kp = w->Kp, OC = w->OC;
@@ -165,6 +170,8 @@ void elm_qmatmul_forward(float *out, const float *inp, const ElmQMat *w, const f
                 xb[(size_t)r * Kp + k] = k < K ? elm_qmatmul_to_bf16(inp[(size_t)r * K + k]) : 0;
         if (isa == ELM_QMM_AVX512)
             elm_qmatmul_avx512_bf16(out, xb, w, N);
+        else if (isa == ELM_QMM_AVX2)
+            elm_qmatmul_avx2_bf16(out, xb, w, N);
         else
             portable_bf16(out, xb, w, N);
     } else if (int8_mode == ELM_QMM_INT8_ACT8) {
@@ -178,6 +185,8 @@ void elm_qmatmul_forward(float *out, const float *inp, const ElmQMat *w, const f
         }
         if (isa == ELM_QMM_AVX512)
             elm_qmatmul_avx512_act8(out, xq, xs, w, N);
+        else if (isa == ELM_QMM_AVX2)
+            elm_qmatmul_avx2_act8(out, xq, xs, w, N);
         else
             portable_act8(out, xq, xs, w, N);
     } else {
@@ -188,6 +197,8 @@ void elm_qmatmul_forward(float *out, const float *inp, const ElmQMat *w, const f
         }
         if (isa == ELM_QMM_AVX512)
             elm_qmatmul_avx512_deq(out, xf, w, N);
+        else if (isa == ELM_QMM_AVX2)
+            elm_qmatmul_avx2_deq(out, xf, w, N);
         else
             portable_deq(out, xf, w, N);
     }

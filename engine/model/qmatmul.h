@@ -1,6 +1,6 @@
 // qmatmul.h — linear layers with reduced-precision weights (bf16, int8) for KV-cache decoding.
 // Holds the packed weight format, its conversion from fp32 and the matrix product in three
-// implementations picked at run time: AVX512-BF16, AVX512-VNNI / AVX-512F, and portable C.
+// implementations picked at run time: AVX512-BF16, AVX512-VNNI / AVX-512F; AVX2+FMA; portable C.
 //
 // out (N, OC) = inp (N, K) @ W^T + bias, W (OC, K) packed once from the fp32 master:
 // - bf16: W and each row of inp rounded to bfloat16 (round to nearest even), products summed in
@@ -26,9 +26,10 @@ enum { ELM_QMM_FP32 = 0, ELM_QMM_BF16 = 1, ELM_QMM_INT8 = 2 };
 // (docs/model.md); DEQ stays for the benches and the tests.
 enum { ELM_QMM_INT8_ACT8 = 0, ELM_QMM_INT8_DEQ = 1 };
 
-// Instruction sets, best first; elm_qmatmul_forward uses the best one the CPU has, at most
-// `isa_max` (ELM_QMM_PORTABLE forces the portable C loops).
-enum { ELM_QMM_PORTABLE = 0, ELM_QMM_AVX512 = 1 };
+// Instruction sets, in increasing order; elm_qmatmul_forward uses the best one the CPU has, at
+// most `isa_max` (ELM_QMM_PORTABLE forces the portable C loops, ELM_QMM_AVX2 the AVX2+FMA
+// kernels on an AVX-512 CPU, ELM_QMM_BEST allows all).
+enum { ELM_QMM_PORTABLE = 0, ELM_QMM_AVX2 = 1, ELM_QMM_AVX512 = 2, ELM_QMM_BEST = ELM_QMM_AVX512 };
 
 // One packed weight matrix (OC, K); rows are padded with zeros to Kp (a multiple of 64).
 typedef struct ElmQMat {
@@ -54,7 +55,7 @@ void elm_qmatmul_forward(float *out, const float *inp, const ElmQMat *w, const f
 
 // The implementation elm_qmatmul_forward runs for a format and variant on this CPU.
 int elm_qmatmul_isa(int fmt, int int8_mode, int isa_max);
-// Its name: "avx512bf16", "avx512vnni", "avx512f" or "portable".
+// Its name: "avx512bf16", "avx512vnni", "avx512f", "avx2" or "portable".
 const char *elm_qmatmul_isa_name(int fmt, int int8_mode, int isa_max);
 
 // fp32 -> bf16 bits, round to nearest even (NaN stays NaN); bf16 -> fp32 is exact.
@@ -67,5 +68,10 @@ void elm_qmatmul_avx512_bf16(float *out, const uint16_t *xb, const ElmQMat *w, i
 void elm_qmatmul_avx512_act8(float *out, const uint8_t *xq, const float *xs, const ElmQMat *w,
                              int N);
 void elm_qmatmul_avx512_deq(float *out, const float *xf, const ElmQMat *w, int N);
+
+// The AVX2+FMA kernels (qmatmul_avx2.c), the same contract as the AVX-512 ones.
+void elm_qmatmul_avx2_bf16(float *out, const uint16_t *xb, const ElmQMat *w, int N);
+void elm_qmatmul_avx2_act8(float *out, const uint8_t *xq, const float *xs, const ElmQMat *w, int N);
+void elm_qmatmul_avx2_deq(float *out, const float *xf, const ElmQMat *w, int N);
 
 #endif

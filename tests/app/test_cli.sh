@@ -16,6 +16,8 @@ done
 ok grep -Eq '^elm [0-9.]+ \(commit [0-9a-f]{12}' <<<"$("$E" --version)"
 info=$("$E" info); ok grep -q '^cuda build: ' <<<"$info"
 ok grep -Eq '^gpu( 0)?: ' <<<"$info"
+ok grep -Eq '^cpu decode kernels: bf16 (avx512bf16|avx2|portable), ' <<<"$info"
+ok grep -Eq '^cpu fp32 gemm: (avx512|avx2|loops)$' <<<"$info"
 if grep -q '^openmp: yes' <<<"$info"; then
   ok grep -q 'waiting threads sleep (OMP_WAIT_POLICY=passive)' <<<"$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$E" info)"
   ok grep -q 'waiting threads spin (OMP_WAIT_POLICY is not passive)' <<<"$(OMP_WAIT_POLICY=active "$E" info)"

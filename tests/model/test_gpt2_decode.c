@@ -310,7 +310,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const Variant *v = &vars[i];
         if (v->fmt != ELM_QMM_FP32 && !v->portable &&
-            elm_qmatmul_isa(v->fmt, v->int8_mode, ELM_QMM_AVX512) != ELM_QMM_AVX512) {
+            elm_qmatmul_isa(v->fmt, v->int8_mode, ELM_QMM_BEST) == ELM_QMM_PORTABLE) {
             printf("skipped: %s: this CPU lacks the instructions\n", v->name);
             continue;
         }

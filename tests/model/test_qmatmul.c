@@ -1,8 +1,9 @@
 // test_qmatmul.c — the bf16 / int8 matrix products (engine/model/qmatmul.h) against a double
 // reference of the fp32 product, every element, on random shapes (odd K, N = 1, odd OC): each
 // format within the bound its rounding implies, each implementation (the portable loops always,
-// AVX-512 where the CPU has it, else skipped with a message) within fp32 summation error of the
-// exact product of the rounded factors, and a row's output the same alone as in a batch.
+// AVX2+FMA and AVX-512 where the CPU has them, else skipped with a message) within fp32 summation
+// error of the exact product of the rounded factors, and a row's output the same alone as in a
+// batch.
 #include "elmtest.h"
 
 #include "engine/model/qmatmul.h"
@@ -103,20 +104,25 @@ static void check_one(int N, int K, int OC, int fmt, int mode, int isa) {
     free(scratch), free(x), free(w), free(b), free(y), free(y1), free(xr), free(wr);
 }
 
-// The int8 x int8 product is exact in integers: every implementation gives the same bits.
-static void check_act8_bits(int N, int K, int OC) {
+// The int8 x int8 product is exact in integers: every implementation gives the same bits. With
+// `extreme`, every x_q and w_q is +-127 with the same signs, the largest pair sums there are
+// (2 * 127 * 127, where a saturating int16 step would show).
+static void check_act8_bits(int N, int K, int OC, int isa, int extreme) {
     float *x = malloc(sizeof(float) * N * K), *w = malloc(sizeof(float) * OC * K);
     float *y0 = malloc(sizeof(float) * N * OC), *y1 = malloc(sizeof(float) * N * OC);
-    for (int i = 0; i < N * K; i++) x[i] = frand();
-    for (int i = 0; i < OC * K; i++) w[i] = frand();
+    for (int i = 0; i < N * K; i++) x[i] = extreme ? ((i % K) % 3 ? 1.0f : -1.0f) : frand();
+    for (int i = 0; i < OC * K; i++) w[i] = extreme ? ((i % K) % 3 ? 0.5f : -0.5f) : frand();
     ElmQMat q;
     ElmError err;
     CHECK(elm_qmatmul_pack(&q, ELM_QMM_INT8, w, OC, K, &err) == 0, "%s", err.msg);
     void *scratch = malloc(elm_qmatmul_scratch_bytes(N, K));
     elm_qmatmul_forward(y0, x, &q, NULL, N, ELM_QMM_INT8_ACT8, ELM_QMM_PORTABLE, scratch);
-    elm_qmatmul_forward(y1, x, &q, NULL, N, ELM_QMM_INT8_ACT8, ELM_QMM_AVX512, scratch);
-    CHECK(memcmp(y0, y1, sizeof(float) * N * OC) == 0, "act8 N %d K %d OC %d: vnni != portable", N,
-          K, OC);
+    elm_qmatmul_forward(y1, x, &q, NULL, N, ELM_QMM_INT8_ACT8, isa, scratch);
+    CHECK(memcmp(y0, y1, sizeof(float) * N * OC) == 0, "act8 N %d K %d OC %d: %s != portable", N, K,
+          OC, elm_qmatmul_isa_name(ELM_QMM_INT8, ELM_QMM_INT8_ACT8, isa));
+    if (extreme) // the exact sum: K products of 127 * 127, scaled by (1/127) * (0.5/127)
+        CHECK(fabsf(y1[0] - 0.5f * K) <= 1e-6f * K, "act8 extreme K %d: %s gives %g, not %g", K,
+              elm_qmatmul_isa_name(ELM_QMM_INT8, ELM_QMM_INT8_ACT8, isa), y1[0], 0.5 * K);
     elm_qmatmul_free(&q);
     free(scratch), free(x), free(w), free(y0), free(y1);
 }
@@ -147,20 +153,25 @@ int main(void) {
         int fmt, mode;
     } paths[] = {
         {ELM_QMM_BF16, 0}, {ELM_QMM_INT8, ELM_QMM_INT8_DEQ}, {ELM_QMM_INT8, ELM_QMM_INT8_ACT8}};
+    const int isas[] = {ELM_QMM_PORTABLE, ELM_QMM_AVX2, ELM_QMM_AVX512};
+    const char *isa_names[] = {"portable", "avx2+fma", "avx512"};
     for (int p = 0; p < 3; p++) {
         int fmt = paths[p].fmt, mode = paths[p].mode;
-        int have = elm_qmatmul_isa(fmt, mode, ELM_QMM_AVX512) == ELM_QMM_AVX512;
-        if (!have)
-            printf("skipped: %s (fmt %d mode %d): this CPU lacks the instructions\n",
-                   fmt == ELM_QMM_BF16 ? "avx512bf16" : "avx512 int8", fmt, mode);
-        for (int s = 0; s < n_shapes; s++) {
-            check_one(shapes[s][0], shapes[s][1], shapes[s][2], fmt, mode, ELM_QMM_PORTABLE);
-            if (have)
-                check_one(shapes[s][0], shapes[s][1], shapes[s][2], fmt, mode, ELM_QMM_AVX512);
+        for (int i = 0; i < 3; i++) {
+            if (elm_qmatmul_isa(fmt, mode, isas[i]) != isas[i]) {
+                printf("skipped: %s (fmt %d mode %d): this CPU lacks the instructions\n",
+                       isa_names[i], fmt, mode);
+                continue;
+            }
+            printf("checking %s (fmt %d mode %d)\n", elm_qmatmul_isa_name(fmt, mode, isas[i]), fmt,
+                   mode);
+            for (int s = 0; s < n_shapes; s++)
+                check_one(shapes[s][0], shapes[s][1], shapes[s][2], fmt, mode, isas[i]);
+            if (fmt == ELM_QMM_INT8 && mode == ELM_QMM_INT8_ACT8 && isas[i] != ELM_QMM_PORTABLE)
+                for (int s = 0; s < n_shapes; s++)
+                    for (int extreme = 0; extreme < 2; extreme++)
+                        check_act8_bits(shapes[s][0], shapes[s][1], shapes[s][2], isas[i], extreme);
         }
     }
-    if (elm_qmatmul_isa(ELM_QMM_INT8, ELM_QMM_INT8_ACT8, ELM_QMM_AVX512) == ELM_QMM_AVX512)
-        for (int s = 0; s < n_shapes; s++)
-            check_act8_bits(shapes[s][0], shapes[s][1], shapes[s][2]);
     ELM_TEST_DONE();
 }
