@@ -1,8 +1,9 @@
 """`mpirun -np N elm generate`: the CPU batches spread over the ranks, rank 0 merges (issue 15,
 acceptance 2 for generation, and 6's bad input), on a demo model trained for a few steps with
-[train] condition = account:
-- 50 tweets in batches of 8 (7 batches: uneven over 2 and 3 ranks) in demo.ini's account mix,
-  with keyword steering and three prompts taken round-robin, and 2 stories in batches of 1, at
+[train] condition = account+topic:
+- 50 tweets in batches of 8 (7 batches: uneven over 2 and 3 ranks) in demo.ini's account mix and
+  a topic mix, with keyword steering and three prompts taken round-robin, and 2 stories in
+  batches of 1, at
   -np 1, 2 and 3: tweets.jsonl and stories.jsonl equal one process's byte for byte, no .part or
   side file is left, and rank 0 alone reports progress (one final line per run);
 - resume at -np 2 and 3: a .part of 21 whole lines and a torn one, beside the side file a run
@@ -37,14 +38,16 @@ root = tmpdir("elm-gen-mpi-")
 MODEL = ["--set", "model.n_layer=2", "--set", "model.n_embd=64", "--set", "model.n_head=2",
          "--set", "run.threads=1"]
 TRAIN = ["--set", f"run.out_dir={root}", "--set", "train.steps=30", "--set", "train.eval_every=0",
-         "--set", "train.checkpoint_every=0", *MODEL, "--quiet"]
-for stage in ("ingest", "clean", "tokenize", "train"):
+         "--set", "train.checkpoint_every=0", "--set", "train.condition=account+topic",
+         "--set", "topicfit.k=3", "--set", "topicfit.iterations=60", *MODEL, "--quiet"]
+for stage in ("ingest", "clean", "topicfit", "tokenize", "train"):
     run_elm(stage, DEMO, *TRAIN, check=True)
 gen_dir = os.path.join(root, "demo", "generated")
 prompts = write(os.path.join(root, "prompts.txt"), "I think\nToday the\nWhy does\n")
 TWEETS = ["--set", f"run.out_dir={root}", *MODEL, "--set", "generate.count=50",
           "--set", "generate.batch_size=8", "--set", "generate.max_new_tokens=24",
           "--set", f"generate.prompts_file={prompts}", "--set", "generate.keywords=bread, game",
+          "--set", "generate.topics=0:2, 2:1",
           "--set", "generate.max_chars=400"]
 STORIES = TWEETS + ["--set", "generate.batch_size=1", "--set", "generate.story_max_new_tokens=40",
                     "--mode", "story", "--count", "2"]
@@ -80,8 +83,8 @@ ref_stories = read("stories.jsonl")
 n_tweets, n_stories = ref_tweets.count(b"\n"), ref_stories.count(b"\n")
 c.check(n_tweets == 50, f"one process wrote {n_tweets} tweets")
 c.check(n_stories == 2, f"one process wrote {n_stories} stories")
-c.check(b'"account":' in ref_tweets and b'"keywords":' in ref_tweets,
-        "the reference's tweets carry no account or keywords")
+c.check(b'"account":' in ref_tweets and b'"topic":' in ref_tweets and b'"keywords":' in ref_tweets,
+        "the reference's tweets carry no account, topic or keywords")
 
 # ---- -np 1, 2, 3: the same bytes ------------------------------------------------------------
 for n in (1, 2, 3):
