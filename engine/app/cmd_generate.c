@@ -1,5 +1,5 @@
-// cmd_generate.c — `elm generate`: sample tweets (or stories) from a checkpoint.
-// Registered in commands.c; the work is in generate.c.
+// cmd_generate.c — `elm generate`: sample tweets (or stories) from a checkpoint, in one process
+// or spread over the ranks of mpirun or srun. Registered in commands.c; the work is in generate.c.
 #include "engine/app/cli.h"
 #include "engine/generate/gen_device.h"
 
@@ -7,34 +7,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int run_generate(const ElmCli *cli, ElmError *err) {
-    ElmRun run;
-    if (elm_cli_open_run_writer(cli, &run, err)) return -1;
-    int mode = -1;
+// --mode and --count (-1: the config's).
+static int parse_request(const ElmCli *cli, int *mode, long long *count, ElmError *err) {
+    *mode = -1, *count = -1;
     const char *m = elm_cli_opt(cli, "--mode");
     if (m) {
         if (strcmp(m, "tweet") == 0)
-            mode = ELM_GEN_TWEET;
+            *mode = ELM_GEN_TWEET;
         else if (strcmp(m, "story") == 0)
-            mode = ELM_GEN_STORY;
-        else {
-            elm_run_close(&run);
+            *mode = ELM_GEN_STORY;
+        else
             return elm_err(err, "--mode must be tweet or story, got '%s'", m);
-        }
     }
-    long long count = -1;
     const char *c = elm_cli_opt(cli, "--count");
     if (c) {
         char *end;
-        count = strtoll(c, &end, 10);
-        if (!c[0] || *end || count < 0) {
-            elm_run_close(&run);
+        *count = strtoll(c, &end, 10);
+        if (!c[0] || *end || *count < 0)
             return elm_err(err, "--count expects a non-negative integer, got '%s'", c);
-        }
     }
-    int rc = elm_gen_device_run(&run, mode, count, err);
+    return 0;
+}
+
+static int run_generate(const ElmCli *cli, ElmError *err) {
+    ElmDist *dist = elm_dist_open(err);
+    if (!dist) return -1;
+    ElmRun run;
+    if (elm_cli_open_run_writer_dist_check(cli, &run, dist, elm_gen_device_check_ranks, err))
+        return elm_cli_dist_end(cli, dist, -1, err);
+    int mode;
+    long long count;
+    int rc = elm_dist_agree(dist, parse_request(cli, &mode, &count, err), err);
+    if (rc == 0) rc = elm_gen_device_run(&run, mode, count, dist, err);
     elm_run_close(&run);
-    return rc;
+    return elm_cli_dist_end(cli, dist, rc, err);
 }
 
 const ElmCommand elm_cmd_generate = {
@@ -51,6 +57,8 @@ const ElmCommand elm_cmd_generate = {
         "  --count N   number of texts (overrides [generate] count)\n\n"
         "A rerun after a kill keeps the finished texts of the .part when the model and\n"
         "settings are the same, and generates only the rest.\n\n"
+        "Under `mpirun -np N` (or srun) the batches spread over the N ranks' CPUs, the files are\n"
+        "byte for byte one process's, and rank 0 alone writes (see docs/distributed.md).\n\n"
         "Semantics of every setting: docs/train.md.\n",
     .options = {"--mode=", "--count=", NULL},
     .fn = run_generate,

@@ -47,11 +47,15 @@ static int wait_for(Comm *c, MPI_Request *r, const char *what, ElmError *err) {
         int done = 0, rc = MPI_Test(r, &done, MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS) return mpi_fail(err, rc, what);
         if (done) return 0;
-        if (c->timeout_s > 0 && MPI_Wtime() - t0 > c->timeout_s)
+        if (c->timeout_s > 0 && MPI_Wtime() - t0 > c->timeout_s) {
+            // Of two ranks, the one that did not come is the other; of more, MPI does not say.
+            char who[32] = "one";
+            if (c->size == 2) snprintf(who, sizeof who, "rank %d", 1 - c->rank);
             return fail(err,
-                        "%s: rank %d of %d waited %.0f s for the other ranks (one died or "
+                        "%s: rank %d of %d waited %.0f s for the other ranks (%s died or "
                         "hangs; ELM_DIST_TIMEOUT sets the limit)",
-                        what, c->rank, c->size, c->timeout_s);
+                        what, c->rank, c->size, c->timeout_s, who);
+        }
         struct timespec ts = {0, sleep_ns};
         nanosleep(&ts, NULL);
         if (sleep_ns < 1000000) sleep_ns *= 2;

@@ -182,23 +182,29 @@ static void progress_note(ElmProgress *prog, long long kept, const char *rate) {
         snprintf(prog->extra, sizeof prog->extra, "%s", rate);
 }
 
-// ---- the CPU run --------------------------------------------------------------------------
+// ---- the CPU run, on every rank -----------------------------------------------------------
+//
+// The texts are cut into batches of `batch` starting at multiples of it, as one process cuts
+// them (on the CPU a text depends on the rows of its batch: gen_resume.h), and batch k goes to
+// rank k mod N. Round r samples batches rN .. rN + N - 1 at once; rank 0 gathers their lines,
+// which in rank order are the texts in index order, appends them to the ".part" and fsyncs it.
+// So the output is one process's for any N, the ".part" is always a prefix of it (a rerun keeps
+// it whatever N it has), and rank 0 holds one round's lines at a time.
 
-// Writes the texts of one finished batch from index `from` on (a resumed batch's first ones
-// were kept) and makes them reach the disk before the next batch starts.
-static int write_batch(ElmAtomicFile *o, const ElmGenParams *p, const char **bp,
-                       const uint64_t *idx, ElmGenText *texts, int n, uint64_t from,
-                       long long *new_tokens, ElmError *err) {
+// The lines of one sampled batch from index `from` on (a resumed batch's first ones were kept),
+// into f (a rank's round, an open_memstream); the texts are freed.
+static int write_batch(FILE *f, const ElmGenParams *p, const char **bp, const uint64_t *idx,
+                       ElmGenText *texts, int n, uint64_t from, long long *new_tokens,
+                       ElmError *err) {
     int bad = 0;
     for (int b = 0; b < n; b++) {
         if (idx[b] >= from) {
-            if (elm_generate_write_line(o->f, bp[b], &texts[b], idx[b], p->seed)) bad = 1;
+            if (elm_generate_write_line(f, bp[b], &texts[b], idx[b], p->seed)) bad = 1;
             *new_tokens += texts[b].n_tokens;
         }
         elm_gen_text_free(&texts[b]);
     }
-    if (bad) return elm_err(err, "%s: write failed: %s", o->tmp, strerror(errno));
-    return elm_atomic_sync(o, err);
+    return bad ? elm_err(err, "out of memory for a batch's lines") : 0;
 }
 
 // The model prompts of texts idx[0..n): the text's account header (mix.h) before its prompt
@@ -234,65 +240,169 @@ static void label_texts(const GenInputs *in, ElmGenText *texts, const ElmGenPick
     }
 }
 
-// The batches of the CPU run: texts [kept, count), batch at a time, prompts taken round-robin.
-// Batches always start at multiples of `batch`, as in a run from 0, so a resumed run samples
-// every text in the batch it had there: the kept part of the first one is sampled again, not
-// written.
+// One batch's buffers.
+typedef struct CpuBatch {
+    int batch;
+    ElmGenText *texts;
+    const char **bp;
+    uint64_t *idx;
+    char **mp;
+    size_t *skip;
+    ElmGenPick *pk;
+} CpuBatch;
+
+static void batch_free(CpuBatch *c) {
+    for (int b = 0; c->mp && b < c->batch; b++) free(c->mp[b]);
+    free(c->texts), free(c->bp), free(c->idx), free(c->mp), free(c->skip), free(c->pk);
+}
+
+static int batch_alloc(CpuBatch *c, int batch, ElmError *err) {
+    memset(c, 0, sizeof *c);
+    c->batch = batch;
+    size_t n = (size_t)batch;
+    c->texts = elm_calloc(n, sizeof *c->texts, err);
+    c->bp = elm_calloc(n, sizeof *c->bp, err);
+    c->idx = elm_calloc(n, sizeof *c->idx, err);
+    c->mp = elm_calloc(n, sizeof *c->mp, err);
+    c->skip = elm_calloc(n, sizeof *c->skip, err);
+    c->pk = elm_calloc(n, sizeof *c->pk, err);
+    if (c->texts && c->bp && c->idx && c->mp && c->skip && c->pk) return 0;
+    batch_free(c);
+    return -1;
+}
+
+// Samples texts [start, start + n), prompts taken round-robin, and writes those from index
+// `from` on into f; *tokens = their new tokens.
+static int sample_batch(GenInputs *in, const ElmGenParams *p, CpuBatch *c, long long start, int n,
+                        long long from, FILE *f, long long *tokens, ElmError *err) {
+    int n_prompts = in->prompts.n;
+    for (int b = 0; b < n; b++) {
+        c->idx[b] = (uint64_t)(start + b);
+        c->bp[b] = n_prompts ? in->prompts.text[(start + b) % n_prompts] : "";
+        free(c->mp[b]), c->mp[b] = NULL;
+    }
+    if (model_prompts(in, p, c->bp, c->idx, n, c->mp, c->skip, c->pk, err) ||
+        elm_generate_batch_ex(&in->m, in->bpe, p, (const char *const *)c->mp, c->skip, c->idx, n,
+                              c->texts, err))
+        return -1;
+    label_texts(in, c->texts, c->pk, n);
+    return write_batch(f, p, c->bp, c->idx, c->texts, n, (uint64_t)from, tokens, err);
+}
+
+// Rank 0: appends a round's gathered lines (each rank's: its tokens, then its lines) to the
+// ".part", makes them reach the disk, and counts the new tokens.
+static int write_round(ElmAtomicFile *o, const char *all, const size_t *counts, int ranks,
+                       long long *new_tokens, ElmError *err) {
+    for (int r = 0; r < ranks; all += counts[r], r++) {
+        if (counts[r] < sizeof(int64_t)) continue; // a rank without a batch this round
+        int64_t t;
+        memcpy(&t, all, sizeof t);
+        *new_tokens += t;
+        size_t n = counts[r] - sizeof t;
+        if (n && fwrite(all + sizeof t, 1, n, o->f) != n)
+            return elm_err(err, "%s: write failed: %s", o->tmp, strerror(errno));
+    }
+    return elm_atomic_sync(o, err);
+}
+
+// This rank's batch of the round as bytes, *mem (free it) of *len: the count of its new tokens
+// (an int64_t, for rank 0's rate), then its lines; none when it has no batch this round.
+static int round_bytes(GenInputs *in, const ElmGenParams *p, CpuBatch *c, long long k,
+                       long long count, long long kept, char **mem, size_t *len, ElmError *err) {
+    *mem = NULL, *len = 0;
+    int batch = c->batch;
+    long long start = k * batch, tokens = 0;
+    if (start >= count) return 0;
+    char *lines = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&lines, &n);
+    if (!f) return elm_err(err, "out of memory");
+    int rc = sample_batch(in, p, c, start, count - start < batch ? (int)(count - start) : batch,
+                          kept, f, &tokens, err);
+    if (fclose(f) && rc == 0) rc = elm_err(err, "out of memory");
+    int64_t t = tokens;
+    if (rc == 0 && !(*mem = elm_malloc(sizeof t + n, err))) rc = -1;
+    if (rc == 0) {
+        memcpy(*mem, &t, sizeof t), memcpy(*mem + sizeof t, lines, n);
+        *len = sizeof t + n;
+    }
+    free(lines);
+    return rc;
+}
+
+// The rounds of the CPU run: texts [kept, count) (o: rank 0's ".part", NULL elsewhere). The kept
+// part of the first batch is sampled again, not written, so that every text is sampled in the
+// batch it had in a run from 0.
 static int cpu_batches(ElmRun *run, GenInputs *in, const ElmGenParams *p, long long count,
-                       long long kept, int batch, ElmAtomicFile *o, ElmError *err) {
-    ElmGenText *texts = elm_calloc((size_t)batch, sizeof *texts, err);
-    const char **bp = elm_calloc((size_t)batch, sizeof *bp, err);
-    uint64_t *idx = elm_calloc((size_t)batch, sizeof *idx, err);
-    char **mp = elm_calloc((size_t)batch, sizeof *mp, err);
-    size_t *skip = elm_calloc((size_t)batch, sizeof *skip, err);
-    ElmGenPick *pk = elm_calloc((size_t)batch, sizeof *pk, err);
-    int rc = -1, n_prompts = in->prompts.n;
-    if (!texts || !bp || !idx || !mp || !skip || !pk) goto done;
+                       long long kept, int batch, ElmAtomicFile *o, ElmDist *dist, ElmError *err) {
+    CpuBatch c;
+    if (batch_alloc(&c, batch, err)) return elm_dist_agree(dist, -1, err);
+    int ranks = elm_dist_size(dist), rank = elm_dist_rank(dist), wrc = 0;
+    size_t *counts = elm_calloc((size_t)ranks, sizeof *counts, err);
+    if (elm_dist_agree(dist, counts ? 0 : -1, err)) goto fail;
     ElmProgress prog;
     elm_progress_start(&prog, "generate", p->mode == ELM_GEN_STORY ? "stories" : "tweets",
-                       (uint64_t)(count - kept), run->quiet);
+                       (uint64_t)(count - kept), run->quiet || rank > 0);
     progress_note(&prog, kept, "");
     double t0 = elm_now();
-    long long new_tokens = 0;
-    for (long long start = kept / batch * batch; start < count; start += batch) {
-        int n = count - start < batch ? (int)(count - start) : batch;
-        for (int b = 0; b < n; b++) {
-            idx[b] = (uint64_t)(start + b);
-            bp[b] = n_prompts ? in->prompts.text[(start + b) % n_prompts] : "";
-            free(mp[b]), mp[b] = NULL;
+    long long new_tokens = 0, n_batches = (count + batch - 1) / batch;
+    for (long long k0 = kept / batch; k0 < n_batches; k0 += ranks) {
+        char *mem = NULL, *all = NULL;
+        size_t len = 0;
+        int rc = wrc ? wrc : round_bytes(in, p, &c, k0 + rank, count, kept, &mem, &len, err);
+        if (elm_dist_agree(dist, rc, err) ||
+            elm_dist_gather(dist, mem, len, 0, &all, counts, err)) {
+            free(mem);
+            goto fail;
         }
-        if (model_prompts(in, p, bp, idx, n, mp, skip, pk, err) ||
-            elm_generate_batch_ex(&in->m, in->bpe, p, (const char *const *)mp, skip, idx, n, texts,
-                                  err))
-            goto done;
-        label_texts(in, texts, pk, n);
-        if (write_batch(o, p, bp, idx, texts, n, (uint64_t)kept, &new_tokens, err)) goto done;
+        free(mem);
+        if (rank == 0) wrc = write_round(o, all, counts, ranks, &new_tokens, err);
+        free(all);
         double el = elm_now() - t0;
         char rate[64];
         snprintf(rate, sizeof rate, "%.1f tok/s", el > 0 ? new_tokens / el : 0.0);
         progress_note(&prog, kept, rate);
-        elm_progress_update(&prog, (uint64_t)(start + n - kept));
+        long long done = (k0 + ranks) * batch < count ? (k0 + ranks) * batch : count;
+        elm_progress_update(&prog, (uint64_t)(done - kept));
     }
+    if (elm_dist_agree(dist, wrc, err)) goto fail;
     elm_progress_finish(&prog);
-    rc = 0;
-done:
-    for (int b = 0; mp && b < batch; b++) free(mp[b]);
-    free(texts), free(bp), free(idx), free(mp), free(skip), free(pk);
-    return rc;
+    free(counts);
+    batch_free(&c);
+    return 0;
+fail:
+    free(counts);
+    batch_free(&c);
+    return -1;
+}
+
+// Rank 0 opens the output (and says how many texts its ".part" keeps); every rank hears the
+// outcome and *kept.
+static int cpu_out_open(ElmRun *run, GenInputs *in, long long count, int batch, ElmAtomicFile *o,
+                        long long *kept, ElmDist *dist, ElmError *err) {
+    int rc = 0;
+    if (elm_dist_rank(dist) == 0) rc = out_open(run, &in->p, in, count, "cpu", batch, o, kept, err);
+    if (elm_dist_agree(dist, rc, err)) return -1;
+    return elm_dist_bcast(dist, kept, sizeof *kept, 0, err);
 }
 
 static int cpu_run(ElmRun *run, const ElmGenParams *p, ElmGenPrompts *prompts, long long count,
-                   ElmError *err) {
+                   ElmDist *dist, ElmError *err) {
     int batch = (int)elm_cfg_int(&run->cfg, "generate.batch_size");
     if (batch > count && count > 0) batch = (int)count;
     GenInputs in;
-    if (inputs_open(run, p, prompts, &in, err)) return -1;
-    int rc = -1;
+    int rc = inputs_open(run, p, prompts, &in, err);
+    if (elm_dist_agree(dist, rc, err)) {
+        if (rc == 0) inputs_close(&in);
+        return -1;
+    }
+    rc = -1;
     long long kept = 0;
     ElmAtomicFile o = {0};
-    if (out_open(run, &in.p, &in, count, "cpu", batch, &o, &kept, err)) goto done;
-    if (cpu_batches(run, &in, &in.p, count, kept, batch, &o, err)) goto done;
-    rc = out_commit(&o, err);
+    if (cpu_out_open(run, &in, count, batch, &o, &kept, dist, err)) goto done;
+    if (cpu_batches(run, &in, &in.p, count, kept, batch, &o, dist, err)) goto done;
+    rc = elm_dist_rank(dist) == 0 ? out_commit(&o, err) : 0;
+    rc = elm_dist_agree(dist, rc, err);
 done:
     if (o.f) fclose(o.f); // the ".part" stays: what the failed run wrote, for a rerun to keep
     inputs_close(&in);
@@ -407,12 +517,37 @@ done:
 
 // ---- the stage ----------------------------------------------------------------------------
 
+int elm_gen_device_check_ranks(const ElmConfig *cfg, int ranks, ElmError *err) {
+    if (ranks > 1 && elm_cfg_enum(cfg, "generate.device") == 1)
+        return elm_err(err,
+                       "generate.device = cuda samples on the GPU, which elm does with one rank "
+                       "only (this job has %d): set generate.device = cpu, or run one rank",
+                       ranks);
+    return 0;
+}
+
+// Every rank must be asked for what rank 0 is (--mode and --count are not in the config).
+static int same_request(ElmDist *dist, int mode, long long count, ElmError *err) {
+    long long mine[2] = {mode, count}, r0[2] = {mode, count};
+    if (elm_dist_bcast(dist, r0, sizeof r0, 0, err)) return -1;
+    int rc = 0;
+    if (r0[0] != mine[0] || r0[1] != mine[1])
+        rc = elm_err(err,
+                     "the ranks ask for different texts: %s %lld here, %s %lld on rank 0 (every "
+                     "rank must get the same --mode and --count)",
+                     mine[0] == ELM_GEN_STORY ? "stories" : "tweets", mine[1],
+                     r0[0] == ELM_GEN_STORY ? "stories" : "tweets", r0[1]);
+    return elm_dist_agree(dist, rc, err);
+}
+
 // [generate] count texts (or `count` when >= 0) in `mode` (the config's when < 0), with the
-// configured prompts or, when `prompts` is given, those (taken over).
-static int gen_run(ElmRun *run, int mode, long long count, ElmGenPrompts *prompts, ElmError *err) {
+// configured prompts or, when `prompts` is given, those (taken over). With several ranks, on the
+// CPU of each (auto picks it).
+static int gen_run(ElmRun *run, int mode, long long count, ElmGenPrompts *prompts, ElmDist *dist,
+                   ElmError *err) {
     ElmGenParams p;
-    if (elm_generate_params(run, &p, err)) return -1;
-    if (mode >= 0)
+    int rc = elm_generate_params(run, &p, err);
+    if (rc == 0 && mode >= 0)
         elm_generate_set_mode(run, &p, mode == ELM_GEN_STORY ? ELM_GEN_STORY : ELM_GEN_TWEET);
     if (count < 0) count = elm_cfg_int(&run->cfg, "generate.count");
     // The mix and the keywords are sampled on the CPU only (auto picks it for them).
@@ -421,24 +556,29 @@ static int gen_run(ElmRun *run, int mode, long long count, ElmGenPrompts *prompt
     const char *kw = elm_cfg_str(&run->cfg, "generate.keywords");
     const char *tp = elm_cfg_str(&run->cfg, "generate.topics");
     if (device == 2 && !prompts && ((acc && acc[0]) || (kw && kw[0]) || (tp && tp[0]))) device = 0;
-    int on_gpu = pick_device(device, err);
-    if (on_gpu < 0) {
+    if (device == 2 && elm_dist_size(dist) > 1) device = 0;
+    if (rc == 0) rc = elm_gen_device_check_ranks(&run->cfg, elm_dist_size(dist), err);
+    int on_gpu = rc == 0 ? pick_device(device, err) : -1;
+    if (elm_dist_agree(dist, on_gpu < 0 ? -1 : 0, err) ||
+        (elm_dist_size(dist) > 1 && same_request(dist, p.mode, count, err))) {
         if (prompts) elm_generate_prompts_free(prompts);
         return -1;
     }
-    return on_gpu ? gpu_run(run, &p, prompts, count, err) : cpu_run(run, &p, prompts, count, err);
+    return on_gpu ? gpu_run(run, &p, prompts, count, err)
+                  : cpu_run(run, &p, prompts, count, dist, err);
 }
 
-int elm_gen_device_run(ElmRun *run, int mode, long long count_override, ElmError *err) {
-    return gen_run(run, mode, count_override, NULL, err);
+int elm_gen_device_run(ElmRun *run, int mode, long long count_override, ElmDist *dist,
+                       ElmError *err) {
+    return gen_run(run, mode, count_override, NULL, dist, err);
 }
 
 int elm_gen_device_stage(ElmRun *run, ElmError *err) {
-    if (gen_run(run, ELM_GEN_TWEET, -1, NULL, err)) return -1;
+    if (gen_run(run, ELM_GEN_TWEET, -1, NULL, NULL, err)) return -1;
     long long stories = 0;
     ElmGenPrompts own;
     if (elm_stories_prompts(run, &stories, &own, err)) return -1;
-    if (stories > 0) return gen_run(run, ELM_GEN_STORY, stories, &own, err);
+    if (stories > 0) return gen_run(run, ELM_GEN_STORY, stories, &own, NULL, err);
     elm_generate_prompts_free(&own);
     // No stories asked for: an earlier run's stories.jsonl would be shown as this run's.
     char path[4200];
