@@ -480,6 +480,41 @@ static int stage_execute(ElmRun *run, const ElmStage *st, cJSON *entry, ElmError
     return status;
 }
 
+// Under a job of several ranks: a stage with fn_dist in-process on every rank, another in a child
+// of rank 0 while the others wait for it as long as it takes; then every rank agrees on the
+// outcome. entry (rank 0's) gets the status, wall time and peak memory (in-process: the whole
+// process's peak so far).
+static int stage_execute_dist(ElmRun *run, const ElmStage *st, cJSON *entry, ElmDist *dist,
+                              ElmError *err) {
+    int lead = elm_dist_rank(dist) == 0, status = 0;
+    if (!st->fn_dist && lead) return elm_dist_agree(dist, stage_execute(run, st, entry, err), err);
+    if (!st->fn_dist) {
+        double limit = elm_dist_timeout(dist);
+        elm_dist_set_timeout(dist, 0); // rank 0's stage takes what it takes
+        status = elm_dist_agree(dist, 0, err);
+        elm_dist_set_timeout(dist, limit);
+        return status;
+    }
+    if (lead && !run->quiet) fprintf(stderr, "elm run: %-9s running on every rank\n", st->name);
+    double t0 = elm_now();
+    status = st->fn_dist(run, dist, err);
+    if (status == 0 && lead && !outputs_present(run, st))
+        status = elm_err(err, "stage %s: finished without writing %s", st->name, st->outputs[0]);
+    else if (status)
+        elm_err_prefix(err, "stage %s", st->name);
+    status = elm_dist_agree(dist, status, err);
+    if (!lead) return status;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double wall = elm_now() - t0, mb = (double)ru.ru_maxrss / 1024.0;
+    cJSON_AddStringToObject(entry, "status", status == 0 ? "ran" : "failed");
+    cJSON_AddNumberToObject(entry, "wall_s", wall);
+    cJSON_AddNumberToObject(entry, "peak_rss_mb", mb);
+    if (!run->quiet && status == 0)
+        fprintf(stderr, "elm run: %-9s done in %.1f s, peak %.0f MiB\n", st->name, wall, mb);
+    return status;
+}
+
 // Adds the hashes of the stage's outputs to entry (none after a failure).
 static int stage_outputs(const ElmRun *run, const ElmStage *st, cJSON *entry, int status,
                          ElmError *err) {
@@ -514,17 +549,59 @@ static void stage_recorded(const ElmRun *run, const ElmStage *st) {
     unlink(path);
 }
 
+// One selected stage: rank 0 (or the one process) hashes its inputs and decides whether the last
+// result stands; the ranks of a job learn the decision; the stage runs or is reported cached.
+// The entry goes into out_stages (rank 0).
+static int run_stage(ElmRun *run, const ElmStage *st, const cJSON *prev, int may_cache,
+                     const ElmPipelineOptions *opt, cJSON *out_stages, ElmError *err) {
+    ElmDist *dist = elm_dist_size(opt->dist) > 1 ? opt->dist : NULL;
+    int lead = elm_dist_rank(dist) == 0, status = 0, cached = 0;
+    char fp[17] = "";
+    cJSON *entry = NULL, *outs = NULL;
+    double t_check = elm_now();
+    if (lead) {
+        entry = stage_entry(run, st, fp, err);
+        // Reuse the last result when nothing that shapes it changed, else run the stage.
+        cached = !entry ? -1 : may_cache && stage_reusable(run, st, prev, fp, &outs, err);
+        status = cached < 0 ? -1 : 0;
+    }
+    if (dist) {
+        int flag = cached;
+        status = elm_dist_agree(dist, status, err);
+        if (status == 0) status = elm_dist_bcast(dist, &flag, sizeof flag, 0, err);
+        cached = flag;
+    }
+    if (status) {
+        cJSON_Delete(entry), cJSON_Delete(outs);
+        return -1;
+    }
+    if (cached) {
+        if (lead) stage_cached(run, st, prev, entry, elm_now() - t_check);
+        if (lead) cJSON_AddItemToObject(entry, "outputs", outs);
+    } else {
+        snprintf(run->stage_fp, sizeof run->stage_fp, "%s", fp);
+        status = dist ? stage_execute_dist(run, st, entry, dist, err)
+                      : stage_execute(run, st, entry, err);
+        run->stage_fp[0] = '\0';
+        if (lead) status = stage_outputs(run, st, entry, status, err);
+    }
+    if (lead) cJSON_AddItemToArray(out_stages, entry);
+    return status;
+}
+
 int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptions *opt,
                      ElmError *err) {
     if (opt->from && !find_stage(stages, opt->from))
         return elm_err(err, "--from %s: no such stage", opt->from);
     if (opt->only && !find_stage(stages, opt->only))
         return elm_err(err, "--only %s: no such stage", opt->only);
-    if (elm_run_mkdir(run, err)) return -1;
+    ElmDist *dist = elm_dist_size(opt->dist) > 1 ? opt->dist : NULL;
+    int lead = elm_dist_rank(dist) == 0;
+    if (elm_dist_agree(dist, lead ? elm_run_mkdir(run, err) : 0, err)) return -1;
     char mpath[4200];
     elm_run_path(run, "manifest.json", mpath, sizeof mpath);
-    cJSON *old = manifest_load(mpath, run->quiet);
-    cJSON *man = manifest_create(run);
+    cJSON *old = lead ? manifest_load(mpath, run->quiet) : NULL;
+    cJSON *man = lead ? manifest_create(run) : cJSON_CreateObject();
     cJSON *out_stages = cJSON_AddArrayToObject(man, "stages");
 
     struct sigaction sa = {0}, old_int, old_term;
@@ -543,32 +620,8 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             if (prev) cJSON_AddItemToArray(out_stages, cJSON_Duplicate(prev, 1));
             continue;
         }
-        char fp[17];
-        cJSON *entry = stage_entry(run, st, fp, err);
-        if (!entry) {
-            status = -1;
-            break;
-        }
-        // Reuse the last result when nothing that shapes it changed, else run the stage.
-        cJSON *outs = NULL;
-        double t_check = elm_now();
-        int cached = !opt->force && !forced_from && !opt->only &&
-                     stage_reusable(run, st, prev, fp, &outs, err);
-        if (cached < 0) {
-            cJSON_Delete(entry);
-            status = -1;
-            break;
-        }
-        if (cached) {
-            stage_cached(run, st, prev, entry, elm_now() - t_check);
-            cJSON_AddItemToObject(entry, "outputs", outs);
-        } else {
-            snprintf(run->stage_fp, sizeof run->stage_fp, "%s", fp);
-            status = stage_execute(run, st, entry, err);
-            run->stage_fp[0] = '\0';
-            status = stage_outputs(run, st, entry, status, err);
-        }
-        cJSON_AddItemToArray(out_stages, entry);
+        int may_cache = !opt->force && !forced_from && !opt->only;
+        status = run_stage(run, st, prev, may_cache, opt, out_stages, err);
         if (interrupted) {
             // The stage under way stopped at a safe point (or at once on a second signal).
             char why[ELM_ERROR_MAX];
@@ -576,11 +629,12 @@ int elm_pipeline_run(ElmRun *run, const ElmStage *stages, const ElmPipelineOptio
             status = elm_err(err, "interrupted at stage %s (%s); rerun to continue", st->name, why);
             if (opt->signal) *opt->signal = interrupted;
         }
-        status = manifest_write(mpath, man, t_all, status, err);
-        if (status == 0) stage_recorded(run, st);
+        if (lead) status = manifest_write(mpath, man, t_all, status, err);
+        if (dist) status = elm_dist_agree(dist, status, err);
+        if (status == 0 && lead) stage_recorded(run, st);
     }
     // The stages --only skipped after the last one that ran keep their records too.
-    if (status == 0 && opt->only) status = manifest_write(mpath, man, t_all, status, err);
+    if (status == 0 && opt->only && lead) status = manifest_write(mpath, man, t_all, status, err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     cJSON_Delete(man);

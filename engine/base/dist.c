@@ -23,6 +23,7 @@ struct ElmDist {
     char launcher[16];
     char library[PATH_MAX + 64];
     char mpi_version[256];
+    double timeout_s; // the collectives' limit (0: none)
 };
 
 int elm_dist_compiled(void) {
@@ -150,8 +151,9 @@ ElmDist *elm_dist_open(ElmError *err) {
         free(d);
         return NULL;
     }
-    d->comm = d->api->init(timeout_from_env(), &d->rank, &d->size, d->mpi_version,
-                           sizeof d->mpi_version, err);
+    d->timeout_s = timeout_from_env();
+    d->comm =
+        d->api->init(d->timeout_s, &d->rank, &d->size, d->mpi_version, sizeof d->mpi_version, err);
     if (!d->comm) {
         elm_err_prefix(err, "launched by %s (%s)", launcher, var);
         free(d);
@@ -201,6 +203,16 @@ const char *elm_dist_launched_by(const ElmDist *d) {
 static int collective(ElmDist *d, int rc) {
     if (rc) d->broken = 1;
     return rc;
+}
+
+void elm_dist_set_timeout(ElmDist *d, double seconds) {
+    if (!d || !d->api) return;
+    d->timeout_s = seconds;
+    d->api->set_timeout(d->comm, seconds);
+}
+
+double elm_dist_timeout(const ElmDist *d) {
+    return d ? d->timeout_s : 0;
 }
 
 int elm_dist_barrier(ElmDist *d, ElmError *err) {

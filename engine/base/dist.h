@@ -39,6 +39,11 @@ const char *elm_dist_mpi_version(const ElmDist *d);
 // The launcher elm_dist_open found ("" alone).
 const char *elm_dist_launched_by(const ElmDist *d);
 
+// The limit of the collectives after this (seconds, 0: none), in place of ELM_DIST_TIMEOUT's, and
+// that limit itself: for ranks that wait while rank 0 alone works for as long as it takes.
+void elm_dist_set_timeout(ElmDist *d, double seconds);
+double elm_dist_timeout(const ElmDist *d);
+
 int elm_dist_barrier(ElmDist *d, ElmError *err);
 // n bytes of buf from root to every rank.
 int elm_dist_bcast(ElmDist *d, void *buf, size_t n, int root, ElmError *err);

@@ -194,6 +194,10 @@ done:
     return ret;
 }
 
+static void set_timeout(void *comm, double timeout_s) {
+    ((Comm *)comm)->timeout_s = timeout_s;
+}
+
 static const ElmDistMpiApi api = {
     .version = ELM_DIST_MPI_VERSION,
     .commit = elm_git_commit,
@@ -206,6 +210,7 @@ static const ElmDistMpiApi api = {
     .sum_f64 = sum_f64,
     .sum_f32 = sum_f32,
     .gather = gather,
+    .set_timeout = set_timeout,
 };
 
 const ElmDistMpiApi *elm_dist_mpi_api(void) {

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define ELM_DIST_MPI_VERSION 1
+#define ELM_DIST_MPI_VERSION 2
 #define ELM_DIST_MPI_SYMBOL "elm_dist_mpi_api"
 #define ELM_DIST_MPI_FILE "libelm-mpi.so"
 // The structs both sides pass: their sizes must agree between the binary and the library.
@@ -38,6 +38,8 @@ typedef struct ElmDistMpiApi {
     // root, *recv = NULL elsewhere.
     int (*gather)(void *comm, const void *send, size_t n, int root, char **recv, size_t *counts,
                   ElmError *err);
+    // How long the collectives after this wait (seconds, 0: no limit).
+    void (*set_timeout)(void *comm, double timeout_s);
 } ElmDistMpiApi;
 
 // The library's one export: its table (static storage, never freed).

@@ -573,17 +573,23 @@ int elm_gen_device_run(ElmRun *run, int mode, long long count_override, ElmDist 
     return gen_run(run, mode, count_override, NULL, dist, err);
 }
 
-int elm_gen_device_stage(ElmRun *run, ElmError *err) {
-    if (gen_run(run, ELM_GEN_TWEET, -1, NULL, NULL, err)) return -1;
+int elm_gen_device_stage_dist(ElmRun *run, ElmDist *dist, ElmError *err) {
+    // Every rank goes on once rank 0 has written tweets.jsonl: the stories' prompts come from it.
+    if (elm_dist_agree(dist, gen_run(run, ELM_GEN_TWEET, -1, NULL, dist, err), err)) return -1;
     long long stories = 0;
     ElmGenPrompts own;
     if (elm_stories_prompts(run, &stories, &own, err)) return -1;
-    if (stories > 0) return gen_run(run, ELM_GEN_STORY, stories, &own, NULL, err);
+    if (stories > 0) return gen_run(run, ELM_GEN_STORY, stories, &own, dist, err);
     elm_generate_prompts_free(&own);
+    if (elm_dist_rank(dist) > 0) return 0;
     // No stories asked for: an earlier run's stories.jsonl would be shown as this run's.
     char path[4200];
     elm_run_path(run, "generated/stories.jsonl", path, sizeof path);
     if (unlink(path) != 0 && errno != ENOENT)
         return elm_err(err, "%s: cannot remove: %s", path, strerror(errno));
     return 0;
+}
+
+int elm_gen_device_stage(ElmRun *run, ElmError *err) {
+    return elm_gen_device_stage_dist(run, NULL, err);
 }

@@ -24,5 +24,7 @@ int elm_gen_device_check_ranks(const ElmConfig *cfg, int ranks, ElmError *err);
 // `elm run`'s generate stage: the tweets, then [generate] stories story-mode texts with their
 // own prompts (stories.h; with none, an earlier run's stories.jsonl is removed).
 int elm_gen_device_stage(ElmRun *run, ElmError *err);
+// The same on every rank of dist (the batches spread as in elm_gen_device_run).
+int elm_gen_device_stage_dist(ElmRun *run, ElmDist *dist, ElmError *err);
 
 #endif

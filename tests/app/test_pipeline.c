@@ -48,9 +48,9 @@ static int stage_c(ElmRun *run, ElmError *err) {
 }
 
 static const ElmStage stages[] = {
-    {"a", stage_a, {"clean"}, {0}, {"@data.source"}, {"a.txt"}},
-    {"b", stage_b, {0}, {0}, {"a.txt"}, {"sub/b.txt"}},
-    {"c", stage_c, {0}, {"run.threads"}, {"sub/*.txt"}, {"c.txt"}},
+    {"a", stage_a, {"clean"}, {0}, {"@data.source"}, {"a.txt"}, NULL},
+    {"b", stage_b, {0}, {0}, {"a.txt"}, {"sub/b.txt"}, NULL},
+    {"c", stage_c, {0}, {"run.threads"}, {"sub/*.txt"}, {"c.txt"}, NULL},
     {0},
 };
 
