@@ -35,11 +35,12 @@ static int run_run(const ElmCli *cli, ElmError *err) {
 
 const ElmCommand elm_cmd_run = {
     .name = "run",
-    .summary = "the whole study: fetch, ingest, clean, tokenize, train, generate, validate, "
-               "topics, viable, feed, report",
+    .summary = "the whole study: fetch, ingest, clean, topicfit, tokenize, train, generate, "
+               "validate, topics, viable, feed, report",
     .usage = "usage: elm run CONFIG.ini [--force] [--from STAGE] [--only STAGE]\n\n"
-             "Runs fetch -> ingest -> clean -> tokenize -> train -> generate -> validate ->\n"
-             "topics -> viable -> feed -> report (fetch does nothing without [fetch] source).\n"
+             "Runs fetch -> ingest -> clean -> topicfit -> tokenize -> train -> generate ->\n"
+             "validate -> topics -> viable -> feed -> report (fetch does nothing without [fetch]\n"
+             "source, topicfit fits only under [train] condition = account+topic).\n"
              "A stage re-runs only when its settings, or the content of its inputs (files in\n"
              "the run folder and those config keys name), changed since the last run, or its\n"
              "outputs are missing or changed (see <run>/manifest.json). --force re-runs all,\n"
