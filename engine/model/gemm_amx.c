@@ -1,0 +1,211 @@
+// gemm_amx.c — elm's bf16 matrix product on AMX tiles (see gemm_amx.h).
+// Both factors are converted once per call, in parallel: A into rows of bf16 (Mp, Kp), an A tile
+// being 16 rows x 32 bf16; B into VNNI panels of 16 columns, pair row p of a panel holding for each
+// column j the bf16 pair (B[2p][j], B[2p+1][j]), a B tile being 16 pair rows x 16 columns. Rows,
+// columns and k are padded with zeros to multiples of 32, so the kernel has no edges: a 32x32
+// block of C is 2x2 fp32 tiles (tiles 0-3) fed by two A tiles (4, 5) and two B tiles (6, 7) per 32
+// k. The block goes through a scratch buffer into C under lane masks. `tdpbf16ps` adds, for each
+// k pair in turn, a[2p] b[2p] and a[2p+1] b[2p+1] into the fp32 element: the same order on any
+// thread, though not the AVX512-BF16 kernel's grouping of sums (the two agree to fp32 rounding).
+#include "engine/model/gemm_amx.h"
+
+#include "engine/model/bf16.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#include <cpuid.h>
+#include <immintrin.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "engine/model/layers.h"
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+#define GATHER_MAX (INT32_MAX / 32) // largest stride a 16-lane int32 gather index can take
+
+#define TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
+
+// The tile configuration of palette 1: eight tiles of 16 rows x 64 bytes.
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} TileConfig;
+_Static_assert(sizeof(TileConfig) == 64, "the AMX tile configuration is 64 bytes");
+
+// The process's permission to use the tile data state: asked for once, read-only afterwards.
+static int amx_granted;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+
+static void amx_probe(void) {
+    unsigned a, b, c, d;
+    if (!elm_bf16_cpu_has() || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+    if (!(d & (1u << 24)) || !(d & (1u << 22))) return; // CPUID.7.0:EDX AMX-TILE, AMX-BF16
+    amx_granted = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
+
+int elm_gemm_amx_ready(void) {
+    pthread_once(&amx_once, amx_probe);
+    return amx_granted;
+}
+
+static __mmask16 lane_mask(long n) {
+    return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+static size_t round_up(size_t n, size_t m) {
+    return (n + m - 1) / m * m;
+}
+
+// 16 floats x[t * stride] (t < 16, zero where m is clear): a load when stride is 1, else a gather.
+TARGET static inline __m512 load16(const float *x, ptrdiff_t stride, __mmask16 m) {
+    if (stride == 1) return _mm512_maskz_loadu_ps(m, x);
+    __m512i idx =
+        _mm512_mullo_epi32(_mm512_set1_epi32((int)stride),
+                           _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, x, 4);
+}
+
+// Ap (Mp, Kp) = A as bf16 rows, zero past M and K. Blocks of 16 rows, k outer, so that a gather
+// (A column-major) reads the same cache lines for the 16 rows in turn.
+TARGET static void pack_a(uint16_t *Ap, const float *A, ptrdiff_t ars, ptrdiff_t acs, int M, int K,
+                          size_t Mp, size_t Kp) {
+#pragma omp for schedule(static)
+    for (size_t i0 = 0; i0 < Mp; i0 += 16) {
+        for (size_t k = 0; k < Kp; k += 32) {
+            __mmask16 m0 = lane_mask((long)K - (long)k), m1 = lane_mask((long)K - (long)k - 16);
+            for (size_t i = i0; i < i0 + 16; i++) {
+                __m512i v = _mm512_setzero_si512();
+                if (i < (size_t)M) {
+                    const float *a = A + (ptrdiff_t)i * ars + (ptrdiff_t)k * acs;
+                    v = (__m512i)_mm512_cvtne2ps_pbh(load16(a + 16 * acs, acs, m1),
+                                                     load16(a, acs, m0));
+                }
+                _mm512_store_si512(Ap + i * Kp + k, v);
+            }
+        }
+    }
+}
+
+// 16 pairs (lo[t], hi[t]) as bf16: lane t holds lo[t] in its low half, hi[t] in its high half.
+TARGET static inline __m512i interleave(__m512 lo, __m512 hi) {
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
+                                         8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+// Bp = B as VNNI panels of 16 columns, (Kp / 2, 16) pairs each, zero past N and K.
+TARGET static void pack_b(uint32_t *Bp, const float *B, ptrdiff_t brs, ptrdiff_t bcs, int N, int K,
+                          size_t Np, size_t Kp) {
+#pragma omp for schedule(static)
+    for (size_t q = 0; q < Np / 16; q++) {
+        uint32_t *dst = Bp + q * (Kp / 2) * 16;
+        long j0 = 16 * (long)q;
+        __mmask16 mj = lane_mask(N - j0);
+        for (size_t p = 0; p < Kp / 2; p++) {
+            long k = 2 * (long)p;
+            const float *b = B + k * brs + j0 * bcs;
+            __m512 lo = load16(b, bcs, k < K ? mj : 0),
+                   hi = load16(b + brs, bcs, k + 1 < K ? mj : 0);
+            _mm512_store_si512(dst + p * 16, interleave(lo, hi));
+        }
+    }
+}
+
+// out (32, 32) = rows 0..31 of Ap (Kp bf16 each) @ the panels b0, b1 (32 columns), k in order.
+TARGET static void block(const uint16_t *Ap, size_t Kp, const uint32_t *b0, const uint32_t *b1,
+                         float *out) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (size_t k = 0; k < Kp; k += 32) {
+        _tile_loadd(4, Ap + k, Kp * 2);
+        _tile_loadd(5, Ap + 16 * Kp + k, Kp * 2);
+        _tile_loadd(6, b0 + k / 2 * 16, 64);
+        _tile_loadd(7, b1 + k / 2 * 16, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, out, 128);
+    _tile_stored(1, out + 16, 128);
+    _tile_stored(2, out + 16 * 32, 128);
+    _tile_stored(3, out + 16 * 32 + 16, 128);
+}
+
+// C += every 32x32 block of the product, blocks spread over the threads; each thread configures
+// its own tiles and releases them.
+TARGET static void run_blocks(const uint16_t *Ap, const uint32_t *Bp, int M, int N, size_t Mp,
+                              size_t Np, size_t Kp, float *C, ptrdiff_t ldc) {
+    TileConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = 16;
+    _tile_loadconfig(&cfg);
+    float out[32 * 32] __attribute__((aligned(64)));
+    int nib = (int)(Mp / 32), tasks = nib * (int)(Np / 32);
+#pragma omp for schedule(static)
+    for (int task = 0; task < tasks; task++) { // consecutive tasks share the B panels
+        int i0 = 32 * (task % nib), j0 = 32 * (task / nib);
+        const uint32_t *b0 = Bp + (size_t)j0 * Kp / 2;
+        block(Ap + (size_t)i0 * Kp, Kp, b0, b0 + 16 * Kp / 2, out);
+        int mr = M - i0 < 32 ? M - i0 : 32;
+        __mmask16 m0 = lane_mask(N - j0), m1 = lane_mask(N - j0 - 16);
+        for (int r = 0; r < mr; r++) {
+            float *c = C + (ptrdiff_t)(i0 + r) * ldc + j0;
+            const float *o = out + r * 32;
+            _mm512_mask_storeu_ps(c, m0,
+                                  _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), _mm512_load_ps(o)));
+            _mm512_mask_storeu_ps(
+                c + 16, m1,
+                _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), _mm512_load_ps(o + 16)));
+        }
+    }
+    _tile_release();
+}
+
+int elm_gemm_amx(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,
+                 ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
+    if (!elm_gemm_amx_ready() || (ars != 1 && acs != 1) || (brs != 1 && bcs != 1)) return -1;
+    if (acs > GATHER_MAX || acs < -GATHER_MAX || bcs > GATHER_MAX || bcs < -GATHER_MAX) return -1;
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    size_t Mp = round_up((size_t)M, 32), Np = round_up((size_t)N, 32), Kp = round_up((size_t)K, 32);
+    uint16_t *Ap = aligned_alloc(64, Mp * Kp * 2);
+    uint32_t *Bp = aligned_alloc(64, Np * Kp * 2);
+    if (!Ap || !Bp) {
+        free(Ap);
+        free(Bp);
+        return -1;
+    }
+#pragma omp parallel if ((size_t)M * N * K >= ELM_PAR_MIN)
+    {
+        pack_a(Ap, A, ars, acs, M, K, Mp, Kp);
+        pack_b(Bp, B, brs, bcs, N, K, Np, Kp);
+        run_blocks(Ap, Bp, M, N, Mp, Np, Kp, C, ldc);
+    }
+    free(Ap);
+    free(Bp);
+    return 0;
+}
+
+#else
+
+int elm_gemm_amx_ready(void) {
+    return 0;
+}
+
+int elm_gemm_amx(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,
+                 ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
+    (void)M, (void)N, (void)K, (void)A, (void)ars, (void)acs, (void)B, (void)brs, (void)bcs;
+    (void)C, (void)ldc;
+    return -1;
+}
+
+#endif
