@@ -26,7 +26,6 @@
 
 #define ARCH_REQ_XCOMP_PERM 0x1023
 #define XFEATURE_XTILEDATA 18
-#define GATHER_MAX (INT32_MAX / 32) // largest stride a 16-lane int32 gather index can take
 
 #define TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
 
@@ -62,36 +61,6 @@ static size_t round_up(size_t n, size_t m) {
     return (n + m - 1) / m * m;
 }
 
-// 16 floats x[t * stride] (t < 16, zero where m is clear): a load when stride is 1, else a gather.
-TARGET static inline __m512 load16(const float *x, ptrdiff_t stride, __mmask16 m) {
-    if (stride == 1) return _mm512_maskz_loadu_ps(m, x);
-    __m512i idx =
-        _mm512_mullo_epi32(_mm512_set1_epi32((int)stride),
-                           _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
-    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, x, 4);
-}
-
-// Ap (Mp, Kp) = A as bf16 rows, zero past M and K. Blocks of 16 rows, k outer, so that a gather
-// (A column-major) reads the same cache lines for the 16 rows in turn.
-TARGET static void pack_a(uint16_t *Ap, const float *A, ptrdiff_t ars, ptrdiff_t acs, int M, int K,
-                          size_t Mp, size_t Kp) {
-#pragma omp for schedule(static)
-    for (size_t i0 = 0; i0 < Mp; i0 += 16) {
-        for (size_t k = 0; k < Kp; k += 32) {
-            __mmask16 m0 = lane_mask((long)K - (long)k), m1 = lane_mask((long)K - (long)k - 16);
-            for (size_t i = i0; i < i0 + 16; i++) {
-                __m512i v = _mm512_setzero_si512();
-                if (i < (size_t)M) {
-                    const float *a = A + (ptrdiff_t)i * ars + (ptrdiff_t)k * acs;
-                    v = (__m512i)_mm512_cvtne2ps_pbh(load16(a + 16 * acs, acs, m1),
-                                                     load16(a, acs, m0));
-                }
-                _mm512_store_si512(Ap + i * Kp + k, v);
-            }
-        }
-    }
-}
-
 // 16 pairs (lo[t], hi[t]) as bf16: lane t holds lo[t] in its low half, hi[t] in its high half.
 TARGET static inline __m512i interleave(__m512 lo, __m512 hi) {
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
@@ -99,7 +68,68 @@ TARGET static inline __m512i interleave(__m512 lo, __m512 hi) {
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
-// Bp = B as VNNI panels of 16 columns, (Kp / 2, 16) pairs each, zero past N and K.
+// 32 floats x[0..n) (zero beyond n) as 32 bf16 in order.
+TARGET static inline __m512i bf16_seq(const float *x, long n) {
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(lane_mask(n - 16), x + 16),
+                                        _mm512_maskz_loadu_ps(lane_mask(n), x));
+}
+
+// r (16 x 16 32-bit words, row t in r[t]) transposed in place: 32-bit, then 64-bit interleaves
+// within the 128-bit lanes (u[4i + c], lane L: rows 4i..4i+3 of column 4L + c), then the lanes.
+TARGET static void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44);
+        __m512i v2 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+        __m512i w1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
+        __m512i w2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+        r[c] = _mm512_shuffle_i32x4(v1, w1, 0x88);
+        r[4 + c] = _mm512_shuffle_i32x4(v1, w1, 0xDD);
+        r[8 + c] = _mm512_shuffle_i32x4(v2, w2, 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(v2, w2, 0xDD);
+    }
+}
+
+// Ap (Mp, Kp) = A as bf16 rows, zero past M and K, by blocks of 16 rows x 32 k. A column-major
+// (ars == 1): 16 k pairs of 16 rows, interleaved, then transposed to 16 rows of 16 pairs.
+TARGET static void pack_a(uint16_t *Ap, const float *A, ptrdiff_t ars, ptrdiff_t acs, int M, int K,
+                          size_t Mp, size_t Kp) {
+#pragma omp for schedule(static)
+    for (size_t i0 = 0; i0 < Mp; i0 += 16) {
+        __mmask16 mi = lane_mask((long)M - (long)i0);
+        for (size_t k0 = 0; k0 < Kp; k0 += 32) {
+            __m512i r[16];
+            for (int t = 0; t < 16; t++) {
+                if (acs == 1) {
+                    size_t i = i0 + (size_t)t;
+                    r[t] = i < (size_t)M ? bf16_seq(A + (ptrdiff_t)i * ars + k0, (long)K - (long)k0)
+                                         : _mm512_setzero_si512();
+                } else {
+                    long k = (long)k0 + 2 * t;
+                    const float *a = A + k * acs + (ptrdiff_t)i0 * ars;
+                    r[t] = interleave(_mm512_maskz_loadu_ps(k < K ? mi : 0, a),
+                                      _mm512_maskz_loadu_ps(k + 1 < K ? mi : 0, a + acs));
+                }
+            }
+            if (acs != 1) transpose16(r);
+            for (int t = 0; t < 16; t++) _mm512_store_si512(Ap + (i0 + t) * Kp + k0, r[t]);
+        }
+    }
+}
+
+// Bp = B as VNNI panels of 16 columns, (Kp / 2, 16) pairs each, zero past N and K. B with rows
+// contiguous (bcs == 1): rows k and k + 1 interleaved; else (the forward's W^T, columns contiguous)
+// 16 columns of 32 k as bf16 pairs, transposed.
 TARGET static void pack_b(uint32_t *Bp, const float *B, ptrdiff_t brs, ptrdiff_t bcs, int N, int K,
                           size_t Np, size_t Kp) {
 #pragma omp for schedule(static)
@@ -107,12 +137,22 @@ TARGET static void pack_b(uint32_t *Bp, const float *B, ptrdiff_t brs, ptrdiff_t
         uint32_t *dst = Bp + q * (Kp / 2) * 16;
         long j0 = 16 * (long)q;
         __mmask16 mj = lane_mask(N - j0);
-        for (size_t p = 0; p < Kp / 2; p++) {
-            long k = 2 * (long)p;
-            const float *b = B + k * brs + j0 * bcs;
-            __m512 lo = load16(b, bcs, k < K ? mj : 0),
-                   hi = load16(b + brs, bcs, k + 1 < K ? mj : 0);
-            _mm512_store_si512(dst + p * 16, interleave(lo, hi));
+        for (size_t p0 = 0; p0 < Kp / 2; p0 += 16) {
+            __m512i r[16];
+            long k0 = 2 * (long)p0;
+            for (int t = 0; t < 16; t++) {
+                if (bcs == 1) {
+                    long k = k0 + 2 * t;
+                    const float *b = B + k * brs + j0;
+                    r[t] = interleave(_mm512_maskz_loadu_ps(k < K ? mj : 0, b),
+                                      _mm512_maskz_loadu_ps(k + 1 < K ? mj : 0, b + brs));
+                } else {
+                    r[t] = j0 + t < N ? bf16_seq(B + (j0 + t) * bcs + k0 * brs, K - k0)
+                                      : _mm512_setzero_si512();
+                }
+            }
+            if (bcs != 1) transpose16(r);
+            for (int t = 0; t < 16; t++) _mm512_store_si512(dst + (p0 + t) * 16, r[t]);
         }
     }
 }
@@ -174,7 +214,6 @@ TARGET static void run_blocks(const uint16_t *Ap, const uint32_t *Bp, int M, int
 int elm_gemm_amx(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,
                  ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
     if (!elm_gemm_amx_ready() || (ars != 1 && acs != 1) || (brs != 1 && bcs != 1)) return -1;
-    if (acs > GATHER_MAX || acs < -GATHER_MAX || bcs > GATHER_MAX || bcs < -GATHER_MAX) return -1;
     if (M <= 0 || N <= 0 || K <= 0) return 0;
     size_t Mp = round_up((size_t)M, 32), Np = round_up((size_t)N, 32), Kp = round_up((size_t)K, 32);
     uint16_t *Ap = aligned_alloc(64, Mp * Kp * 2);
