@@ -18,6 +18,7 @@
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <omp.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -127,33 +128,28 @@ TARGET static void pack_a(uint16_t *Ap, const float *A, ptrdiff_t ars, ptrdiff_t
     }
 }
 
-// Bp = B as VNNI panels of 16 columns, (Kp / 2, 16) pairs each, zero past N and K. B with rows
-// contiguous (bcs == 1): rows k and k + 1 interleaved; else (the forward's W^T, columns contiguous)
-// 16 columns of 32 k as bf16 pairs, transposed.
-TARGET static void pack_b(uint32_t *Bp, const float *B, ptrdiff_t brs, ptrdiff_t bcs, int N, int K,
-                          size_t Np, size_t Kp) {
-#pragma omp for schedule(static)
-    for (size_t q = 0; q < Np / 16; q++) {
-        uint32_t *dst = Bp + q * (Kp / 2) * 16;
-        long j0 = 16 * (long)q;
-        __mmask16 mj = lane_mask(N - j0);
-        for (size_t p0 = 0; p0 < Kp / 2; p0 += 16) {
-            __m512i r[16];
-            long k0 = 2 * (long)p0;
-            for (int t = 0; t < 16; t++) {
-                if (bcs == 1) {
-                    long k = k0 + 2 * t;
-                    const float *b = B + k * brs + j0;
-                    r[t] = interleave(_mm512_maskz_loadu_ps(k < K ? mj : 0, b),
-                                      _mm512_maskz_loadu_ps(k + 1 < K ? mj : 0, b + brs));
-                } else {
-                    r[t] = j0 + t < N ? bf16_seq(B + (j0 + t) * bcs + k0 * brs, K - k0)
-                                      : _mm512_setzero_si512();
-                }
+// dst = columns j0 .. j0 + 16 of B as a VNNI panel, (Kp / 2, 16) pairs, zero past N and K. B
+// with rows contiguous (bcs == 1): rows k and k + 1 interleaved; else (the forward's W^T, columns
+// contiguous) 16 columns of 32 k as bf16 pairs, transposed.
+TARGET static void pack_b(uint32_t *dst, const float *B, ptrdiff_t brs, ptrdiff_t bcs, int N, int K,
+                          long j0, size_t Kp) {
+    __mmask16 mj = lane_mask(N - j0);
+    for (size_t p0 = 0; p0 < Kp / 2; p0 += 16) {
+        __m512i r[16];
+        long k0 = 2 * (long)p0;
+        for (int t = 0; t < 16; t++) {
+            if (bcs == 1) {
+                long k = k0 + 2 * t;
+                const float *b = B + k * brs + j0;
+                r[t] = interleave(_mm512_maskz_loadu_ps(k < K ? mj : 0, b),
+                                  _mm512_maskz_loadu_ps(k + 1 < K ? mj : 0, b + brs));
+            } else {
+                r[t] = j0 + t < N ? bf16_seq(B + (j0 + t) * bcs + k0 * brs, K - k0)
+                                  : _mm512_setzero_si512();
             }
-            if (bcs != 1) transpose16(r);
-            for (int t = 0; t < 16; t++) _mm512_store_si512(dst + (p0 + t) * 16, r[t]);
         }
+        if (bcs != 1) transpose16(r);
+        for (int t = 0; t < 16; t++) _mm512_store_si512(dst + (p0 + t) * 16, r[t]);
     }
 }
 
@@ -180,32 +176,35 @@ TARGET static void block(const uint16_t *Ap, size_t Kp, const uint32_t *b0, cons
     _tile_stored(3, out + 16 * 32 + 16, 128);
 }
 
-// C += every 32x32 block of the product, blocks spread over the threads; each thread configures
-// its own tiles and releases them.
-TARGET static void run_blocks(const uint16_t *Ap, const uint32_t *Bp, int M, int N, size_t Mp,
-                              size_t Np, size_t Kp, float *C, ptrdiff_t ldc) {
+// C += the product by strips of 32 columns spread over the threads: each thread packs a strip of B
+// into its own Bs (Kp x 32 bf16) and runs every 32-row block of C against it. Each thread
+// configures its own tiles and releases them.
+TARGET static void run_strips(const uint16_t *Ap, const float *B, ptrdiff_t brs, ptrdiff_t bcs,
+                              int M, int N, int K, size_t Mp, size_t Np, size_t Kp, float *C,
+                              ptrdiff_t ldc, uint32_t *Bs) {
     TileConfig cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = 16;
     _tile_loadconfig(&cfg);
     float out[32 * 32] __attribute__((aligned(64)));
-    int nib = (int)(Mp / 32), tasks = nib * (int)(Np / 32);
 #pragma omp for schedule(static)
-    for (int task = 0; task < tasks; task++) { // consecutive tasks share the B panels
-        int i0 = 32 * (task % nib), j0 = 32 * (task / nib);
-        const uint32_t *b0 = Bp + (size_t)j0 * Kp / 2;
-        block(Ap + (size_t)i0 * Kp, Kp, b0, b0 + 16 * Kp / 2, out);
-        int mr = M - i0 < 32 ? M - i0 : 32;
-        __mmask16 m0 = lane_mask(N - j0), m1 = lane_mask(N - j0 - 16);
-        for (int r = 0; r < mr; r++) {
-            float *c = C + (ptrdiff_t)(i0 + r) * ldc + j0;
-            const float *o = out + r * 32;
-            _mm512_mask_storeu_ps(c, m0,
-                                  _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), _mm512_load_ps(o)));
-            _mm512_mask_storeu_ps(
-                c + 16, m1,
-                _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), _mm512_load_ps(o + 16)));
+    for (int j0 = 0; j0 < (int)Np; j0 += 32) {
+        pack_b(Bs, B, brs, bcs, N, K, j0, Kp);
+        pack_b(Bs + Kp / 2 * 16, B, brs, bcs, N, K, j0 + 16, Kp);
+        for (int i0 = 0; i0 < (int)Mp; i0 += 32) {
+            block(Ap + (size_t)i0 * Kp, Kp, Bs, Bs + Kp / 2 * 16, out);
+            int mr = M - i0 < 32 ? M - i0 : 32;
+            __mmask16 m0 = lane_mask(N - j0), m1 = lane_mask(N - j0 - 16);
+            for (int r = 0; r < mr; r++) {
+                float *c = C + (ptrdiff_t)(i0 + r) * ldc + j0;
+                const float *o = out + r * 32;
+                _mm512_mask_storeu_ps(
+                    c, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), _mm512_load_ps(o)));
+                _mm512_mask_storeu_ps(
+                    c + 16, m1,
+                    _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), _mm512_load_ps(o + 16)));
+            }
         }
     }
     _tile_release();
@@ -216,21 +215,22 @@ int elm_gemm_amx(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t a
     if (!elm_gemm_amx_ready() || (ars != 1 && acs != 1) || (brs != 1 && bcs != 1)) return -1;
     if (M <= 0 || N <= 0 || K <= 0) return 0;
     size_t Mp = round_up((size_t)M, 32), Np = round_up((size_t)N, 32), Kp = round_up((size_t)K, 32);
+    int threads = omp_get_max_threads();
     uint16_t *Ap = aligned_alloc(64, Mp * Kp * 2);
-    uint32_t *Bp = aligned_alloc(64, Np * Kp * 2);
-    if (!Ap || !Bp) {
+    uint32_t *Bs = aligned_alloc(64, (size_t)threads * 32 * Kp * 2); // a B strip per thread
+    if (!Ap || !Bs) {
         free(Ap);
-        free(Bp);
+        free(Bs);
         return -1;
     }
 #pragma omp parallel if ((size_t)M * N * K >= ELM_PAR_MIN)
     {
         pack_a(Ap, A, ars, acs, M, K, Mp, Kp);
-        pack_b(Bp, B, brs, bcs, N, K, Np, Kp);
-        run_blocks(Ap, Bp, M, N, Mp, Np, Kp, C, ldc);
+        uint32_t *mine = Bs + (size_t)omp_get_thread_num() * 16 * Kp;
+        run_strips(Ap, B, brs, bcs, M, N, K, Mp, Np, Kp, C, ldc, mine);
     }
     free(Ap);
-    free(Bp);
+    free(Bs);
     return 0;
 }
 
