@@ -128,28 +128,33 @@ TARGET static void pack_a(uint16_t *Ap, const float *A, ptrdiff_t ars, ptrdiff_t
     }
 }
 
-// dst = columns j0 .. j0 + 16 of B as a VNNI panel, (Kp / 2, 16) pairs, zero past N and K. B
-// with rows contiguous (bcs == 1): rows k and k + 1 interleaved; else (the forward's W^T, columns
-// contiguous) 16 columns of 32 k as bf16 pairs, transposed.
+// dst = columns j0 .. j0 + 32 of B as two VNNI panels of 16 columns, (Kp / 2, 16) pairs each,
+// zero past N and K. B with rows contiguous (bcs == 1): rows k and k + 1 interleaved; else (the
+// forward's W^T, columns contiguous) 16 columns of 32 k as bf16 pairs, transposed.
 TARGET static void pack_b(uint32_t *dst, const float *B, ptrdiff_t brs, ptrdiff_t bcs, int N, int K,
                           long j0, size_t Kp) {
-    __mmask16 mj = lane_mask(N - j0);
+    __m512i r[2][16];
     for (size_t p0 = 0; p0 < Kp / 2; p0 += 16) {
-        __m512i r[16];
         long k0 = 2 * (long)p0;
-        for (int t = 0; t < 16; t++) {
-            if (bcs == 1) {
-                long k = k0 + 2 * t;
-                const float *b = B + k * brs + j0;
-                r[t] = interleave(_mm512_maskz_loadu_ps(k < K ? mj : 0, b),
-                                  _mm512_maskz_loadu_ps(k + 1 < K ? mj : 0, b + brs));
-            } else {
-                r[t] = j0 + t < N ? bf16_seq(B + (j0 + t) * bcs + k0 * brs, K - k0)
-                                  : _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            long jh = j0 + 16 * h;
+            __mmask16 mj = lane_mask(N - jh);
+            for (int t = 0; t < 16; t++) {
+                if (bcs == 1) {
+                    long k = k0 + 2 * t;
+                    const float *b = B + k * brs + jh;
+                    r[h][t] = interleave(_mm512_maskz_loadu_ps(k < K ? mj : 0, b),
+                                         _mm512_maskz_loadu_ps(k + 1 < K ? mj : 0, b + brs));
+                } else {
+                    r[h][t] = jh + t < N ? bf16_seq(B + (jh + t) * bcs + k0 * brs, K - k0)
+                                         : _mm512_setzero_si512();
+                }
             }
+            if (bcs != 1) transpose16(r[h]);
         }
-        if (bcs != 1) transpose16(r);
-        for (int t = 0; t < 16; t++) _mm512_store_si512(dst + (p0 + t) * 16, r[t]);
+        for (int h = 0; h < 2; h++)
+            for (int t = 0; t < 16; t++)
+                _mm512_store_si512(dst + h * Kp / 2 * 16 + (p0 + t) * 16, r[h][t]);
     }
 }
 
@@ -191,7 +196,6 @@ TARGET static void run_strips(const uint16_t *Ap, const float *B, ptrdiff_t brs,
 #pragma omp for schedule(static)
     for (int j0 = 0; j0 < (int)Np; j0 += 32) {
         pack_b(Bs, B, brs, bcs, N, K, j0, Kp);
-        pack_b(Bs + Kp / 2 * 16, B, brs, bcs, N, K, j0 + 16, Kp);
         for (int i0 = 0; i0 < (int)Mp; i0 += 32) {
             block(Ap + (size_t)i0 * Kp, Kp, Bs, Bs + Kp / 2 * 16, out);
             int mr = M - i0 < 32 ? M - i0 : 32;
