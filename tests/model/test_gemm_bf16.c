@@ -155,11 +155,12 @@ int main(void) {
             for (int b = 0; b < 5; b++)
                 for (int c = 0; c < 5; c++, n++)
                     check_one(layout, dims[a], dims[b], dims[c], (a + b + c) % 3);
-        // Past the kernel's blocks: k panels (256 k), tasks of 256 rows, the 48-column tiles.
+        // Past the kernels' blocks: k panels (256 k), tasks of 256 rows, the 48-column tiles.
         check_one(layout, 300, 97, 513, 1);
         check_one(layout, 257, 49, 257, 0);
         check_one(layout, 64, 768, 768, 0);
-        n += 3;
+        check_one(layout, 70, 45, 1700, 1); // past the AMX kernel's k blocks (768 k)
+        n += 4;
     }
     for (int isa = ELM_GEMM_BF16_AVX512;
          isa <= (have_amx ? ELM_GEMM_BF16_AMX : ELM_GEMM_BF16_AVX512); isa++)
