@@ -1,10 +1,12 @@
 // bench_cpu_isa.c — one thread, each CPU kernel per instruction set, interleaved round by round
 // so the paths share the machine's load: fp32 GEMM GFLOP/s (AVX-512, AVX2+FMA, the portable
 // loops) on GPT-2 124M training shapes, and the decode matrix-vector (N = 1) microseconds of each
-// reduced weight format (portable, AVX2, AVX-512). Medians over the rounds. Not a test.
-// Usage: bench_cpu_isa [--rounds R] [--bt BT]
+// reduced weight format (portable, AVX2, AVX-512), and the bf16 GEMM of [train] precision = bf16
+// (AVX512-BF16 against AMX tiles). Medians over the rounds. Not a test.
+// Usage: bench_cpu_isa [--rounds R] [--bt BT] [--only bf16]
 #include "engine/base/stats.h"
 #include "engine/model/gemm.h"
+#include "engine/model/gemm_bf16.h"
 #include "engine/model/layers.h"
 #include "engine/model/qmatmul.h"
 
@@ -85,6 +87,63 @@ static void bench_gemm(int rounds, int BT) {
     }
 }
 
+// Seconds of one bf16 GEMM on kernel isa, the strides of layers.c's forward (A rows, B = W^T),
+// dinp (A = dout rows, B = W rows) or dweight (A = dout^T, B = inp rows); -1 when it cannot run.
+static double time_gemm_bf16(ElmGemmBf16Isa isa, const Shape *s, int dinp, const float *A,
+                             const float *B, float *C) {
+    double t0 = now();
+    int rc;
+    if (s->dweight)
+        rc = elm_gemm_bf16_isa(isa, s->M, s->N, s->K, A, 1, s->M, B, s->N, 1, C, s->N);
+    else if (dinp)
+        rc = elm_gemm_bf16_isa(isa, s->M, s->N, s->K, A, s->K, 1, B, s->N, 1, C, s->N);
+    else
+        rc = elm_gemm_bf16_isa(isa, s->M, s->N, s->K, A, s->K, 1, B, 1, s->K, C, s->N);
+    return rc ? -1 : now() - t0;
+}
+
+static void bench_gemm_bf16(int rounds, int BT) {
+    const struct {
+        Shape s;
+        int dinp;
+    } shapes[] = {
+        {{"qkv forward", BT, 2304, 768, 0}, 0},     {{"fc forward", BT, 3072, 768, 0}, 0},
+        {{"fc proj forward", BT, 768, 3072, 0}, 0}, {{"fc dinp", BT, 768, 3072, 0}, 1},
+        {{"fc proj dinp", BT, 3072, 768, 0}, 1},    {{"qkv dweight", 2304, 768, BT, 1}, 0},
+        {{"fc dweight", 3072, 768, BT, 1}, 0},      {{"fc proj dweight", 768, 3072, BT, 1}, 0}};
+    printf("\nbf16 GEMM (elm_gemm_bf16_isa), 1 thread, GFLOP/s (median of %d rounds), BT = %d\n",
+           rounds, BT);
+    if (!elm_gemm_bf16_amx_ready()) printf("(AMX: absent or the tile permission denied)\n");
+    printf("| shape | M x N x K | avx512-bf16 | amx | amx / avx512 |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const Shape *s = &shapes[i].s;
+        float *A = rand_buf((size_t)s->M * s->K, 1), *B = rand_buf((size_t)s->K * s->N, 2);
+        float *C = calloc((size_t)s->M * s->N, sizeof(float));
+        double t[2][MAX_ROUNDS], g[2];
+        int ok[2] = {1, 1};
+        for (int r = -1; r < rounds; r++)
+            for (int p = 0; p < 2; p++) {
+                double dt = time_gemm_bf16(p == 0 ? ELM_GEMM_BF16_AVX512 : ELM_GEMM_BF16_AMX, s,
+                                           shapes[i].dinp, A, B, C);
+                if (dt < 0) ok[p] = 0;
+                t[p][r < 0 ? 0 : r] = dt;
+            }
+        printf("| %s | %d x %d x %d |", s->what, s->M, s->N, s->K);
+        for (int p = 0; p < 2; p++) {
+            g[p] = ok[p] ? 2.0 * s->M * s->N * s->K / elm_median(t[p], rounds) * 1e-9 : 0;
+            if (ok[p])
+                printf(" %.1f |", g[p]);
+            else
+                printf(" - |");
+        }
+        if (ok[0] && ok[1])
+            printf(" %.2f |\n", g[1] / g[0]);
+        else
+            printf(" - |\n");
+        free(A), free(B), free(C);
+    }
+}
+
 static void bench_qmatmul(int rounds) {
     const int shapes[][2] = {{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}}; // (OC, K)
     const struct {
@@ -131,19 +190,24 @@ static void bench_qmatmul(int rounds) {
 }
 
 int main(int argc, char **argv) {
-    int rounds = 7, BT = 256;
+    int rounds = 7, BT = 256, only_bf16 = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--bt")) BT = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--only")) only_bf16 = !strcmp(argv[i + 1], "bf16");
     }
     if (rounds < 1 || rounds > MAX_ROUNDS || BT < 1) {
-        fprintf(stderr, "usage: bench_cpu_isa [--rounds 1..%d] [--bt BT]\n", MAX_ROUNDS);
+        fprintf(stderr, "usage: bench_cpu_isa [--rounds 1..%d] [--bt BT] [--only bf16]\n",
+                MAX_ROUNDS);
         return 2;
     }
 #ifdef _OPENMP
     omp_set_num_threads(1);
 #endif
-    bench_gemm(rounds, BT);
-    bench_qmatmul(rounds);
+    if (!only_bf16) {
+        bench_gemm(rounds, BT);
+        bench_qmatmul(rounds);
+    }
+    bench_gemm_bf16(rounds, BT);
     return 0;
 }

@@ -1,4 +1,5 @@
-// gemm_bf16.c — elm's bf16 matrix product for AVX512-BF16 CPUs (see gemm_bf16.h).
+// gemm_bf16.c — elm's bf16 matrix product for AVX512-BF16 CPUs (see gemm_bf16.h), handing over
+// to gemm_amx.c's AMX tiles where the CPU and Linux allow them.
 // The shape of gemm.c's fp32 kernel with k taken in pairs: `vdpbf16ps` adds a[k] b[k] +
 // a[k+1] b[k+1] into each fp32 lane, so A and B are converted to bf16 pairs (uint32: k in the
 // low half, k+1 in the high half). A is converted once per call into a buffer padded with zero
@@ -7,6 +8,7 @@
 #include "engine/model/gemm_bf16.h"
 
 #include "engine/model/bf16.h"
+#include "engine/model/gemm_amx.h"
 #include "engine/model/layers.h"
 
 #include <stdint.h>
@@ -186,8 +188,8 @@ TARGET static void convert_a(uint32_t *Ab, const float *A, ptrdiff_t ars, ptrdif
     }
 }
 
-int elm_gemm_bf16(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,
-                  ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
+static int gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs,
+                       const float *B, ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
     if (!elm_bf16_cpu_has() || (ars != 1 && acs != 1) || (brs != 1 && bcs != 1)) return -1;
     if (M <= 0 || N <= 0 || K <= 0) return 0;
     int K2 = (K + 1) / 2, rows = acs == 1;
@@ -220,11 +222,30 @@ int elm_gemm_bf16(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t 
 
 #else
 
-int elm_gemm_bf16(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,
-                  ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
+static int gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs,
+                       const float *B, ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
     (void)M, (void)N, (void)K, (void)A, (void)ars, (void)acs, (void)B, (void)brs, (void)bcs;
     (void)C, (void)ldc;
     return -1;
 }
 
 #endif
+
+int elm_gemm_bf16_amx_ready(void) {
+    return elm_gemm_amx_ready();
+}
+
+int elm_gemm_bf16_isa(ElmGemmBf16Isa isa, int M, int N, int K, const float *A, ptrdiff_t ars,
+                      ptrdiff_t acs, const float *B, ptrdiff_t brs, ptrdiff_t bcs, float *C,
+                      ptrdiff_t ldc) {
+    if (isa == ELM_GEMM_BF16_AMX || (isa == ELM_GEMM_BF16_AUTO && elm_gemm_amx_ready())) {
+        int rc = elm_gemm_amx(M, N, K, A, ars, acs, B, brs, bcs, C, ldc);
+        if (rc == 0 || isa == ELM_GEMM_BF16_AMX) return rc;
+    }
+    return gemm_avx512(M, N, K, A, ars, acs, B, brs, bcs, C, ldc);
+}
+
+int elm_gemm_bf16(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,
+                  ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
+    return elm_gemm_bf16_isa(ELM_GEMM_BF16_AUTO, M, N, K, A, ars, acs, B, brs, bcs, C, ldc);
+}
