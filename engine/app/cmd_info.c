@@ -8,7 +8,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -40,12 +39,15 @@ static int run_info(const ElmCli *cli, ElmError *err) {
     printf("elm %s (commit %s)\n", elm_version, elm_git_commit);
     printf("cpu threads: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 #ifdef _OPENMP
-    const char *wait = getenv("OMP_WAIT_POLICY");
-    printf("openmp: yes (max threads %d, waiting threads %s)\n", omp_get_max_threads(),
-           !wait ? (getenv("GOMP_SPINCOUNT") ? "spin (GOMP_SPINCOUNT set)"
-                                             : "spin (libgomp's default)")
-           : strcasecmp(wait, "passive") == 0 ? "sleep (OMP_WAIT_POLICY=passive)"
-                                              : "spin (OMP_WAIT_POLICY is not passive)");
+    const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    char how[96];
+    if (wait)
+        snprintf(how, sizeof how, "OMP_WAIT_POLICY=%s", wait);
+    else if (spin)
+        snprintf(how, sizeof how, "spin GOMP_SPINCOUNT=%s times, then sleep", spin);
+    else
+        snprintf(how, sizeof how, "libgomp's default");
+    printf("openmp: yes (max threads %d, waiting threads: %s)\n", omp_get_max_threads(), how);
 #else
     printf("openmp: no\n");
 #endif

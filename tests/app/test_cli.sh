@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CLI: --help for every command, --version with the commit, info, and config errors that
-# name file:line with a non-zero exit; OpenMP's waiting threads sleep unless the user says
-# otherwise (elm runs itself again with OMP_WAIT_POLICY=passive, arguments kept).
+# name file:line with a non-zero exit; OpenMP's waiting threads spin briefly, then sleep, unless
+# the user says otherwise (elm runs itself again with GOMP_SPINCOUNT=10000, arguments kept).
 set -u
 pass=0; fail=0
 ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
@@ -19,9 +19,9 @@ ok grep -Eq '^gpu( 0)?: ' <<<"$info"
 ok grep -Eq '^cpu decode kernels: bf16 (avx512bf16|avx2|portable), ' <<<"$info"
 ok grep -Eq '^cpu fp32 gemm: (avx512|avx2|loops)$' <<<"$info"
 if grep -q '^openmp: yes' <<<"$info"; then
-  ok grep -q 'waiting threads sleep (OMP_WAIT_POLICY=passive)' <<<"$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$E" info)"
-  ok grep -q 'waiting threads spin (OMP_WAIT_POLICY is not passive)' <<<"$(OMP_WAIT_POLICY=active "$E" info)"
-  ok grep -q 'waiting threads spin (GOMP_SPINCOUNT set)' <<<"$(env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000 "$E" info)"
+  ok grep -q 'waiting threads: spin GOMP_SPINCOUNT=10000 times, then sleep' <<<"$(env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$E" info)"
+  ok grep -q 'waiting threads: OMP_WAIT_POLICY=active' <<<"$(env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active "$E" info)"
+  ok grep -q 'waiting threads: spin GOMP_SPINCOUNT=1000 times' <<<"$(env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000 "$E" info)"
 fi
 d=$(mktemp -d)
 printf '[run]\nname = x\n[data]\nsorce = a : b\n' > "$d/bad.ini"
