@@ -15,7 +15,7 @@ ELM=$BUILD/elm
 command -v mpirun >/dev/null || { echo "no mpirun (Debian: openmpi-bin)"; exit 1; }
 "$ELM" info | grep -qx "mpi build: yes" || { echo "$ELM was built without MPI"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} # as ctest runs it: no spinning on a shared box
+# OpenMP waiting as elm sets it (a short spin, then sleep: docs/model.md) unless the caller sets it
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 DEMO=configs/demo.ini
