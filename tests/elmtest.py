@@ -101,3 +101,19 @@ def markov_shards(folder, splits=(("train", 20000, 1), ("val", 2000, 2)), vocab=
     for split, n, seed in splits:
         subprocess.run([kit, "shard", os.path.join(folder, split + ".bin"), str(vocab), str(n),
                         str(seed)], check=True)
+
+
+def mpi_env_or_skip(test):
+    """The environment for `mpirun` in a test (root allowed, no launcher variables of an outer job),
+    or a skip (exit 77) with a message naming `test` when mpirun or elm's MPI build is missing."""
+    import shutil
+    if shutil.which("mpirun") is None:
+        print(f"{test}: skipped: no mpirun (Debian: openmpi-bin)")
+        sys.exit(77)
+    if "mpi build: yes" not in run_elm("info").stdout.splitlines():
+        print(f"{test}: skipped: built without MPI")
+        sys.exit(77)
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK"):
+        env.pop(v, None)
+    return env

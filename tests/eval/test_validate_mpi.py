@@ -7,23 +7,12 @@ nothing written. Skipped without mpirun or an MPI build."""
 import fcntl
 import os
 import re
-import shutil
 import subprocess
-import sys
 
-from elmtest import ELM, SHARED, Checks, run_elm, tmpdir, write
+from elmtest import ELM, SHARED, Checks, mpi_env_or_skip, run_elm, tmpdir, write
 
 c = Checks()
-if shutil.which("mpirun") is None:
-    print("test_validate_mpi: skipped: no mpirun (Debian: openmpi-bin)")
-    sys.exit(77)
-if "mpi build: yes" not in run_elm("info").stdout.splitlines():
-    print("test_validate_mpi: skipped: built without MPI")
-    sys.exit(77)
-
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK"):
-    ENV.pop(v, None)
+ENV = mpi_env_or_skip("test_validate_mpi")
 CSV = os.path.join(SHARED, "data", "seed-tweets", "real_vs_generated.csv")
 d = tmpdir("elm-mpi-")
 cfg = write(os.path.join(d, "v.ini"), f"""[run]

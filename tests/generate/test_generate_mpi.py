@@ -19,20 +19,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from elmtest import ELM, Checks, run_elm, tmpdir, write  # noqa: E402
+from elmtest import ELM, Checks, mpi_env_or_skip, run_elm, tmpdir, write  # noqa: E402
 from demo_model import DEMO  # noqa: E402
 
 c = Checks()
-if shutil.which("mpirun") is None:
-    print("test_generate_mpi: skipped: no mpirun (Debian: openmpi-bin)")
-    sys.exit(77)
-if "mpi build: yes" not in run_elm("info").stdout.splitlines():
-    print("test_generate_mpi: skipped: built without MPI")
-    sys.exit(77)
-
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK"):
-    ENV.pop(v, None)
+ENV = mpi_env_or_skip("test_generate_mpi")
 
 root = tmpdir("elm-gen-mpi-")
 MODEL = ["--set", "model.n_layer=2", "--set", "model.n_embd=64", "--set", "model.n_head=2",

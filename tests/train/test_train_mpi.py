@@ -21,24 +21,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 
-from elmtest import ELM, TINY_MODEL, Checks, markov_shards, run_elm, tmpdir, write
+from elmtest import ELM, TINY_MODEL, Checks, mpi_env_or_skip, markov_shards, run_elm, tmpdir, write
 
 c = Checks()
-if shutil.which("mpirun") is None:
-    print("test_train_mpi: skipped: no mpirun (Debian: openmpi-bin)")
-    sys.exit(77)
-if "mpi build: yes" not in run_elm("info").stdout.splitlines():
-    print("test_train_mpi: skipped: built without MPI")
-    sys.exit(77)
-
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK"):
-    ENV.pop(v, None)
+ENV = mpi_env_or_skip("test_train_mpi")
 REL = 1e-5
 VOCAB = 50257
 

@@ -15,24 +15,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
-from elmtest import ELM, SHARED, Checks, run_elm, tmpdir, write
+from elmtest import ELM, SHARED, Checks, mpi_env_or_skip, run_elm, tmpdir, write
 
 c = Checks()
-if shutil.which("mpirun") is None:
-    print("test_train_mpi_fault: skipped: no mpirun (Debian: openmpi-bin)")
-    sys.exit(77)
-if "mpi build: yes" not in run_elm("info").stdout.splitlines():
-    print("test_train_mpi_fault: skipped: built without MPI")
-    sys.exit(77)
-
+ENV = mpi_env_or_skip("test_train_mpi_fault")
 BUILD = os.environ.get("ELM_BUILD", ".")
 KIT = os.path.join(BUILD, "tests", "train_test_trainkit")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK"):
-    ENV.pop(v, None)
 VOCAB = 50257
 STEPS = 100000
 # The collectives' timeout when a rank hangs: well above a checkpoint's write on a busy machine,
