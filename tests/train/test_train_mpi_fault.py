@@ -73,6 +73,15 @@ def children(pid):
     return out
 
 
+def alive(pid):
+    """Whether pid runs (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def rank_of(pid):
     with open(f"/proc/{pid}/environ", "rb") as f:
         env = dict(x.split(b"=", 1) for x in f.read().split(b"\0") if b"=" in x)
@@ -117,6 +126,10 @@ def kill_one(victim, sig, timeout):
     except subprocess.TimeoutExpired:
         mp.kill()
         _, errs = mp.communicate()
+    # mpirun may return while a rank it signalled is still on its way out (it stops at the end of
+    # its step and may save a checkpoint): the job has ended when no rank is left.
+    while time.time() - t0 < 120 and any(alive(q) for q in ranks.values()):
+        time.sleep(0.1)
     return mp.returncode, errs, time.time() - t0
 
 
