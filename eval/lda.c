@@ -330,3 +330,21 @@ void elm_lda_top_words(const ElmLda *lda, int t, int n, int *ids) {
     for (int i = 0; i < n; i++) ids[i] = w[i < lda->V ? i : lda->V - 1].id;
     free(w);
 }
+
+int elm_lda_dominant(const ElmLda *lda, const ElmCsr *counts, uint64_t seed, int threads, int *out,
+                     ElmError *err) {
+    int k = lda->k;
+    double *g = elm_malloc(((size_t)counts->n_rows * k + 1) * sizeof *g, err);
+    if (!g || elm_lda_transform(lda, counts, seed, threads, g, err)) {
+        free(g);
+        return -1;
+    }
+    for (int d = 0; d < counts->n_rows; d++) {
+        int best = 0;
+        for (int t = 1; t < k; t++)
+            if (g[(size_t)d * k + t] > g[(size_t)d * k + best]) best = t;
+        out[d] = counts->indptr[d + 1] > counts->indptr[d] ? best : -1;
+    }
+    free(g);
+    return 0;
+}

@@ -36,6 +36,10 @@ int elm_lda_fit(ElmLda *lda, const ElmLdaOpts *o, const ElmCsr *counts,
 // gamma (n_docs, k): unnormalised document-topic parameters of new documents.
 int elm_lda_transform(const ElmLda *lda, const ElmCsr *counts, uint64_t seed, int threads,
                       double *gamma, ElmError *err);
+// out (n_docs): each document's dominant topic, the argmax of its gamma (first of ties), -1 for
+// a document without words.
+int elm_lda_dominant(const ElmLda *lda, const ElmCsr *counts, uint64_t seed, int threads, int *out,
+                     ElmError *err);
 // exp(-bound / words): scikit-learn's LatentDirichletAllocation.perplexity for these counts.
 double elm_lda_perplexity(const ElmLda *lda, const ElmCsr *counts, const double *gamma,
                           int threads);

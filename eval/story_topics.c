@@ -62,16 +62,7 @@ static int dominant(const ElmTextFeat *tf, const ElmLda *lda, uint64_t seed, int
                     char *const *texts, int n, int *out, ElmError *err) {
     ElmCsr X;
     if (elm_textfeat_transform(tf, (const char *const *)texts, n, &X, err)) return -1;
-    int k = lda->k;
-    double *g = elm_malloc(((size_t)n * k + 1) * sizeof *g, err);
-    int rc = g ? elm_lda_transform(lda, &X, seed, threads, g, err) : -1;
-    for (int d = 0; rc == 0 && d < n; d++) {
-        int best = 0;
-        for (int t = 1; t < k; t++)
-            if (g[(size_t)d * k + t] > g[(size_t)d * k + best]) best = t;
-        out[d] = X.indptr[d + 1] > X.indptr[d] ? best : -1;
-    }
-    free(g);
+    int rc = elm_lda_dominant(lda, &X, seed, threads, out, err);
     elm_csr_free(&X);
     return rc;
 }

@@ -87,31 +87,13 @@ static int name_topics(Fit *F, ElmError *err) {
     return 0;
 }
 
-// Dominant topics of rows of X under lda (-1 for a row without words).
-static int dominant_rows(const ElmLda *lda, const ElmCsr *X, uint64_t seed, int threads, int *out,
-                         ElmError *err) {
-    int k = lda->k;
-    double *g = elm_malloc(((size_t)X->n_rows * k + 1) * sizeof *g, err);
-    if (!g || elm_lda_transform(lda, X, seed ^ TOPICFIT_SEED_SALT, threads, g, err)) {
-        free(g);
-        return -1;
-    }
-    for (int d = 0; d < X->n_rows; d++) {
-        int best = 0;
-        for (int t = 1; t < k; t++)
-            if (g[(size_t)d * k + t] > g[(size_t)d * k + best]) best = t;
-        out[d] = X->indptr[d + 1] > X->indptr[d] ? best : -1;
-    }
-    free(g);
-    return 0;
-}
-
 // Each document's topic; one without vocabulary words gets the commonest topic.
 static int assign(const ElmRun *run, Fit *F, ElmError *err) {
     int n = F->c.n, k = F->lda.k;
     if (!(F->dominant = elm_malloc((size_t)n * sizeof *F->dominant, err)) ||
         !(F->docs = elm_calloc((size_t)k, sizeof *F->docs, err)) ||
-        dominant_rows(&F->lda, &F->X, run->seed, run->threads, F->dominant, err))
+        elm_lda_dominant(&F->lda, &F->X, run->seed ^ TOPICFIT_SEED_SALT, run->threads, F->dominant,
+                         err))
         return -1;
     for (int d = 0; d < n; d++)
         if (F->dominant[d] >= 0) F->docs[F->dominant[d]]++;
@@ -360,7 +342,7 @@ int elm_topicfit_dominant(const ElmTopicFit *f, const char *const *texts, int n,
                           int *topic, ElmError *err) {
     ElmCsr X;
     if (elm_textfeat_transform(&f->tf, texts, n, &X, err)) return -1;
-    int rc = dominant_rows(&f->lda, &X, f->seed, threads, topic, err);
+    int rc = elm_lda_dominant(&f->lda, &X, f->seed ^ TOPICFIT_SEED_SALT, threads, topic, err);
     elm_csr_free(&X);
     return rc;
 }
