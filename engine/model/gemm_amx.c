@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine/model/bf16_simd.h"
 #include "engine/model/layers.h"
 
 #define ARCH_REQ_XCOMP_PERM 0x1023
@@ -54,25 +55,10 @@ int elm_gemm_amx_ready(void) {
     return amx_granted;
 }
 
-static __mmask16 lane_mask(long n) {
-    return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-
-static size_t round_up(size_t n, size_t m) {
-    return (n + m - 1) / m * m;
-}
-
-// 16 pairs (lo[t], hi[t]) as bf16: lane t holds lo[t] in its low half, hi[t] in its high half.
-TARGET static inline __m512i interleave(__m512 lo, __m512 hi) {
-    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
-                                         8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-}
-
 // 32 floats x[0..n) (zero beyond n) as 32 bf16 in order.
 TARGET static inline __m512i bf16_seq(const float *x, long n) {
-    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(lane_mask(n - 16), x + 16),
-                                        _mm512_maskz_loadu_ps(lane_mask(n), x));
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(elm_bf16_simd_mask(n - 16), x + 16),
+                                        _mm512_maskz_loadu_ps(elm_bf16_simd_mask(n), x));
 }
 
 // r (16 x 16 32-bit words, row t in r[t]) transposed in place: 32-bit, then 64-bit interleaves
@@ -107,7 +93,7 @@ TARGET static void pack_a(uint16_t *Ap, const float *A, ptrdiff_t ars, ptrdiff_t
                           size_t Mp, size_t Kp) {
 #pragma omp for schedule(static)
     for (size_t i0 = 0; i0 < Mp; i0 += 16) {
-        __mmask16 mi = lane_mask((long)M - (long)i0);
+        __mmask16 mi = elm_bf16_simd_mask((long)M - (long)i0);
         for (size_t k0 = 0; k0 < Kp; k0 += 32) {
             __m512i r[16];
             for (int t = 0; t < 16; t++) {
@@ -118,8 +104,9 @@ TARGET static void pack_a(uint16_t *Ap, const float *A, ptrdiff_t ars, ptrdiff_t
                 } else {
                     long k = (long)k0 + 2 * t;
                     const float *a = A + k * acs + (ptrdiff_t)i0 * ars;
-                    r[t] = interleave(_mm512_maskz_loadu_ps(k < K ? mi : 0, a),
-                                      _mm512_maskz_loadu_ps(k + 1 < K ? mi : 0, a + acs));
+                    r[t] = elm_bf16_simd_interleave(
+                        _mm512_maskz_loadu_ps(k < K ? mi : 0, a),
+                        _mm512_maskz_loadu_ps(k + 1 < K ? mi : 0, a + acs));
                 }
             }
             if (acs != 1) transpose16(r);
@@ -138,13 +125,14 @@ TARGET static void pack_b(uint32_t *dst, const float *B, ptrdiff_t brs, ptrdiff_
         long k0 = 2 * (long)p0;
         for (int h = 0; h < 2; h++) {
             long jh = j0 + 16 * h;
-            __mmask16 mj = lane_mask(N - jh);
+            __mmask16 mj = elm_bf16_simd_mask(N - jh);
             for (int t = 0; t < 16; t++) {
                 if (bcs == 1) {
                     long k = k0 + 2 * t;
                     const float *b = B + k * brs + jh;
-                    r[h][t] = interleave(_mm512_maskz_loadu_ps(k < K ? mj : 0, b),
-                                         _mm512_maskz_loadu_ps(k + 1 < K ? mj : 0, b + brs));
+                    r[h][t] = elm_bf16_simd_interleave(
+                        _mm512_maskz_loadu_ps(k < K ? mj : 0, b),
+                        _mm512_maskz_loadu_ps(k + 1 < K ? mj : 0, b + brs));
                 } else {
                     r[h][t] = jh + t < N ? bf16_seq(B + (jh + t) * bcs + k0 * brs, K - k0)
                                          : _mm512_setzero_si512();
@@ -199,7 +187,7 @@ TARGET static void run_strips(const uint16_t *Ap, const float *B, ptrdiff_t brs,
         for (int i0 = 0; i0 < (int)Mp; i0 += 32) {
             block(Ap + (size_t)i0 * Kp, Kp, Bs, Bs + Kp / 2 * 16, out);
             int mr = M - i0 < 32 ? M - i0 : 32;
-            __mmask16 m0 = lane_mask(N - j0), m1 = lane_mask(N - j0 - 16);
+            __mmask16 m0 = elm_bf16_simd_mask(N - j0), m1 = elm_bf16_simd_mask(N - j0 - 16);
             for (int r = 0; r < mr; r++) {
                 float *c = C + (ptrdiff_t)(i0 + r) * ldc + j0;
                 const float *o = out + r * 32;
@@ -218,7 +206,8 @@ int elm_gemm_amx(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdiff_t a
                  ptrdiff_t brs, ptrdiff_t bcs, float *C, ptrdiff_t ldc) {
     if (!elm_gemm_amx_ready() || (ars != 1 && acs != 1) || (brs != 1 && bcs != 1)) return -1;
     if (M <= 0 || N <= 0 || K <= 0) return 0;
-    size_t Mp = round_up((size_t)M, 32), Np = round_up((size_t)N, 32), Kp = round_up((size_t)K, 32);
+    size_t Mp = elm_bf16_simd_round_up((size_t)M, 32), Np = elm_bf16_simd_round_up((size_t)N, 32),
+           Kp = elm_bf16_simd_round_up((size_t)K, 32);
     int threads = omp_get_max_threads();
     uint16_t *Ap = aligned_alloc(64, Mp * Kp * 2);
     uint32_t *Bs = aligned_alloc(64, (size_t)threads * 32 * Kp * 2); // a B strip per thread

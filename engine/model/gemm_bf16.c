@@ -18,6 +18,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#include "engine/model/bf16_simd.h"
+
 #define MR 8    // rows of C per micro-tile
 #define NR 48   // columns of C per micro-tile (3 zmm)
 #define KC2 128 // k pairs per packed B panel (24 KiB)
@@ -47,25 +49,10 @@
         }                                                                                          \
     } while (0)
 
-static __mmask16 lane_mask(long n) {
-    return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-
-static size_t round_up(size_t n, size_t m) {
-    return (n + m - 1) / m * m;
-}
-
-// 16 pairs (lo[t], hi[t]) as bf16: lane t holds lo[t] in its low half, hi[t] in its high half.
-TARGET static inline __m512i interleave(__m512 lo, __m512 hi) {
-    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
-                                         8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-}
-
 // 32 consecutive floats x[0..n) (zero beyond n) as 16 pairs (x[2t], x[2t+1]).
 TARGET static inline __m512i pairs_seq(const float *x, long n) {
-    __m512 lo = _mm512_maskz_loadu_ps(lane_mask(n), x);
-    __m512 hi = _mm512_maskz_loadu_ps(lane_mask(n - 16), x + 16);
+    __m512 lo = _mm512_maskz_loadu_ps(elm_bf16_simd_mask(n), x);
+    __m512 hi = _mm512_maskz_loadu_ps(elm_bf16_simd_mask(n - 16), x + 16);
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
@@ -114,7 +101,8 @@ TARGET static void kernel(int kc2, const uint32_t *A, ptrdiff_t ars, ptrdiff_t a
             ROW(7, a[7]);
         }
     }
-    __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16), m2 = lane_mask(nr - 32);
+    __mmask16 m0 = elm_bf16_simd_mask(nr), m1 = elm_bf16_simd_mask(nr - 16),
+              m2 = elm_bf16_simd_mask(nr - 32);
     STORE(0);
     STORE(1);
     STORE(2);
@@ -133,10 +121,10 @@ TARGET static void pack_b(uint32_t *Bp, const float *B, ptrdiff_t brs, ptrdiff_t
             int k = k0 + 2 * p;
             const float *r0 = B + (ptrdiff_t)k * brs + j0, *r1 = r0 + brs;
             for (int v = 0; v < NR / 16; v++) {
-                __mmask16 m = lane_mask(nr - 16 * v), m1 = k + 1 < K ? m : 0;
+                __mmask16 m = elm_bf16_simd_mask(nr - 16 * v), m1 = k + 1 < K ? m : 0;
                 __m512 lo = _mm512_maskz_loadu_ps(m, r0 + 16 * v);
                 __m512 hi = _mm512_maskz_loadu_ps(m1, r1 + 16 * v);
-                _mm512_store_si512(Bp + (size_t)p * NR + 16 * v, interleave(lo, hi));
+                _mm512_store_si512(Bp + (size_t)p * NR + 16 * v, elm_bf16_simd_interleave(lo, hi));
             }
         }
         return;
@@ -181,9 +169,9 @@ TARGET static void convert_a(uint32_t *Ab, const float *A, ptrdiff_t ars, ptrdif
         long k = 2 * (long)p;
         const float *r0 = A + k * acs, *r1 = r0 + acs;
         for (size_t i = 0; i < Mp; i += 16) {
-            __mmask16 m = k < K ? lane_mask((long)M - (long)i) : 0, m1 = k + 1 < K ? m : 0;
+            __mmask16 m = k < K ? elm_bf16_simd_mask((long)M - (long)i) : 0, m1 = k + 1 < K ? m : 0;
             __m512 lo = _mm512_maskz_loadu_ps(m, r0 + i), hi = _mm512_maskz_loadu_ps(m1, r1 + i);
-            _mm512_store_si512(Ab + p * Mp + i, interleave(lo, hi));
+            _mm512_store_si512(Ab + p * Mp + i, elm_bf16_simd_interleave(lo, hi));
         }
     }
 }
@@ -193,7 +181,7 @@ static int gemm_avx512(int M, int N, int K, const float *A, ptrdiff_t ars, ptrdi
     if (!elm_bf16_cpu_has() || (ars != 1 && acs != 1) || (brs != 1 && bcs != 1)) return -1;
     if (M <= 0 || N <= 0 || K <= 0) return 0;
     int K2 = (K + 1) / 2, rows = acs == 1;
-    size_t Mp = round_up((size_t)M, 16), K2p = round_up((size_t)K2, 16);
+    size_t Mp = elm_bf16_simd_round_up((size_t)M, 16), K2p = elm_bf16_simd_round_up((size_t)K2, 16);
     uint32_t *Ab = aligned_alloc(64, Mp * K2p * 4);
     if (!Ab) return -1;
     convert_a(Ab, A, ars, acs, M, K, Mp, K2p);
