@@ -117,3 +117,16 @@ def mpi_env_or_skip(test):
     for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "PMIX_RANK"):
         env.pop(v, None)
     return env
+
+
+def child_pids(pid):
+    """The pids whose parent is pid (read from /proc: mpirun's ranks on this node, say)."""
+    out = []
+    for e in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{e}/stat") as f:
+                if e.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(e))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out

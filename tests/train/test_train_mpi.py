@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from elmtest import ELM, TINY_MODEL, Checks, mpi_env_or_skip, markov_shards, run_elm, tmpdir, write
+from elmtest import ELM, TINY_MODEL, Checks, child_pids, mpi_env_or_skip, markov_shards, run_elm, tmpdir, write
 
 c = Checks()
 ENV = mpi_env_or_skip("test_train_mpi")
@@ -214,18 +214,6 @@ c.check(not os.path.exists(nodes) or os.listdir(nodes) == [".lock"],
         f"a shard missing on rank 1 wrote {os.listdir(nodes) if os.path.exists(nodes) else []}")
 
 
-def children(pid):
-    """The pids whose parent is pid (mpirun's ranks on this node)."""
-    out = []
-    for e in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{e}/stat") as f:
-                if e.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(e))
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
-
 
 # A SIGTERM to one rank stops both at the end of the same step, with a checkpoint, exit 0.
 long_run = ["--set", f"run.out_dir={d}/stop", "--set", "train.steps=100000", "--set",
@@ -239,7 +227,7 @@ while time.time() < deadline and mp.poll() is None:
     if os.path.exists(stop_log) and sum(1 for _ in open(stop_log)) >= 4:
         break
     time.sleep(0.2)
-ranks = [q for r in children(mp.pid) for q in [r, *children(r)]
+ranks = [q for r in child_pids(mp.pid) for q in [r, *child_pids(r)]
          if os.path.basename(os.readlink(f"/proc/{q}/exe")) == "elm"]
 c.check(len(ranks) == 2, f"found ranks {ranks} under mpirun")
 if ranks:

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import time
 
-from elmtest import ELM, SHARED, Checks, mpi_env_or_skip, run_elm, tmpdir, write
+from elmtest import ELM, SHARED, Checks, child_pids, mpi_env_or_skip, run_elm, tmpdir, write
 
 c = Checks()
 ENV = mpi_env_or_skip("test_train_mpi_fault")
@@ -60,18 +60,6 @@ keep_last = 2
 run_dir = os.path.join(d, "out", "t")
 
 
-def children(pid):
-    """The pids whose parent is pid."""
-    out = []
-    for e in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{e}/stat") as f:
-                if e.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(e))
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
-
 
 def alive(pid):
     """Whether pid runs (a zombie has ended)."""
@@ -113,7 +101,7 @@ def kill_one(victim, sig, timeout):
         if sum(1 for o in steps_logged() if "loss" in o) >= 12:
             break
         time.sleep(0.1)
-    ranks = {rank_of(q): q for r in children(mp.pid) for q in [r, *children(r)]
+    ranks = {rank_of(q): q for r in child_pids(mp.pid) for q in [r, *child_pids(r)]
              if os.path.basename(os.readlink(f"/proc/{q}/exe")) == "elm"}
     if not c.check(sorted(ranks) == [0, 1], f"found ranks {ranks} under mpirun"):
         mp.kill()
