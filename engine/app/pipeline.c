@@ -575,10 +575,10 @@ static int run_stage(ElmRun *run, const ElmStage *st, const cJSON *prev, int may
         cJSON_Delete(entry), cJSON_Delete(outs);
         return -1;
     }
-    if (cached) {
-        if (lead) stage_cached(run, st, prev, entry, elm_now() - t_check);
-        if (lead) cJSON_AddItemToObject(entry, "outputs", outs);
-    } else {
+    if (cached && lead) {
+        stage_cached(run, st, prev, entry, elm_now() - t_check);
+        cJSON_AddItemToObject(entry, "outputs", outs);
+    } else if (!cached) {
         snprintf(run->stage_fp, sizeof run->stage_fp, "%s", fp);
         status = dist ? stage_execute_dist(run, st, entry, dist, err)
                       : stage_execute(run, st, entry, err);
