@@ -1,6 +1,7 @@
 // feed.c — the daily dose (see feed.h).
 #include "engine/app/feed.h"
 #include "engine/base/fsutil.h"
+#include "engine/base/hash.h"
 #include "engine/base/jsonl.h"
 #include "engine/generate/mix.h"
 
@@ -19,8 +20,17 @@ typedef struct Cand {
     int rank, used;
 } Cand;
 
+// A generated line by the hash of its text, for finding a viable text's line.
+typedef struct GenKey {
+    uint64_t h;
+    int pos; // the line's place in the file: the first line of a text wins
+    const cJSON *o;
+} GenKey;
+
 typedef struct Feed {
-    cJSON *gen; // the generated lines, as an array
+    cJSON *gen;   // the generated lines, as an array
+    GenKey *keys; // (n_gen) sorted by (h, pos)
+    int n_gen;
     Cand *c;
     int n;
 } Feed;
@@ -28,6 +38,7 @@ typedef struct Feed {
 static void feed_free(Feed *f) {
     for (int i = 0; i < f->n; i++) free(f->c[i].text);
     free(f->c);
+    free(f->keys);
     cJSON_Delete(f->gen);
 }
 
@@ -87,13 +98,43 @@ double elm_feed_jaccard(const char *a, const char *b) {
     return uni ? (double)both / uni : 1.0;
 }
 
-// The first generated line with this text (NULL: not found), for what it was conditioned on.
-static const cJSON *generated_line(const cJSON *gen, const char *text) {
+static uint64_t text_hash(const char *t) {
+    return elm_hash_bytes(0x6665656474657874ull, t, strlen(t)); // "feedtext"
+}
+
+static int cmp_key(const void *a, const void *b) {
+    const GenKey *x = a, *y = b;
+    return x->h != y->h ? (x->h < y->h ? -1 : 1) : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+// f->keys: every generated line with a text, sorted by (hash, place).
+static int index_generated(Feed *f, ElmError *err) {
+    f->keys = elm_malloc(sizeof *f->keys * ((size_t)cJSON_GetArraySize(f->gen) + 1), err);
+    if (!f->keys) return -1;
     const cJSON *o;
-    cJSON_ArrayForEach(o, gen) {
+    int pos = 0;
+    cJSON_ArrayForEach(o, f->gen) {
         const char *t = elm_json_str(o, "text");
-        if (t && strcmp(t, text) == 0) return o;
+        if (t) f->keys[f->n_gen++] = (GenKey){text_hash(t), pos, o};
+        pos++;
     }
+    qsort(f->keys, (size_t)f->n_gen, sizeof *f->keys, cmp_key);
+    return 0;
+}
+
+// The first generated line with this text (NULL: not found), for what it was conditioned on.
+static const cJSON *generated_line(const Feed *f, const char *text) {
+    uint64_t h = text_hash(text);
+    int lo = 0, hi = f->n_gen;
+    while (lo < hi) { // the first key of hash h
+        int mid = lo + (hi - lo) / 2;
+        if (f->keys[mid].h < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < f->n_gen && f->keys[lo].h == h; lo++)
+        if (strcmp(elm_json_str(f->keys[lo].o, "text"), text) == 0) return f->keys[lo].o;
     return NULL;
 }
 
@@ -106,7 +147,7 @@ static int load(const ElmRun *run, Feed *f, ElmError *err) {
     if (elm_jsonl_open(&r, path, err)) return -1;
     for (cJSON *o; (o = elm_jsonl_next(&r, err));) cJSON_AddItemToArray(f->gen, o);
     elm_jsonl_close(&r);
-    if (err->msg[0]) return -1;
+    if (err->msg[0] || index_generated(f, err)) return -1;
     elm_run_path(run, "viable.jsonl", path, sizeof path);
     if (elm_jsonl_open(&r, path, err)) return -1;
     int rc = 0, cap = 0;
@@ -125,7 +166,7 @@ static int load(const ElmRun *run, Feed *f, ElmError *err) {
             Cand *c = &f->c[f->n];
             memset(c, 0, sizeof *c);
             if (!(c->text = strdup(t))) rc = elm_err(err, "out of memory");
-            const cJSON *g = generated_line(f->gen, t);
+            const cJSON *g = generated_line(f, t);
             c->account = g ? elm_json_str(g, "account") : NULL;
             c->topic = g ? elm_json_str(g, "topic") : NULL;
             c->p_real = elm_json_num(o, "p_real", 0);
