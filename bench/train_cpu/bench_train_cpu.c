@@ -119,8 +119,9 @@ int main(int argc, char **argv) {
         double t1 = elm_now();
         if (elm_gpt2_zero_grad(&m, &err) || elm_gpt2_backward(&m, 1.0f, &err)) break;
         double t2 = elm_now();
-        elm_gpt2_clip_grad(&m, 1.0f);
-        if (elm_gpt2_adamw_step(&m, &opt, &err)) break;
+        // As the trainer (train_device.c): the norm, then the clip's factor inside the update.
+        float coef = elm_gpt2_clip_coef(elm_gpt2_grad_norm(&m), 1.0f);
+        if (elm_gpt2_adamw_step_scaled(&m, &opt, coef, &err)) break;
         double t3 = elm_now();
         ms[i] = (t3 - t0) * 1e3;
         cpu[i] = (cpu_seconds() - c0) * 1e3;

@@ -452,22 +452,32 @@ int elm_gpt2_backward(ElmGpt2 *m, float scale, ElmError *err) {
 // Sum of squares in fixed chunks (independent of the thread count), partials added in order.
 #define NORM_CHUNK ((size_t)1 << 16)
 
+// One chunk's sum of squares: the simd reduction keeps a double per lane and adds the lanes at
+// the end, an order fixed by the build (not by the thread count).
+static double chunk_sumsq(const float *g, size_t n) {
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    return s;
+}
+
 float elm_gpt2_grad_norm(const ElmGpt2 *m) {
     if (!m->grads_memory) return 0.0f;
     size_t n = m->num_parameters, nchunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
     double *part = malloc(nchunks * sizeof(double));
-    if (!part) { // no memory for partials: the same sum serially
+    if (!part) { // no memory for partials: the same sums serially
         double s = 0.0;
-        for (size_t i = 0; i < n; i++) s += (double)m->grads_memory[i] * m->grads_memory[i];
+        for (size_t k = 0; k < nchunks; k++) {
+            size_t i0 = k * NORM_CHUNK;
+            s += chunk_sumsq(m->grads_memory + i0, i0 + NORM_CHUNK < n ? NORM_CHUNK : n - i0);
+        }
         return (float)sqrt(s);
     }
     set_threads(m);
 #pragma omp parallel for schedule(static) if ((n) >= ELM_PAR_MIN)
     for (size_t k = 0; k < nchunks; k++) {
-        size_t i0 = k * NORM_CHUNK, i1 = i0 + NORM_CHUNK < n ? i0 + NORM_CHUNK : n;
-        double s = 0.0;
-        for (size_t i = i0; i < i1; i++) s += (double)m->grads_memory[i] * m->grads_memory[i];
-        part[k] = s;
+        size_t i0 = k * NORM_CHUNK;
+        part[k] = chunk_sumsq(m->grads_memory + i0, i0 + NORM_CHUNK < n ? NORM_CHUNK : n - i0);
     }
     double s = 0.0;
     for (size_t k = 0; k < nchunks; k++) s += part[k];
@@ -475,10 +485,13 @@ float elm_gpt2_grad_norm(const ElmGpt2 *m) {
     return (float)sqrt(s);
 }
 
+float elm_gpt2_clip_coef(float norm, float max_norm) {
+    return max_norm > 0.0f && norm > max_norm ? max_norm / (norm + 1e-6f) : 1.0f;
+}
+
 float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm) {
-    float norm = elm_gpt2_grad_norm(m);
-    if (max_norm > 0.0f && norm > max_norm) {
-        float coef = max_norm / (norm + 1e-6f);
+    float norm = elm_gpt2_grad_norm(m), coef = elm_gpt2_clip_coef(norm, max_norm);
+    if (coef != 1.0f) {
         size_t n = m->num_parameters;
 #pragma omp parallel for simd schedule(static) if ((n) >= ELM_PAR_MIN)
         for (size_t i = 0; i < n; i++) m->grads_memory[i] *= coef;
@@ -487,6 +500,10 @@ float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm) {
 }
 
 int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
+    return elm_gpt2_adamw_step_scaled(m, opt, 1.0f, err);
+}
+
+int elm_gpt2_adamw_step_scaled(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale, ElmError *err) {
     if (!m->grads_memory) return elm_err(err, "adamw: no gradients (run a backward first)");
     size_t n = m->num_parameters;
     if (!m->adam_m) {
@@ -516,7 +533,7 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
         size_t sz = info.size;
 #pragma omp parallel for simd schedule(static) if ((sz) >= ELM_PAR_MIN)
         for (size_t i = 0; i < sz; i++) {
-            float gi = g[i];
+            float gi = g[i] * grad_scale; // as clip_grad's g[i] *= coef, bit for bit
             float pi = p[i] * dk;
             float mi = mm[i] + (1.0f - b1) * (gi - mm[i]);
             float vi = vv[i] * b2 + (1.0f - b2) * gi * gi;

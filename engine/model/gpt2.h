@@ -190,11 +190,17 @@ float elm_gpt2_grad_norm(const ElmGpt2 *m);
 // PyTorch's clip_grad_norm_: when norm > max_norm, gradients *= max_norm / (norm + 1e-6).
 // Returns the norm before clipping. max_norm <= 0 only measures.
 float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm);
+// That factor alone: max_norm / (norm + 1e-6) when norm > max_norm > 0, else 1.
+float elm_gpt2_clip_coef(float norm, float max_norm);
 
 // One AdamW step on every parameter, PyTorch's torch.optim.AdamW exactly (t = ++adam_t):
 //   p -= lr * wd * p (decay tensors only); m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
 int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err);
+// The same step on the gradients times grad_scale, read as g * grad_scale without writing them:
+// clip_grad then adamw_step equals grad_norm, clip_coef, then this, bit for bit, one pass over
+// the gradients fewer (the trainer's clip).
+int elm_gpt2_adamw_step_scaled(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale, ElmError *err);
 
 // ---- KV-cache inference ------------------------------------------------------------------
 // Rows of a batched prefill's forward by default (its gain over serial grows up to about this

@@ -34,6 +34,7 @@ int elm_train_device_open(ElmTrainDevice *d, ElmGpt2 *m, const ElmConfig *cfg, i
                           int T, ElmError *err) {
     memset(d, 0, sizeof *d);
     d->m = m;
+    d->clip_coef = 1.0f;
     if (!use_cuda) {
         m->precision = elm_cfg_enum(cfg, "train.precision") == 1 ? ELM_GPT2_BF16 : ELM_GPT2_FP32;
         return 0;
@@ -79,13 +80,16 @@ int elm_train_device_forward(ElmTrainDevice *d, const int *in, const int *tg, in
 
 int elm_train_device_clip(ElmTrainDevice *d, float max_norm, float *norm, ElmError *err) {
     if (d->gpu) return elm_gpt2_cuda_clip(d->gpu, max_norm, norm, err);
-    *norm = elm_gpt2_clip_grad(d->m, max_norm);
+    *norm = elm_gpt2_grad_norm(d->m);
+    d->clip_coef = elm_gpt2_clip_coef(*norm, max_norm);
     return 0;
 }
 
 int elm_train_device_update(ElmTrainDevice *d, const ElmAdamW *opt, ElmError *err) {
     if (d->gpu) return elm_gpt2_cuda_update(d->gpu, opt, err);
-    return elm_gpt2_adamw_step(d->m, opt, err);
+    float coef = d->clip_coef;
+    d->clip_coef = 1.0f;
+    return elm_gpt2_adamw_step_scaled(d->m, opt, coef, err);
 }
 
 int elm_train_device_to_host(ElmTrainDevice *d, ElmError *err) {

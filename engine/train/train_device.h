@@ -15,6 +15,7 @@ typedef struct ElmTrainDevice {
     ElmGpt2 *m;              // the host model: trained on the CPU, or mirrored from the GPU
     struct ElmGpt2Cuda *gpu; // NULL: the CPU
     int host_stale;          // the GPU holds newer weights than *m
+    float clip_coef;         // CPU: the factor clip found, applied by the next update (1: none)
 } ElmTrainDevice;
 
 // The device [train] device/precision ask for (*use_cuda = 1: the GPU). Fails with one line
@@ -34,7 +35,8 @@ int elm_train_device_forward_backward(ElmTrainDevice *d, const int *in, const in
 // Forward only (evaluation).
 int elm_train_device_forward(ElmTrainDevice *d, const int *in, const int *tg, int B, int T,
                              float *loss, ElmError *err);
-// The global gradient norm before clipping, clipping to max_norm when above it (> 0).
+// The global gradient norm before clipping, clipping to max_norm when above it (> 0). On the
+// CPU the clip's factor is applied by the update's pass (elm_gpt2_adamw_step_scaled).
 int elm_train_device_clip(ElmTrainDevice *d, float max_norm, float *norm, ElmError *err);
 // One AdamW step.
 int elm_train_device_update(ElmTrainDevice *d, const ElmAdamW *opt, ElmError *err);

@@ -153,6 +153,54 @@ static void check_adamw(const ElmSafetensors *ref, int use_blas) {
     elm_gpt2_free(&m);
 }
 
+// The trainer's clip (grad_norm, clip_coef, then adamw_step_scaled reading g * coef) against the
+// eager clip_grad + adamw_step: bit for bit the same weights after every step, with the clip
+// engaged (max_norm below every norm); the norm against a serial double sum.
+static void check_clip_fused(const ElmSafetensors *ref, int use_blas) {
+    ElmGpt2 a, b;
+    ElmError err;
+    load(&a, use_blas);
+    load(&b, use_blas);
+    const ElmStTensor *ti = elm_safetensors_find(ref, "input_ids");
+    int B = (int)ti->shape[0], T = (int)ti->shape[1];
+    int *inputs = read_i32(ref, "input_ids", NULL), *targets = read_i32(ref, "targets", NULL);
+    ElmAdamW opt = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
+    size_t n = a.num_parameters, differ = 0;
+    float max_norm = 1e-3f, worst_norm = 0;
+    for (int s = 0; s < 6; s++) {
+        ElmGpt2 *ms[2] = {&a, &b};
+        for (int k = 0; k < 2; k++) {
+            CHECK(elm_gpt2_forward(ms[k], inputs, targets, B, T, &err) == 0, "%s", err.msg);
+            CHECK(elm_gpt2_zero_grad(ms[k], &err) == 0, "%s", err.msg);
+            CHECK(elm_gpt2_backward(ms[k], 1.0f, &err) == 0, "%s", err.msg);
+        }
+        double sq = 0;
+        for (size_t i = 0; i < n; i++) sq += (double)b.grads_memory[i] * b.grads_memory[i];
+        float na = elm_gpt2_clip_grad(&a, max_norm), nb = elm_gpt2_grad_norm(&b);
+        CHECK(na == nb, "step %d: clip_grad's norm %.9g, grad_norm's %.9g", s, na, nb);
+        CHECK(nb > max_norm, "step %d: norm %g does not engage the clip", s, nb);
+        float rel = fabsf(nb - (float)sqrt(sq)) / (float)sqrt(sq);
+        if (rel > worst_norm) worst_norm = rel;
+        CHECK(elm_gpt2_adamw_step(&a, &opt, &err) == 0, "%s", err.msg);
+        CHECK(elm_gpt2_adamw_step_scaled(&b, &opt, elm_gpt2_clip_coef(nb, max_norm), &err) == 0,
+              "%s", err.msg);
+        for (size_t i = 0; i < n; i++)
+            differ += memcmp(&a.params_memory[i], &b.params_memory[i], sizeof(float)) != 0;
+    }
+    CHECK(worst_norm <= 1e-6f, "grad norm vs a serial double sum: %.3g", worst_norm);
+    CHECK(differ == 0, "fused clip: %zu parameter values differ from clip_grad + adamw_step",
+          differ);
+    CHECK(elm_gpt2_clip_coef(2.0f, 1.0f) == 1.0f / (2.0f + 1e-6f) &&
+              elm_gpt2_clip_coef(0.5f, 1.0f) == 1.0f && elm_gpt2_clip_coef(9.0f, 0.0f) == 1.0f,
+          "clip_coef's rule");
+    printf("matmul %s: fused clip equal bit for bit over 6 steps x %zu values; norm within %.2g\n",
+           use_blas ? "blas" : "loops", n, worst_norm);
+    free(inputs);
+    free(targets);
+    elm_gpt2_free(&a);
+    elm_gpt2_free(&b);
+}
+
 static void check_greedy(const ElmSafetensors *ref, int use_blas) {
     ElmGpt2 m;
     ElmError err;
@@ -287,6 +335,7 @@ int main(void) {
         double t0 = elm_now();
         check_forward_backward(&ref, &grads, blas);
         check_adamw(&ref, blas);
+        check_clip_fused(&ref, blas);
         check_greedy(&ref, blas);
         check_masked(&ref, &grads, blas);
         printf("matmul %s: %.2f s\n", blas ? "blas" : "loops", elm_now() - t0);
