@@ -21,10 +21,12 @@
 #                 the binaries are there
 #   --quick       1 round, batches 1 and 8 (a sanity run)
 #   env: ROUNDS (3), BATCHES ("1 8 32 128"), THREADS (nproc), JOBS (2: build jobs),
-#        KV_CACHE (fp32: elm's [generate] kv_cache), LLAMA_ARGS ("--poll 0 -nr": llama.cpp's
-#        threads sleep instead of spinning, as elm's OpenMP threads do (OMP_WAIT_POLICY=passive:
-#        on a shared machine spinning threads collapse), and no weight repacking (its q8_0
-#        repack segfaults in llama-cpp-python 0.3.36's vendor/llama.cpp on this AMD EPYC)),
+#        KV_CACHE (fp32: elm's [generate] kv_cache), LLAMA_ARGS ("-nr": llama.cpp's defaults but
+#        its CPU weight repacking, which segfaults on q8_0 in llama-cpp-python 0.3.36's
+#        vendor/llama.cpp on this Intel Xeon and on an AMD EPYC; its threads poll as by default.
+#        On bf16 with repacking on, llama.cpp measured the same 88 tok/s at batch 1 as with -nr),
+#        ELM_WAIT (elm's own default: a short OpenMP spin; "passive" sets
+#        OMP_WAIT_POLICY=passive for elm, the partner of LLAMA_ARGS="-nr --poll 0"),
 #        PEER_VENV (BUILD_DIR/llamacpp-venv: the converter's venv, from
 #        requirements-llamacpp.txt + the checkout's gguf-py), PEER_WORK (BUILD_DIR/llamacpp-work:
 #        the model files, kept between runs)
@@ -42,12 +44,12 @@ src="$(cd "$LLAMACPP_DIR" && pwd)"
 if [ "$quick" = 1 ]; then rounds="${ROUNDS:-1}" batches="${BATCHES:-1 8}"
 else rounds="${ROUNDS:-3}" batches="${BATCHES:-1 8 32 128}"; fi
 threads="${THREADS:-$(nproc)}" jobs="${JOBS:-2}" kv="${KV_CACHE:-fp32}" pp=16 tg=64
-largs="${LLAMA_ARGS:---poll 0 -nr}"
+largs="${LLAMA_ARGS:--nr}"
 venv="${PEER_VENV:-$build/llamacpp-venv}" work="${PEER_WORK:-$build/llamacpp-work}"
 shared="${ELM_SHARED:-$here/../../../shared}"
 elm="$build/elm"
 [ -x "$elm" ] || { echo "llamacpp.sh: $elm not found (build elm first)" >&2; exit 1; }
-export OMP_WAIT_POLICY=passive
+[ "${ELM_WAIT:-}" = passive ] && export OMP_WAIT_POLICY=passive
 
 # ---- which llama.cpp --------------------------------------------------------------------------
 if git -C "$src" rev-parse HEAD >/dev/null 2>&1 && [ -e "$src/.git" ] &&
@@ -110,7 +112,7 @@ EOF
 # ---- the rounds -------------------------------------------------------------------------------
 res="$work/results" && rm -rf "$res" && mkdir -p "$res"
 echo "$rounds round(s), batches $batches, $pp-token prompts, $tg new tokens, $threads threads;" \
-  "elm kv_cache $kv; llama.cpp $largs; load before: $(uptime | sed 's/.*load average/load average/')"
+  "elm kv_cache $kv, waiting ${ELM_WAIT:-default}; llama.cpp args '$largs'; load before: $(uptime | sed 's/.*load average/load average/')"
 for r in $(seq 1 "$rounds"); do
   for b in $batches; do
     for w in fp32 bf16 int8; do

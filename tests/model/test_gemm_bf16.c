@@ -159,8 +159,12 @@ int main(void) {
         check_one(layout, 300, 97, 513, 1);
         check_one(layout, 257, 49, 257, 0);
         check_one(layout, 64, 768, 768, 0);
-        check_one(layout, 70, 45, 1700, 1); // past the AMX kernel's k blocks (768 k)
-        n += 4;
+        check_one(layout, 70, 45, 1700, 1); // two of the AMX kernel's passes (1024 k each)
+        // AMX by rows (packed A over 1 MiB): one pass, then three, ragged everywhere.
+        check_one(layout, 600, 45, 1000, 1);
+        check_one(layout, 530, 33, 2100, 0);
+        check_one(layout, 64, 96, 64, 2); // whole 32 x 32 blocks only: C's tiles in place
+        n += 7;
     }
     for (int isa = ELM_GEMM_BF16_AVX512;
          isa <= (have_amx ? ELM_GEMM_BF16_AMX : ELM_GEMM_BF16_AVX512); isa++)
