@@ -449,8 +449,21 @@ int elm_gpt2_backward(ElmGpt2 *m, float scale, ElmError *err) {
 
 // ---- gradient norm, clipping, AdamW ----------------------------------------------------------
 
-// Sum of squares in fixed chunks (independent of the thread count), partials added in order.
-#define NORM_CHUNK ((size_t)1 << 16)
+// Sum of squares in fixed chunks of ELM_GPT2_NORM_CHUNK (independent of the thread count), partials
+// added in order.
+#define NORM_CHUNK ELM_GPT2_NORM_CHUNK
+
+void elm_gpt2_grad_sumsq_chunks(const ElmGpt2 *m, size_t lo, size_t hi, double *part) {
+    size_t k0 = lo / NORM_CHUNK, nchunks = (hi - lo + NORM_CHUNK - 1) / NORM_CHUNK;
+    set_threads(m);
+#pragma omp parallel for schedule(static) if ((hi - lo) >= ELM_PAR_MIN)
+    for (size_t k = 0; k < nchunks; k++) {
+        size_t i0 = (k0 + k) * NORM_CHUNK, i1 = i0 + NORM_CHUNK < hi ? i0 + NORM_CHUNK : hi;
+        double s = 0.0;
+        for (size_t i = i0; i < i1; i++) s += (double)m->grads_memory[i] * m->grads_memory[i];
+        part[k] = s;
+    }
+}
 
 float elm_gpt2_grad_norm(const ElmGpt2 *m) {
     if (!m->grads_memory) return 0.0f;
@@ -461,28 +474,24 @@ float elm_gpt2_grad_norm(const ElmGpt2 *m) {
         for (size_t i = 0; i < n; i++) s += (double)m->grads_memory[i] * m->grads_memory[i];
         return (float)sqrt(s);
     }
-    set_threads(m);
-#pragma omp parallel for schedule(static) if ((n) >= ELM_PAR_MIN)
-    for (size_t k = 0; k < nchunks; k++) {
-        size_t i0 = k * NORM_CHUNK, i1 = i0 + NORM_CHUNK < n ? i0 + NORM_CHUNK : n;
-        double s = 0.0;
-        for (size_t i = i0; i < i1; i++) s += (double)m->grads_memory[i] * m->grads_memory[i];
-        part[k] = s;
-    }
+    elm_gpt2_grad_sumsq_chunks(m, 0, n, part);
     double s = 0.0;
     for (size_t k = 0; k < nchunks; k++) s += part[k];
     free(part);
     return (float)sqrt(s);
 }
 
+void elm_gpt2_clip_grad_range(ElmGpt2 *m, size_t lo, size_t hi, float norm, float max_norm) {
+    if (!(max_norm > 0.0f && norm > max_norm)) return;
+    float coef = max_norm / (norm + 1e-6f), *g = m->grads_memory + lo;
+    size_t n = hi - lo;
+#pragma omp parallel for simd schedule(static) if ((n) >= ELM_PAR_MIN)
+    for (size_t i = 0; i < n; i++) g[i] *= coef;
+}
+
 float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm) {
     float norm = elm_gpt2_grad_norm(m);
-    if (max_norm > 0.0f && norm > max_norm) {
-        float coef = max_norm / (norm + 1e-6f);
-        size_t n = m->num_parameters;
-#pragma omp parallel for simd schedule(static) if ((n) >= ELM_PAR_MIN)
-        for (size_t i = 0; i < n; i++) m->grads_memory[i] *= coef;
-    }
+    elm_gpt2_clip_grad_range(m, 0, m->num_parameters, norm, max_norm);
     return norm;
 }
 
@@ -499,6 +508,12 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
             return elm_err(err, "out of memory for the AdamW state (%zu parameters)", n);
         }
     }
+    elm_gpt2_adamw_step_range(m, opt, 0, n, m->adam_m, m->adam_v);
+    return 0;
+}
+
+void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, size_t lo, size_t hi, float *am,
+                               float *av) {
     set_threads(m);
     m->weights_stale = 1;
     long long t = ++m->adam_t;
@@ -510,10 +525,14 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
     for (int k = 0; k < ELM_GPT2_NUM_TENSORS; k++) {
         ElmGpt2TensorInfo info;
         elm_gpt2_tensor_info(&m->config, k, &info);
-        float *p = m->params_memory + info.offset, *g = m->grads_memory + info.offset;
-        float *mm = m->adam_m + info.offset, *vv = m->adam_v + info.offset;
+        // the tensor's part in [lo, hi)
+        size_t a = info.offset > lo ? info.offset : lo;
+        size_t b = info.offset + info.size < hi ? info.offset + info.size : hi;
+        if (a >= b) continue;
+        float *p = m->params_memory + a, *g = m->grads_memory + a;
+        float *mm = am + (a - lo), *vv = av + (a - lo);
         float dk = info.decay ? decay : 1.0f;
-        size_t sz = info.size;
+        size_t sz = b - a;
 #pragma omp parallel for simd schedule(static) if ((sz) >= ELM_PAR_MIN)
         for (size_t i = 0; i < sz; i++) {
             float gi = g[i];
@@ -526,5 +545,4 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
             p[i] = pi - step_size * (mi / denom);
         }
     }
-    return 0;
 }
