@@ -508,12 +508,12 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
             return elm_err(err, "out of memory for the AdamW state (%zu parameters)", n);
         }
     }
-    elm_gpt2_adamw_step_range(m, opt, 0, n, m->adam_m, m->adam_v);
+    elm_gpt2_adamw_step_range(m, opt, 1.0f, 0, n, m->adam_m, m->adam_v);
     return 0;
 }
 
-void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, size_t lo, size_t hi, float *am,
-                               float *av) {
+void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale, size_t lo,
+                               size_t hi, float *am, float *av) {
     set_threads(m);
     m->weights_stale = 1;
     long long t = ++m->adam_t;
@@ -535,7 +535,7 @@ void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, size_t lo, size_
         size_t sz = b - a;
 #pragma omp parallel for simd schedule(static) if ((sz) >= ELM_PAR_MIN)
         for (size_t i = 0; i < sz; i++) {
-            float gi = g[i];
+            float gi = g[i] * grad_scale; // as g[i] *= grad_scale before, bit for bit
             float pi = p[i] * dk;
             float mi = mm[i] + (1.0f - b1) * (gi - mm[i]);
             float vi = vv[i] * b2 + (1.0f - b2) * gi * gi;

@@ -203,9 +203,10 @@ float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm);
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
 int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err);
 // The same step on parameters [lo, hi) only, with that range's moments am and av (hi - lo
-// each; ZeRO-1's shard): element for element the arithmetic of elm_gpt2_adamw_step.
-void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, size_t lo, size_t hi, float *am,
-                               float *av);
+// each; ZeRO-1's shard), on the gradients times grad_scale (read, not written; 1: as they are):
+// element for element the arithmetic of elm_gpt2_adamw_step.
+void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale, size_t lo,
+                               size_t hi, float *am, float *av);
 
 // ---- KV-cache inference ------------------------------------------------------------------
 // Rows of a batched prefill's forward by default (its gain over serial grows up to about this

@@ -71,7 +71,7 @@ int elm_train_zero_clip(ElmTrainZero *z, ElmGpt2 *m, float max_norm, float *norm
 }
 
 int elm_train_zero_update(ElmTrainZero *z, ElmGpt2 *m, const ElmAdamW *opt, ElmError *err) {
-    elm_gpt2_adamw_step_range(m, opt, z->lo, z->hi, z->m, z->v);
+    elm_gpt2_adamw_step_range(m, opt, 1.0f, z->lo, z->hi, z->m, z->v);
     return elm_dist_allgather_f32(z->dist, m->params_memory, z->counts, err);
 }
 

@@ -79,7 +79,7 @@ static void check_shard_step(int R) {
             elm_train_zero_shard(n, R, r, &lo, &hi);
             elm_gpt2_clip_grad_range(&b, lo, hi, norm, max_norm);
             b.adam_t = t; // each rank's model counts the step once
-            elm_gpt2_adamw_step_range(&b, &opt, lo, hi, am + lo, av + lo);
+            elm_gpt2_adamw_step_range(&b, &opt, 1.0f, lo, hi, am + lo, av + lo);
         }
         CHECK(b.adam_t == a.adam_t, "adam_t %lld vs %lld", b.adam_t, a.adam_t);
     }
