@@ -535,7 +535,7 @@ void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale
         size_t sz = b - a;
 #pragma omp parallel for simd schedule(static) if ((sz) >= ELM_PAR_MIN)
         for (size_t i = 0; i < sz; i++) {
-            float gi = g[i] * grad_scale; // as g[i] *= grad_scale before, bit for bit
+            float gi = g[i] * grad_scale; // as clip_grad's g[i] *= coef, bit for bit
             float pi = p[i] * dk;
             float mi = mm[i] + (1.0f - b1) * (gi - mm[i]);
             float vi = vv[i] * b2 + (1.0f - b2) * gi * gi;
