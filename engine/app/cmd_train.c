@@ -61,7 +61,8 @@ const ElmCommand elm_cmd_train = {
         "Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and exits 0.\n"
         "Under `mpirun -np N` (or srun) each rank trains on batch_size / N rows of every\n"
         "micro-batch, the losses are one process's, and rank 0 alone writes (see\n"
-        "docs/distributed.md).\n"
+        "docs/distributed.md). [train] zero = 1 shards the AdamW moments over the ranks\n"
+        "(ZeRO-1: each rank updates its shard, checkpoints are unchanged).\n"
         "Formats and settings: docs/train.md.\n",
     .options = {"--resume", "--from=", NULL},
     .fn = run_train,

@@ -271,6 +271,25 @@ int elm_dist_allgather(ElmDist *d, const void *send, size_t n, char **recv, size
     return 0;
 }
 
+int elm_dist_reduce_scatter_f32(ElmDist *d, float *all, const size_t *counts, ElmError *err) {
+    if (!d || !d->api) return 0; // alone, the block is the whole array and the sum is itself
+    return collective(d, d->api->reduce_scatter_f32(d->comm, all, counts, err));
+}
+
+int elm_dist_allgather_f32(ElmDist *d, float *all, const size_t *counts, ElmError *err) {
+    if (!d || !d->api) return 0;
+    return collective(d, d->api->allgather_f32(d->comm, all, counts, err));
+}
+
+int elm_dist_gather_f32(ElmDist *d, const float *mine, float *all, const size_t *counts, int root,
+                        ElmError *err) {
+    if (!d || !d->api) {
+        if (all != mine && counts[0]) memcpy(all, mine, counts[0] * sizeof *all);
+        return 0;
+    }
+    return collective(d, d->api->gather_f32(d->comm, mine, all, counts, root, err));
+}
+
 int elm_dist_agree(ElmDist *d, int rc, ElmError *err) {
     if (!d || !d->api) return rc ? -1 : 0;
     if (d->failed) return elm_err(err, "%s", d->agreed_msg);

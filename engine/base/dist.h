@@ -59,6 +59,19 @@ int elm_dist_gather(ElmDist *d, const void *send, size_t n, int root, char **rec
 int elm_dist_allgather(ElmDist *d, const void *send, size_t n, char **recv, size_t *counts,
                        ElmError *err);
 
+// Blocks of a float array of the sum of counts[0..size) floats: rank r's block is counts[r]
+// floats at the sum of the counts before r (ZeRO-1's shards, train_zero.h). Each count and the
+// total at most INT_MAX. Alone every one is the whole array and they are copies (or nothing).
+// reduce_scatter: every rank's whole array in all; afterwards this rank's block holds the sum
+// of every rank's block, the rest of all is undefined.
+int elm_dist_reduce_scatter_f32(ElmDist *d, float *all, const size_t *counts, ElmError *err);
+// allgather: every rank's block of all onto every rank's all (in place).
+int elm_dist_allgather_f32(ElmDist *d, float *all, const size_t *counts, ElmError *err);
+// gather: every rank's block (mine, counts[rank] floats) into root's all at its offset; all is
+// only used on root (NULL elsewhere).
+int elm_dist_gather_f32(ElmDist *d, const float *mine, float *all, const size_t *counts, int root,
+                        ElmError *err);
+
 // Agreement on a step's outcome: every rank passes its rc (and err when rc != 0). Returns 0 on
 // every rank when all succeeded; else -1 on every rank, with the message of the lowest failed
 // rank ("rank 2: ...", or the message as is when it is rank 0's or every rank's) in err. Once an

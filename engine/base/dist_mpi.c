@@ -194,6 +194,71 @@ done:
     return ret;
 }
 
+// MPI's int counts and displacements of the blocks (all in elements); -1 past INT_MAX.
+static int block_layout(const Comm *c, const size_t *counts, int **cnt, int **disp, ElmError *err) {
+    *cnt = calloc((size_t)c->size, sizeof **cnt), *disp = calloc((size_t)c->size, sizeof **disp);
+    if (!*cnt || !*disp) return free(*cnt), free(*disp), fail(err, "out of memory for blocks");
+    size_t total = 0;
+    for (int r = 0; r < c->size; r++) {
+        (*disp)[r] = (int)total, (*cnt)[r] = (int)counts[r];
+        total += counts[r];
+        if (counts[r] > INT_MAX || total > INT_MAX) {
+            free(*cnt), free(*disp);
+            return fail(err, "%zu floats in blocks: over MPI's int counts", total);
+        }
+    }
+    return 0;
+}
+
+// In place: the sum of the rank's block lands at the start of all (MPI_IN_PLACE's rule for
+// reduce-scatter), then moves to the block's offset.
+static int reduce_scatter_f32(void *comm, float *all, const size_t *counts, ElmError *err) {
+    Comm *c = comm;
+    int *cnt, *disp;
+    if (block_layout(c, counts, &cnt, &disp, err)) return -1;
+    MPI_Request r;
+    int rc = MPI_Ireduce_scatter(MPI_IN_PLACE, all, cnt, MPI_FLOAT, MPI_SUM, c->comm, &r);
+    int ret = rc != MPI_SUCCESS ? mpi_fail(err, rc, "MPI_Ireduce_scatter")
+                                : wait_for(c, &r, "reduce-scatter", err);
+    if (ret == 0 && disp[c->rank] > 0)
+        memmove(all + disp[c->rank], all, (size_t)cnt[c->rank] * sizeof *all);
+    free(cnt), free(disp);
+    return ret;
+}
+
+static int allgather_f32(void *comm, float *all, const size_t *counts, ElmError *err) {
+    Comm *c = comm;
+    int *cnt, *disp;
+    if (block_layout(c, counts, &cnt, &disp, err)) return -1;
+    MPI_Request r;
+    int rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, all, cnt, disp, MPI_FLOAT, c->comm, &r);
+    int ret = rc != MPI_SUCCESS ? mpi_fail(err, rc, "MPI_Iallgatherv")
+                                : wait_for(c, &r, "all-gather", err);
+    free(cnt), free(disp);
+    return ret;
+}
+
+static int gather_f32(void *comm, const float *mine, float *all, const size_t *counts, int root,
+                      ElmError *err) {
+    Comm *c = comm;
+    int *cnt, *disp;
+    if (block_layout(c, counts, &cnt, &disp, err)) return -1;
+    MPI_Request r;
+    int rc;
+    if (c->rank == root) { // root's block goes in place before the others' arrive, not sent
+        if (all + disp[root] != mine)
+            memcpy(all + disp[root], mine, (size_t)cnt[root] * sizeof *all);
+        rc = MPI_Igatherv(MPI_IN_PLACE, 0, MPI_FLOAT, all, cnt, disp, MPI_FLOAT, root, c->comm, &r);
+    } else {
+        rc = MPI_Igatherv(mine, cnt[c->rank], MPI_FLOAT, NULL, NULL, NULL, MPI_FLOAT, root, c->comm,
+                          &r);
+    }
+    int ret =
+        rc != MPI_SUCCESS ? mpi_fail(err, rc, "MPI_Igatherv") : wait_for(c, &r, "gather", err);
+    free(cnt), free(disp);
+    return ret;
+}
+
 static void set_timeout(void *comm, double timeout_s) {
     ((Comm *)comm)->timeout_s = timeout_s;
 }
@@ -211,6 +276,9 @@ static const ElmDistMpiApi api = {
     .sum_f32 = sum_f32,
     .gather = gather,
     .set_timeout = set_timeout,
+    .reduce_scatter_f32 = reduce_scatter_f32,
+    .allgather_f32 = allgather_f32,
+    .gather_f32 = gather_f32,
 };
 
 const ElmDistMpiApi *elm_dist_mpi_api(void) {

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#define ELM_DIST_MPI_VERSION 2
+#define ELM_DIST_MPI_VERSION 3
 #define ELM_DIST_MPI_SYMBOL "elm_dist_mpi_api"
 #define ELM_DIST_MPI_FILE "libelm-mpi.so"
 // The structs both sides pass: their sizes must agree between the binary and the library.
@@ -40,6 +40,15 @@ typedef struct ElmDistMpiApi {
                   ElmError *err);
     // How long the collectives after this wait (seconds, 0: no limit).
     void (*set_timeout)(void *comm, double timeout_s);
+    // Blocks of a float array, rank r's counts[r] floats at the sum of the counts before r (each
+    // count and their total at most INT_MAX). reduce_scatter: every rank's whole array in all;
+    // its own block becomes the sum of every rank's (the rest of all is left undefined).
+    // allgather: every rank's block of all onto every rank. gather: every rank's block (mine)
+    // into root's all (NULL elsewhere).
+    int (*reduce_scatter_f32)(void *comm, float *all, const size_t *counts, ElmError *err);
+    int (*allgather_f32)(void *comm, float *all, const size_t *counts, ElmError *err);
+    int (*gather_f32)(void *comm, const float *mine, float *all, const size_t *counts, int root,
+                      ElmError *err);
 } ElmDistMpiApi;
 
 // The library's one export: its table (static storage, never freed).

@@ -130,6 +130,9 @@ static const ElmCfgKey train_keys[] = {
     {"beta2", ELM_CFG_FLOAT, "0.95", 0, 0.999999999, NULL, "AdamW beta2"},
     {"eps", ELM_CFG_FLOAT, "1e-8", 0, 1, NULL, "AdamW epsilon"},
     {"grad_clip", ELM_CFG_FLOAT, "1.0", 0, 1e12, NULL, "clip the global gradient norm (0 = off)"},
+    {"zero", ELM_CFG_INT, "0", 0, 1, NULL,
+     "1 = ZeRO-1 under mpirun/srun: each rank keeps the AdamW moments of its shard of the "
+     "parameters only (reduce-scatter, update, all-gather); one process: as 0"},
     {"eval_every", ELM_CFG_INT, "100", 0, BIG, NULL,
      "validation loss every N steps and at the end (0 = never)"},
     {"eval_batches", ELM_CFG_INT, "20", 1, BIG, NULL, "validation micro-batches per evaluation"},

@@ -449,8 +449,9 @@ int elm_gpt2_backward(ElmGpt2 *m, float scale, ElmError *err) {
 
 // ---- gradient norm, clipping, AdamW ----------------------------------------------------------
 
-// Sum of squares in fixed chunks (independent of the thread count), partials added in order.
-#define NORM_CHUNK ((size_t)1 << 16)
+// Sum of squares in fixed chunks of ELM_GPT2_NORM_CHUNK (independent of the thread count), partials
+// added in order.
+#define NORM_CHUNK ELM_GPT2_NORM_CHUNK
 
 // One chunk's sum of squares: the simd reduction keeps a double per lane and adds the lanes at
 // the end, an order fixed by the build (not by the thread count).
@@ -459,6 +460,16 @@ static double chunk_sumsq(const float *g, size_t n) {
 #pragma omp simd reduction(+ : s)
     for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
     return s;
+}
+
+void elm_gpt2_grad_sumsq_chunks(const ElmGpt2 *m, size_t lo, size_t hi, double *part) {
+    size_t k0 = lo / NORM_CHUNK, nchunks = (hi - lo + NORM_CHUNK - 1) / NORM_CHUNK;
+    set_threads(m);
+#pragma omp parallel for schedule(static) if ((hi - lo) >= ELM_PAR_MIN)
+    for (size_t k = 0; k < nchunks; k++) {
+        size_t i0 = (k0 + k) * NORM_CHUNK;
+        part[k] = chunk_sumsq(m->grads_memory + i0, i0 + NORM_CHUNK < hi ? NORM_CHUNK : hi - i0);
+    }
 }
 
 float elm_gpt2_grad_norm(const ElmGpt2 *m) {
@@ -473,12 +484,7 @@ float elm_gpt2_grad_norm(const ElmGpt2 *m) {
         }
         return (float)sqrt(s);
     }
-    set_threads(m);
-#pragma omp parallel for schedule(static) if ((n) >= ELM_PAR_MIN)
-    for (size_t k = 0; k < nchunks; k++) {
-        size_t i0 = k * NORM_CHUNK;
-        part[k] = chunk_sumsq(m->grads_memory + i0, i0 + NORM_CHUNK < n ? NORM_CHUNK : n - i0);
-    }
+    elm_gpt2_grad_sumsq_chunks(m, 0, n, part);
     double s = 0.0;
     for (size_t k = 0; k < nchunks; k++) s += part[k];
     free(part);
@@ -489,13 +495,17 @@ float elm_gpt2_clip_coef(float norm, float max_norm) {
     return max_norm > 0.0f && norm > max_norm ? max_norm / (norm + 1e-6f) : 1.0f;
 }
 
-float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm) {
-    float norm = elm_gpt2_grad_norm(m), coef = elm_gpt2_clip_coef(norm, max_norm);
-    if (coef != 1.0f) {
-        size_t n = m->num_parameters;
+void elm_gpt2_clip_grad_range(ElmGpt2 *m, size_t lo, size_t hi, float norm, float max_norm) {
+    float coef = elm_gpt2_clip_coef(norm, max_norm), *g = m->grads_memory + lo;
+    if (coef == 1.0f) return;
+    size_t n = hi - lo;
 #pragma omp parallel for simd schedule(static) if ((n) >= ELM_PAR_MIN)
-        for (size_t i = 0; i < n; i++) m->grads_memory[i] *= coef;
-    }
+    for (size_t i = 0; i < n; i++) g[i] *= coef;
+}
+
+float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm) {
+    float norm = elm_gpt2_grad_norm(m);
+    elm_gpt2_clip_grad_range(m, 0, m->num_parameters, norm, max_norm);
     return norm;
 }
 
@@ -516,6 +526,12 @@ int elm_gpt2_adamw_step_scaled(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale
             return elm_err(err, "out of memory for the AdamW state (%zu parameters)", n);
         }
     }
+    elm_gpt2_adamw_step_range(m, opt, grad_scale, 0, n, m->adam_m, m->adam_v);
+    return 0;
+}
+
+void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale, size_t lo,
+                               size_t hi, float *am, float *av) {
     set_threads(m);
     m->weights_stale = 1;
     long long t = ++m->adam_t;
@@ -527,10 +543,14 @@ int elm_gpt2_adamw_step_scaled(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale
     for (int k = 0; k < ELM_GPT2_NUM_TENSORS; k++) {
         ElmGpt2TensorInfo info;
         elm_gpt2_tensor_info(&m->config, k, &info);
-        float *p = m->params_memory + info.offset, *g = m->grads_memory + info.offset;
-        float *mm = m->adam_m + info.offset, *vv = m->adam_v + info.offset;
+        // the tensor's part in [lo, hi)
+        size_t a = info.offset > lo ? info.offset : lo;
+        size_t b = info.offset + info.size < hi ? info.offset + info.size : hi;
+        if (a >= b) continue;
+        float *p = m->params_memory + a, *g = m->grads_memory + a;
+        float *mm = am + (a - lo), *vv = av + (a - lo);
         float dk = info.decay ? decay : 1.0f;
-        size_t sz = info.size;
+        size_t sz = b - a;
 #pragma omp parallel for simd schedule(static) if ((sz) >= ELM_PAR_MIN)
         for (size_t i = 0; i < sz; i++) {
             float gi = g[i] * grad_scale; // as clip_grad's g[i] *= coef, bit for bit
@@ -543,5 +563,4 @@ int elm_gpt2_adamw_step_scaled(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale
             p[i] = pi - step_size * (mi / denom);
         }
     }
-    return 0;
 }

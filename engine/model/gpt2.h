@@ -185,8 +185,15 @@ int elm_gpt2_zero_grad(ElmGpt2 *m, ElmError *err);
 // m->grads: scale 1 for one batch, 1/k for each of k accumulated micro-batches.
 int elm_gpt2_backward(ElmGpt2 *m, float scale, ElmError *err);
 
-// Global L2 norm of all gradients (accumulated in double, fixed order).
+// Global L2 norm of all gradients (accumulated in double, fixed order): the sums of squares of
+// chunks of ELM_GPT2_NORM_CHUNK gradients, added in chunk order.
+#define ELM_GPT2_NORM_CHUNK ((size_t)1 << 16)
 float elm_gpt2_grad_norm(const ElmGpt2 *m);
+// Those chunk sums for gradients [lo, hi) (lo a multiple of ELM_GPT2_NORM_CHUNK) into
+// part[0 .. ceil((hi - lo) / chunk)): a ZeRO-1 rank's share of the norm (train_zero.h).
+void elm_gpt2_grad_sumsq_chunks(const ElmGpt2 *m, size_t lo, size_t hi, double *part);
+// The clip of elm_gpt2_clip_grad given the global norm, on gradients [lo, hi) only.
+void elm_gpt2_clip_grad_range(ElmGpt2 *m, size_t lo, size_t hi, float norm, float max_norm);
 // PyTorch's clip_grad_norm_: when norm > max_norm, gradients *= max_norm / (norm + 1e-6).
 // Returns the norm before clipping. max_norm <= 0 only measures.
 float elm_gpt2_clip_grad(ElmGpt2 *m, float max_norm);
@@ -201,6 +208,11 @@ int elm_gpt2_adamw_step(ElmGpt2 *m, const ElmAdamW *opt, ElmError *err);
 // clip_grad then adamw_step equals grad_norm, clip_coef, then this, bit for bit, one pass over
 // the gradients fewer (the trainer's clip).
 int elm_gpt2_adamw_step_scaled(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale, ElmError *err);
+// The same step on parameters [lo, hi) only, with that range's moments am and av (hi - lo
+// each; ZeRO-1's shard), on the gradients times grad_scale (read, not written; 1: as they are):
+// element for element the arithmetic of elm_gpt2_adamw_step.
+void elm_gpt2_adamw_step_range(ElmGpt2 *m, const ElmAdamW *opt, float grad_scale, size_t lo,
+                               size_t hi, float *am, float *av);
 
 // ---- KV-cache inference ------------------------------------------------------------------
 // Rows of a batched prefill's forward by default (its gain over serial grows up to about this

@@ -10,6 +10,7 @@
 #include "engine/base/progress.h"
 #include "engine/generate/sample.h"
 #include "engine/train/train_device.h"
+#include "engine/train/train_zero.h"
 #include "tokenizer/shard.h"
 
 #include <cjson/cJSON.h>
@@ -266,12 +267,16 @@ typedef struct TrainCtx {
     ElmTrainState st;
     ElmDist *dist;   // NULL: one process
     int rank, ranks; // this process's place: rank 0 alone writes
+    int zero;        // ZeRO-1 in use ([train] zero = 1 on several ranks): the moments in z
+    ElmTrainZero z;
     char root[4096];
     char vocab_json[4096], merges_txt[4096]; // "" when no vocabulary is known
     int keep_last;
 } TrainCtx;
 
-static int save_checkpoint(TrainCtx *c, char *dir_out, size_t cap, ElmError *err) {
+// The moments am and av are the model's, or ZeRO-1's gathered onto rank 0.
+static int save_checkpoint(TrainCtx *c, const float *am, const float *av, char *dir_out, size_t cap,
+                           ElmError *err) {
     char tmp[4096], p[4096];
     long long step = (long long)c->st.step;
     if (elm_train_device_to_host(&c->dev, err) ||
@@ -289,7 +294,7 @@ static int save_checkpoint(TrainCtx *c, char *dir_out, size_t cap, ElmError *err
     c->st.epoch = c->d.epoch;
     c->st.cursor = c->d.cursor;
     snprintf(p, sizeof p, "%s/state.bin", tmp);
-    if (elm_checkpoint_state_write(p, &c->st, c->m.adam_m, c->m.adam_v, err)) goto fail;
+    if (elm_checkpoint_state_write(p, &c->st, am, av, err)) goto fail;
     return elm_checkpoint_commit(c->root, step, tmp, c->keep_last, dir_out, cap, err);
 fail:
     elm_err_prefix(err, "checkpoint step %lld", step);
@@ -380,6 +385,7 @@ typedef struct TrainCfg {
     ElmAdamW opt;
     uint64_t seed;
     int use_cuda;             // train on the GPU
+    int zero;                 // [train] zero: ZeRO-1 (in effect on several ranks only)
     int mask_train, mask_val; // leave control headers out of the loss / the validation loss
 } TrainCfg;
 
@@ -422,6 +428,7 @@ static int read_cfg(const ElmRun *run, int ranks, TrainCfg *t, ElmError *err) {
     t->sample_tokens = (int)elm_cfg_int(c, "train.sample_tokens");
     t->ckpt_every = elm_cfg_int(c, "train.checkpoint_every");
     t->keep_last = (int)elm_cfg_int(c, "train.keep_last");
+    t->zero = (int)elm_cfg_int(c, "train.zero");
     long long seed = elm_cfg_int(c, "train.seed");
     t->seed = seed < 0 ? run->seed : (uint64_t)seed;
     int headers = elm_cfg_enum(c, "train.condition") != 0;
@@ -567,6 +574,11 @@ static void log_start(TrainLog *log, const ElmRun *run, const ElmTrainOptions *o
     cJSON_AddNumberToObject(o, "tokens_per_step", (double)tokens_per_step);
     cJSON_AddNumberToObject(o, "threads", run->threads);
     cJSON_AddNumberToObject(o, "ranks", c->ranks);
+    // The optimizer state this rank holds: under ZeRO-1 its shard's moments only.
+    size_t state =
+        c->zero ? elm_train_zero_state_bytes(&c->z) : 2 * c->m.num_parameters * sizeof(float);
+    if (c->zero) cJSON_AddNumberToObject(o, "zero", 1);
+    cJSON_AddNumberToObject(o, "optimizer_bytes_per_rank", (double)state);
     cJSON_AddStringToObject(o, "device", c->dev.gpu ? "cuda" : "cpu");
     cJSON_AddStringToObject(o, "precision", elm_cfg_str(&run->cfg, "train.precision"));
     if (sample_note[0]) cJSON_AddStringToObject(o, "note", sample_note);
@@ -615,11 +627,24 @@ static int micro_step(TrainCtx *c, const TrainCfg *tc, const int *inputs, const 
 // The ranks' gradients and losses summed, once every rank's micro-batches went well: each rank
 // then holds the gradient of the whole step, bit for bit the same on every one (the all-reduce
 // hands every rank the same sum; same_weights checks it), so their clips and updates agree too.
+// Under ZeRO-1 a reduce-scatter instead: each rank gets the sum of its shard only.
 static int share_step(TrainCtx *c, double *loss, ElmError *err) {
-    if (elm_dist_agree(c->dist, 0, err) ||
-        elm_dist_sum_f32(c->dist, c->m.grads_memory, c->m.num_parameters, err))
+    if (elm_dist_agree(c->dist, 0, err)) return -1;
+    if (c->zero ? elm_train_zero_reduce(&c->z, &c->m, err)
+                : elm_dist_sum_f32(c->dist, c->m.grads_memory, c->m.num_parameters, err))
         return -1;
     return elm_dist_sum_f64(c->dist, loss, 1, err);
+}
+
+// The norm and clip, then the update: of the device, or of this rank's shard (ZeRO-1).
+static int clip_step(TrainCtx *c, float max_norm, float *norm, ElmError *err) {
+    if (c->zero) return elm_train_zero_clip(&c->z, &c->m, max_norm, norm, err);
+    return elm_train_device_clip(&c->dev, max_norm, norm, err);
+}
+
+static int update_step(TrainCtx *c, const ElmAdamW *opt, ElmError *err) {
+    if (c->zero) return elm_train_zero_update(&c->z, &c->m, opt, err);
+    return elm_train_device_update(&c->dev, opt, err);
 }
 
 // Step s (0-based) of total: accum micro-batches forward and backward (each rank its rows), the
@@ -645,14 +670,14 @@ static int train_step(TrainCtx *c, TrainCfg *tc, long long s, long long total, l
                        s + 1, isnan(fl) ? "NaN" : "infinite", note);
     }
     float norm;
-    if (elm_train_device_clip(&c->dev, tc->clip, &norm, err)) return -1;
+    if (clip_step(c, tc->clip, &norm, err)) return -1;
     if (!isfinite(norm))
         return elm_err(err,
                        "step %lld: the gradient norm is %s; stopped before updating the "
                        "weights (try a lower train.lr)",
                        s + 1, isnan(norm) ? "NaN" : "infinite");
     tc->opt.lr = elm_train_lr(tc->sched, tc->lr, tc->min_lr, tc->warmup, total, s);
-    if (elm_train_device_update(&c->dev, &tc->opt, err)) return -1;
+    if (update_step(c, &tc->opt, err)) return -1;
     c->st.step = (uint64_t)(s + 1);
     c->st.tokens_seen += (uint64_t)((size_t)tc->B * (size_t)tc->T * (size_t)tc->accum);
     out->loss = fl;
@@ -710,8 +735,9 @@ static int eval_and_sample(TrainCtx *c, const TrainCfg *tc, const ElmTrainOption
 
 // The checkpoint of step s + 1, logged.
 static int checkpoint_step(TrainCtx *c, ElmTrainResult *res, TrainLog *log, long long s,
-                           ElmError *err) {
-    if (log_sync(log, err) || save_checkpoint(c, res->checkpoint, sizeof res->checkpoint, err))
+                           const float *am, const float *av, ElmError *err) {
+    if (log_sync(log, err) ||
+        save_checkpoint(c, am, av, res->checkpoint, sizeof res->checkpoint, err))
         return -1;
     char rel[64];
     snprintf(rel, sizeof rel, "checkpoints/step_%lld", s + 1);
@@ -762,7 +788,10 @@ static int after_step(TrainCtx *c, const TrainCfg *tc, const ElmTrainOptions *op
     if (c->ranks > 1 ? agree_stop(c, rc, stopped, err) : rc) return -1;
     if (!(last || *stopped || (tc->ckpt_every > 0 && (s + 1) % tc->ckpt_every == 0))) return 0;
     if (c->ranks > 1 && same_weights(c, s + 1, err)) return -1;
-    if (c->rank == 0) rc = checkpoint_step(c, res, log, s, err);
+    float *am = c->m.adam_m, *av = c->m.adam_v; // under ZeRO-1, gathered onto rank 0
+    if (c->zero && elm_train_zero_gather(&c->z, &am, &av, err)) return -1;
+    if (c->rank == 0) rc = checkpoint_step(c, res, log, s, am, av, err);
+    if (c->zero) free(am), free(av);
     if (c->ranks > 1 ? elm_dist_agree(c->dist, rc, err) : rc) return -1;
     *last_ckpt = s + 1;
     return 0;
@@ -779,6 +808,9 @@ static int open_all(ElmRun *run, const ElmTrainOptions *opts, TrainCfg *tc, Trai
     if (open_model(run, opts, tc, c, from, from_cap, err) ||
         elm_train_device_open(&c->dev, &c->m, &run->cfg, tc->use_cuda, tc->B, tc->T, err))
         return -1;
+    // ZeRO-1 on several ranks (one rank: zero = 1 is zero = 0); each keeps its shard's moments
+    c->zero = tc->zero && c->ranks > 1;
+    if (c->zero && elm_train_zero_open(&c->z, &c->m, c->dist, err)) return -1;
     // Steps: as configured, or what `epochs` passes over the shard take.
     *total = tc->steps;
     if (*total == 0) *total = (long long)ceil(tc->epochs * (double)c->d.per_epoch / tc->accum);
@@ -872,6 +904,7 @@ done:
     free(targets);
     data_free(&c.d);
     elm_train_device_close(&c.dev);
+    elm_train_zero_close(&c.z);
     elm_gpt2_free(&c.m);
     return rc;
 }

@@ -1,14 +1,16 @@
 // test_dist.c — ElmDist's collectives against what each rank can compute by itself: sums of
 // seeded per-rank values (every element), variable-size gathers (every byte, a rank sending
-// nothing), broadcast, agreement (who failed, which message, sticky). Plain (ctest) it checks the
-// one-process fallback; tests/base/test_dist_launch.sh runs it under `mpirun -np 1/2/3` too, and in
-// its "timeout" and "kill" modes (a rank that hangs, a rank that dies).
+// nothing), float blocks reduce-scattered, all-gathered and gathered (1, 7 and 1001 floats,
+// uneven over the ranks), broadcast, agreement (who failed, which message, sticky). Plain
+// (ctest) it checks the one-process fallback; tests/base/test_dist_launch.sh runs it under `mpirun
+// -np 1/2/3` too, and in its "timeout" and "kill" modes (a rank that hangs, a rank that dies).
 #include "elmtest.h"
 #include "engine/base/dist.h"
 #include "engine/base/rng.h"
 
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,6 +74,64 @@ static void check_gathers(ElmDist *d, int rank, int size) {
     }
 }
 
+// Rank r's float at index i: small integers, so every sum over ranks is exact.
+static float fval(int r, size_t i) {
+    return (float)((uint64_t)(r + 1) * 131u + i % 1009u) - 600.0f;
+}
+
+// The blocks of n floats over size ranks as ZeRO-1 cuts them (balanced, the first n % size one
+// longer): a rank past n holds an empty block.
+static void blocks(size_t n, int size, size_t *counts, size_t *offs) {
+    size_t at = 0;
+    for (int r = 0; r < size; r++) {
+        counts[r] = n / (size_t)size + ((size_t)r < n % (size_t)size);
+        offs[r] = at, at += counts[r];
+    }
+}
+
+// reduce-scatter, all-gather and gather of float blocks, sizes not divisible by the ranks:
+// every element against what each rank can compute.
+static void check_blocks(ElmDist *d, int rank, int size) {
+    static const size_t sizes[] = {1, 7, 1001};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k], counts[16], offs[16];
+        blocks(n, size, counts, offs);
+        float *v = malloc(n * sizeof *v), *all = malloc(n * sizeof *all);
+        CHECK(v && all, "out of memory");
+        if (!v || !all) return;
+        ElmError e = {{0}};
+        for (size_t i = 0; i < n; i++) v[i] = fval(rank, i);
+        CHECK(elm_dist_reduce_scatter_f32(d, v, counts, &e) == 0, "reduce-scatter: %s", e.msg);
+        int bad = 0;
+        for (size_t i = offs[rank]; i < offs[rank] + counts[rank]; i++) {
+            float want = 0;
+            for (int r = 0; r < size; r++) want += fval(r, i);
+            bad += v[i] != want;
+        }
+        CHECK(bad == 0, "reduce-scatter of %zu: %d of rank %d's %zu wrong", n, bad, rank,
+              counts[rank]);
+        // all-gather: this rank's block holds its values, the rest junk until the exchange.
+        for (size_t i = 0; i < n; i++) v[i] = -1e9f;
+        for (size_t i = offs[rank]; i < offs[rank] + counts[rank]; i++) v[i] = fval(rank, i);
+        CHECK(elm_dist_allgather_f32(d, v, counts, &e) == 0, "all-gather: %s", e.msg);
+        bad = 0;
+        for (int r = 0; r < size; r++)
+            for (size_t i = offs[r]; i < offs[r] + counts[r]; i++) bad += v[i] != fval(r, i);
+        CHECK(bad == 0, "all-gather of %zu: %d wrong on rank %d", n, bad, rank);
+        // gather to the last rank, from a buffer of the block alone.
+        int root = size - 1;
+        for (size_t i = 0; i < counts[rank]; i++) all[i] = fval(rank, offs[rank] + i);
+        for (size_t i = 0; i < n; i++) v[i] = -1e9f;
+        CHECK(elm_dist_gather_f32(d, all, rank == root ? v : NULL, counts, root, &e) == 0,
+              "gather: %s", e.msg);
+        bad = 0;
+        for (int r = 0; rank == root && r < size; r++)
+            for (size_t i = offs[r]; i < offs[r] + counts[r]; i++) bad += v[i] != fval(r, i);
+        CHECK(bad == 0, "gather of %zu: %d wrong on root %d", n, bad, root);
+        free(v), free(all);
+    }
+}
+
 static void check_bcast_agree(ElmDist *d, int rank, int size) {
     ElmError e = {{0}};
     char text[32];
@@ -120,6 +180,7 @@ int main(int argc, char **argv) {
     }
     check_sums(d, rank, size);
     check_gathers(d, rank, size);
+    check_blocks(d, rank, size);
     CHECK(elm_dist_agree(NULL, 0, &e) == 0, "alone: agreement failed");
     check_bcast_agree(d, rank, size);
     printf("rank %d of %d (%s): ", rank, size, elm_dist_library(d) ? "mpi" : "alone");

@@ -8,7 +8,9 @@ rank SIGKILLed once a few checkpoints are on disk:
 - no half-written checkpoint: every checkpoints/step_N folder holds a complete model
   (config.json and model.safetensors), and no temporary folder is left in checkpoints/;
 - after each, the last checkpoint on disk resumes: `elm train --resume` in one process continues
-  from it, logging each step after it once.
+  from it, logging each step after it once;
+- the same SIGKILL and SIGSTOP of rank 1 with [train] zero = 1 (ZeRO-1: the rank dies or hangs
+  in a reduce-scatter, an all-gather or the moments' gather), resumed by one process with zero = 0.
 Skipped without mpirun or an MPI build."""
 import json
 import os
@@ -89,12 +91,13 @@ def checkpoints():
     return sorted(os.listdir(ck)) if os.path.isdir(ck) else []
 
 
-def kill_one(victim, sig, timeout):
-    """Starts the 2-rank run, sends sig to rank `victim` past step 12; returns (exit, stderr,
-    seconds from the signal to the end)."""
+def kill_one(victim, sig, timeout, zero):
+    """Starts the 2-rank run ([train] zero as given), sends sig to rank `victim` past step 12;
+    returns (exit, stderr, seconds from the signal to the end)."""
     shutil.rmtree(os.path.join(d, "out"), ignore_errors=True)
     mp = subprocess.Popen(["timeout", "300", "mpirun", "--oversubscribe", "-x", "ELM_DIST_TIMEOUT",
-                           "-np", "2", ELM, "train", cfg, "--quiet"], stdout=subprocess.PIPE,
+                           "-np", "2", ELM, "train", cfg, "--set", f"train.zero={zero}",
+                           "--quiet"], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, env=dict(ENV, ELM_DIST_TIMEOUT=timeout))
     deadline = time.time() + 120
     while time.time() < deadline and mp.poll() is None:
@@ -135,11 +138,13 @@ def resume(what):
     print(f"  --resume in one process from step_{last}: steps {after} logged")
 
 
-for victim, sig in ((1, signal.SIGKILL), (0, signal.SIGKILL), (1, signal.SIGSTOP)):
-    rc, errs, took = kill_one(victim, sig, HUNG if sig == signal.SIGSTOP else "1800")
+for victim, sig, zero in ((1, signal.SIGKILL, 0), (0, signal.SIGKILL, 0), (1, signal.SIGSTOP, 0),
+                          (1, signal.SIGKILL, 1), (1, signal.SIGSTOP, 1)):
+    rc, errs, took = kill_one(victim, sig, HUNG if sig == signal.SIGSTOP else "1800", zero)
     if rc is None:
         continue
-    print(f"rank {victim} {sig.name}: the job ended in {took:.1f} s, exit {rc}; its messages:")
+    print(f"rank {victim} {sig.name} (zero = {zero}): the job ended in {took:.1f} s, exit {rc}; "
+          "its messages:")
     for line in errs.splitlines():
         if line.strip():
             print("  |", line)
@@ -156,7 +161,7 @@ for victim, sig in ((1, signal.SIGKILL), (0, signal.SIGKILL), (1, signal.SIGSTOP
         for f in ("config.json", "model.safetensors"):
             c.check(os.path.exists(os.path.join(run_dir, "checkpoints", x, f)),
                     f"rank {victim} killed: {x} has no {f}")
-    resume(f"rank {victim} {sig.name}")
+    resume(f"rank {victim} {sig.name} zero {zero}")
 
 if c.failed == 0:
     shutil.rmtree(d, ignore_errors=True)
