@@ -368,7 +368,15 @@ static int alloc_grads(ElmGpt2 *m, ElmError *err) {
 
 int elm_gpt2_zero_grad(ElmGpt2 *m, ElmError *err) {
     if (alloc_grads(m, err)) return -1;
-    memset(m->grads_memory, 0, m->num_parameters * sizeof(float));
+    // in chunks over the threads: one thread alone does not reach the memory's write bandwidth
+    const size_t chunk = ELM_GPT2_NORM_CHUNK;
+    size_t n = m->num_parameters, nchunks = (n + chunk - 1) / chunk;
+    set_threads(m);
+#pragma omp parallel for schedule(static) if (n >= ELM_PAR_MIN)
+    for (size_t k = 0; k < nchunks; k++) {
+        size_t i0 = k * chunk;
+        memset(m->grads_memory + i0, 0, (i0 + chunk < n ? chunk : n - i0) * sizeof(float));
+    }
     return 0;
 }
 
